@@ -1,0 +1,53 @@
+"""Signal types (the kinds of hash cvis knows) and the registry that names them."""
+
+from __future__ import annotations
+
+from cvis.signals.base import InvalidSignalValue, SignalType
+from cvis.signals.crypto import Md5Signal, Sha1Signal, Sha256Signal
+from cvis.signals.pdq import PdqSignal
+
+SIGNAL_TYPES: dict[str, type[SignalType]] = {
+    s.name: s for s in (Md5Signal, Sha1Signal, Sha256Signal, PdqSignal)
+}
+CRYPTO_SIGNALS = ("md5", "sha1", "sha256")
+_BY_HEX_LENGTH = {32: "md5", 40: "sha1", 64: "sha256"}
+
+
+def get_signal_type(name: str) -> type[SignalType]:
+    try:
+        return SIGNAL_TYPES[name.lower()]
+    except KeyError:
+        known = ", ".join(sorted(SIGNAL_TYPES))
+        raise InvalidSignalValue(f"unknown signal type {name!r} (known: {known})") from None
+
+
+def register_signal_type(signal: type[SignalType]) -> None:
+    """Plug-in hook: a proprietary signal (e.g. PhotoDNA) registers itself here."""
+    SIGNAL_TYPES[signal.name] = signal
+
+
+def normalize(signal: str, value: str) -> str:
+    """The one gate: every hash value passes here before storage or an index."""
+    return get_signal_type(signal).validate(value)
+
+
+def guess_crypto_signal(value: str) -> str:
+    """Tell md5/sha1/sha256 apart by length (64 hex reads as sha256; PDQ must be named)."""
+    name = _BY_HEX_LENGTH.get(len(value.strip()))
+    if name is None:
+        raise InvalidSignalValue(
+            f"cannot tell the hash type of {value.strip()!r}: expected 32, 40 or 64 hex characters"
+        )
+    return name
+
+
+__all__ = [
+    "CRYPTO_SIGNALS",
+    "SIGNAL_TYPES",
+    "InvalidSignalValue",
+    "SignalType",
+    "get_signal_type",
+    "guess_crypto_signal",
+    "normalize",
+    "register_signal_type",
+]
