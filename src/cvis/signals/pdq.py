@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 
@@ -71,7 +72,5 @@ def pdq_from_image(image: Image.Image) -> PdqResult:
 
 def pdq_from_bytes(data: bytes) -> PdqResult:
     """Hash an encoded image held in memory (the scan pipeline's entry point)."""
-    import io
-
     with Image.open(io.BytesIO(data)) as image:
         return pdq_from_image(image)
