@@ -1,0 +1,142 @@
+"""The `cvis` command: thin commands that parse, call one service, and render."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cvis.cli import render
+from cvis.cli.sets import sets_app
+from cvis.hashsets.service import UnknownSet
+from cvis.identify.hashpool import hash_items
+from cvis.identify.lookup import lookup_lines
+from cvis.identify.matcher import Matcher, UnknownSetError
+from cvis.identify.scan import ScanRequest, iter_scan_results, run_scan, summarize_scan
+from cvis.media.folders import iter_media
+from cvis.signals import get_signal_type
+from cvis.signals.base import InvalidSignalValue
+from cvis.store.db import Store, upgrade
+
+app = typer.Typer(
+    help="cvis: known-image identification for child-protection investigations.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(sets_app, name="sets")
+db_app = typer.Typer(help="The database: schema upgrades.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+Workers = Annotated[int, typer.Option(help="Worker processes (0: all cores).", min=0)]
+Jsonl = Annotated[Path | None, typer.Option(help="Write JSON lines here instead of stdout.")]
+
+
+def _sets_option(value: str | None) -> list[str] | None:
+    return [s.strip() for s in value.split(",") if s.strip()] if value else None
+
+
+def fail(message: str) -> typer.Exit:
+    render.error(message)
+    return typer.Exit(1)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema to the newest version."""
+    store = Store(auto_upgrade=False)
+    upgrade(store.engine)
+    render.note(f"database at {store.settings.database_url} is up to date")
+
+
+@app.command("hash")
+def hash_command(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders.")],
+    jsonl: Jsonl = None,
+    workers: Workers = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Hash media: one JSON object per item (md5, sha1, sha256, pdq, quality, error)."""
+    with render.output_stream(jsonl) as out, render.progress_bar(
+        "hashing", None, render.show_progress(quiet) and jsonl is not None
+    ) as advance:
+        for record in hash_items(iter_media(paths), workers or os.cpu_count() or 1):
+            render.write_jsonl([record.to_dict()], out)
+            advance(1)
+
+
+@app.command("scan")
+def scan_command(
+    paths: Annotated[list[Path], typer.Argument(help="Evidence: files or folders.")],
+    case: Annotated[str, typer.Option(help="Case number (created if new).")],
+    sets: Annotated[str | None, typer.Option(help="Comma-separated set names.")] = None,
+    workers: Workers = 0,
+    jsonl: Jsonl = None,
+    resume: Annotated[int | None, typer.Option(help="Resume this scan id.")] = None,
+    restart: Annotated[bool, typer.Option(help="Start over, ignoring unfinished scans.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Hash evidence and match it against the hash sets; results are stored in the case."""
+    store = Store()
+    request = ScanRequest(case, paths, _sets_option(sets), workers, restart, resume)
+    try:
+        with render.progress_bar("scanning", None, render.show_progress(quiet)) as advance:
+            scan_id = run_scan(store, request, advance)
+    except (UnknownSetError, LookupError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    with store.session() as session, render.output_stream(jsonl) as out:
+        render.write_jsonl(iter_scan_results(session, scan_id), out)
+        summary = summarize_scan(session, scan_id)
+    render.scan_summary(summary, jsonl)
+
+
+@app.command("lookup")
+def lookup_command(
+    source: Annotated[str, typer.Argument(help="File of hashes, one per line, or - for stdin.")],
+    sets: Annotated[str | None, typer.Option(help="Comma-separated set names.")] = None,
+    signal: Annotated[str | None, typer.Option(help="Signal type, e.g. pdq.")] = None,
+    jsonl: Jsonl = None,
+) -> None:
+    """Look up hashes: one JSON line per query with its matches."""
+    try:
+        if signal:
+            signal = get_signal_type(signal).name
+        lines = sys.stdin if source == "-" else Path(source).open(encoding="utf-8")
+    except (InvalidSignalValue, OSError) as exc:
+        raise fail(str(exc)) from None
+    store = Store()
+    bad = 0
+    with store.session() as session, render.output_stream(jsonl) as out:
+        try:
+            matcher = Matcher(session, _sets_option(sets))
+        except UnknownSetError as exc:
+            raise fail(str(exc)) from None
+        for row in lookup_lines(matcher, lines, signal):
+            bad += "error" in row
+            render.write_jsonl([row], out)
+    if bad:
+        raise fail(f"{bad} line(s) were not valid hashes (see their 'error' field)")
+
+
+@app.command("demo")
+def demo_command(
+    workdir: Annotated[
+        Path | None, typer.Option(help="Where to build the benign demo data.")
+    ] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Run the whole job end to end on benign sample pictures."""
+    from cvis.demo import run_demo
+
+    run_demo(workdir, quiet=quiet)
+
+
+def main() -> None:
+    try:
+        app()
+    except UnknownSet as exc:
+        render.error(str(exc))
+        sys.exit(1)

@@ -1,0 +1,250 @@
+"""The scan pipeline: evidence -> media items -> hashes (worker processes) -> matches -> store.
+
+Results are committed in batches keyed by (scan, path), so a scan stopped at any
+moment resumes where it was, never hashing a stored item again, never storing one twice.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import cvis
+from cvis.cases.service import get_or_create_case
+from cvis.hashing import HashRecord
+from cvis.identify.hashpool import hash_items
+from cvis.identify.matcher import Matcher, MatchResult, Query
+from cvis.media.folders import iter_media
+from cvis.store.db import Store
+from cvis.store.models import Case, HashSet, KnownMedia, Match, Scan, ScanItem, utcnow
+
+COMMIT_EVERY = 200
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    case: str
+    paths: list[Path]
+    sets: list[str] | None = None
+    workers: int = 0  # 0: all cores
+    restart: bool = False
+    resume_scan_id: int | None = None
+
+
+@dataclass
+class ScanSummary:
+    scan_id: int
+    case: str
+    items: int = 0
+    matched_items: int = 0
+    matches_by_set: Counter[str] = field(default_factory=Counter)
+    matches_by_category: Counter[str] = field(default_factory=Counter)
+    identified_victim_items: int = 0
+    errors_by_reason: Counter[str] = field(default_factory=Counter)
+
+
+ProgressFn = Callable[[int], None]
+
+
+def _item_queries(record: HashRecord) -> list[Query]:
+    queries = [
+        Query(name, value)
+        for name in ("md5", "sha1", "sha256")
+        if (value := getattr(record, name)) is not None
+    ]
+    if record.pdq is not None:
+        queries.append(Query("pdq", record.pdq, record.pdq_quality))
+    return queries
+
+
+def match_record(matcher: Matcher, record: HashRecord) -> list[MatchResult]:
+    """All candidates for one item; one per (set, media, signal)."""
+    queries = _item_queries(record)
+    found = [m for per_query in matcher.match(queries) for m in per_query]
+    unique = {(m.set, m.media_id, m.signal): m for m in found}
+    return sorted(unique.values(), key=lambda m: (m.distance, m.set, m.media_id, m.signal))
+
+
+def _error_reason(error: str) -> str:
+    return error.split(":", 1)[0]
+
+
+def _find_resumable(session: Session, case_id: int, request: ScanRequest) -> Scan | None:
+    """The scan to continue: the one named, else the newest unfinished one of the same paths."""
+    if request.resume_scan_id is not None:
+        scan = session.get(Scan, request.resume_scan_id)
+        if scan is None or scan.case_id != case_id:
+            raise LookupError(f"no scan {request.resume_scan_id} in case {request.case}")
+        if scan.status == "completed":
+            raise LookupError(f"scan {scan.id} is completed and cannot change")
+        return scan
+    if request.restart:
+        return None
+    paths = [str(p) for p in request.paths]
+    unfinished = session.scalars(
+        select(Scan)
+        .where(Scan.case_id == case_id, Scan.status == "running")
+        .order_by(Scan.id.desc())
+    )
+    return next((s for s in unfinished if s.paths == paths), None)
+
+
+def _start_scan(store: Store, request: ScanRequest) -> tuple[int, set[str]]:
+    """Open (or reopen) the scan row; return its id and the paths already stored."""
+    with store.session() as session:
+        case = get_or_create_case(session, request.case)
+        scan = _find_resumable(session, case.id, request)
+        if scan is None:
+            scan = Scan(
+                case_id=case.id,
+                paths=[str(p) for p in request.paths],
+                settings={"sets": request.sets, "workers": request.workers},
+                cvis_version=cvis.__version__,
+                host=platform.node(),
+            )
+            session.add(scan)
+            session.flush()
+        done = set(session.scalars(select(ScanItem.path).where(ScanItem.scan_id == scan.id)))
+        return scan.id, done
+
+
+def _store_batch(
+    session: Session, scan_id: int, batch: list[tuple[HashRecord, list[MatchResult]]]
+) -> None:
+    items = [ScanItem(scan_id=scan_id, **record.to_dict()) for record, _ in batch]
+    session.add_all(items)
+    session.flush()
+    session.add_all(
+        Match(item_id=item.id, known_media_id=m.known_media_pk, signal_type=m.signal,
+              distance=m.distance)
+        for item, (_, matches) in zip(items, batch, strict=True)
+        for m in matches
+    )
+
+
+def run_scan(store: Store, request: ScanRequest, progress: ProgressFn | None = None) -> int:
+    """Hash and match every item not yet stored for this scan; return the scan id.
+
+    One read session spans the scan, so every item is matched against the same
+    view of the hash sets; results are written in their own short transactions.
+    """
+    scan_id, done = _start_scan(store, request)
+    workers = request.workers or os.cpu_count() or 1
+    pending = (item for item in iter_media(request.paths) if item.name not in done)
+    batch: list[tuple[HashRecord, list[MatchResult]]] = []
+    with store.session() as read_session:
+        matcher = Matcher(read_session, request.sets)
+        for record in hash_items(pending, workers):
+            batch.append((record, [] if record.error else match_record(matcher, record)))
+            if len(batch) >= COMMIT_EVERY:
+                _commit_batch(store, scan_id, batch)
+                batch = []
+            if progress:
+                progress(1)
+    _commit_batch(store, scan_id, batch)
+    with store.session() as session:
+        _finish(session, scan_id)
+    return scan_id
+
+
+def _commit_batch(
+    store: Store, scan_id: int, batch: list[tuple[HashRecord, list[MatchResult]]]
+) -> None:
+    if batch:
+        with store.session() as session:
+            _store_batch(session, scan_id, batch)
+
+
+def _finish(session: Session, scan_id: int) -> None:
+    scan = session.get_one(Scan, scan_id)
+    scan.item_count = session.scalar(
+        select(func.count()).select_from(ScanItem).where(ScanItem.scan_id == scan_id)
+    ) or 0
+    scan.error_count = session.scalar(
+        select(func.count())
+        .select_from(ScanItem)
+        .where(ScanItem.scan_id == scan_id, ScanItem.error.is_not(None))
+    ) or 0
+    scan.match_count = session.scalar(
+        select(func.count())
+        .select_from(Match)
+        .join(ScanItem, ScanItem.id == Match.item_id)
+        .where(ScanItem.scan_id == scan_id)
+    ) or 0
+    scan.status, scan.finished_at = "completed", utcnow()
+
+
+def _item_matches(session: Session, item_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    rows = session.execute(
+        select(Match, KnownMedia, HashSet)
+        .join(KnownMedia, KnownMedia.id == Match.known_media_id)
+        .join(HashSet, HashSet.id == KnownMedia.set_id)
+        .where(Match.item_id.in_(item_ids))
+        .order_by(Match.item_id, Match.distance, HashSet.name, KnownMedia.media_id)
+    )
+    by_item: dict[int, list[dict[str, Any]]] = {}
+    for match, media, hash_set in rows:
+        by_item.setdefault(match.item_id, []).append(
+            {
+                "set": hash_set.name,
+                "media_id": media.media_id,
+                "signal": match.signal_type,
+                "distance": match.distance,
+                "category": media.category,
+                "series": media.series,
+                "victim_identified": media.victim_identified,
+            }
+        )
+    return by_item
+
+
+def iter_scan_results(session: Session, scan_id: int) -> Iterator[dict[str, Any]]:
+    """Every stored item of a scan once, in path order, with its matches (the JSONL rows)."""
+    last_path = ""
+    while True:
+        items = list(
+            session.scalars(
+                select(ScanItem)
+                .where(ScanItem.scan_id == scan_id, ScanItem.path > last_path)
+                .order_by(ScanItem.path)
+                .limit(500)
+            )
+        )
+        if not items:
+            return
+        matches = _item_matches(session, [i.id for i in items])
+        for item in items:
+            row = HashRecord(
+                item.path, item.size, item.md5, item.sha1, item.sha256, item.pdq,
+                item.pdq_quality, item.error,
+            ).to_dict()
+            row["matches"] = matches.get(item.id, [])
+            yield row
+        last_path = items[-1].path
+
+
+def summarize_scan(session: Session, scan_id: int) -> ScanSummary:
+    scan = session.get_one(Scan, scan_id)
+    case = session.get_one(Case, scan.case_id)
+    summary = ScanSummary(scan_id=scan_id, case=case.number)
+    for row in iter_scan_results(session, scan_id):
+        summary.items += 1
+        if row["error"]:
+            summary.errors_by_reason[_error_reason(row["error"])] += 1
+        matches = row["matches"]
+        if matches:
+            summary.matched_items += 1
+            summary.identified_victim_items += any(m["victim_identified"] for m in matches)
+        for m in matches:
+            summary.matches_by_set[m["set"]] += 1
+        for category in {m["category"] for m in matches}:
+            summary.matches_by_category[str(category)] += 1
+    return summary

@@ -1,0 +1,165 @@
+"""The central store's tables: hashes and metadata only, never media bytes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+class HashSet(Base):
+    """A bank of known hashes with its provenance and match settings."""
+
+    __tablename__ = "hash_sets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(500), default="")
+    agency: Mapped[str] = mapped_column(String(200), default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    thresholds: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    media: Mapped[list[KnownMedia]] = relationship(back_populates="hash_set")
+    versions: Mapped[list[SetVersion]] = relationship(back_populates="hash_set")
+
+
+class SetVersion(Base):
+    """One import into a set: what came in, from where, and what it changed."""
+
+    __tablename__ = "set_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("hash_sets.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    format: Mapped[str] = mapped_column(String(20))
+    source_file: Mapped[str] = mapped_column(String(1000), default="")
+    source_sha256: Mapped[str] = mapped_column(String(64), default="")
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    removed: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    hash_set: Mapped[HashSet] = relationship(back_populates="versions")
+    __table_args__ = (UniqueConstraint("set_id", "number"),)
+
+
+class KnownMedia(Base):
+    """A picture or video known to a set, with what the curators know of it."""
+
+    __tablename__ = "known_media"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("hash_sets.id", ondelete="CASCADE"))
+    media_id: Mapped[str] = mapped_column(String(200))
+    category: Mapped[int | None] = mapped_column(Integer)
+    series: Mapped[str | None] = mapped_column(String(300))
+    victim_identified: Mapped[bool | None] = mapped_column(Boolean)
+    offender_identified: Mapped[bool | None] = mapped_column(Boolean)
+    distributed: Mapped[bool | None] = mapped_column(Boolean)
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    hash_set: Mapped[HashSet] = relationship(back_populates="media")
+    signals: Mapped[list[KnownSignal]] = relationship(
+        back_populates="media", cascade="all, delete-orphan"
+    )
+    __table_args__ = (UniqueConstraint("set_id", "media_id"),)
+
+
+class KnownSignal(Base):
+    """One hash of a known media item (normalised by its signal type's validator)."""
+
+    __tablename__ = "known_signals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    media_pk: Mapped[int] = mapped_column(ForeignKey("known_media.id", ondelete="CASCADE"))
+    signal_type: Mapped[str] = mapped_column(String(30))
+    value: Mapped[str] = mapped_column(String(200))
+    media: Mapped[KnownMedia] = relationship(back_populates="signals")
+    __table_args__ = (Index("ix_known_signals_type_value", "signal_type", "value"),)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(100), unique=True)
+    agency: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Evidence(Base):
+    """A source the examiner scanned: a folder, archive or disk image."""
+
+    __tablename__ = "evidence"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    source_path: Mapped[str] = mapped_column(String(2000))
+    kind: Mapped[str] = mapped_column(String(20), default="folder")
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    acquired_by: Mapped[str] = mapped_column(String(200), default="")
+    acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Scan(Base):
+    __tablename__ = "scans"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    paths: Mapped[list[str]] = mapped_column(default=list)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    item_count: Mapped[int] = mapped_column(Integer, default=0)
+    match_count: Mapped[int] = mapped_column(Integer, default=0)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    cvis_version: Mapped[str] = mapped_column(String(40), default="")
+    host: Mapped[str] = mapped_column(String(200), default="")
+
+
+class ScanItem(Base):
+    """One media item as hashed in a scan; (scan, path) is unique so resumes never duplicate."""
+
+    __tablename__ = "scan_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(String(4000))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    md5: Mapped[str | None] = mapped_column(String(32), index=True)
+    sha1: Mapped[str | None] = mapped_column(String(40))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    pdq: Mapped[str | None] = mapped_column(String(64))
+    pdq_quality: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (UniqueConstraint("scan_id", "path"),)
+
+
+class Match(Base):
+    """A candidate: a scan item whose signal is within threshold of a known media item."""
+
+    __tablename__ = "matches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("scan_items.id", ondelete="CASCADE"))
+    known_media_id: Mapped[int] = mapped_column(ForeignKey("known_media.id", ondelete="CASCADE"))
+    signal_type: Mapped[str] = mapped_column(String(30))
+    distance: Mapped[int] = mapped_column(Integer, default=0)
+    __table_args__ = (Index("ix_matches_item", "item_id"),)
