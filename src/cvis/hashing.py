@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from cvis.media.items import MediaItem
 from cvis.media.sniff import sniff_kind
@@ -68,6 +68,8 @@ def _read_and_digest(item: MediaItem, keep_up_to: int) -> tuple[HashRecord, byte
 def _describe_image_error(exc: Exception) -> str:
     if isinstance(exc, Image.DecompressionBombError):
         return f"decompression bomb: {exc}"
+    if isinstance(exc, UnidentifiedImageError):
+        return "undecodable image: unrecognised or corrupt image data"
     return f"undecodable image: {type(exc).__name__}: {exc}"
 
 

@@ -96,7 +96,7 @@ class _VersionWriter:
                 select(KnownMedia.media_id, KnownMedia.id).where(
                     KnownMedia.set_id == self.hash_set.id, KnownMedia.media_id.in_(list(latest))
                 )
-            ).tuples().all()
+            ).all()
         )
         gone = [existing[m] for m, r in latest.items() if r.deleted and m in existing]
         changed = {existing[m]: r for m, r in latest.items() if not r.deleted and m in existing}
@@ -137,7 +137,7 @@ class _VersionWriter:
                     KnownMedia.set_id == self.hash_set.id,
                     KnownMedia.media_id.in_([r.media_id for r in records]),
                 )
-            ).tuples().all()
+            ).all()
         )
         self._insert_signals({pks[r.media_id]: r for r in records})
         self.report.added += len(records)
@@ -233,12 +233,12 @@ def list_sets(session: Session) -> list[SetSummary]:
     media = dict(
         session.execute(
             select(KnownMedia.set_id, func.count()).group_by(KnownMedia.set_id)
-        ).tuples().all()
+        ).all()
     )
     versions = dict(
         session.execute(
             select(SetVersion.set_id, func.count()).group_by(SetVersion.set_id)
-        ).tuples().all()
+        ).all()
     )
     return [
         SetSummary(s.name, s.agency, s.enabled, media.get(s.id, 0), counts.get(s.id, {}),

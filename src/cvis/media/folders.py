@@ -28,8 +28,9 @@ def file_item(path: Path) -> MediaItem:
 def walk_folder(root: Path) -> Iterator[MediaItem]:
     """Regular files under root, in a stable order; links are reported, not followed."""
     for dirpath, dirnames, filenames in os.walk(root, onerror=None, followlinks=False):
-        dirnames.sort()
-        for name in sorted(filenames):
+        linked = [d for d in dirnames if (Path(dirpath) / d).is_symlink()]
+        dirnames[:] = sorted(set(dirnames) - set(linked))
+        for name in sorted(filenames + linked):
             path = Path(dirpath) / name
             if path.is_symlink():
                 yield MediaItem(str(path), None, error="symbolic link: not followed")

@@ -1,0 +1,136 @@
+"""Shared fixtures: a store on each backend, benign pictures, a CLI runner bound to a store."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data as sample_data
+from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
+
+from cvis.config import Settings
+from cvis.store.db import Store, upgrade
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "CVIS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+BENIGN_SAMPLES = ("chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry")
+
+
+def _postgres_unavailable() -> str | None:
+    try:
+        engine = create_engine(POSTGRES_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as exc:  # any failure means: skip, and say why
+        return f"PostgreSQL unreachable at {POSTGRES_ADMIN_URL}: {type(exc).__name__}"
+    return None
+
+
+class PostgresDatabases:
+    """A migrated template database, cloned per test (CREATE DATABASE ... TEMPLATE is fast)."""
+
+    def __init__(self) -> None:
+        self.admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        self.template = f"cvis_tpl_{uuid.uuid4().hex[:10]}"
+        self._execute(f'CREATE DATABASE "{self.template}"')
+        engine = create_engine(self.url(self.template))
+        upgrade(engine)
+        engine.dispose()
+
+    def url(self, name: str) -> str:
+        return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+    def _execute(self, sql: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(sql))
+
+    def create(self) -> str:
+        name = f"cvis_t_{uuid.uuid4().hex[:12]}"
+        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        return name
+
+    def drop(self, name: str) -> None:
+        self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def close(self) -> None:
+        self.drop(self.template)
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_databases() -> Iterator[PostgresDatabases]:
+    reason = _postgres_unavailable()
+    if reason:
+        pytest.skip(reason)
+    databases = PostgresDatabases()
+    yield databases
+    databases.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """Settings for a fresh, empty store on each backend."""
+    home = tmp_path / "cvis-home"
+    if request.param == "sqlite":
+        yield Settings(home=home, database_url=f"sqlite:///{home / 'cvis.db'}")
+        return
+    databases: PostgresDatabases = request.getfixturevalue("postgres_databases")
+    name = databases.create()
+    yield Settings(home=home, database_url=databases.url(name))
+    databases.drop(name)
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[Store]:
+    store = Store(settings)
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    """For tests about behaviour that does not depend on the backend."""
+    home = tmp_path / "cvis-home"
+    store = Store(Settings(home=home, database_url=f"sqlite:///{home / 'cvis.db'}"))
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("CVIS_HOME", str(settings.home))
+    monkeypatch.setenv("CVIS_DATABASE_URL", settings.database_url)
+    return settings
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def sample_image(name: str) -> Image.Image:
+    """A benign sample photo shipped with scikit-image."""
+    pixels = getattr(sample_data, name)()
+    if pixels.dtype == bool:
+        pixels = pixels.astype(np.uint8) * 255
+    return Image.fromarray(pixels)
+
+
+@pytest.fixture(scope="session")
+def sample_pictures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The benign samples saved as PNG files."""
+    folder = tmp_path_factory.mktemp("samples")
+    paths = {}
+    for name in BENIGN_SAMPLES:
+        path = folder / f"{name}.png"
+        sample_image(name).convert("RGB").save(path)
+        paths[name] = path
+    return paths

@@ -1,0 +1,103 @@
+"""The scan pipeline: matches stored per item, bad files reported, resumes without duplicates."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+from pathlib import Path
+
+from PIL import Image
+from sqlalchemy import func, select
+
+from cvis.hashing import hash_item
+from cvis.hashsets.service import import_file
+from cvis.identify.scan import ScanRequest, iter_scan_results, run_scan, summarize_scan
+from cvis.media.folders import file_item
+from cvis.store.db import Store
+from cvis.store.models import Scan, ScanItem
+
+
+def known_set_csv(pictures: dict[str, Path], path: Path) -> Path:
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["media_id", "md5", "pdq", "category", "series", "victim_identified"])
+        for i, (name, picture) in enumerate(sorted(pictures.items())):
+            record = hash_item(file_item(picture))
+            writer.writerow([f"K{i}", record.md5, record.pdq, 1, f"series-{name}", i % 2 == 0])
+    return path
+
+
+def make_evidence(pictures: dict[str, Path], folder: Path) -> Path:
+    folder.mkdir()
+    shutil.copy(pictures["chelsea"], folder / "exact.png")
+    Image.open(pictures["coffee"]).convert("RGB").resize((300, 200)).save(
+        folder / "smaller.jpg", quality=80
+    )
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(folder / "unrelated.png")
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 100)
+    (folder / "empty.bin").write_bytes(b"")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "notes.txt").write_text("hello")
+    os.symlink(folder, folder / "sub" / "loop")
+    return folder
+
+
+def prepare(store: Store, pictures: dict[str, Path], tmp_path: Path) -> Path:
+    with store.session() as session:
+        import_file(session, known_set_csv(pictures, tmp_path / "known.csv"), name="known")
+    return make_evidence(pictures, tmp_path / "evidence")
+
+
+def test_scan_finds_copies_and_reports_bad_files(
+    store: Store, sample_pictures: dict[str, Path], tmp_path: Path
+) -> None:
+    evidence = prepare(store, sample_pictures, tmp_path)
+    scan_id = run_scan(store, ScanRequest("CASE-1", [evidence], workers=1))
+    with store.session() as session:
+        rows = {Path(r["path"]).name: r for r in iter_scan_results(session, scan_id)}
+        summary = summarize_scan(session, scan_id)
+    assert set(rows) == {"exact.png", "smaller.jpg", "unrelated.png", "broken.jpg",
+                         "empty.bin", "notes.txt", "loop"}
+    exact = {(m["signal"], m["distance"]) for m in rows["exact.png"]["matches"]}
+    assert exact == {("md5", 0), ("pdq", 0)}
+    assert [m["signal"] for m in rows["smaller.jpg"]["matches"]] == ["pdq"]
+    assert rows["smaller.jpg"]["matches"][0]["series"] == "series-coffee"
+    assert rows["unrelated.png"]["matches"] == []
+    assert rows["broken.jpg"]["error"].startswith("undecodable image")
+    assert rows["broken.jpg"]["md5"] is not None, "crypto hashes survive a bad decode"
+    assert rows["empty.bin"]["error"] == "empty file"
+    assert rows["loop"]["error"].startswith("symbolic link")
+    assert rows["notes.txt"]["error"] is None and rows["notes.txt"]["pdq"] is None
+    assert summary.matched_items == 2 and summary.items == 7
+    assert summary.errors_by_reason == {"undecodable image": 1, "empty file": 1,
+                                        "symbolic link": 1}
+
+
+def test_parallel_workers_give_the_same_results(
+    sqlite_store: Store, sample_pictures: dict[str, Path], tmp_path: Path
+) -> None:
+    evidence = prepare(sqlite_store, sample_pictures, tmp_path)
+    one = run_scan(sqlite_store, ScanRequest("C", [evidence], workers=1))
+    two = run_scan(sqlite_store, ScanRequest("C", [evidence], workers=2, restart=True))
+    with sqlite_store.session() as session:
+        assert list(iter_scan_results(session, one)) == list(iter_scan_results(session, two))
+
+
+def test_unfinished_scan_resumes_without_duplicates(
+    sqlite_store: Store, sample_pictures: dict[str, Path], tmp_path: Path
+) -> None:
+    evidence = prepare(sqlite_store, sample_pictures, tmp_path)
+    first = run_scan(sqlite_store, ScanRequest("C", [evidence], workers=1))
+    with sqlite_store.session() as session:  # make it look interrupted after two items
+        scan = session.get_one(Scan, first)
+        scan.status = "running"
+        keep = list(session.scalars(select(ScanItem.id).where(ScanItem.scan_id == first)))[:2]
+        for item in session.scalars(select(ScanItem).where(ScanItem.id.not_in(keep))):
+            session.delete(item)
+    again = run_scan(sqlite_store, ScanRequest("C", [evidence], workers=1))
+    assert again == first
+    with sqlite_store.session() as session:
+        paths = list(session.scalars(select(ScanItem.path).where(ScanItem.scan_id == first)))
+        assert len(paths) == len(set(paths)) == 7
+        assert session.scalar(select(func.count()).select_from(Scan)) == 1
