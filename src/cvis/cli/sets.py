@@ -20,7 +20,9 @@ def import_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     name: Annotated[str, typer.Option(help="The set to import into (created if new).")],
     format: Annotated[str, typer.Option(help="auto, or a format name.")] = "auto",
-    skip_bad: Annotated[bool, typer.Option(help="Import the good records, report the bad.")] = False,
+    skip_bad: Annotated[
+        bool, typer.Option(help="Import the good records, report the bad.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Import a hash list as a new version of a set (all or nothing unless --skip-bad)."""
