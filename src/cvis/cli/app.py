@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from cvis.cli import render
+from cvis.cli.cases import case_app, report_command, review_command
 from cvis.cli.sets import sets_app
 from cvis.hashsets.service import UnknownSet
 from cvis.identify.hashpool import hash_items
@@ -27,6 +28,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(sets_app, name="sets")
+app.add_typer(case_app, name="case")
+app.command("review")(review_command)
+app.command("report")(report_command)
 db_app = typer.Typer(help="The database: schema upgrades.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 

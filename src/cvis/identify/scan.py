@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import cvis
+from cvis.cases.deconflict import deconflict_case
 from cvis.cases.service import get_or_create_case
 from cvis.hashing import HashRecord
 from cvis.identify.hashpool import hash_items
@@ -152,6 +153,7 @@ def run_scan(store: Store, request: ScanRequest, progress: ProgressFn | None = N
     _commit_batch(store, scan_id, batch)
     with store.session() as session:
         _finish(session, scan_id)
+        deconflict_case(session, request.case, actor="cvis scan")
     return scan_id
 
 
