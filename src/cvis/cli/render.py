@@ -20,7 +20,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 # Piped output still gets readable tables rather than 80 squeezed columns.
 out_console = Console(width=None if sys.stdout.isatty() else 140)
 
