@@ -1,2 +1,3 @@
 """cvis: known-image identification for child-protection investigations."""
+
 __version__ = "0.1.0"
