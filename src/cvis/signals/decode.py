@@ -101,13 +101,14 @@ def _still(image: Image.Image, min_side: int | None) -> DecodedFrame:
 
 
 def _draft_luma(image: Image.Image, min_side: int) -> None:
-    """Ask libjpeg for luma at the smallest DCT scale keeping the short side >= min_side."""
+    """Ask libjpeg for luma at the smallest DCT scale keeping the short side >= min_side.
+
+    Luma alone skips chroma upsampling and colour conversion; PDQ reads only luma.
+    """
     width, height = image.size
     ratio = min(width, height) / min_side
-    if ratio >= 2:
+    if ratio >= 2:  # below that no DCT scale applies: keep the reference's RGB pixels
         image.draft("L", (math.ceil(width / ratio), math.ceil(height / ratio)))
-    else:
-        image.draft("L", (width, height))
 
 
 def _animated(image: Image.Image, max_frames: int) -> Iterator[DecodedFrame]:
