@@ -2,7 +2,7 @@
 
 A few percent of padding moves PDQ far past its threshold, because the 64x64
 grid then samples a different part of the picture. Each side is trimmed on its
-own while its outermost line is one colour (within ``TOLERANCE`` grey levels,
+own while its outermost line is one colour (within ``TOLERANCE`` levels per channel,
 which absorbs JPEG ringing); the trimmed picture is hashed as an extra signal.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-TOLERANCE = 12
+TOLERANCE = 24  # saturated colours ring by more than grey does in JPEG
 MIN_TRIM_FRACTION = 0.01  # trims below 1% of a side change the hash by a bit or two
 MIN_KEEP_FRACTION = 0.2  # never trim a picture down to a sliver
 
