@@ -41,3 +41,31 @@ def large_photo(name: str = "coffee.png", megapixels: float = 3.0, seed: int = 0
 
 def hamming(a: str, b: str) -> int:
     return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+def make_video(
+    path: Path,
+    scenes: list[Image.Image],
+    *,
+    seconds_each: float = 2.0,
+    fps: int = 10,
+    size: tuple[int, int] = (320, 240),
+    codec: str = "libx264",
+) -> Path:
+    """An H.264 video showing each scene for a while; a small moving square makes frames differ."""
+    import av
+
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        count = int(seconds_each * fps)
+        for scene in scenes:
+            for i in range(count):
+                frame = scene.resize(size)
+                x = i * (size[0] - 16) // count
+                frame.paste((128, 128, 128), (x, 8, x + 16, 24))
+                packet = stream.encode(av.VideoFrame.from_image(frame))
+                container.mux(packet)
+        container.mux(stream.encode(None))
+    return path
