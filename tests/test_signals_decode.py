@@ -135,3 +135,14 @@ def test_garbage_and_bombs_are_refused() -> None:
         pdq_from_bytes(b"not an image at all")
     with pytest.raises(DecodeError):
         list(decode_frames(encode(photo()), max_pixels=1000))
+
+
+def test_mpo_is_a_still_photo_with_orientation() -> None:
+    upright = photo("motorcycle_left.png")
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored = upright.transpose(Image.Transpose.ROTATE_90)
+    data = encode(stored, "MPO", save_all=True, append_images=[photo("coffee.png")], exif=exif)
+    signals = hash_image_bytes(data, dihedral=False)
+    assert signals.frame_count == 1 and (signals.width, signals.height) == upright.size
+    assert hamming(signals.pdq, plain(upright)) <= NEAR

@@ -78,7 +78,8 @@ def decode_frames(
     """
     image = open_image(data, max_pixels)
     try:
-        if getattr(image, "n_frames", 1) > 1:
+        # MPO (phone JPEGs with a preview or depth picture after the photo) is a still
+        if getattr(image, "n_frames", 1) > 1 and image.format != "MPO":
             yield from _animated(image, max_frames)
             return
         yield _still(image, min_side)
@@ -93,7 +94,7 @@ def decode_frames(
 def _still(image: Image.Image, min_side: int | None) -> DecodedFrame:
     width, height = image.size
     orientation = image.getexif().get(_ORIENTATION_TAG, 1)
-    if min_side and image.format == "JPEG" and image.mode in ("RGB", "L"):
+    if min_side and image.format in ("JPEG", "MPO") and image.mode in ("RGB", "L"):
         _draft_luma(image, min_side)
     upright = ImageOps.exif_transpose(image) or image
     full = (height, width) if orientation in _TRANSPOSING else (width, height)
