@@ -28,8 +28,7 @@ NORMALISED_STD = 48.0
 _DCT = np.sqrt(2.0 / 64) * np.cos(
     (np.pi / 2.0 / 64) * np.outer(np.arange(1, 17), 2 * np.arange(64) + 1)
 )
-# The eight dihedral transforms on the 16x16 DCT, in pdqhash.compute_dihedral order:
-# (transpose?, sign pattern as a function of row i and column j of the original).
+# The eight dihedral variants, in pdqhash.compute_dihedral's order.
 DIHEDRAL_NAMES = (
     "original", "rotate90", "rotate180", "rotate270", "flipx", "flipy", "flipplus1", "flipminus1",
 )  # fmt: skip
@@ -70,7 +69,7 @@ def _spread(weights: np.ndarray, lo: np.ndarray, hi: np.ndarray, n: int) -> np.n
     return per_index[:, end] - per_index[:, start]
 
 
-@lru_cache(maxsize=128)
+@lru_cache(maxsize=32)  # a kernel is 64 x n float64: 2 MB for n = 4000
 def tent_kernel(n: int) -> np.ndarray:
     """64 x n weights: two box passes of the reference's window, sampled at PDQ's centres."""
     lo, hi = _box_bounds(n, jarosz_window(n))
@@ -82,7 +81,7 @@ def tent_kernel(n: int) -> np.ndarray:
     return kernel
 
 
-@lru_cache(maxsize=128)
+@lru_cache(maxsize=32)  # a kernel is 64 x n float64: 2 MB for n = 4000
 def scaled_kernel(full: int, decoded: int) -> tuple[np.ndarray, tuple[tuple[int, int], ...]]:
     """Kernel for a picture decoded at reduced size (JPEG DCT scaling, reduce-on-load).
 
