@@ -146,3 +146,11 @@ def test_mpo_is_a_still_photo_with_orientation() -> None:
     signals = hash_image_bytes(data, dihedral=False)
     assert signals.frame_count == 1 and (signals.width, signals.height) == upright.size
     assert hamming(signals.pdq, plain(upright)) <= NEAR
+
+
+def test_damaged_animation_keeps_the_frames_it_holds() -> None:
+    scenes = [photo(n).resize((320, 240)) for n in ("chelsea.png", "coffee.png", "rocket.jpg")]
+    data = encode(scenes[0], "GIF", save_all=True, append_images=scenes[1:], duration=100)
+    signals = hash_image_bytes(data[: int(len(data) * 0.8)], dihedral=False)
+    assert 1 <= signals.frame_count < 3
+    assert hamming(signals.pdq, plain(scenes[0].quantize(256).convert("RGB"))) <= NEAR

@@ -10,6 +10,7 @@ the item's PDQ.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from cvis.signals import borders, pdqcore
@@ -81,15 +82,8 @@ def hash_image_bytes(
         variants += _dihedral(primary)
     if trim_borders:
         variants += _trimmed(first)
-    count = 1
-    last = primary_hash
-    for frame in frames:
-        count += 1
-        found = pdqcore.pdq_float(frame.pixels, frame.full_size)
-        value = pdqcore.bits_hex(found.dct16)
-        if hamming(value, last) > FRAME_COLLAPSE_DISTANCE:
-            variants.append(PdqVariant(value, found.quality, "frame", frame.index))
-            last = value
+    count, frame_variants = _later_frames(frames, primary_hash)
+    variants += frame_variants
     width, height = first.full_size
     return ImageSignals(
         primary_hash,
@@ -100,6 +94,23 @@ def hash_image_bytes(
         count,
         _distinct(primary_hash, variants),
     )
+
+
+def _later_frames(frames: Iterator[DecodedFrame], first: str) -> tuple[int, list[PdqVariant]]:
+    """Hash animation frames after the first, up to the first that cannot be decoded
+    (a damaged or carved file still yields what it holds)."""
+    count, last, variants = 1, first, []
+    try:
+        for frame in frames:
+            count += 1
+            found = pdqcore.pdq_float(frame.pixels, frame.full_size)
+            value = pdqcore.bits_hex(found.dct16)
+            if hamming(value, last) > FRAME_COLLAPSE_DISTANCE:
+                variants.append(PdqVariant(value, found.quality, "frame", frame.index))
+                last = value
+    except DecodeError:
+        pass
+    return count, variants
 
 
 def _dihedral(primary: pdqcore.PdqFloat) -> list[PdqVariant]:
