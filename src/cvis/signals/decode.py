@@ -9,8 +9,8 @@ JPEGs are decoded at a reduced size through Pillow's draft mode (libjpeg's DCT
 scaling), as luma only: the short side is kept at or above ``DECODE_MIN_SIDE``
 pixels, which the measurement in ``benchmarks/hashing.md`` shows costs <= 6 bits
 (<= 2 except on fine textures) against the full-size reference; one scale further
-costs up to 22. Other formats offer no
-reduce-on-load in Pillow and are decoded in full.
+costs up to 22. Other formats offer no reduce-on-load in Pillow and are decoded
+in full.
 """
 
 from __future__ import annotations
