@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 
@@ -11,6 +10,8 @@ import pdqhash
 from PIL import Image, ImageOps
 
 from cvis.signals.base import InvalidSignalValue, SignalType
+from cvis.signals.decode import to_pixels
+from cvis.signals.image import hash_image_bytes
 
 PDQ_BITS = 256
 PDQ_MATCH_THRESHOLD = 31
@@ -58,12 +59,10 @@ def pdq_from_rgb(pixels: np.ndarray) -> PdqResult:
 def to_rgb_pixels(image: Image.Image) -> np.ndarray:
     """Honour EXIF orientation and convert any mode to the colours a viewer sees."""
     image = ImageOps.exif_transpose(image) or image
-    if image.mode == "L":
-        gray = np.asarray(image)
-        return np.repeat(gray[..., np.newaxis], 3, axis=2)
-    if image.mode != "RGB":
-        image = image.convert("RGBA").convert("RGB") if "A" in image.mode else image.convert("RGB")
-    return np.asarray(image)
+    pixels = to_pixels(image)
+    if pixels.ndim == 2:
+        return np.repeat(pixels[..., np.newaxis], 3, axis=2)
+    return pixels
 
 
 def pdq_from_image(image: Image.Image) -> PdqResult:
@@ -71,6 +70,10 @@ def pdq_from_image(image: Image.Image) -> PdqResult:
 
 
 def pdq_from_bytes(data: bytes) -> PdqResult:
-    """Hash an encoded image held in memory (the scan pipeline's entry point)."""
-    with Image.open(io.BytesIO(data)) as image:
-        return pdq_from_image(image)
+    """Hash an encoded image held in memory (the scan pipeline's entry point).
+
+    The primary hash of ``hash_image_bytes``: fast decode, every mode converted,
+    EXIF orientation applied. Raises ``DecodeError`` (a ValueError) on bad bytes.
+    """
+    signals = hash_image_bytes(data, dihedral=False, trim_borders=False, max_frames=1)
+    return PdqResult(signals.pdq, signals.quality)
