@@ -13,7 +13,7 @@ from threatexchange.signal_type.pdq import pdq_hasher
 from cvis.signals.decode import DecodeError, decode_frames, to_pixels
 from cvis.signals.image import hash_image_bytes
 from cvis.signals.pdq import pdq_from_bytes
-from hashing_samples import encode, hamming, photo
+from tests.hashing_samples import encode, hamming, photo
 
 NEAR = 10  # PDQ's cross-implementation tolerance
 FAR = 31  # past Meta's match threshold

@@ -10,7 +10,7 @@ from threatexchange.signal_type.pdq import pdq_hasher
 from cvis.signals import pdqcore
 from cvis.signals.image import hash_image_bytes
 from cvis.signals.pdq import bits_to_hex, pdq_from_bytes, pdq_from_rgb
-from hashing_samples import PHOTOS, encode, hamming, large_photo, photo
+from tests.hashing_samples import PHOTOS, encode, hamming, large_photo, photo
 
 
 @pytest.mark.parametrize("name", PHOTOS)

@@ -10,7 +10,7 @@ from PIL import Image
 
 from cvis.signals.image import ImageSignals, hash_image_bytes
 from cvis.signals.quality import MIN_QUALITY, allow_match
-from hashing_samples import encode, hamming, photo
+from tests.hashing_samples import encode, hamming, photo
 
 
 def signals(pixels: np.ndarray, fmt: str = "PNG") -> ImageSignals:

@@ -12,7 +12,7 @@ from cvis.signals import SIGNAL_TYPES, InvalidSignalValue, register_signal_type
 from cvis.signals.base import SignalType
 from cvis.signals.crypto import Md5Signal, Sha1Signal, Sha256Signal
 from cvis.signals.pdq import PdqSignal
-from signal_type_test_helper import SignalTypeContract
+from tests.signal_type_test_helper import SignalTypeContract
 
 
 class TestMd5(SignalTypeContract):

@@ -8,7 +8,7 @@ from PIL import Image
 
 from cvis.signals.borders import content_box
 from cvis.signals.image import hash_image_bytes
-from hashing_samples import encode, hamming, photo
+from tests.hashing_samples import encode, hamming, photo
 
 FAR, NEAR = 31, 10
 

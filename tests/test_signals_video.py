@@ -19,7 +19,7 @@ from cvis.signals.video import (
     match_videos,
     to_vpdq_json,
 )
-from hashing_samples import encode, hamming, make_video, photo
+from tests.hashing_samples import encode, hamming, make_video, photo
 
 SCENES = ("chelsea.png", "coffee.png", "rocket.jpg")
 

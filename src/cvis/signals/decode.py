@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pillow_heif
-from PIL import Image, ImageOps, ImageSequence
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 DEFAULT_MAX_PIXELS = 200_000_000
 # >= 8 decoded pixels per PDQ cell (1/64 of a side): see benchmarks/hashing.md.
@@ -58,6 +58,8 @@ def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError as exc:
+        raise DecodeError("not a decodable image: unrecognised or corrupt image data") from exc
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise DecodeError(f"not a decodable image: {exc}") from exc
     width, height = image.size
