@@ -80,6 +80,15 @@ def open_member(root: str, steps: tuple[Step, ...], limit: int | None = None) ->
     return BoundedStream(container.open_member(steps[-1]), limit)  # type: ignore[return-value]
 
 
+def _factory(kind: str) -> ContainerFactory:
+    if kind not in _FACTORIES:  # a fresh worker process: load the built-in containers
+        import cvis.media.archives
+        import cvis.media.disks  # noqa: F401
+    if kind not in _FACTORIES:
+        raise OSError(f"no reader for {kind} containers on this machine")
+    return _FACTORIES[kind]
+
+
 def _container_at(root: str, prefix: tuple[Step, ...], kind: str) -> Container:
     key = (root, prefix + ((kind,),))
     if key in _cache:
@@ -92,7 +101,7 @@ def _container_at(root: str, prefix: tuple[Step, ...], kind: str) -> Container:
             stream = stack.enter_context(parent.open_member(prefix[-1]))
         else:
             stream = stack.enter_context(open(root, "rb"))
-        container = _FACTORIES[kind](stream, stack)
+        container = _factory(kind)(stream, stack)
     except BaseException:
         stack.close()
         raise
