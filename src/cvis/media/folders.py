@@ -52,7 +52,7 @@ def _peek(item: MediaItem) -> bytes:
         return stream.read(PEEK_BYTES)
 
 
-def _looks_like_disk(head: bytes) -> bool:
+def looks_like_disk(head: bytes) -> bool:
     boot_sector = len(head) >= 512 and head[510:512] == b"\x55\xaa"
     ext_superblock = head[1080:1082] == b"\x53\xef"
     return boot_sector or ext_superblock or head[3:11] in (b"NTFS    ", b"EXFAT   ")
@@ -61,7 +61,7 @@ def _looks_like_disk(head: bytes) -> bool:
 def _disk_format(found: Sniffed, head: bytes, steps: tuple[Step, ...]) -> str | None:
     if found.kind == "disk":
         return found.format
-    if found.format == "unknown" and not steps and _looks_like_disk(head):
+    if found.format == "unknown" and not steps and looks_like_disk(head):
         return "raw"
     return None
 
