@@ -121,13 +121,15 @@ def digest_item(item: MediaItem, limits: HashingLimits = HashingLimits()) -> Dig
 
 def decode_picture(record: HashRecord, picture: bytes, limits: HashingLimits) -> None:
     """Fill in PDQ, or the reason the picture could not be decoded."""
-    Image.MAX_IMAGE_PIXELS = limits.max_pixels // 2  # Pillow raises beyond 2x this
-    try:
+    previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, limits.max_pixels // 2
+    try:  # Pillow raises beyond twice MAX_IMAGE_PIXELS
         pdq = pdq_from_bytes(picture)
     except Exception as exc:  # decoders raise many types on hostile input
         record.error = _describe_image_error(exc)
     else:
         record.pdq, record.pdq_quality = pdq.hash, pdq.quality
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
 
 
 def hash_item(item: MediaItem, limits: HashingLimits = HashingLimits()) -> HashRecord:

@@ -48,6 +48,7 @@ def _apply(record: HashRecord, outcome: Outcome) -> None:
 
 def _worker_main(conn: Connection, limits: HashingLimits) -> None:
     """Runs in the worker process until the supervisor closes the pipe."""
+    conn.send(("ready", None))  # imports are done: time limits start counting now
     while True:
         try:
             item = conn.recv()
@@ -82,6 +83,10 @@ class _Worker:
         child.close()
         self.task: _Task | None = None
 
+    def wait_ready(self) -> None:
+        if not self.conn.poll(120) or self.conn.recv()[0] != "ready":
+            raise RuntimeError("a hashing worker process did not start")
+
     def stop(self, kill: bool = False) -> None:
         if kill:
             self.process.kill()
@@ -99,14 +104,20 @@ class HashPool:
     def __init__(self, settings: PoolSettings) -> None:
         self.settings = settings
         self._ctx = multiprocessing.get_context("forkserver")
-        self._workers = [self._spawn() for _ in range(max(1, settings.workers))]
+        count = max(1, settings.workers)
+        self._workers = [_Worker(self._ctx, settings.limits) for _ in range(count)]
+        for worker in self._workers:
+            worker.wait_ready()
         self._done: dict[int, HashRecord] = {}
         self._decoded: OrderedDict[str, Outcome] = OrderedDict()
         self._claimed: dict[str, _Task] = {}
         self._waiting: dict[str, list[_Task]] = {}
+        self.decodes = 0  # pictures actually decoded (identical content counts once)
 
     def _spawn(self) -> _Worker:
-        return _Worker(self._ctx, self.settings.limits)
+        worker = _Worker(self._ctx, self.settings.limits)
+        worker.wait_ready()
+        return worker
 
     def close(self) -> None:
         for worker in self._workers:
@@ -179,6 +190,7 @@ class HashPool:
         if sha256 in self._decoded or sha256 in self._claimed:
             return False
         self._claimed[sha256], task.decodes = task, True
+        self.decodes += 1
         return True
 
     def _finish(self, task: _Task, record: HashRecord) -> None:
