@@ -132,11 +132,16 @@ def _is_deleted(entry: Any) -> bool:
     return bool(name_gone or (meta is not None and meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC))
 
 
+def _is_virtual(name: str) -> bool:
+    """TSK's made-up root entries for FAT (the MBR, FAT copies, the volume label)."""
+    return name in _FAT_VIRTUAL or name.endswith("(Volume Label Entry)")
+
+
 def _walk(directory: Any, path: str, seen: set[int]) -> Iterator[tuple[str, Any]]:
     """(path, entry) for every regular file; each directory is entered once (no loops)."""
     for entry in directory:
         name = _entry_name(entry)
-        if name in (".", "..") or (path == "" and name in _FAT_VIRTUAL):
+        if name in (".", "..") or (path == "" and _is_virtual(name)):
             continue
         meta = entry.info.meta
         if meta is not None and meta.type == pytsk3.TSK_FS_META_TYPE_DIR:
