@@ -297,3 +297,17 @@ def test_identical_files_are_decoded_once(tmp_path: Path) -> None:
     assert len(records) == 7 and len({r.path for r in records}) == 7
     assert pool.decodes == 2
     assert len({r.pdq for r in records}) == 2 and all(r.pdq for r in records)
+
+
+def test_corrupted_member_data_is_reported_and_the_rest_hashed(tmp_path: Path) -> None:
+    archive = tmp_path / "damaged.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("text.txt", bytes(range(256)) * 200)
+        z.write(picture(tmp_path / "a.png"), "fine.png")
+    data = bytearray(archive.read_bytes())
+    start = data.find(b"text.txt") + len(b"text.txt") + 10
+    data[start:start + 40] = bytes(40)  # damage the deflate stream of the first member
+    archive.write_bytes(bytes(data))
+    rows = hashed([archive])
+    assert rows[f"{archive}!text.txt"]["error"].startswith("unreadable")
+    assert rows[f"{archive}!fine.png"]["pdq"] is not None

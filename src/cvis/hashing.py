@@ -109,7 +109,7 @@ def digest_item(item: MediaItem, limits: HashingLimits = HashingLimits()) -> Dig
     except OSError as exc:
         reason = str(exc) if str(exc).startswith("zip bomb") else f"unreadable: {exc}"
         return Digested(HashRecord(item.name, item.size, error=reason, flags=list(item.flags)))
-    except (EOFError, ValueError, RuntimeError) as exc:  # decompressors on corrupt members
+    except Exception as exc:  # decompressors raise many types on corrupt members
         error = f"unreadable: corrupt content ({type(exc).__name__}: {exc})"
         return Digested(HashRecord(item.name, item.size, error=error, flags=list(item.flags)))
     if record.size == 0:

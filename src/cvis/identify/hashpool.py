@@ -104,6 +104,8 @@ class HashPool:
     def __init__(self, settings: PoolSettings) -> None:
         self.settings = settings
         self._ctx = multiprocessing.get_context("forkserver")
+        # The fork server imports the decoders once; every worker forks from it warm.
+        self._ctx.set_forkserver_preload(["cvis.identify.hashpool"])
         count = max(1, settings.workers)
         self._workers = [_Worker(self._ctx, settings.limits) for _ in range(count)]
         for worker in self._workers:

@@ -52,6 +52,12 @@ def _peek(item: MediaItem) -> bytes:
         return stream.read(PEEK_BYTES)
 
 
+def _unreadable(exc: Exception) -> str:
+    if isinstance(exc, OSError):
+        return f"unreadable: {exc}"
+    return f"unreadable: corrupt content ({type(exc).__name__}: {exc})"
+
+
 def looks_like_disk(head: bytes) -> bool:
     boot_sector = len(head) >= 512 and head[510:512] == b"\x55\xaa"
     ext_superblock = head[1080:1082] == b"\x53\xef"
@@ -75,8 +81,8 @@ def expand(
         return
     try:
         head = _peek(item)
-    except OSError as exc:
-        yield MediaItem(item.name, item.size, error=f"unreadable: {exc}", flags=item.flags)
+    except Exception as exc:  # hostile containers raise anything; the item reports it
+        yield MediaItem(item.name, item.size, error=_unreadable(exc), flags=item.flags)
         return
     found = sniff(head)
     if (mismatch := extension_mismatch(item.name, found)) is not None:
@@ -106,15 +112,19 @@ def _expand_disk(
     try:
         for member in disks.list_disk(item.name, fmt, item.name):
             yield from _nested(member, limits)
-    except OSError as exc:
+    except Exception as exc:  # TSK on a damaged image
         yield MediaItem(item.name, item.size, error=f"unreadable disk image: {exc}")
+
+
+def _steps_of(item: MediaItem) -> tuple[Step, ...]:
+    """The steps into the root evidence file that the item's opener takes."""
+    opener = item.opener
+    return opener.args[1] if isinstance(opener, partial) and len(opener.args) > 1 else ()
 
 
 def _nested(member: MediaItem, limits: IntakeLimits) -> Iterator[MediaItem]:
     """Files inside a disk image may be archives too; the disk counts as one level."""
-    opener = member.opener
-    steps = opener.args[1] if isinstance(opener, partial) else ()
-    yield from expand(member, steps, 1, limits)
+    yield from expand(member, _steps_of(member), 1, limits)
 
 
 def _expand_archive(
@@ -130,12 +140,11 @@ def _expand_archive(
     try:
         with item.open() as stream:
             for member in list_archive(stream, fmt, where, limits):
-                member_steps = member.opener.args[1] if isinstance(member.opener, partial) else ()
-                yield from expand(member, member_steps, depth + 1, limits)
+                yield from expand(member, _steps_of(member), depth + 1, limits)
     except ContainerError as exc:
         problem = str(exc)
-    except OSError as exc:
-        problem = f"corrupt archive: {exc}"
+    except Exception as exc:  # archive libraries raise many types on hostile input
+        problem = f"corrupt archive: {type(exc).__name__}: {exc}"
     yield replace(item, error=problem) if problem else item
 
 
