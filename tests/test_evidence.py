@@ -311,3 +311,13 @@ def test_corrupted_member_data_is_reported_and_the_rest_hashed(tmp_path: Path) -
     rows = hashed([archive])
     assert rows[f"{archive}!text.txt"]["error"].startswith("unreadable")
     assert rows[f"{archive}!fine.png"]["pdq"] is not None
+
+
+def test_a_crashing_decoder_costs_one_item(tmp_path: Path) -> None:
+    import os
+
+    pic = picture(tmp_path / "a.png")
+    crash = MediaItem("crash.png", 10, opener=partial(os._exit, 3))  # type: ignore[arg-type]
+    records = list(hash_items([crash, next(iter_media([pic]))], 1))
+    assert records[0].error == "decoder crashed: worker process died (exit code 3)"
+    assert records[1].pdq is not None

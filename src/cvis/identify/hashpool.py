@@ -154,7 +154,10 @@ class HashPool:
                 return True
             index, item = entry
             worker.task = _Task(index, item, self._read_deadline(item))
-            worker.conn.send(item)
+            try:
+                worker.conn.send(item)
+            except OSError:  # the idle worker died; its replacement takes the item
+                self._replace(worker, None)
         return False
 
     def _collect(self, busy: list[_Worker]) -> None:
@@ -177,12 +180,16 @@ class HashPool:
         try:
             kind, record = worker.conn.recv()
         except (EOFError, OSError):
+            worker.process.join(timeout=5)
             code = worker.process.exitcode
             self._replace(worker, f"decoder crashed: worker process died (exit code {code})")
             return
         if kind == "digest":
             task.record, task.deadline = record, time.monotonic() + self.settings.time_limit
-            worker.conn.send(self._claim(task, record.sha256))
+            try:
+                worker.conn.send(self._claim(task, record.sha256))
+            except OSError:
+                self._replace(worker, "decoder crashed: worker process died")
         else:
             worker.task = None
             self._finish(task, record)
@@ -223,13 +230,20 @@ class HashPool:
         while len(self._decoded) > DECODED_MEMORY:
             self._decoded.popitem(last=False)
 
-    def _replace(self, worker: _Worker, reason: str) -> None:
-        """Kill a hung or dead worker, report its item, and start a fresh one."""
+    def _replace(self, worker: _Worker, reason: str | None) -> None:
+        """Kill a hung or dead worker and start a fresh one; report its item with the reason.
+
+        With no reason the item had not reached the worker, so the fresh one takes it.
+        """
         task = worker.task
         assert task is not None
         worker.task = None
         worker.stop(kill=True)
-        self._workers[self._workers.index(worker)] = self._spawn()
+        fresh = self._workers[self._workers.index(worker)] = self._spawn()
+        if reason is None:
+            fresh.task = task
+            fresh.conn.send(task.item)
+            return
         item = task.item
         record = task.record or HashRecord(item.name, item.size, flags=list(item.flags))
         record.error = reason
