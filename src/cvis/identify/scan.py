@@ -164,8 +164,9 @@ def _count(request: ScanRequest, done: set[str]) -> tuple[int, int]:
     """Items and bytes still to hash: a listing pass, so the bar can show an ETA."""
     items = size = 0
     for item in iter_media(request.paths, request.intake):
-        if item.name not in done:
-            items, size = items + 1, size + (item.size or 0)
+        if item.name not in done:  # bytes that will be read, not what a bomb claims
+            readable = item.opener is not None and item.error is None
+            items, size = items + 1, size + ((item.size or 0) if readable else 0)
     return items, size
 
 
@@ -194,7 +195,7 @@ def run_scan(
             if len(batch) >= COMMIT_EVERY or time.monotonic() - last_commit > COMMIT_SECONDS:
                 _commit_batch(store, scan_id, batch)
                 batch, last_commit = [], time.monotonic()
-            report.advance(1, record.size or 0)
+            report.advance(1, (record.size or 0) if record.md5 else 0)
     _commit_batch(store, scan_id, batch)
     with store.session() as session:
         _finish(session, scan_id)
