@@ -98,3 +98,36 @@ def test_e01_image_names_files_and_verifies_its_stored_hash(
         assert evidence.stored_md5 and len(evidence.stored_md5) == 32
         assert verify_evidence(session, evidence.id).unchanged
         assert session.scalars(select(Case)).one().number == "E01"
+
+
+def test_ntfs_image_lists_files_not_file_system_records(tmp_path: Path) -> None:
+    need("mkntfs", "ntfscp")
+    kept, _ = pictures(tmp_path / "src")
+    image = tmp_path / "ntfs.img"
+    with image.open("wb") as f:
+        f.truncate(8 << 20)
+    run("mkntfs", "-q", "-F", "-Q", image)
+    run("ntfscp", image, kept, "kept.png")
+    rows = by_suffix([image])
+    assert list(rows) == ["/kept.png"], "no $MFT, $LogFile... items"
+    assert rows["/kept.png"]["sha256"] == by_suffix([kept])[str(kept)]["sha256"]
+
+
+def test_partitioned_image_names_each_partition(tmp_path: Path) -> None:
+    import struct
+
+    need("mkfs.vfat", "mcopy")
+    kept, gone = pictures(tmp_path / "src")
+    image = tmp_path / "disk.dd"
+    mbr = bytearray(512)
+    for slot, start in enumerate((2048, 10240)):
+        mbr[446 + 16 * slot: 462 + 16 * slot] = struct.pack(
+            "<B3sB3sII", 0, bytes(3), 0x06, bytes(3), start, 8192)
+    mbr[510:512] = b"\x55\xaa"
+    with image.open("wb") as f:
+        f.truncate(12 << 20)
+        f.write(mbr)
+    for start, picture_path in ((2048, kept), (10240, gone)):
+        run("mkfs.vfat", f"--offset={start}", image, "4096")
+        run("mcopy", "-i", f"{image}@@{start * 512}", picture_path, f"::/{picture_path.name}")
+    assert set(by_suffix([image])) == {"/partition1/kept.png", "/partition2/gone.jpg"}

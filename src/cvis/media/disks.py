@@ -79,11 +79,10 @@ def _file_systems(image: Any) -> list[tuple[str, int]]:
     except OSError:
         return [("", 0)]
     block = volume.info.block_size
-    found = []
-    for part in volume:
-        if part.flags == pytsk3.TSK_VS_PART_FLAG_ALLOC:
-            found.append((f"/partition{part.addr}", part.start * block))
-    return found if len(found) != 1 else [("", found[0][1])]
+    starts = [p.start * block for p in volume if p.flags == pytsk3.TSK_VS_PART_FLAG_ALLOC]
+    if len(starts) == 1:
+        return [("", starts[0])]
+    return [(f"/partition{n}", start) for n, start in enumerate(starts, 1)]
 
 
 class DiskContainer:
@@ -132,16 +131,26 @@ def _is_deleted(entry: Any) -> bool:
     return bool(name_gone or (meta is not None and meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC))
 
 
-def _is_virtual(name: str) -> bool:
-    """TSK's made-up root entries for FAT (the MBR, FAT copies, the volume label)."""
-    return name in _FAT_VIRTUAL or name.endswith("(Volume Label Entry)")
+def _skips_system_files(fs: Any) -> bool:
+    """FAT and NTFS keep file-system records as root files named $...; they are not evidence."""
+    return bool(int(fs.info.ftype) & (pytsk3.TSK_FS_TYPE_FAT_DETECT
+                                      | pytsk3.TSK_FS_TYPE_NTFS_DETECT))
 
 
-def _walk(directory: Any, path: str, seen: set[int]) -> Iterator[tuple[str, Any]]:
+def _is_system(name: str) -> bool:
+    """TSK's made-up FAT entries and NTFS metadata files; orphaned deleted files are kept."""
+    if name.endswith("(Volume Label Entry)") or name in _FAT_VIRTUAL:
+        return True
+    return name.startswith("$") and name != "$OrphanFiles"
+
+
+def _walk(
+    directory: Any, path: str, seen: set[int], skip_system: bool = False
+) -> Iterator[tuple[str, Any]]:
     """(path, entry) for every regular file; each directory is entered once (no loops)."""
     for entry in directory:
         name = _entry_name(entry)
-        if name in (".", "..") or (path == "" and _is_virtual(name)):
+        if name in (".", "..") or (skip_system and _is_system(name)):
             continue
         meta = entry.info.meta
         if meta is not None and meta.type == pytsk3.TSK_FS_META_TYPE_DIR:
@@ -181,7 +190,8 @@ def list_disk(root: str, fmt: str, display: str) -> Iterator[MediaItem]:
                 yield MediaItem(f"{display}!{prefix or '/'}", None,
                                 error=f"unreadable file system: {exc}")
                 continue
-            for path, entry in _walk(fs.open_dir(path="/"), prefix, set()):
+            top = fs.open_dir(path="/")
+            for path, entry in _walk(top, prefix, set(), _skips_system_files(fs)):
                 yield _disk_item(root, fmt, offset, f"{display}!{path}", entry)
 
 
