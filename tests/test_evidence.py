@@ -321,3 +321,20 @@ def test_a_crashing_decoder_costs_one_item(tmp_path: Path) -> None:
     records = list(hash_items([crash, next(iter_media([pic]))], 1))
     assert records[0].error == "decoder crashed: worker process died (exit code 3)"
     assert records[1].pdq is not None
+
+
+def test_large_files_are_streamed_not_held(tmp_path: Path) -> None:
+    import tracemalloc
+
+    video = tmp_path / "big.mp4"
+    with video.open("wb") as f:
+        f.write(b"\x00\x00\x00\x18ftypisom" + bytes(12))
+        f.truncate(96 << 20)  # a sparse 96 MB "video"
+    tracemalloc.start()
+    try:
+        record = hash_item(next(iter_media([video])))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert record.size == 96 << 20 and record.sha256 and record.pdq is None
+    assert peak < 8 << 20, f"peak {peak} bytes: the file was held in memory"

@@ -112,3 +112,26 @@ def test_evidence_verify_says_when_the_source_changed(
     listing = runner.invoke(app, ["evidence", "list", "--case", "V"])
     assert listing.exit_code == 0 and "zip" in listing.output
     assert runner.invoke(app, ["evidence", "verify"]).exit_code == 2
+
+
+def test_scan_limits_come_from_the_command_line(
+    sqlite_store: Store, runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CVIS_HOME", str(sqlite_store.settings.home))
+    monkeypatch.setenv("CVIS_DATABASE_URL", sqlite_store.settings.database_url)
+    folder = many_pictures(tmp_path / "ev", 1)
+    inner = tmp_path / "inner.zip"
+    with zipfile.ZipFile(inner, "w") as z:
+        z.write(folder / "p0000.png", "p.png")
+    with zipfile.ZipFile(folder / "outer.zip", "w") as z:
+        z.write(inner, "inner.zip")
+    out = tmp_path / "r.jsonl"
+    result = runner.invoke(app, ["scan", str(folder), "--case", "L", "--workers", "1",
+                                 "--max-pixels", "100", "--max-depth", "1", "--jsonl", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = {Path(r["path"]).name: r for r in map(json.loads, out.read_text().splitlines())}
+    assert rows["p0000.png"]["error"].startswith("decompression bomb")
+    assert any("nesting depth limit (1)" in f for f in rows["outer.zip!inner.zip"]["flags"])
+    with sqlite_store.session() as session:
+        settings = session.scalars(select(Scan)).one().settings
+    assert settings["hashing"]["max_pixels"] == 100 and settings["intake"]["max_depth"] == 1

@@ -12,12 +12,14 @@ import typer
 from cvis.cli import render
 from cvis.cli.evidence import evidence_app
 from cvis.cli.sets import sets_app
+from cvis.hashing import DEFAULT_MAX_PIXELS, HashingLimits
 from cvis.hashsets.service import UnknownSet
 from cvis.identify.hashpool import DEFAULT_TIME_LIMIT, hash_items
 from cvis.identify.lookup import lookup_lines
 from cvis.identify.matcher import Matcher, UnknownSetError
 from cvis.identify.scan import ScanRequest, iter_scan_results, run_scan, summarize_scan
 from cvis.media.folders import iter_media
+from cvis.media.limits import IntakeLimits
 from cvis.signals import get_signal_type
 from cvis.signals.base import InvalidSignalValue
 from cvis.store.db import Store, upgrade
@@ -83,12 +85,19 @@ def scan_command(
     time_limit: Annotated[
         float, typer.Option(help="Seconds one item may take to decode.", min=1)
     ] = DEFAULT_TIME_LIMIT,
+    max_pixels: Annotated[
+        int, typer.Option(help="Larger pictures are decompression bombs.", min=1)
+    ] = DEFAULT_MAX_PIXELS,
+    max_depth: Annotated[int, typer.Option(help="Archives nested deeper are not opened.")] = 8,
     quiet: Quiet = False,
 ) -> None:
     """Hash evidence and match it against the hash sets; results are stored in the case."""
     store = Store()
-    request = ScanRequest(case, paths, _sets_option(sets), workers, restart, resume,
-                          time_limit=time_limit, acquired_by=acquired_by)
+    request = ScanRequest(
+        case, paths, _sets_option(sets), workers, restart, resume,
+        intake=IntakeLimits(max_depth=max_depth), hashing=HashingLimits(max_pixels=max_pixels),
+        time_limit=time_limit, acquired_by=acquired_by,
+    )
     try:
         with render.scan_progress(render.show_progress(quiet)) as progress:
             scan_id = run_scan(store, request, progress)
