@@ -338,3 +338,17 @@ def test_large_files_are_streamed_not_held(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert record.size == 96 << 20 and record.sha256 and record.pdq is None
     assert peak < 8 << 20, f"peak {peak} bytes: the file was held in memory"
+
+
+def test_duplicate_member_names_and_overlapping_paths_keep_names_unique(tmp_path: Path) -> None:
+    archive = tmp_path / "ev" / "dupes.zip"
+    archive.parent.mkdir()
+    with pytest.warns(UserWarning), zipfile.ZipFile(archive, "w") as z:
+        z.writestr("x.txt", "first")
+        z.writestr("x.txt", "second")
+    items = list(iter_media([tmp_path / "ev", archive]))  # the zip is reached twice
+    names = [i.name for i in items]
+    assert names == [f"{archive}!x.txt", f"{archive}!x.txt#2", str(archive)]
+    assert items[1].flags == (f"duplicate name: another entry is also called {archive}!x.txt",)
+    contents = {r.path: r.md5 for r in hash_items(items, 1)}
+    assert len(set(contents.values())) == 3, "both members read, neither overwrites the other"

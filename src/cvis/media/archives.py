@@ -14,6 +14,7 @@ import lzma
 import stat
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -157,14 +158,8 @@ def list_tar(stream: BinaryIO, where: Where, limits: IntakeLimits) -> Iterator[M
                 yield where.listed(info.name, info.size, reason, flags)
             else:
                 yield where.member(("tar", str(info.offset)), info.name, info.size, flags=flags)
-    except (tarfile.TarError, EOFError, OSError, zlib_error(), lzma.LZMAError) as exc:
+    except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
         raise ContainerError(f"corrupt archive: {exc}") from None
-
-
-def zlib_error() -> type[Exception]:
-    import zlib
-
-    return zlib.error
 
 
 def _remaining(stream: BinaryIO) -> int:
@@ -262,7 +257,7 @@ def _is_tar(stream: BinaryIO, fmt: str) -> bool:
             head = inner.read(512)
         tarfile.TarInfo.frombuf(head, "utf-8", "surrogateescape")
         return True
-    except (tarfile.TarError, EOFError, OSError, lzma.LZMAError, zlib_error()):
+    except (tarfile.TarError, EOFError, OSError, lzma.LZMAError, zlib.error):
         return False
     finally:
         stream.seek(0)

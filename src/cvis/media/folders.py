@@ -148,9 +148,7 @@ def _expand_archive(
     yield replace(item, error=problem) if problem else item
 
 
-def iter_media(paths: Iterable[Path], limits: IntakeLimits | None = None) -> Iterator[MediaItem]:
-    """Every media item in the evidence paths, containers opened, in a stable order."""
-    limits = limits or IntakeLimits()
+def _listed(paths: Iterable[Path], limits: IntakeLimits) -> Iterator[MediaItem]:
     for path in paths:
         if path.is_dir():
             for item in walk_folder(path):
@@ -159,3 +157,31 @@ def iter_media(paths: Iterable[Path], limits: IntakeLimits | None = None) -> Ite
             yield from expand(file_item(path), (), 0, limits)
         else:
             yield MediaItem(str(path), None, error="not found")
+
+
+def _unique_name(name: str, seen: dict[str, object]) -> str:
+    n = 2
+    while f"{name}#{n}" in seen:
+        n += 1
+    return f"{name}#{n}"
+
+
+def iter_media(paths: Iterable[Path], limits: IntakeLimits | None = None) -> Iterator[MediaItem]:
+    """Every media item in the evidence paths, containers opened, in a stable order.
+
+    Names are unique: the same file reached twice (overlapping paths) is listed
+    once; different members sharing a name (a zip or tar may hold several) get
+    ``#2``, ``#3``... and a flag, so every one is hashed and none overwrites another.
+    """
+    seen: dict[str, object] = {}
+    reached: set[object] = set()
+    for item in _listed(paths, limits or IntakeLimits()):
+        where = item.opener.args[:2] if isinstance(item.opener, partial) else (item.name,)
+        if where in reached:
+            continue
+        reached.add(where)
+        if item.name in seen:
+            flag = f"duplicate name: another entry is also called {item.name}"
+            item = replace(item, name=_unique_name(item.name, seen), flags=item.flags + (flag,))
+        seen[item.name] = where
+        yield item
