@@ -352,3 +352,23 @@ def test_duplicate_member_names_and_overlapping_paths_keep_names_unique(tmp_path
     assert items[1].flags == (f"duplicate name: another entry is also called {archive}!x.txt",)
     contents = {r.path: r.md5 for r in hash_items(items, 1)}
     assert len(set(contents.values())) == 3, "both members read, neither overwrites the other"
+
+
+def test_tar_bomb_members_are_listed_not_expanded(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.tar.gz"
+    with tarfile.open(bomb, "w:gz") as tar:
+        info = tarfile.TarInfo("zeros.bin")
+        info.size = 40 << 20
+        tar.addfile(info, io.BytesIO(bytes(info.size)))
+    rows = hashed([bomb])
+    assert rows[f"{bomb}!zeros.bin"]["error"].startswith("zip bomb: expands")
+    assert rows[f"{bomb}!zeros.bin"]["md5"] is None
+
+
+def test_7z_with_encrypted_names_is_reported(tmp_path: Path) -> None:
+    locked = tmp_path / "names.7z"
+    with py7zr.SevenZipFile(locked, "w", password="benign", header_encryption=True) as s:
+        s.writestr(b"benign", "secret.txt")
+    rows = hashed([locked])
+    assert rows[str(locked)]["error"].startswith("encrypted")
+    assert rows[str(locked)]["sha256"] is not None, "the archive itself is still hashed"
