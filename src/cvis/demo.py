@@ -15,13 +15,16 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 from skimage import data as sample_data
+from sqlalchemy import select
 
+from cvis.cases.service import new_case
 from cvis.cli import render
 from cvis.hashing import hash_item
 from cvis.hashsets.service import import_file
 from cvis.identify.scan import ScanRequest, iter_scan_results, run_scan, summarize_scan
 from cvis.media.folders import file_item
 from cvis.store.db import Store
+from cvis.store.models import Case
 
 DEMO_SET = "demo-known"
 DEMO_CASE = "DEMO-CASE"
@@ -112,6 +115,9 @@ def run_demo(workdir: Path | None = None, *, quiet: bool = False) -> int:
     render.note(f"built benign demo data in {workdir}")
     with store.session() as session:
         report = import_file(session, csv_path, name=DEMO_SET)
+        if not session.scalar(select(Case.id).where(Case.number == DEMO_CASE)):
+            new_case(session, DEMO_CASE, actor="demo", agency="Demo Agency",
+                     title="Benign demonstration evidence", contact="demo@cvis.invalid")
     render.note(f"imported set {DEMO_SET!r}: version {report.version}, {report.added} added, "
                 f"{report.updated} updated")
     request = ScanRequest(DEMO_CASE, [workdir / "evidence"], [DEMO_SET], restart=True)

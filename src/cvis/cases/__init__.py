@@ -1,0 +1,1 @@
+"""Investigations: cases, review, candidate series, deconfliction and the report."""

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from cvis.cli import render
+from cvis.cli.cases import case_app, report_command, review_command
 from cvis.cli.evidence import evidence_app
 from cvis.cli.sets import sets_app
 from cvis.hashing import DEFAULT_MAX_PIXELS, HashingLimits
@@ -31,6 +32,9 @@ app = typer.Typer(
 )
 app.add_typer(sets_app, name="sets")
 app.add_typer(evidence_app, name="evidence")
+app.add_typer(case_app, name="case")
+app.command("review")(review_command)
+app.command("report")(report_command)
 db_app = typer.Typer(help="The database: schema upgrades.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 

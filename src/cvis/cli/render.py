@@ -22,7 +22,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 # Piped output still gets readable tables rather than 80 squeezed columns.
 out_console = Console(width=None if sys.stdout.isatty() else 140)
 
@@ -172,3 +172,57 @@ def verification(result: Any) -> None:
     colour = "green" if result.unchanged else "bold red"
     note(f"evidence {result.evidence_id} {result.source_path}: [{colour}]{result.reason}[/]"
          f" (recorded {result.recorded_sha256}, now {result.current_sha256})")
+
+
+def stdout() -> TextIO:
+    return sys.stdout
+
+
+def review_entry_dict(entry: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    data = asdict(entry)
+    for match in data["matches"]:
+        if match["reviewed_at"] is not None:
+            match["reviewed_at"] = match["reviewed_at"].isoformat()
+    return data
+
+
+def review_entry(entry: Any, position: int, total: int) -> None:
+    """One item's evidence: what the examiner needs to decide, and no imagery."""
+    out_console.rule(f"{position}/{total}  item {entry.item_id}")
+    out_console.print(f"[bold]{entry.path}[/]", highlight=False)
+    out_console.print(f"md5 {entry.md5}  pdq {entry.pdq} (quality {entry.pdq_quality})",
+                      highlight=False)
+    if entry.category is not None or entry.notes or entry.tags:
+        out_console.print(f"category {entry.category}  notes {entry.notes!r}  tags {entry.tags}")
+    if entry.matches:
+        table(
+            "candidate matches",
+            ["match", "set", "media", "signal", "distance", "category", "series",
+             "identified", "verdict"],
+            ([m.match_id, m.set, m.media_id, m.signal, m.distance, m.category, m.series,
+              m.victim_identified, m.verdict or "pending"] for m in entry.matches),
+        )
+
+
+def notices(rows: list[dict[str, Any]]) -> None:
+    table("deconfliction notices", ["other case", "agency", "contact", "basis", "shared"],
+          ([n["other_case"], n["other_agency"], n["contact"], n["basis"], len(n["shared"])]
+           for n in rows))
+
+
+def case_detail(detail: Any) -> None:
+    s = detail.summary
+    out_console.print(f"[bold]case {s.number}[/] {s.title} — {s.agency or 'no agency'}, "
+                      f"{s.status}, opened {s.created_at:%Y-%m-%d}", highlight=False)
+    out_console.print(f"examiners: {', '.join(detail.examiners)}; contact: {detail.contact}",
+                      highlight=False)
+    table("scans", ["id", "status", "items", "matches", "errors", "started", "finished"],
+          ([x["id"], x["status"], x["items"], x["matches"], x["errors"], x["started_at"],
+            x["finished_at"]] for x in detail.scans))
+    if detail.notices:
+        notices(detail.notices)
+    table("history", ["at", "who", "what", "detail"],
+          ([e["at"], e["actor"], e["action"], json.dumps(e["detail"], default=str)]
+           for e in detail.events))

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import cvis
+from cvis.cases.deconflict import deconflict_case
 from cvis.cases.service import get_or_create_case
 from cvis.evidence.custody import register_evidence
 from cvis.hashing import HashingLimits, HashRecord
@@ -199,6 +200,7 @@ def run_scan(
     _commit_batch(store, scan_id, batch)
     with store.session() as session:
         _finish(session, scan_id)
+        deconflict_case(session, request.case, actor="cvis scan")
     return scan_id
 
 

@@ -28,7 +28,7 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON, list[int]: JSON}
 
 
 class HashSet(Base):
@@ -107,6 +107,10 @@ class Case(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    examiners: Mapped[list[str]] = mapped_column(default=list)
+    contact: Mapped[str] = mapped_column(String(500), default="")
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Evidence(Base):
@@ -172,6 +176,74 @@ class Match(Base):
     signal_type: Mapped[str] = mapped_column(String(30))
     distance: Mapped[int] = mapped_column(Integer, default=0)
     __table_args__ = (Index("ix_matches_item", "item_id"),)
+
+
+# --- investigations (cases, review, candidate series, deconfliction) ---
+
+
+class CaseEvent(Base):
+    """Every change to a case: who did what, when (the case's own history)."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(50))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class MatchReview(Base):
+    """An examiner's verdict on one candidate match; the match itself stays as found."""
+
+    __tablename__ = "match_reviews"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    match_id: Mapped[int] = mapped_column(
+        ForeignKey("matches.id", ondelete="CASCADE"), unique=True
+    )
+    verdict: Mapped[str] = mapped_column(String(20))  # confirmed | rejected
+    reviewer: Mapped[str] = mapped_column(String(200))
+    reviewed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ItemReview(Base):
+    """An examiner's categorisation of an item, matched or not (scan items stay immutable)."""
+
+    __tablename__ = "item_reviews"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("scan_items.id", ondelete="CASCADE"), unique=True
+    )
+    category: Mapped[int | None] = mapped_column(Integer)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    reviewer: Mapped[str] = mapped_column(String(200))
+    reviewed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CandidateSeries(Base):
+    """New material: categorised unmatched items grouped by near-duplicate PDQ within a case."""
+
+    __tablename__ = "candidate_series"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(200))
+    item_ids: Mapped[list[int]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DeconflictionNotice(Base):
+    """Two agencies' cases share known media or hashes: each owner is told of the other."""
+
+    __tablename__ = "deconfliction_notices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    other_case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    basis: Mapped[str] = mapped_column(String(20))  # series | media | hash
+    shared: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (UniqueConstraint("case_id", "other_case_id", "basis"),)
 
 
 # --- evidence (issue 3): completed scans are immutable --------------------------------------

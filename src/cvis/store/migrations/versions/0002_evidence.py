@@ -1,7 +1,7 @@
 """evidence: stored-hash verification on evidence, flags on scan items
 
 Revision ID: 0002_evidence
-Revises: 0001
+Revises: 0002_cases
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002_evidence"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002_cases"  # re-chained when main was merged in
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
