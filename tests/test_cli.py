@@ -13,7 +13,8 @@ from cvis.config import Settings
 from cvis.hashing import hash_item
 from cvis.media.folders import file_item
 
-HASH_FIELDS = ["path", "size", "md5", "sha1", "sha256", "pdq", "pdq_quality", "error"]
+# "flags" (issue 3): facts that do not stop hashing (deleted, extension mismatch, ...).
+HASH_FIELDS = ["path", "size", "md5", "sha1", "sha256", "pdq", "pdq_quality", "error", "flags"]
 MATCH_FIELDS = ["set", "media_id", "signal", "distance", "category", "series",
                 "victim_identified"]
 

@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -84,20 +85,33 @@ def test_parallel_workers_give_the_same_results(
         assert list(iter_scan_results(session, one)) == list(iter_scan_results(session, two))
 
 
+class Interrupt(Exception):
+    pass
+
+
 def test_unfinished_scan_resumes_without_duplicates(
-    sqlite_store: Store, sample_pictures: dict[str, Path], tmp_path: Path
+    sqlite_store: Store, sample_pictures: dict[str, Path], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     evidence = prepare(sqlite_store, sample_pictures, tmp_path)
-    first = run_scan(sqlite_store, ScanRequest("C", [evidence], workers=1))
-    with sqlite_store.session() as session:  # make it look interrupted after two items
-        scan = session.get_one(Scan, first)
-        scan.status = "running"
-        keep = list(session.scalars(select(ScanItem.id).where(ScanItem.scan_id == first)))[:2]
-        for item in session.scalars(select(ScanItem).where(ScanItem.id.not_in(keep))):
-            session.delete(item)
-    again = run_scan(sqlite_store, ScanRequest("C", [evidence], workers=1))
-    assert again == first
+    monkeypatch.setattr("cvis.identify.scan.COMMIT_EVERY", 1)
+    seen = []
+
+    def stop_after_three(n: int) -> None:
+        seen.append(n)
+        if len(seen) == 3:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        run_scan(sqlite_store, ScanRequest("C", [evidence], workers=1), stop_after_three)
     with sqlite_store.session() as session:
-        paths = list(session.scalars(select(ScanItem.path).where(ScanItem.scan_id == first)))
+        scan = session.scalars(select(Scan)).one()
+        assert scan.status == "running"
+        stored = session.scalar(select(func.count()).select_from(ScanItem))
+        assert 0 < stored < 7
+    again = run_scan(sqlite_store, ScanRequest("C", [evidence], workers=1))
+    assert again == scan.id
+    with sqlite_store.session() as session:
+        paths = list(session.scalars(select(ScanItem.path).where(ScanItem.scan_id == scan.id)))
         assert len(paths) == len(set(paths)) == 7
         assert session.scalar(select(func.count()).select_from(Scan)) == 1

@@ -1,18 +1,21 @@
-"""Hash one media item: crypto digests from one read of the bytes, PDQ for pictures.
+"""Hash one media item: crypto digests from one streamed read, PDQ for pictures.
 
-The bytes are held in memory only for the item being hashed and dropped after;
-nothing here writes them anywhere.
+Files are digested chunk by chunk, so a 4 GB video never sits in memory; only
+a picture small enough to decode (``max_image_bytes``) is kept, for the one
+item being hashed, and dropped after. Nothing here writes bytes anywhere.
+Hashing is two steps (``digest_item``, then ``decode_picture``) so the worker
+pool can decode identical content once per scan.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
 from cvis.media.items import MediaItem
-from cvis.media.sniff import sniff_kind
+from cvis.media.sniff import SNIFF_BYTES, sniff_kind
 from cvis.signals.crypto import CHUNK_SIZE, DigestAccumulator
 from cvis.signals.pdq import pdq_from_bytes
 
@@ -32,6 +35,7 @@ class HashRecord:
     pdq: str | None = None
     pdq_quality: int | None = None
     error: str | None = None
+    flags: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,7 +56,7 @@ def _read_and_digest(item: MediaItem, keep_up_to: int) -> tuple[HashRecord, byte
         first = True
         for chunk in iter(lambda: stream.read(CHUNK_SIZE), b""):
             if first:
-                kind, first = sniff_kind(chunk[:64]), False
+                kind, first = sniff_kind(chunk[:SNIFF_BYTES]), False
                 if kind != "image":
                     kept = None
             acc.update(chunk)
@@ -61,7 +65,10 @@ def _read_and_digest(item: MediaItem, keep_up_to: int) -> tuple[HashRecord, byte
                 if acc.size > keep_up_to:
                     kept = None
     digests = acc.result()
-    record = HashRecord(item.name, digests.size, digests.md5, digests.sha1, digests.sha256)
+    record = HashRecord(
+        item.name, digests.size, digests.md5, digests.sha1, digests.sha256,
+        error=item.error, flags=list(item.flags),
+    )
     return record, (b"".join(kept) if kept else None), kind
 
 
@@ -73,25 +80,61 @@ def _describe_image_error(exc: Exception) -> str:
     return f"undecodable image: {type(exc).__name__}: {exc}"
 
 
-def hash_item(item: MediaItem, limits: HashingLimits = HashingLimits()) -> HashRecord:
-    """Never raises for bad content: the reason goes into ``error`` and the scan goes on."""
-    if item.error:
-        return HashRecord(item.name, item.size, error=item.error)
+def _register_decoders() -> None:
+    """HEIC/HEIF (iPhones' default) through pillow-heif; Pillow reads AVIF itself."""
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:  # pragma: no cover - optional on odd platforms
+        return
+    register_heif_opener()
+
+
+_register_decoders()
+
+
+@dataclass
+class Digested:
+    """An item after its one read: the record with crypto hashes, and a picture to decode."""
+
+    record: HashRecord
+    picture: bytes | None = None
+
+
+def digest_item(item: MediaItem, limits: HashingLimits = HashingLimits()) -> Digested:
+    """Never raises for bad content: the reason goes into ``error``."""
+    if item.opener is None:
+        return Digested(HashRecord(item.name, item.size, error=item.error, flags=list(item.flags)))
     try:
         record, data, kind = _read_and_digest(item, limits.max_image_bytes)
     except OSError as exc:
-        return HashRecord(item.name, item.size, error=f"unreadable: {exc}")
+        reason = str(exc) if str(exc).startswith("zip bomb") else f"unreadable: {exc}"
+        return Digested(HashRecord(item.name, item.size, error=reason, flags=list(item.flags)))
+    except Exception as exc:  # decompressors raise many types on corrupt members
+        error = f"unreadable: corrupt content ({type(exc).__name__}: {exc})"
+        return Digested(HashRecord(item.name, item.size, error=error, flags=list(item.flags)))
     if record.size == 0:
-        record.error = "empty file"
-        return record
-    if kind == "image" and data is None:
-        record.error = "image too large to decode"
-    elif data is not None:
-        Image.MAX_IMAGE_PIXELS = limits.max_pixels // 2  # Pillow raises beyond 2x this
-        try:
-            pdq = pdq_from_bytes(data)
-        except Exception as exc:  # decoders raise many types on hostile input
-            record.error = _describe_image_error(exc)
-        else:
-            record.pdq, record.pdq_quality = pdq.hash, pdq.quality
-    return record
+        record.error = record.error or "empty file"
+    elif kind == "image" and data is None:
+        record.error = record.error or "image too large to decode"
+    return Digested(record, data if record.error is None else None)
+
+
+def decode_picture(record: HashRecord, picture: bytes, limits: HashingLimits) -> None:
+    """Fill in PDQ, or the reason the picture could not be decoded."""
+    previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, limits.max_pixels // 2
+    try:  # Pillow raises beyond twice MAX_IMAGE_PIXELS
+        pdq = pdq_from_bytes(picture)
+    except Exception as exc:  # decoders raise many types on hostile input
+        record.error = _describe_image_error(exc)
+    else:
+        record.pdq, record.pdq_quality = pdq.hash, pdq.quality
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
+
+
+def hash_item(item: MediaItem, limits: HashingLimits = HashingLimits()) -> HashRecord:
+    """Never raises for bad content: the reason goes into ``error`` and the scan goes on."""
+    digested = digest_item(item, limits)
+    if digested.picture is not None:
+        decode_picture(digested.record, digested.picture, limits)
+    return digested.record

@@ -11,13 +11,16 @@ import typer
 
 from cvis.cli import render
 from cvis.cli.cases import case_app, report_command, review_command
+from cvis.cli.evidence import evidence_app
 from cvis.cli.sets import sets_app
+from cvis.hashing import DEFAULT_MAX_PIXELS, HashingLimits
 from cvis.hashsets.service import UnknownSet
-from cvis.identify.hashpool import hash_items
+from cvis.identify.hashpool import DEFAULT_TIME_LIMIT, hash_items
 from cvis.identify.lookup import lookup_lines
 from cvis.identify.matcher import Matcher, UnknownSetError
 from cvis.identify.scan import ScanRequest, iter_scan_results, run_scan, summarize_scan
 from cvis.media.folders import iter_media
+from cvis.media.limits import IntakeLimits
 from cvis.signals import get_signal_type
 from cvis.signals.base import InvalidSignalValue
 from cvis.store.db import Store, upgrade
@@ -28,6 +31,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(sets_app, name="sets")
+app.add_typer(evidence_app, name="evidence")
 app.add_typer(case_app, name="case")
 app.command("review")(review_command)
 app.command("report")(report_command)
@@ -81,14 +85,26 @@ def scan_command(
     jsonl: Jsonl = None,
     resume: Annotated[int | None, typer.Option(help="Resume this scan id.")] = None,
     restart: Annotated[bool, typer.Option(help="Start over, ignoring unfinished scans.")] = False,
+    acquired_by: Annotated[str, typer.Option(help="Who acquired the evidence.")] = "",
+    time_limit: Annotated[
+        float, typer.Option(help="Seconds one item may take to decode.", min=1)
+    ] = DEFAULT_TIME_LIMIT,
+    max_pixels: Annotated[
+        int, typer.Option(help="Larger pictures are decompression bombs.", min=1)
+    ] = DEFAULT_MAX_PIXELS,
+    max_depth: Annotated[int, typer.Option(help="Archives nested deeper are not opened.")] = 8,
     quiet: Quiet = False,
 ) -> None:
     """Hash evidence and match it against the hash sets; results are stored in the case."""
     store = Store()
-    request = ScanRequest(case, paths, _sets_option(sets), workers, restart, resume)
+    request = ScanRequest(
+        case, paths, _sets_option(sets), workers, restart, resume,
+        intake=IntakeLimits(max_depth=max_depth), hashing=HashingLimits(max_pixels=max_pixels),
+        time_limit=time_limit, acquired_by=acquired_by,
+    )
     try:
-        with render.progress_bar("scanning", None, render.show_progress(quiet)) as advance:
-            scan_id = run_scan(store, request, advance)
+        with render.scan_progress(render.show_progress(quiet)) as progress:
+            scan_id = run_scan(store, request, progress)
     except (UnknownSetError, LookupError, ValueError) as exc:
         raise fail(str(exc)) from None
     with store.session() as session, render.output_stream(jsonl) as out:

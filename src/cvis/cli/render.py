@@ -12,11 +12,13 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.progress import (
     BarColumn,
+    DownloadColumn,
     MofNCompleteColumn,
     Progress,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
+    TransferSpeedColumn,
 )
 from rich.table import Table
 
@@ -47,6 +49,45 @@ def progress_bar(label: str, total: int | None, enabled: bool) -> Iterator[Any]:
     with Progress(*columns, console=err_console, transient=False) as progress:
         task = progress.add_task(label, total=total)
         yield lambda n=1: progress.advance(task, n)
+
+
+class _ScanBar:
+    """Items and bytes as a bar with items/s, MB/s and ETA (bytes drive the ETA)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress, self._items = progress, 0
+        self._task = progress.add_task("scanning", total=None, items="0", rate="")
+
+    def start(self, items: int, size: int) -> None:
+        self._total_items = items
+        self._progress.update(self._task, total=size or None)
+
+    def advance(self, items: int, size: int) -> None:
+        self._items += items
+        elapsed = self._progress.tasks[0].elapsed or 0.0
+        rate = f"{self._items / elapsed:.0f} items/s" if elapsed > 0 else ""
+        total = getattr(self, "_total_items", 0)
+        self._progress.update(self._task, advance=size, items=f"{self._items}/{total}", rate=rate)
+
+
+@contextmanager
+def scan_progress(enabled: bool) -> Iterator[Any]:
+    """A ScanProgress for the terminal, or None when there is no one to see it."""
+    if not enabled:
+        yield None
+        return
+    from cvis.identify.scan import ScanProgress
+
+    class Bar(_ScanBar, ScanProgress):
+        pass
+
+    columns = [
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[items]}"),
+        TextColumn("{task.fields[rate]}"), DownloadColumn(), TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=err_console, transient=False) as progress:
+        yield Bar(progress)
 
 
 def write_jsonl(rows: Iterable[dict[str, Any]], stream: TextIO) -> int:
@@ -102,6 +143,8 @@ def scan_summary(summary: Any, jsonl: Path | None) -> None:
         )
     if summary.errors_by_reason:
         note("errors: " + ", ".join(f"{k} {v}" for k, v in summary.errors_by_reason.items()))
+    if getattr(summary, "flags_by_reason", None):
+        note("flags: " + ", ".join(f"{k} {v}" for k, v in summary.flags_by_reason.items()))
     if jsonl is not None:
         note(f"results: {jsonl}")
 
@@ -122,6 +165,13 @@ def demo_matches(rows: Iterable[dict[str, Any]]) -> None:
         ["file", "set", "media", "signal", "distance", "category", "series", "identified"],
         (describe(r) for r in rows if r["matches"]),
     )
+
+
+def verification(result: Any) -> None:
+    """One evidence item re-hashed: the court's question answered in a line."""
+    colour = "green" if result.unchanged else "bold red"
+    note(f"evidence {result.evidence_id} {result.source_path}: [{colour}]{result.reason}[/]"
+         f" (recorded {result.recorded_sha256}, now {result.current_sha256})")
 
 
 def stdout() -> TextIO:

@@ -1,31 +1,264 @@
-"""Hash media items on worker processes, results in input order, memory bounded."""
+"""Hash media items on supervised worker processes: time limits, crashes, one decode per content.
+
+Each worker takes one item at a time. It reads and digests the item, tells the
+supervisor the sha256, and decodes the picture only if no other item of the
+scan has that content (identical files are decoded once; every path still gets
+its own record). A worker that runs past the per-item time limit, or dies in a
+decoder, is killed and replaced; its item is reported with the reason and the
+scan goes on. Records come back in input order, with bounded memory.
+"""
 
 from __future__ import annotations
 
-from collections import deque
+import multiprocessing
+import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import Any
 
-from cvis.hashing import HashRecord, hash_item
+from cvis.hashing import HashingLimits, HashRecord, decode_picture, digest_item
 from cvis.media.items import MediaItem
 
-IN_FLIGHT_PER_WORKER = 8
+DEFAULT_TIME_LIMIT = 120.0  # seconds per item to decode, after it has been read
+READ_RATE_FLOOR = 5 * 1024 * 1024  # bytes/s a read may take before it counts as hung
+REORDER_WINDOW = 256  # records held back waiting for a slow earlier item
+DECODED_MEMORY = 500_000  # distinct contents remembered per scan
 
 
-def hash_items(items: Iterable[MediaItem], workers: int) -> Iterator[HashRecord]:
-    """One worker hashes in-process (no start-up cost); more fan out to processes.
+@dataclass
+class PoolSettings:
+    workers: int = 1
+    limits: HashingLimits = field(default_factory=HashingLimits)
+    time_limit: float = DEFAULT_TIME_LIMIT
 
-    Only a few items per worker are in flight at once (Executor.map would submit
-    the whole evidence tree up front).
-    """
-    if workers <= 1:
-        yield from (hash_item(item) for item in items)
-        return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        in_flight: deque[Future[HashRecord]] = deque()
-        for item in items:
-            in_flight.append(pool.submit(hash_item, item))
-            if len(in_flight) >= workers * IN_FLIGHT_PER_WORKER:
-                yield in_flight.popleft().result()
-        while in_flight:
-            yield in_flight.popleft().result()
+
+Outcome = tuple[str | None, int | None, str | None]  # pdq, quality, error
+
+
+def _outcome(record: HashRecord) -> Outcome:
+    return record.pdq, record.pdq_quality, record.error
+
+
+def _apply(record: HashRecord, outcome: Outcome) -> None:
+    record.pdq, record.pdq_quality = outcome[0], outcome[1]
+    record.error = record.error or outcome[2]
+
+
+def _worker_main(conn: Connection, limits: HashingLimits) -> None:
+    """Runs in the worker process until the supervisor closes the pipe."""
+    conn.send(("ready", None))  # imports are done: time limits start counting now
+    while True:
+        try:
+            item = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            digested = digest_item(item, limits)
+            record = digested.record
+            if digested.picture is not None:
+                conn.send(("digest", record))
+                if conn.recv():
+                    decode_picture(record, digested.picture, limits)
+        except Exception as exc:  # a bug must cost one item, not the scan
+            record = HashRecord(item.name, item.size, error=f"internal error: {exc!r}")
+        conn.send(("done", record))
+
+
+@dataclass
+class _Task:
+    index: int
+    item: MediaItem
+    deadline: float
+    record: HashRecord | None = None  # known after the digest step
+    decodes: bool = False
+
+
+class _Worker:
+    def __init__(self, ctx: Any, limits: HashingLimits) -> None:
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker_main, args=(child, limits), daemon=True)
+        self.process.start()
+        child.close()
+        self.task: _Task | None = None
+
+    def wait_ready(self) -> None:
+        if not self.conn.poll(120) or self.conn.recv()[0] != "ready":
+            raise RuntimeError("a hashing worker process did not start")
+
+    def stop(self, kill: bool = False) -> None:
+        if kill:
+            self.process.kill()
+        else:
+            self.conn.close()
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+
+class HashPool:
+    """The supervisor: hands out items, enforces time limits, shares decode results."""
+
+    def __init__(self, settings: PoolSettings) -> None:
+        self.settings = settings
+        self._ctx = multiprocessing.get_context("forkserver")
+        # The fork server imports the decoders once; every worker forks from it warm.
+        self._ctx.set_forkserver_preload(["cvis.identify.hashpool"])
+        count = max(1, settings.workers)
+        self._workers = [_Worker(self._ctx, settings.limits) for _ in range(count)]
+        for worker in self._workers:
+            worker.wait_ready()
+        self._done: dict[int, HashRecord] = {}
+        self._decoded: OrderedDict[str, Outcome] = OrderedDict()
+        self._claimed: dict[str, _Task] = {}
+        self._waiting: dict[str, list[_Task]] = {}
+        self.decodes = 0  # pictures actually decoded (identical content counts once)
+
+    def _spawn(self) -> _Worker:
+        worker = _Worker(self._ctx, self.settings.limits)
+        worker.wait_ready()
+        return worker
+
+    def close(self) -> None:
+        for worker in self._workers:
+            worker.stop(kill=worker.task is not None)
+
+    def _read_deadline(self, item: MediaItem) -> float:
+        return time.monotonic() + self.settings.time_limit + (item.size or 0) / READ_RATE_FLOOR
+
+    def run(self, items: Iterable[MediaItem]) -> Iterator[HashRecord]:
+        source = enumerate(items)
+        next_out, exhausted = 0, False
+        while True:
+            exhausted = exhausted or self._dispatch(source, next_out)
+            while next_out in self._done:
+                yield self._done.pop(next_out)
+                next_out += 1
+            busy = [w for w in self._workers if w.task is not None]
+            if exhausted and not busy and not self._waiting:
+                return
+            self._collect(busy)
+
+    def _dispatch(self, source: Iterator[tuple[int, MediaItem]], next_out: int) -> bool:
+        """Give idle workers items; True once the source is used up."""
+        for worker in self._workers:
+            if worker.task is not None:
+                continue
+            ahead = len(self._done) + sum(len(w) for w in self._waiting.values())
+            if ahead >= REORDER_WINDOW:
+                return False
+            entry = next(source, None)
+            if entry is None:
+                return True
+            index, item = entry
+            worker.task = _Task(index, item, self._read_deadline(item))
+            try:
+                worker.conn.send(item)
+            except OSError:  # the idle worker died; its replacement takes the item
+                self._replace(worker, None)
+        return False
+
+    def _collect(self, busy: list[_Worker]) -> None:
+        if not busy:
+            return
+        soonest = min(w.task.deadline for w in busy if w.task is not None)
+        ready = wait([w.conn for w in busy], timeout=max(0.0, soonest - time.monotonic()))
+        for worker in busy:
+            if worker.conn in ready:
+                self._receive(worker)
+            elif worker.task is not None and time.monotonic() > worker.task.deadline:
+                self._replace(worker, f"time limit: no result within {self._limit_text()}")
+
+    def _limit_text(self) -> str:
+        return f"{self.settings.time_limit:g} s"
+
+    def _receive(self, worker: _Worker) -> None:
+        task = worker.task
+        assert task is not None
+        try:
+            kind, record = worker.conn.recv()
+        except (EOFError, OSError):
+            worker.process.join(timeout=5)
+            code = worker.process.exitcode
+            self._replace(worker, f"decoder crashed: worker process died (exit code {code})")
+            return
+        if kind == "digest":
+            task.record, task.deadline = record, time.monotonic() + self.settings.time_limit
+            try:
+                worker.conn.send(self._claim(task, record.sha256))
+            except OSError:
+                self._replace(worker, "decoder crashed: worker process died")
+        else:
+            worker.task = None
+            self._finish(task, record)
+
+    def _claim(self, task: _Task, sha256: str) -> bool:
+        """True when this task should decode; otherwise it will copy another's result."""
+        if sha256 in self._decoded or sha256 in self._claimed:
+            return False
+        self._claimed[sha256], task.decodes = task, True
+        self.decodes += 1
+        return True
+
+    def _finish(self, task: _Task, record: HashRecord) -> None:
+        sha = record.sha256
+        if sha is not None and task.decodes:
+            self._claimed.pop(sha, None)
+            self._remember(sha, _outcome(record))
+            for other in self._waiting.pop(sha, []):
+                self._settle(other)
+        elif task.record is not None and sha is not None and not task.decodes:
+            task.record = record
+            if sha in self._decoded:
+                self._settle(task)
+            elif sha in self._claimed:
+                self._waiting.setdefault(sha, []).append(task)
+            else:  # the shared result was forgotten (memory bound): report what we have
+                self._done[task.index] = record
+            return
+        self._done[task.index] = record
+
+    def _settle(self, task: _Task) -> None:
+        assert task.record is not None and task.record.sha256 is not None
+        _apply(task.record, self._decoded[task.record.sha256])
+        self._done[task.index] = task.record
+
+    def _remember(self, sha256: str, outcome: Outcome) -> None:
+        self._decoded[sha256] = outcome
+        while len(self._decoded) > DECODED_MEMORY:
+            self._decoded.popitem(last=False)
+
+    def _replace(self, worker: _Worker, reason: str | None) -> None:
+        """Kill a hung or dead worker and start a fresh one; report its item with the reason.
+
+        With no reason the item had not reached the worker, so the fresh one takes it.
+        """
+        task = worker.task
+        assert task is not None
+        worker.task = None
+        worker.stop(kill=True)
+        fresh = self._workers[self._workers.index(worker)] = self._spawn()
+        if reason is None:
+            fresh.task = task
+            fresh.conn.send(task.item)
+            return
+        item = task.item
+        record = task.record or HashRecord(item.name, item.size, flags=list(item.flags))
+        record.error = reason
+        self._finish(task, record)
+
+
+def hash_items(
+    items: Iterable[MediaItem],
+    workers: int,
+    limits: HashingLimits | None = None,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+) -> Iterator[HashRecord]:
+    """Records for items, in input order, hashed on ``workers`` supervised processes."""
+    pool = HashPool(PoolSettings(workers, limits or HashingLimits(), time_limit))
+    try:
+        yield from pool.run(items)
+    finally:
+        pool.close()

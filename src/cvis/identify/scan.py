@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,14 +21,17 @@ from sqlalchemy.orm import Session
 import cvis
 from cvis.cases.deconflict import deconflict_case
 from cvis.cases.service import get_or_create_case
-from cvis.hashing import HashRecord
-from cvis.identify.hashpool import hash_items
+from cvis.evidence.custody import register_evidence
+from cvis.hashing import HashingLimits, HashRecord
+from cvis.identify.hashpool import DEFAULT_TIME_LIMIT, hash_items
 from cvis.identify.matcher import Matcher, MatchResult, Query
 from cvis.media.folders import iter_media
+from cvis.media.limits import IntakeLimits
 from cvis.store.db import Store
 from cvis.store.models import Case, HashSet, KnownMedia, Match, Scan, ScanItem, utcnow
 
 COMMIT_EVERY = 200
+COMMIT_SECONDS = 1.0  # a kill loses at most this much finished work
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,18 @@ class ScanRequest:
     workers: int = 0  # 0: all cores
     restart: bool = False
     resume_scan_id: int | None = None
+    intake: IntakeLimits = field(default_factory=IntakeLimits)
+    hashing: HashingLimits = field(default_factory=HashingLimits)
+    time_limit: float = DEFAULT_TIME_LIMIT
+    acquired_by: str = ""
+
+    def recorded_settings(self) -> dict[str, Any]:
+        """What a court needs to reproduce the scan."""
+        return {
+            "sets": self.sets, "workers": self.workers, "time_limit": self.time_limit,
+            "intake": self.intake.to_dict(), "hashing": vars(self.hashing).copy(),
+            "python": platform.python_version(),
+        }
 
 
 @dataclass
@@ -50,6 +66,17 @@ class ScanSummary:
     matches_by_category: Counter[str] = field(default_factory=Counter)
     identified_victim_items: int = 0
     errors_by_reason: Counter[str] = field(default_factory=Counter)
+    flags_by_reason: Counter[str] = field(default_factory=Counter)
+
+
+class ScanProgress:
+    """What the pipeline reports as it goes; the CLI draws it, tests may count it."""
+
+    def start(self, items: int, size: int) -> None:
+        """Totals still to do, known before hashing starts."""
+
+    def advance(self, items: int, size: int) -> None:
+        """Items (and their bytes) finished."""
 
 
 ProgressFn = Callable[[int], None]
@@ -107,12 +134,15 @@ def _start_scan(store: Store, request: ScanRequest) -> tuple[int, set[str]]:
             scan = Scan(
                 case_id=case.id,
                 paths=[str(p) for p in request.paths],
-                settings={"sets": request.sets, "workers": request.workers},
+                settings=request.recorded_settings(),
                 cvis_version=cvis.__version__,
                 host=platform.node(),
             )
             session.add(scan)
             session.flush()
+        for path in request.paths:
+            if path.exists():
+                register_evidence(session, case.id, path, request.acquired_by)
         done = set(session.scalars(select(ScanItem.path).where(ScanItem.scan_id == scan.id)))
         return scan.id, done
 
@@ -131,30 +161,56 @@ def _store_batch(
     )
 
 
-def run_scan(store: Store, request: ScanRequest, progress: ProgressFn | None = None) -> int:
+def _count(request: ScanRequest, done: set[str]) -> tuple[int, int]:
+    """Items and bytes still to hash: a listing pass, so the bar can show an ETA."""
+    items = size = 0
+    for item in iter_media(request.paths, request.intake):
+        if item.name not in done:  # bytes that will be read, not what a bomb claims
+            readable = item.opener is not None and item.error is None
+            items, size = items + 1, size + ((item.size or 0) if readable else 0)
+    return items, size
+
+
+def run_scan(
+    store: Store, request: ScanRequest, progress: ScanProgress | ProgressFn | None = None
+) -> int:
     """Hash and match every item not yet stored for this scan; return the scan id.
 
     One read session spans the scan, so every item is matched against the same
-    view of the hash sets; results are written in their own short transactions.
+    view of the hash sets; results are written in short transactions, every
+    ``COMMIT_EVERY`` items or ``COMMIT_SECONDS``, whichever comes first.
     """
     scan_id, done = _start_scan(store, request)
+    report = progress if isinstance(progress, ScanProgress) else _Adapter(progress)
+    report.start(*_count(request, done))
     workers = request.workers or os.cpu_count() or 1
-    pending = (item for item in iter_media(request.paths) if item.name not in done)
+    pending = (item for item in iter_media(request.paths, request.intake)
+               if item.name not in done)
     batch: list[tuple[HashRecord, list[MatchResult]]] = []
+    last_commit = time.monotonic()
     with store.session() as read_session:
         matcher = Matcher(read_session, request.sets)
-        for record in hash_items(pending, workers):
+        records = hash_items(pending, workers, request.hashing, request.time_limit)
+        for record in records:
             batch.append((record, [] if record.error else match_record(matcher, record)))
-            if len(batch) >= COMMIT_EVERY:
+            if len(batch) >= COMMIT_EVERY or time.monotonic() - last_commit > COMMIT_SECONDS:
                 _commit_batch(store, scan_id, batch)
-                batch = []
-            if progress:
-                progress(1)
+                batch, last_commit = [], time.monotonic()
+            report.advance(1, (record.size or 0) if record.md5 else 0)
     _commit_batch(store, scan_id, batch)
     with store.session() as session:
         _finish(session, scan_id)
         deconflict_case(session, request.case, actor="cvis scan")
     return scan_id
+
+
+class _Adapter(ScanProgress):
+    def __init__(self, advance: ProgressFn | None) -> None:
+        self._advance = advance
+
+    def advance(self, items: int, size: int) -> None:
+        if self._advance:
+            self._advance(items)
 
 
 def _commit_batch(
@@ -226,7 +282,7 @@ def iter_scan_results(session: Session, scan_id: int) -> Iterator[dict[str, Any]
         for item in items:
             row = HashRecord(
                 item.path, item.size, item.md5, item.sha1, item.sha256, item.pdq,
-                item.pdq_quality, item.error,
+                item.pdq_quality, item.error, list(item.flags or []),
             ).to_dict()
             row["matches"] = matches.get(item.id, [])
             yield row
@@ -241,6 +297,8 @@ def summarize_scan(session: Session, scan_id: int) -> ScanSummary:
         summary.items += 1
         if row["error"]:
             summary.errors_by_reason[_error_reason(row["error"])] += 1
+        for flag in row["flags"]:
+            summary.flags_by_reason[_error_reason(flag)] += 1
         matches = row["matches"]
         if matches:
             summary.matched_items += 1

@@ -1,32 +1,41 @@
-"""Walk folders into media items without following symbolic links (no loops, no escapes)."""
+"""Walk evidence into media items: folders, then whatever containers the files turn out to be.
+
+Links are reported, never followed (no loops, no escapes); types come from
+content, not names; archives are opened to ``max_depth`` levels; a container
+that fails part-way keeps the members listed so far and reports why it stopped.
+"""
 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO
 
+from cvis.media import disks
+from cvis.media.archives import ContainerError, Where, list_archive
 from cvis.media.items import MediaItem
+from cvis.media.limits import IntakeLimits
+from cvis.media.locate import Step, open_member
+from cvis.media.sniff import Sniffed, extension_mismatch, sniff
 
-
-def _open_file(path: str) -> BinaryIO:
-    return open(path, "rb")
+PEEK_BYTES = 4096
 
 
 def file_item(path: Path) -> MediaItem:
     try:
-        size = path.stat().st_size
+        info = path.stat()
     except OSError as exc:
         return MediaItem(str(path), None, error=f"unreadable: {exc.strerror or exc}")
-    if not os.access(path, os.R_OK):
-        return MediaItem(str(path), size, error="unreadable: permission denied")
-    return MediaItem(str(path), size, opener=partial(_open_file, str(path)))
+    if not stat.S_ISREG(info.st_mode):
+        return MediaItem(str(path), None, error="not a regular file: device, pipe or socket")
+    return MediaItem(str(path), info.st_size, opener=partial(open_member, str(path), ()))
 
 
 def walk_folder(root: Path) -> Iterator[MediaItem]:
-    """Regular files under root, in a stable order; links are reported, not followed."""
+    """Entries under root, in a stable order; links are reported, not followed."""
     for dirpath, dirnames, filenames in os.walk(root, onerror=None, followlinks=False):
         linked = [d for d in dirnames if (Path(dirpath) / d).is_symlink()]
         dirnames[:] = sorted(set(dirnames) - set(linked))
@@ -34,15 +43,145 @@ def walk_folder(root: Path) -> Iterator[MediaItem]:
             path = Path(dirpath) / name
             if path.is_symlink():
                 yield MediaItem(str(path), None, error="symbolic link: not followed")
-            elif path.is_file():
+            else:
                 yield file_item(path)
 
 
-def iter_media(paths: Iterable[Path]) -> Iterator[MediaItem]:
+def _peek(item: MediaItem) -> bytes:
+    with item.open() as stream:
+        return stream.read(PEEK_BYTES)
+
+
+def _unreadable(exc: Exception) -> str:
+    if isinstance(exc, OSError):
+        return f"unreadable: {exc}"
+    return f"unreadable: corrupt content ({type(exc).__name__}: {exc})"
+
+
+def looks_like_disk(head: bytes) -> bool:
+    boot_sector = len(head) >= 512 and head[510:512] == b"\x55\xaa"
+    ext_superblock = head[1080:1082] == b"\x53\xef"
+    return boot_sector or ext_superblock or head[3:11] in (b"NTFS    ", b"EXFAT   ")
+
+
+def _disk_format(found: Sniffed, head: bytes, steps: tuple[Step, ...]) -> str | None:
+    if found.kind == "disk":
+        return found.format
+    if found.format == "unknown" and not steps and looks_like_disk(head):
+        return "raw"
+    return None
+
+
+def expand(
+    item: MediaItem, steps: tuple[Step, ...], depth: int, limits: IntakeLimits
+) -> Iterator[MediaItem]:
+    """The item, and if it is a container, its members first (recursively)."""
+    if item.opener is None:
+        yield item
+        return
+    try:
+        head = _peek(item)
+    except Exception as exc:  # hostile containers raise anything; the item reports it
+        yield MediaItem(item.name, item.size, error=_unreadable(exc), flags=item.flags)
+        return
+    found = sniff(head)
+    if (mismatch := extension_mismatch(item.name, found)) is not None:
+        item = replace(item, flags=item.flags + (mismatch,))
+    disk = _disk_format(found, head, steps)
+    if disk is not None:
+        yield from _expand_disk(item, disk, steps, limits)
+    elif found.kind == "archive":
+        yield from _expand_archive(item, found.format, steps, depth, limits)
+    else:
+        yield item
+
+
+def _expand_disk(
+    item: MediaItem, fmt: str, steps: tuple[Step, ...], limits: IntakeLimits
+) -> Iterator[MediaItem]:
+    if steps:
+        yield replace(item, flags=item.flags + ("disk image inside a container: not opened",))
+        return
+    reason = disks.tsk_available()
+    if reason is None and fmt == "raw" and not disks.probe(item.name):
+        yield item  # a boot-sector look-alike that holds no file system
+        return
+    if reason is not None:
+        yield replace(item, flags=item.flags + (f"disk image not opened: {reason}",))
+        return
+    try:
+        for member in disks.list_disk(item.name, fmt, item.name):
+            yield from _nested(member, limits)
+    except Exception as exc:  # TSK on a damaged image
+        yield MediaItem(item.name, item.size, error=f"unreadable disk image: {exc}")
+
+
+def _steps_of(item: MediaItem) -> tuple[Step, ...]:
+    """The steps into the root evidence file that the item's opener takes."""
+    opener = item.opener
+    return opener.args[1] if isinstance(opener, partial) and len(opener.args) > 1 else ()
+
+
+def _nested(member: MediaItem, limits: IntakeLimits) -> Iterator[MediaItem]:
+    """Files inside a disk image may be archives too; the disk counts as one level."""
+    yield from expand(member, _steps_of(member), 1, limits)
+
+
+def _expand_archive(
+    item: MediaItem, fmt: str, steps: tuple[Step, ...], depth: int, limits: IntakeLimits
+) -> Iterator[MediaItem]:
+    if depth >= limits.max_depth:
+        flag = f"nesting depth limit ({limits.max_depth}): not opened"
+        yield replace(item, flags=item.flags + (flag,))
+        return
+    root = item.opener.args[0] if isinstance(item.opener, partial) else item.name
+    where = Where(root, steps, item.name)
+    problem = None
+    try:
+        with item.open() as stream:
+            for member in list_archive(stream, fmt, where, limits):
+                yield from expand(member, _steps_of(member), depth + 1, limits)
+    except ContainerError as exc:
+        problem = str(exc)
+    except Exception as exc:  # archive libraries raise many types on hostile input
+        problem = f"corrupt archive: {type(exc).__name__}: {exc}"
+    yield replace(item, error=problem) if problem else item
+
+
+def _listed(paths: Iterable[Path], limits: IntakeLimits) -> Iterator[MediaItem]:
     for path in paths:
         if path.is_dir():
-            yield from walk_folder(path)
-        elif path.is_file():
-            yield file_item(path)
+            for item in walk_folder(path):
+                yield from expand(item, (), 0, limits)
+        elif path.exists():
+            yield from expand(file_item(path), (), 0, limits)
         else:
             yield MediaItem(str(path), None, error="not found")
+
+
+def _unique_name(name: str, seen: dict[str, object]) -> str:
+    n = 2
+    while f"{name}#{n}" in seen:
+        n += 1
+    return f"{name}#{n}"
+
+
+def iter_media(paths: Iterable[Path], limits: IntakeLimits | None = None) -> Iterator[MediaItem]:
+    """Every media item in the evidence paths, containers opened, in a stable order.
+
+    Names are unique: the same file reached twice (overlapping paths) is listed
+    once; different members sharing a name (a zip or tar may hold several) get
+    ``#2``, ``#3``... and a flag, so every one is hashed and none overwrites another.
+    """
+    seen: dict[str, object] = {}
+    reached: set[object] = set()
+    for item in _listed(paths, limits or IntakeLimits()):
+        where = item.opener.args[:2] if isinstance(item.opener, partial) else (item.name,)
+        if where in reached:
+            continue
+        reached.add(where)
+        if item.name in seen:
+            flag = f"duplicate name: another entry is also called {item.name}"
+            item = replace(item, name=_unique_name(item.name, seen), flags=item.flags + (flag,))
+        seen[item.name] = where
+        yield item

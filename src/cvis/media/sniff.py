@@ -1,34 +1,117 @@
-"""Tell media kind by content (magic bytes), not by the file's name."""
+"""Tell media type by content (magic bytes), not by the file's name; flag names that lie."""
 
 from __future__ import annotations
 
-_IMAGE_MAGIC = (
-    b"\xff\xd8\xff",  # JPEG
-    b"\x89PNG\r\n\x1a\n",
-    b"GIF87a",
-    b"GIF89a",
-    b"BM",
-    b"II*\x00",  # TIFF little-endian
-    b"MM\x00*",  # TIFF big-endian
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+SNIFF_BYTES = 512
+
+# (prefix, format, kind); checked in order, longest/most specific first.
+_PREFIXES: tuple[tuple[bytes, str, str], ...] = (
+    (b"\xff\xd8\xff", "jpeg", "image"),
+    (b"\x89PNG\r\n\x1a\n", "png", "image"),
+    (b"GIF87a", "gif", "image"),
+    (b"GIF89a", "gif", "image"),
+    (b"II*\x00", "tiff", "image"),
+    (b"MM\x00*", "tiff", "image"),
+    (b"BM", "bmp", "image"),
+    (b"\x1a\x45\xdf\xa3", "matroska", "video"),
+    (b"PK\x03\x04", "zip", "archive"),
+    (b"PK\x05\x06", "zip", "archive"),  # empty zip
+    (b"7z\xbc\xaf\x27\x1c", "7z", "archive"),
+    (b"\x1f\x8b", "gzip", "archive"),
+    (b"BZh", "bzip2", "archive"),
+    (b"\xfd7zXZ\x00", "xz", "archive"),
+    (b"EVF\x09\x0d\x0a\xff\x00", "e01", "disk"),
 )
-_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
-_VIDEO_BRANDS_PREFIX = (b"isom", b"iso2", b"mp41", b"mp42", b"qt  ", b"3gp", b"M4V ", b"avc1")
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
+_AVIF_BRANDS = {b"avif", b"avis"}
+_VIDEO_BRANDS = {
+    b"isom": "mp4", b"iso2": "mp4", b"iso4": "mp4", b"iso5": "mp4", b"iso6": "mp4",
+    b"mp41": "mp4", b"mp42": "mp4", b"avc1": "mp4", b"dash": "mp4", b"M4V ": "mp4",
+    b"MSNV": "mp4", b"qt  ": "mov", b"3gp4": "3gp", b"3gp5": "3gp", b"3gp6": "3gp",
+    b"3g2a": "3gp",
+}
+
+# What each extension promises; an item whose content says otherwise is flagged.
+_EXTENSIONS: dict[str, set[str]] = {
+    "jpeg": {".jpg", ".jpeg", ".jpe", ".jfif"},
+    "png": {".png"},
+    "gif": {".gif"},
+    "tiff": {".tif", ".tiff", ".dng"},
+    "bmp": {".bmp", ".dib"},
+    "webp": {".webp"},
+    "heif": {".heic", ".heif", ".hif"},
+    "avif": {".avif"},
+    "mp4": {".mp4", ".m4v", ".mov"},
+    "mov": {".mov", ".mp4", ".qt"},
+    "3gp": {".3gp", ".3g2"},
+    "avi": {".avi"},
+    "matroska": {".mkv", ".webm", ".mka"},
+    "zip": {".zip", ".jar", ".apk", ".docx", ".xlsx", ".pptx", ".odt", ".epub", ".cbz"},
+    "7z": {".7z"},
+    "gzip": {".gz", ".tgz"},
+    "bzip2": {".bz2", ".tbz", ".tbz2"},
+    "xz": {".xz", ".txz"},
+    "tar": {".tar"},
+    "e01": {".e01"},
+}
+_CLAIMED = {ext: fmt for fmt, exts in _EXTENSIONS.items() for ext in exts}
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    """What the content is: a format name and its kind (image, video, archive, disk, file)."""
+
+    format: str
+    kind: str
+
+
+UNKNOWN = Sniffed("unknown", "file")
+
+
+def _sniff_ftyp(head: bytes) -> Sniffed | None:
+    if head[4:8] != b"ftyp":
+        return None
+    brand = head[8:12]
+    if brand in _AVIF_BRANDS:
+        return Sniffed("avif", "image")
+    if brand in _HEIF_BRANDS:
+        return Sniffed("heif", "image")
+    if brand in _VIDEO_BRANDS:
+        return Sniffed(_VIDEO_BRANDS[brand], "video")
+    if brand.startswith(b"3g"):
+        return Sniffed("3gp", "video")
+    return Sniffed("mp4", "video")  # other ISO-BMFF brands are video containers
+
+
+def sniff(head: bytes) -> Sniffed:
+    """The format of content from its first bytes (``SNIFF_BYTES`` are enough)."""
+    if head[:4] == b"RIFF":
+        riff = {b"WEBP": Sniffed("webp", "image"), b"AVI ": Sniffed("avi", "video")}
+        return riff.get(head[8:12], UNKNOWN)
+    if (found := _sniff_ftyp(head)) is not None:
+        return found
+    for prefix, fmt, kind in _PREFIXES:
+        if head.startswith(prefix):
+            return Sniffed(fmt, kind)
+    if head[257:262] == b"ustar":
+        return Sniffed("tar", "archive")
+    return UNKNOWN
 
 
 def sniff_kind(head: bytes) -> str:
-    """'image', 'video' or 'file' from the first bytes of the content."""
-    if head.startswith(_IMAGE_MAGIC):
-        return "image"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image"
-    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
-        return "video"
-    if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand in _HEIF_BRANDS:
-            return "image"
-        if brand.startswith(_VIDEO_BRANDS_PREFIX):
-            return "video"
-    if head.startswith(b"\x1a\x45\xdf\xa3"):  # Matroska / WebM
-        return "video"
-    return "file"
+    """'image', 'video' or 'file' (archives and disks read as plain files here)."""
+    kind = sniff(head).kind
+    return kind if kind in ("image", "video") else "file"
+
+
+def extension_mismatch(name: str, found: Sniffed) -> str | None:
+    """A flag when the name's extension promises another format than the content has."""
+    suffix = PurePosixPath(name.rsplit("!", 1)[-1]).suffix.lower()
+    if found.format == "unknown" or suffix in _EXTENSIONS.get(found.format, set()):
+        return None
+    if suffix not in _CLAIMED and found.kind not in ("image", "video"):
+        return None  # an archive named .bin is common; a picture named .txt is hiding
+    return f"extension mismatch: {suffix} but content is {found.format}"

@@ -16,8 +16,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
+    select,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 
 def utcnow() -> datetime:
@@ -122,6 +125,11 @@ class Evidence(Base):
     sha256: Mapped[str | None] = mapped_column(String(64))
     acquired_by: Mapped[str] = mapped_column(String(200), default="")
     acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # evidence (issue 3): the image's own stored hash, and the latest re-hash of the source
+    stored_md5: Mapped[str | None] = mapped_column(String(32))
+    stored_hash_ok: Mapped[bool | None] = mapped_column(Boolean)
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    verified_ok: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class Scan(Base):
@@ -154,6 +162,7 @@ class ScanItem(Base):
     pdq: Mapped[str | None] = mapped_column(String(64))
     pdq_quality: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
+    flags: Mapped[list[str]] = mapped_column(default=list)  # evidence (issue 3)
     __table_args__ = (UniqueConstraint("scan_id", "path"),)
 
 
@@ -235,3 +244,34 @@ class DeconflictionNotice(Base):
     shared: Mapped[list[str]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     __table_args__ = (UniqueConstraint("case_id", "other_case_id", "basis"),)
+
+
+# --- evidence (issue 3): completed scans are immutable --------------------------------------
+
+
+class CompletedScanError(Exception):
+    """A completed scan is a record for court; nothing may change it."""
+
+
+def _completed_scan_ids(session: Session, scan_ids: set[int]) -> set[int]:
+    if not scan_ids:
+        return set()
+    with session.no_autoflush:
+        rows = session.execute(
+            select(Scan.id).where(Scan.id.in_(scan_ids), Scan.status == "completed")
+        )
+        return {row[0] for row in rows}
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_changes_to_completed_scans(session: Session, _ctx: Any, _instances: Any) -> None:
+    for obj in session.dirty | session.deleted:
+        if isinstance(obj, Scan):
+            old = inspect(obj).attrs.status.history.deleted
+            if (old and old[0] == "completed") or (obj in session.deleted
+                                                   and obj.status == "completed"):
+                raise CompletedScanError(f"scan {obj.id} is completed and cannot change")
+    touched = {o.scan_id for o in session.new | session.dirty | session.deleted
+               if isinstance(o, ScanItem)}
+    if done := _completed_scan_ids(session, touched):
+        raise CompletedScanError(f"scan {min(done)} is completed and cannot change")

@@ -1,0 +1,128 @@
+"""Open a member anywhere in nested evidence from plain values: a root path and steps.
+
+A worker process gets ``(root, steps)`` and opens the member itself, so media
+items stay picklable and no member is ever extracted to disk. Each process
+keeps the few containers it opened last, so reading the members of one large
+archive in order does not re-parse it (or re-decompress it) per member.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import OrderedDict
+from collections.abc import Callable
+from contextlib import ExitStack
+from typing import Any, BinaryIO, Protocol
+
+Step = tuple[str, ...]
+
+CACHED_CONTAINERS = 4
+
+
+class Container(Protocol):
+    def open_member(self, step: Step) -> BinaryIO: ...
+
+    def close(self) -> None: ...
+
+
+ContainerFactory = Callable[[BinaryIO, ExitStack], Container]
+_FACTORIES: dict[str, ContainerFactory] = {}
+_cache: OrderedDict[tuple[str, tuple[Step, ...]], tuple[Container, ExitStack]] = OrderedDict()
+
+
+def register_container(kind: str, factory: ContainerFactory) -> None:
+    """Built-in containers register here the way a plug-in would."""
+    _FACTORIES[kind] = factory
+
+
+class BoundedStream(io.RawIOBase):
+    """Reads at most ``limit`` bytes; a member that outgrows what its header said is a bomb."""
+
+    def __init__(self, inner: BinaryIO, limit: int | None, owner: ExitStack | None = None):
+        self._inner, self._limit, self._owner, self._read = inner, limit, owner, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._inner.read(len(buffer))
+        self._read += len(data)
+        if self._limit is not None and self._read > self._limit:
+            raise OSError(f"zip bomb: member expands past {self._limit} bytes")
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seekable(self) -> bool:
+        return bool(self._inner.seekable())
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._read = self._inner.seek(offset, whence)
+        return self._read
+
+    def tell(self) -> int:
+        return self._read
+
+    def close(self) -> None:
+        if not self.closed and self._owner is not None:
+            self._owner.close()
+        super().close()
+
+
+def open_member(root: str, steps: tuple[Step, ...], limit: int | None = None) -> BinaryIO:
+    """The bytes that ``steps`` lead to inside the file at ``root``.
+
+    Each step is ``(container kind, member address...)``: the stream so far is
+    a container of that kind, and the address picks one member of it.
+    """
+    if not steps:
+        return open(root, "rb")
+    container = _container_at(root, steps[:-1], steps[-1][0])
+    return BoundedStream(container.open_member(steps[-1]), limit)  # type: ignore[return-value]
+
+
+def _factory(kind: str) -> ContainerFactory:
+    if kind not in _FACTORIES:  # a fresh worker process: load the built-in containers
+        import cvis.media.archives
+        import cvis.media.disks  # noqa: F401
+    if kind not in _FACTORIES:
+        raise OSError(f"no reader for {kind} containers on this machine")
+    return _FACTORIES[kind]
+
+
+def _container_at(root: str, prefix: tuple[Step, ...], kind: str) -> Container:
+    key = (root, prefix + ((kind,),))
+    if key in _cache:
+        _cache.move_to_end(key)
+        return _cache[key][0]
+    stack = ExitStack()
+    try:
+        if prefix:
+            parent = _container_at(root, prefix[:-1], prefix[-1][0])
+            stream = stack.enter_context(parent.open_member(prefix[-1]))
+        else:
+            stream = stack.enter_context(open(root, "rb"))
+        container = _factory(kind)(stream, stack)
+    except BaseException:
+        stack.close()
+        raise
+    _cache[key] = (container, stack)
+    while len(_cache) > CACHED_CONTAINERS:
+        _evict(next(iter(_cache)))
+    return container
+
+
+def _evict(key: tuple[str, tuple[Step, ...]]) -> None:
+    """Drop a container and, first, every container read through it."""
+    root, path = key
+    for other in [k for k in _cache if k[0] == root and len(k[1]) > len(path)]:
+        if other[1][: len(path) - 1] == path[:-1] and other[1][len(path) - 1][0] == path[-1][0]:
+            if other in _cache:
+                _evict(other)
+    _cache.pop(key)[1].close()
+
+
+def clear_cache() -> None:
+    """Close every cached container (tests; a worker about to exit)."""
+    while _cache:
+        _, (_c, stack) = _cache.popitem()
+        stack.close()
