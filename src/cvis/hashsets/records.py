@@ -28,15 +28,51 @@ class RecordError:
 
     line: int
     reason: str
+    unit: str = "line"  # "record" for formats without useful line numbers (JSON, XML)
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.reason}"
+        return f"{self.unit} {self.line}: {self.reason}"
 
 
-def parse_bool(value: str | None) -> bool | None:
+RECORD_FIELDS = (
+    "category",
+    "series",
+    "victim_identified",
+    "offender_identified",
+    "distributed",
+    "tags",
+    "extra",
+)
+
+
+def record_to_dict(record: KnownRecord) -> dict[str, Any]:
+    """A JSON-safe snapshot (the change log and the sync feed store records this way)."""
+    data: dict[str, Any] = {"media_id": record.media_id, "signals": dict(record.signals)}
+    data.update({f: getattr(record, f) for f in RECORD_FIELDS})
+    if record.deleted:
+        data["deleted"] = True
+    return data
+
+
+def record_from_dict(data: dict[str, Any]) -> KnownRecord:
+    return KnownRecord(
+        media_id=str(data["media_id"]),
+        signals=dict(data.get("signals") or {}),
+        category=data.get("category"),
+        series=data.get("series"),
+        victim_identified=data.get("victim_identified"),
+        offender_identified=data.get("offender_identified"),
+        distributed=data.get("distributed"),
+        tags=list(data.get("tags") or []),
+        extra=dict(data.get("extra") or {}),
+        deleted=bool(data.get("deleted", False)),
+    )
+
+
+def parse_bool(value: object) -> bool | None:
     """Hash lists spell booleans many ways; empty means unknown."""
-    if value is None:
-        return None
+    if value is None or isinstance(value, bool):
+        return value
     text = str(value).strip().lower()
     if text in ("", "null", "none", "unknown"):
         return None
@@ -47,7 +83,7 @@ def parse_bool(value: str | None) -> bool | None:
     raise ValueError(f"not a boolean: {value!r}")
 
 
-def parse_category(value: str | None) -> int | None:
+def parse_category(value: object) -> int | None:
     if value is None or str(value).strip() == "":
         return None
     category = int(str(value).strip())
