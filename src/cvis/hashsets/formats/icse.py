@@ -17,7 +17,8 @@ COLUMNS = (
 )
 # Not in ICSE's header, but written (and read back) when a record carries them.
 OPTIONAL_SIGNALS = (("SHA256", "sha256"), ("PDQ", "pdq"))
-MAPPED = {"MD5", "SHA1", "SHA256", "PDQ", "Category", "Image ID", "Is distributed", "Victim identified",
+MAPPED = {"MD5", "SHA1", "SHA256", "PDQ", "Category", "Image ID", "Is distributed",
+          "Victim identified",
           "Offender identified", "Series name"}
 
 

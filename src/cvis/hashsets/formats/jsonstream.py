@@ -36,6 +36,7 @@ class _Buffer:
                 return ""
 
     def decode(self) -> Any:
+        self.skip_space()
         while True:
             try:
                 value, end = _decoder.raw_decode(self.text, self.pos)
