@@ -38,6 +38,8 @@ class BulkWriter:
 
     def add_new(self, records: Sequence[KnownRecord]) -> list[KnownRecord]:
         """Insert records believed new; returns those whose media id was already there."""
+        if not records:
+            return []
         first = self._allocate_ids(len(records))
         rows = [_media_row(first + i, self.set_id, r) for i, r in enumerate(records)]
         self.conn.exec_driver_sql(self._media_sql, rows)
