@@ -100,10 +100,9 @@ def contested_hashes(session: Session, hash_set: HashSet) -> list[ContestedHash]
                   MatchFeedback.verdict)
     ):
         counts.setdefault((media_id, kind, value), {})[verdict] = n
-    suppressed = set(session.execute(
+    suppressed = {(kind, value) for kind, value in session.execute(
         select(Suppression.signal_type, Suppression.value).where(
-            Suppression.set_id == hash_set.id)
-    ).tuples())
+            Suppression.set_id == hash_set.id))}
     contested = [
         ContestedHash(m, k, v, c.get("confirmed", 0), c.get("false_positive", 0),
                       (k, v) in suppressed)
