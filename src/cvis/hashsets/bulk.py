@@ -18,6 +18,10 @@ MEDIA_COLUMNS = ("id", "set_id", "media_id", "category", "series", "victim_ident
                  "offender_identified", "distributed", "tags", "extra")
 # A large page cache keeps the unique and hash indexes in memory while millions of rows go in.
 SQLITE_IMPORT_CACHE_KIB = 256 * 1024
+# Secondary indexes a big SQLite import drops and rebuilds (sorted) before it commits. Inside
+# the one transaction this is invisible to readers (WAL snapshots) and undone on rollback.
+DEFERRABLE_INDEXES = ("ix_known_signals_type_value", "ix_set_changes_version_media")
+DEFER_AFTER_ROWS = 200_000
 
 
 class BulkWriter:
@@ -35,6 +39,9 @@ class BulkWriter:
         if self.sqlite:
             conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_IMPORT_CACHE_KIB}")
         self._next_id: int | None = None
+        self._added = 0
+        self._deferred: list[str] | None = None
+        self._rows_before = self._table_size("known_signals") if self.sqlite else 0
 
     def add_new(self, records: Sequence[KnownRecord]) -> list[KnownRecord]:
         """Insert records believed new; returns those whose media id was already there."""
@@ -47,6 +54,8 @@ class BulkWriter:
         placed = [(first + i, r) for i, r in enumerate(records) if first + i in inserted]
         self.insert_signals(placed)
         self.log_changes([(r.media_id, "add", None) for _, r in placed])
+        self._added += len(placed)
+        self._maybe_defer_indexes()
         return [r for i, r in enumerate(records) if first + i not in inserted]
 
     def insert_signals(self, placed: Sequence[tuple[int, KnownRecord]]) -> None:
@@ -61,6 +70,31 @@ class BulkWriter:
         ]
         if rows:
             self.conn.exec_driver_sql(self._change_sql, rows)
+
+    def finish(self) -> None:
+        """Rebuild any index dropped for speed; call before the transaction commits."""
+        for sql in self._deferred or []:
+            self.conn.exec_driver_sql(sql)
+        self._deferred = []
+
+    def _maybe_defer_indexes(self) -> None:
+        # Only when this import outweighs the table already there, so a rebuild costs at most
+        # about what the import itself adds.
+        if (not self.sqlite or self._deferred is not None or self._added < DEFER_AFTER_ROWS
+                or self._added < self._rows_before):
+            return
+        self._deferred = []
+        for name in DEFERRABLE_INDEXES:
+            sql = self.conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)
+            ).scalar()
+            if sql:
+                self.conn.exec_driver_sql(f'DROP INDEX "{name}"')
+                self._deferred.append(str(sql))
+
+    def _table_size(self, table: str) -> int:
+        return int(self.conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar()
+                   or 0)
 
     def _allocate_ids(self, count: int) -> int:
         if not self.sqlite:
@@ -82,9 +116,15 @@ class BulkWriter:
         return first
 
     def _ids_present(self, first: int, count: int) -> set[int]:
+        bounds = {"lo": first, "hi": first + count - 1}
+        found = self.conn.execute(
+            text("SELECT count(*) FROM known_media WHERE id BETWEEN :lo AND :hi"), bounds
+        ).scalar()
+        if found == count:
+            return set(range(first, first + count))
         present = self.conn.execute(
             text("SELECT id FROM known_media WHERE id BETWEEN :lo AND :hi"),
-            {"lo": first, "hi": first + count - 1},
+            bounds,
         ).scalars()
         return set(present)
 
@@ -96,4 +136,10 @@ def _insert(table: str, columns: Sequence[str], mark: str, suffix: str = "") -> 
 
 def _media_row(pk: int, set_id: int, r: KnownRecord) -> tuple[Any, ...]:
     return (pk, set_id, r.media_id, r.category, r.series, r.victim_identified,
-            r.offender_identified, r.distributed, json.dumps(r.tags), json.dumps(r.extra))
+            r.offender_identified, r.distributed, _json(r.tags), _json(r.extra))
+
+
+def _json(value: Any) -> str:
+    if not value:
+        return "{}" if isinstance(value, dict) else "[]"
+    return json.dumps(value)

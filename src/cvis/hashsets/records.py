@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from cvis.signals import normalize
 
-@dataclass
+# Already-canonical hex digests pass without the validator's strip/lower/regex round: the
+# result would be the same string. Anything else (and every PDQ) goes through the one gate.
+_CANONICAL_DIGEST = {
+    "md5": re.compile(r"[0-9a-f]{32}"),
+    "sha1": re.compile(r"[0-9a-f]{40}"),
+    "sha256": re.compile(r"[0-9a-f]{64}"),
+}
+
+
+def normalize_hash(signal: str, value: str) -> str:
+    """``cvis.signals.normalize`` with a fast path for the millions of clean digests in a list."""
+    pattern = _CANONICAL_DIGEST.get(signal)
+    if pattern is not None and pattern.fullmatch(value):
+        return value
+    return normalize(signal, value)
+
+
+@dataclass(slots=True)
 class KnownRecord:
     """One known media item as a hash list describes it (signals already normalised)."""
 
@@ -71,7 +90,9 @@ def record_from_dict(data: dict[str, Any]) -> KnownRecord:
 
 def parse_bool(value: object) -> bool | None:
     """Hash lists spell booleans many ways; empty means unknown."""
-    if value is None or isinstance(value, bool):
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
     if text in ("", "null", "none", "unknown"):
@@ -84,9 +105,14 @@ def parse_bool(value: object) -> bool | None:
 
 
 def parse_category(value: object) -> int | None:
-    if value is None or str(value).strip() == "":
+    if value is None or value == "":
         return None
-    category = int(str(value).strip())
+    if isinstance(value, int) and not isinstance(value, bool):
+        category = value
+    elif not (text := str(value).strip()):
+        return None
+    else:
+        category = int(text)
     if not 0 <= category <= 99:
         raise ValueError(f"category out of range: {value!r}")
     return category

@@ -177,6 +177,7 @@ def import_stream(
             on_progress(len(batch))
     if report.error_count and not skip_bad:
         raise ImportRejected(report.errors, report.error_count)
+    writer.finish()
     counts = writer.counts
     report.added, report.updated, report.removed, report.unchanged = (
         counts.added, counts.updated, counts.removed, counts.unchanged)

@@ -44,6 +44,9 @@ class VersionWriter:
         if latest:
             self._apply_existing(latest)
 
+    def finish(self) -> None:
+        self.bulk.finish()
+
     def _apply_existing(self, latest: dict[str, KnownRecord]) -> None:
         existing = dict(self.session.execute(
             select(KnownMedia.media_id, KnownMedia.id).where(

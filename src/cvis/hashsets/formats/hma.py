@@ -12,8 +12,14 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 from cvis.hashsets.formats.base import HashListFormat
-from cvis.hashsets.records import KnownRecord, RecordError, parse_bool, parse_category
-from cvis.signals import SIGNAL_TYPES, normalize
+from cvis.hashsets.records import (
+    KnownRecord,
+    RecordError,
+    normalize_hash,
+    parse_bool,
+    parse_category,
+)
+from cvis.signals import SIGNAL_TYPES
 
 HEADER = ("signal_type", "signal_value", "media_id", "category", "series",
           "victim_identified", "offender_identified", "distributed", "tags")
@@ -59,7 +65,7 @@ class HmaCsvFormat(HashListFormat):
         if too_long:
             raise ValueError("more fields than the header names")
         kind = (row.get("signal_type") or "").strip().lower()
-        value = normalize(kind, row.get("signal_value") or "")
+        value = normalize_hash(kind, row.get("signal_value") or "")
         extra: dict[str, Any] = {k: v for k, v in row.items() if k not in HEADER and v != ""}
         return KnownRecord(
             media_id=(row.get("media_id") or "").strip() or value,

@@ -7,8 +7,13 @@ from collections.abc import Iterable, Iterator
 from typing import TextIO
 
 from cvis.hashsets.formats.base import HashListFormat
-from cvis.hashsets.records import KnownRecord, RecordError, parse_bool, parse_category
-from cvis.signals import normalize
+from cvis.hashsets.records import (
+    KnownRecord,
+    RecordError,
+    normalize_hash,
+    parse_bool,
+    parse_category,
+)
 
 COLUMNS = (
     "MD5", "SHA1", "PhotoDNA", "Image ID", "Is distributed", "Victim identified",
@@ -50,7 +55,7 @@ class IcseFormat(HashListFormat):
         if None in row:
             raise ValueError("more fields than the header names")
         signals = {
-            name: normalize(name, value)
+            name: normalize_hash(name, value)
             for key, name in (("MD5", "md5"), ("SHA1", "sha1"), *OPTIONAL_SIGNALS)
             if (value := (row.get(key) or "").strip())
         }

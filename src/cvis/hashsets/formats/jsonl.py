@@ -10,12 +10,12 @@ from cvis.hashsets.formats.base import HashListFormat
 from cvis.hashsets.records import (
     KnownRecord,
     RecordError,
+    normalize_hash,
     parse_bool,
     parse_category,
     record_from_dict,
     record_to_dict,
 )
-from cvis.signals import normalize
 
 
 class JsonLinesFormat(HashListFormat):
@@ -37,7 +37,7 @@ class JsonLinesFormat(HashListFormat):
 
     def _record(self, data: dict[str, Any]) -> KnownRecord:
         record = record_from_dict(data)
-        record.signals = {k: normalize(k, v) for k, v in record.signals.items()}
+        record.signals = {k: normalize_hash(k, v) for k, v in record.signals.items()}
         if not record.signals and not record.deleted:
             raise ValueError("no hash in signals")
         record.category = parse_category(record.category)

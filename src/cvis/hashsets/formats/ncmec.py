@@ -15,8 +15,13 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, iterparse
 
 from cvis.hashsets.formats.base import HashListFormat
-from cvis.hashsets.records import KnownRecord, RecordError, parse_bool, parse_category
-from cvis.signals import normalize
+from cvis.hashsets.records import (
+    KnownRecord,
+    RecordError,
+    normalize_hash,
+    parse_bool,
+    parse_category,
+)
 
 ROOT = "hashList"
 ATTR = "@"  # extra keys kept from an entry's XML attributes
@@ -68,7 +73,7 @@ class NcmecXmlFormat(HashListFormat):
             raise ValueError(f"unexpected element <{kind}>")
         media_id = (element.get("id") or "").strip()
         children = {_local(c.tag): (c.text or "").strip() for c in element}
-        signals = {t: normalize(t, children[t]) for t in SIGNAL_TAGS if children.get(t)}
+        signals = {t: normalize_hash(t, children[t]) for t in SIGNAL_TAGS if children.get(t)}
         if kind == "deleted":
             if not media_id:
                 raise ValueError("a <deleted> entry needs an id")

@@ -10,8 +10,8 @@ from collections.abc import Iterable, Iterator
 from typing import TextIO
 
 from cvis.hashsets.formats.base import HashListFormat
-from cvis.hashsets.records import KnownRecord, RecordError
-from cvis.signals import guess_crypto_signal, normalize
+from cvis.hashsets.records import KnownRecord, RecordError, normalize_hash
+from cvis.signals import guess_crypto_signal
 
 HEX_LINE = re.compile(r"^([a-z0-9_]+:)?[0-9a-fA-F]{32,64}\s*$")
 DIRECTIVE = re.compile(r"^#\s*signal:\s*(\w+)\s*$", re.IGNORECASE)
@@ -40,7 +40,7 @@ class PlainListFormat(HashListFormat):
             try:
                 kind, _, value = text.rpartition(":")
                 kind = kind or default or guess_crypto_signal(value)
-                value = normalize(kind, value)
+                value = normalize_hash(kind, value)
             except ValueError as exc:
                 yield RecordError(number, str(exc))
                 continue

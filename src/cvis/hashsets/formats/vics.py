@@ -10,8 +10,13 @@ from typing import Any, ClassVar, TextIO
 
 from cvis.hashsets.formats.base import HashListFormat
 from cvis.hashsets.formats.jsonstream import JsonStreamError, iter_array
-from cvis.hashsets.records import KnownRecord, RecordError, parse_bool, parse_category
-from cvis.signals import normalize
+from cvis.hashsets.records import (
+    KnownRecord,
+    RecordError,
+    normalize_hash,
+    parse_bool,
+    parse_category,
+)
 
 HASH_LISTS = ("AlternativeHashes", "Hashes")
 KNOWN_KEYS = {
@@ -37,7 +42,7 @@ def _pdq_hex(value: str) -> str:
             raw = b""
         if len(raw) == 32:
             text = raw.hex()
-    return normalize("pdq", text)
+    return normalize_hash("pdq", text)
 
 
 class VicsFormat(HashListFormat):
@@ -69,7 +74,7 @@ class VicsFormat(HashListFormat):
         if not isinstance(media, dict):
             raise ValueError("a Media entry must be a JSON object")
         signals = {
-            name: normalize(name, str(media[key]))
+            name: normalize_hash(name, str(media[key]))
             for key, name in (("MD5", "md5"), ("SHA1", "sha1"), ("SHA256", "sha256"))
             if media.get(key)
         }
