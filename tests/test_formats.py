@@ -291,3 +291,14 @@ def test_unknown_content_is_not_guessed(text: str) -> None:
 
     with pytest.raises(UnknownFormatError):
         detect_format(text)
+
+
+@pytest.mark.parametrize("format_name", ["vics", "ncmec", "csv", "icse", "hma", "plain", "jsonl"])
+def test_readers_stream_rather_than_load_the_whole_file(format_name: str) -> None:
+    many = [KnownRecord(media_id=str(i), signals={"md5": md5(str(i))}) for i in range(20000)]
+    out = io.StringIO()
+    get_format(format_name).write(many, out)
+    stream = io.StringIO(out.getvalue())
+    first = next(iter(get_format(format_name).read(stream)))
+    assert isinstance(first, KnownRecord) and first.media_id in ("0", md5("0"))
+    assert stream.tell() < len(out.getvalue()) / 2, "the first record came before the end"

@@ -53,9 +53,10 @@ class NcmecXmlFormat(HashListFormat):
     def read(self, stream: TextIO) -> Iterator[KnownRecord | RecordError]:
         number = 0
         try:
-            depth = 0
+            depth, root = 0, None
             for event, element in iterparse(stream, events=("start", "end"), forbid_dtd=True):
                 depth += 1 if event == "start" else -1
+                root = element if root is None else root
                 if event != "end" or depth != 1:
                     continue
                 number += 1
@@ -63,7 +64,7 @@ class NcmecXmlFormat(HashListFormat):
                     yield self._record(element)
                 except ValueError as exc:
                     yield RecordError(number, str(exc), "record")
-                element.clear()
+                root.clear()  # entries already read are dropped: memory stays bounded
         except (ParseError, DefusedXmlException) as exc:
             yield RecordError(number + 1, f"not valid XML: {exc}", "record")
 
