@@ -78,3 +78,16 @@ def test_configure_and_publish_then_pull(cli_env: Settings, runner: CliRunner,
     result = runner.invoke(app, ["sets", "pull", str(tmp_path / "feed"), "--name", "mirror"])
     assert result.exit_code == 0 and "feed version 1 (1 applied now)" in result.output
     assert "mirror" in runner.invoke(app, ["sets", "list"]).output
+
+
+def test_every_sets_command_and_format_is_documented() -> None:
+    from cvis.cli.sets import sets_app
+    from cvis.hashsets.formats import FORMATS
+
+    doc = (Path(__file__).parent.parent / "docs" / "hashsets.md").read_text(encoding="utf-8")
+    commands = {c.name for c in sets_app.registered_commands}
+    assert commands >= {"import", "export", "list", "show", "versions", "diff", "feedback",
+                        "pull"}
+    missing = [c for c in commands if f"cvis sets {c}" not in doc]
+    missing += [f for f in FORMATS if f"| `{f}`" not in doc]
+    assert not missing, f"undocumented in docs/hashsets.md: {missing}"
