@@ -116,3 +116,41 @@ def test_round_trip_through_the_store_is_identical(store: Store, fmt: str) -> No
     assert exported(store, "copy", fmt) == first
     again = records(store, "copy")
     assert again["1"].series == "S" and again["1"].victim_identified is True
+
+
+def _index_names(store: Store) -> set[str]:
+    with store.engine.connect() as conn:
+        return {row[0] for row in conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+
+def test_a_big_import_rebuilds_the_indexes_it_dropped(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("cvis.hashsets.bulk.DEFER_AFTER_ROWS", 2)
+    monkeypatch.setattr("cvis.hashsets.service.BATCH", 2)
+    from cvis.hashsets.bulk import BulkWriter
+
+    rebuilt: list[int] = []
+    real_finish = BulkWriter.finish
+
+    def spy(self: BulkWriter) -> None:
+        rebuilt.append(len(self._deferred or []))
+        real_finish(self)
+
+    monkeypatch.setattr(BulkWriter, "finish", spy)
+    before = _index_names(sqlite_store)
+    import_lines(sqlite_store, "big", *(line(str(i)) for i in range(7)))
+    assert rebuilt == [2], "both secondary indexes were dropped during the import"
+    assert _index_names(sqlite_store) == before
+    with pytest.raises(ImportRejected), sqlite_store.session() as session:
+        import_stream(session, io.StringIO("\n".join(
+            [line(f"n{i}") for i in range(20)] + ["{bad"]) + "\n"), name="big2",
+            format_name="jsonl")
+    assert _index_names(sqlite_store) == before, "a rejected import restores them too"
+    assert "ix_known_signals_type_value" in before
+    with sqlite_store.session() as session:
+        plan = " ".join(str(r) for r in session.connection().exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT id FROM known_signals "
+            "WHERE signal_type = 'md5' AND value = 'x'"))
+    assert "ix_known_signals_type_value" in plan
