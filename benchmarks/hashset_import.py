@@ -60,8 +60,19 @@ def main() -> None:
     store = Store(Settings(home=work, database_url=f"sqlite:///{db}"))
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
+    done = [0]
+
+    def progress(count: int) -> None:
+        before, done[0] = done[0], done[0] + count
+        if done[0] // 1_000_000 > before // 1_000_000:
+            now = time.perf_counter()
+            print(f"  {done[0]:,} records, {now - started:.0f} s, "
+                  f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB",
+                  flush=True)
+
     with store.session() as session:
-        report = import_file(session, source, name="bench", format_name=args.format)
+        report = import_file(session, source, name="bench", format_name=args.format,
+                             on_progress=progress)
     elapsed = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} cpus, "
