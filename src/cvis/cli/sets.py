@@ -1,57 +1,87 @@
-"""`cvis sets`: import, list and export hash sets."""
+"""`cvis sets`: hash sets — import, export, list, show, versions, diff, feedback, sync."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from sqlalchemy.orm import Session
 
 from cvis.cli import render
+from cvis.hashsets.access import access_list, grant
+from cvis.hashsets.feed import FeedError, publish_feed, pull_feed
+from cvis.hashsets.feedback import UnknownMatch, contested_hashes, record_feedback
 from cvis.hashsets.formats import UnknownFormatError
-from cvis.hashsets.service import ImportRejected, UnknownSet, export_set, import_file, list_sets
+from cvis.hashsets.records import record_to_dict
+from cvis.hashsets.series import SeriesRecord, save_series
+from cvis.hashsets.service import (
+    ImportRejected,
+    UnknownSet,
+    UnknownVersion,
+    configure_set,
+    diff_versions,
+    export_set,
+    get_set,
+    import_file,
+    list_sets,
+    list_versions,
+)
 from cvis.store.db import Store
 
-sets_app = typer.Typer(help="Hash sets: import, list, export.", no_args_is_help=True)
+sets_app = typer.Typer(help="Hash sets: import, export, versions, feedback, sync.",
+                       no_args_is_help=True)
+FAILURES = (ImportRejected, UnknownFormatError, UnicodeDecodeError, UnknownSet, UnknownVersion,
+            UnknownMatch, FeedError, ValueError)
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    """A unit of work whose expected failures become a clear message and exit code 1."""
+    try:
+        with Store().session() as session:
+            yield session
+    except FAILURES as exc:
+        render.error(str(exc))
+        raise typer.Exit(1) from None
 
 
 @sets_app.command("import")
 def import_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     name: Annotated[str, typer.Option(help="The set to import into (created if new).")],
-    format: Annotated[str, typer.Option(help="auto, or a format name.")] = "auto",
+    format: Annotated[str, typer.Option(
+        help="auto, vics, vics2, icse, ncmec, hma, csv, plain or jsonl.")] = "auto",
     skip_bad: Annotated[
         bool, typer.Option(help="Import the good records, report the bad.")
     ] = False,
+    agency: Annotated[str | None, typer.Option(help="Owning agency of the set.")] = None,
+    source: Annotated[str | None, typer.Option(help="Where the list came from.")] = None,
+    description: Annotated[str | None, typer.Option()] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Import a hash list as a new version of a set (all or nothing unless --skip-bad)."""
-    store = Store()
-    try:
-        with store.session() as session, render.progress_bar(
-            "importing", None, render.show_progress(quiet)
-        ) as advance:
-            report = import_file(
-                session, file, name=name, format_name=format, skip_bad=skip_bad,
-                on_progress=advance,
-            )
-    except (ImportRejected, UnknownFormatError, UnicodeDecodeError) as exc:
-        render.error(str(exc))
-        raise typer.Exit(1) from None
+    with _session() as session, render.progress_bar(
+        "importing", None, render.show_progress(quiet)
+    ) as advance:
+        configure_set(session, name, agency=agency, source=source, description=description)
+        report = import_file(session, file, name=name, format_name=format, skip_bad=skip_bad,
+                             on_progress=advance)
     for bad in report.errors[:20]:
         render.note(f"skipped {bad}")
     render.note(
         f"set {report.set_name!r} version {report.version} ({report.format}): "
         f"{report.added} added, {report.updated} updated, {report.removed} removed, "
-        f"{report.error_count} skipped"
+        f"{report.unchanged} unchanged, {report.error_count} skipped"
     )
 
 
 @sets_app.command("list")
 def list_command() -> None:
     """List hash sets with their sizes."""
-    store = Store()
-    with store.session() as session:
+    with _session() as session:
         summaries = list_sets(session)
     render.table(
         "hash sets",
@@ -64,17 +94,163 @@ def list_command() -> None:
     )
 
 
+@sets_app.command("show")
+def show_command(name: str) -> None:
+    """A set's provenance, match settings, visibility and contested hashes."""
+    with _session() as session:
+        hash_set = get_set(session, name)
+        rows: list[list[Any]] = [["agency", hash_set.agency], ["source", hash_set.source],
+                ["description", hash_set.description], ["enabled", hash_set.enabled],
+                ["thresholds", hash_set.thresholds or "defaults"]]
+        rows += [[f"access: {a.agency}", f"match={a.can_match} metadata={a.can_see_metadata}"]
+                 for a in access_list(session, hash_set)] or [["access", "every agency"]]
+        contested = contested_hashes(session, hash_set)
+    render.table(f"set {name}", ["setting", "value"], rows)
+    if contested:
+        render.table("contested hashes", ["media", "signal", "value", "confirmed",
+                                          "false positive", "suppressed"],
+                     ([c.media_id, c.signal_type, c.value, c.confirmed, c.false_positive,
+                       c.suppressed] for c in contested))
+
+
+@sets_app.command("configure")
+def configure_command(
+    name: str,
+    agency: Annotated[str | None, typer.Option()] = None,
+    source: Annotated[str | None, typer.Option()] = None,
+    description: Annotated[str | None, typer.Option()] = None,
+    enabled: Annotated[bool | None, typer.Option("--enabled/--disabled")] = None,
+    threshold: Annotated[list[str] | None, typer.Option(
+        help="SIGNAL=DISTANCE, e.g. pdq=24 (repeatable).")] = None,
+    grant_match: Annotated[list[str] | None, typer.Option(
+        help="Agency that may match against the set (repeatable).")] = None,
+    grant_metadata: Annotated[list[str] | None, typer.Option(
+        help="Agency that may match and see the set's metadata (repeatable).")] = None,
+) -> None:
+    """Set a set's provenance, thresholds, enabled flag and visibility."""
+    try:
+        thresholds = dict(_threshold(t) for t in threshold) if threshold else None
+    except ValueError as exc:
+        render.error(str(exc))
+        raise typer.Exit(2) from None
+    with _session() as session:
+        hash_set = configure_set(session, name, agency=agency, source=source,
+                                 description=description, enabled=enabled)
+        if thresholds:
+            hash_set.thresholds = {**(hash_set.thresholds or {}), **thresholds}
+        grant(session, hash_set, grant_match or [], match=True, metadata=False)
+        grant(session, hash_set, grant_metadata or [], match=True, metadata=True)
+    render.note(f"set {name!r} updated")
+
+
+def _threshold(text: str) -> tuple[str, int]:
+    signal, _, distance = text.partition("=")
+    if not distance.strip().isdigit():
+        raise ValueError(f"--threshold wants SIGNAL=DISTANCE, got {text!r}")
+    return signal.strip().lower(), int(distance)
+
+
 @sets_app.command("export")
 def export_command(
     name: str,
     format: Annotated[str, typer.Option(help="Format name.")] = "csv",
     out: Annotated[Path | None, typer.Option(help="File to write (stdout by default).")] = None,
+    version: Annotated[int | None, typer.Option(help="Export the set as of this version.")] = None,
 ) -> None:
-    """Export a set's current records."""
-    store = Store()
+    """Export a set's records, now or as of a version."""
+    with _session() as session, render.output_stream(out) as stream:
+        export_set(session, name, format, stream, version)
+
+
+@sets_app.command("versions")
+def versions_command(name: str) -> None:
+    """A set's version history."""
+    with _session() as session:
+        versions = list_versions(session, name)
+    render.table(
+        f"versions of {name}",
+        ["version", "imported", "format", "added", "updated", "removed", "skipped", "source"],
+        ([v.number, v.imported_at.strftime("%Y-%m-%d %H:%M"), v.format, v.added, v.updated,
+          v.removed, v.skipped, v.source_file] for v in versions),
+    )
+
+
+@sets_app.command("diff")
+def diff_command(
+    name: str,
+    first: Annotated[int, typer.Argument(help="From this version (0: empty).")],
+    last: Annotated[int | None, typer.Argument(help="To this version (default: latest).")] = None,
+) -> None:
+    """What changed between two versions, one JSON line per item."""
+    with _session() as session, render.output_stream(None) as stream:
+        if last is None:
+            last = max((v.number for v in list_versions(session, name)), default=0)
+        changes = diff_versions(session, name, first, last)
+        render.write_jsonl(
+            ({"media_id": c.media_id, "change": c.action,
+              "before": c.before and record_to_dict(c.before),
+              "after": c.after and record_to_dict(c.after)} for c in changes),
+            stream,
+        )
+
+
+@sets_app.command("feedback")
+def feedback_command(
+    match_id: Annotated[int, typer.Argument(help="The match, as stored by a scan.")],
+    verdict: Annotated[str, typer.Argument(help="confirmed or false_positive.")],
+    examiner: Annotated[str, typer.Option(help="Who decided.")] = "",
+    agency: Annotated[str, typer.Option()] = "",
+    note: Annotated[str, typer.Option()] = "",
+) -> None:
+    """Confirm a match, or mark it false positive (suppresses the hash in its set)."""
+    verdict = verdict.replace("-", "_")
+    with _session() as session:
+        feedback = record_feedback(session, match_id, verdict, examiner=examiner,
+                                   agency=agency, note=note)
+        what = f"{feedback.signal_type} {feedback.value} of {feedback.media_id}"
+    suffix = "; suppressed in its set" if verdict == "false_positive" else ""
+    render.note(f"match {match_id}: {verdict} ({what}){suffix}")
+
+
+@sets_app.command("publish")
+def publish_command(name: str, directory: Path) -> None:
+    """Write the set's versions as a feed other cvis instances pull."""
+    with _session() as session:
+        document = publish_feed(session, name, directory)
+    render.note(f"feed {directory}: {len(document['versions'])} version(s) of {name!r}")
+
+
+@sets_app.command("pull")
+def pull_command(
+    source: Annotated[str, typer.Argument(help="Feed directory, feed.json, or URL.")],
+    name: Annotated[str | None, typer.Option(help="Local set (default: the feed's).")] = None,
+) -> None:
+    """Apply a feed's new versions; resumes after the last one applied."""
     try:
-        with store.session() as session, render.output_stream(out) as stream:
-            export_set(session, name, format, stream)
-    except (UnknownSet, UnknownFormatError) as exc:
+        report = pull_feed(Store(), source, name=name,
+                           on_version=lambda n: render.note(f"applied version {n}"))
+    except FAILURES as exc:
         render.error(str(exc))
         raise typer.Exit(1) from None
+    render.note(f"set {report.set_name!r} is at feed version {report.up_to} "
+                f"({len(report.applied)} applied now)")
+
+
+@sets_app.command("series")
+def series_command(
+    name: str,
+    agency: Annotated[str, typer.Option(help="Contributing agency.")] = "",
+    identified: Annotated[bool | None, typer.Option("--identified/--not-identified")] = None,
+    identifying_agency: Annotated[str, typer.Option()] = "",
+    contact_agency: Annotated[str, typer.Option()] = "",
+    contact_unit: Annotated[str, typer.Option()] = "",
+    contact_phone: Annotated[str, typer.Option()] = "",
+    contact_email: Annotated[str, typer.Option()] = "",
+) -> None:
+    """Record a series: identified status and the contact a prosecutor calls."""
+    with _session() as session:
+        save_series(session, SeriesRecord(
+            name=name, agency=agency, victim_identified=identified,
+            identifying_agency=identifying_agency, contact_agency=contact_agency,
+            contact_unit=contact_unit, contact_phone=contact_phone, contact_email=contact_email))
+    render.note(f"series {name!r} saved")

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from cvis.signals import normalize
 
-@dataclass
+# Already-canonical hex digests pass without the validator's strip/lower/regex round: the
+# result would be the same string. Anything else (and every PDQ) goes through the one gate.
+_CANONICAL_DIGEST = {
+    "md5": re.compile(r"[0-9a-f]{32}"),
+    "sha1": re.compile(r"[0-9a-f]{40}"),
+    "sha256": re.compile(r"[0-9a-f]{64}"),
+}
+
+
+def normalize_hash(signal: str, value: str) -> str:
+    """``cvis.signals.normalize`` with a fast path for the millions of clean digests in a list."""
+    pattern = _CANONICAL_DIGEST.get(signal)
+    if pattern is not None and pattern.fullmatch(value):
+        return value
+    return normalize(signal, value)
+
+
+@dataclass(slots=True)
 class KnownRecord:
     """One known media item as a hash list describes it (signals already normalised)."""
 
@@ -28,15 +47,53 @@ class RecordError:
 
     line: int
     reason: str
+    unit: str = "line"  # "record" for formats without useful line numbers (JSON, XML)
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.reason}"
+        return f"{self.unit} {self.line}: {self.reason}"
 
 
-def parse_bool(value: str | None) -> bool | None:
+RECORD_FIELDS = (
+    "category",
+    "series",
+    "victim_identified",
+    "offender_identified",
+    "distributed",
+    "tags",
+    "extra",
+)
+
+
+def record_to_dict(record: KnownRecord) -> dict[str, Any]:
+    """A JSON-safe snapshot (the change log and the sync feed store records this way)."""
+    data: dict[str, Any] = {"media_id": record.media_id, "signals": dict(record.signals)}
+    data.update({f: getattr(record, f) for f in RECORD_FIELDS})
+    if record.deleted:
+        data["deleted"] = True
+    return data
+
+
+def record_from_dict(data: dict[str, Any]) -> KnownRecord:
+    return KnownRecord(
+        media_id=str(data["media_id"]),
+        signals=dict(data.get("signals") or {}),
+        category=data.get("category"),
+        series=data.get("series"),
+        victim_identified=data.get("victim_identified"),
+        offender_identified=data.get("offender_identified"),
+        distributed=data.get("distributed"),
+        tags=list(data.get("tags") or []),
+        extra=dict(data.get("extra") or {}),
+        deleted=bool(data.get("deleted", False)),
+    )
+
+
+def parse_bool(value: object) -> bool | None:
     """Hash lists spell booleans many ways; empty means unknown."""
-    if value is None:
+    if value is None or value == "":
         return None
+    if isinstance(value, bool):
+        return value
     text = str(value).strip().lower()
     if text in ("", "null", "none", "unknown"):
         return None
@@ -47,10 +104,15 @@ def parse_bool(value: str | None) -> bool | None:
     raise ValueError(f"not a boolean: {value!r}")
 
 
-def parse_category(value: str | None) -> int | None:
-    if value is None or str(value).strip() == "":
+def parse_category(value: object) -> int | None:
+    if value is None or value == "":
         return None
-    category = int(str(value).strip())
+    if isinstance(value, int) and not isinstance(value, bool):
+        category = value
+    elif not (text := str(value).strip()):
+        return None
+    else:
+        category = int(text)
     if not 0 <= category <= 99:
         raise ValueError(f"category out of range: {value!r}")
     return category

@@ -1,32 +1,28 @@
-"""Hash-set services: import a list as a new version, list sets, export a set."""
+"""Hash-set services: import a list as a new version, list, show, configure, export, diff."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import islice
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cvis.hashsets.formats import detect_format, get_format
+from cvis.hashsets.categories import apply_caid
+from cvis.hashsets.formats import HashListFormat, detect_format, get_format
+from cvis.hashsets.history import Change, iter_records_at, iter_version_changes
 from cvis.hashsets.records import KnownRecord, RecordError
+from cvis.hashsets.writer import VersionWriter
 from cvis.store.models import HashSet, KnownMedia, KnownSignal, SetVersion
 
 BATCH = 2000
 MAX_REPORTED_ERRORS = 1000
-MEDIA_FIELDS = (
-    "category",
-    "series",
-    "victim_identified",
-    "offender_identified",
-    "distributed",
-    "tags",
-    "extra",
-)
+SET_SETTINGS = ("description", "source", "agency", "enabled", "thresholds")
 
 
 class ImportRejected(ValueError):
@@ -39,6 +35,14 @@ class ImportRejected(ValueError):
         super().__init__(f"{total} malformed record(s); nothing imported:\n{shown}{more}")
 
 
+class UnknownSet(LookupError):
+    pass
+
+
+class UnknownVersion(LookupError):
+    pass
+
+
 @dataclass
 class ImportReport:
     set_name: str
@@ -47,6 +51,7 @@ class ImportReport:
     added: int = 0
     updated: int = 0
     removed: int = 0
+    unchanged: int = 0
     errors: list[RecordError] = field(default_factory=list)
     error_count: int = 0
 
@@ -59,6 +64,19 @@ class SetSummary:
     media: int
     signals: dict[str, int]
     versions: int
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    number: int
+    format: str
+    source_file: str
+    source_sha256: str
+    added: int
+    updated: int
+    removed: int
+    skipped: int
+    imported_at: datetime
 
 
 def _file_sha256(path: Path) -> str:
@@ -78,90 +96,51 @@ def get_or_create_set(session: Session, name: str) -> HashSet:
     return hash_set
 
 
+def get_set(session: Session, name: str) -> HashSet:
+    hash_set = session.scalar(select(HashSet).where(HashSet.name == name))
+    if hash_set is None:
+        raise UnknownSet(f"no hash set named {name!r}")
+    return hash_set
+
+
+def configure_set(session: Session, name: str, **settings: Any) -> HashSet:
+    """Set a set's provenance and match settings (creating the set if new); None leaves as is."""
+    unknown = set(settings) - set(SET_SETTINGS)
+    if unknown:
+        raise TypeError(f"not a set setting: {', '.join(sorted(unknown))}")
+    hash_set = get_or_create_set(session, name)
+    for key, value in settings.items():
+        if value is not None:
+            setattr(hash_set, key, dict(value) if key == "thresholds" else value)
+    return hash_set
+
+
 def _batches(records: Iterator[KnownRecord], size: int) -> Iterator[list[KnownRecord]]:
     while batch := list(islice(records, size)):
         yield batch
 
 
-class _VersionWriter:
-    """Applies records to one set inside the caller's transaction, batch by batch."""
-
-    def __init__(self, session: Session, hash_set: HashSet, report: ImportReport) -> None:
-        self.session, self.hash_set, self.report = session, hash_set, report
-
-    def apply(self, batch: list[KnownRecord]) -> None:
-        latest = {r.media_id: r for r in batch}  # the last record for a media id wins
-        existing = dict(
-            self.session.execute(
-                select(KnownMedia.media_id, KnownMedia.id).where(
-                    KnownMedia.set_id == self.hash_set.id, KnownMedia.media_id.in_(list(latest))
-                )
-            ).all()
-        )
-        gone = [existing[m] for m, r in latest.items() if r.deleted and m in existing]
-        changed = {existing[m]: r for m, r in latest.items() if not r.deleted and m in existing}
-        new = [r for m, r in latest.items() if not r.deleted and m not in existing]
-        self._remove(gone)
-        self._update(changed)
-        self._add(new)
-
-    def _remove(self, media_pks: list[int]) -> None:
-        if media_pks:
-            self.session.execute(delete(KnownSignal).where(KnownSignal.media_pk.in_(media_pks)))
-            self.session.execute(delete(KnownMedia).where(KnownMedia.id.in_(media_pks)))
-            self.report.removed += len(media_pks)
-
-    def _update(self, changed: dict[int, KnownRecord]) -> None:
-        if not changed:
-            return
-        self.session.execute(
-            update(KnownMedia),
-            [{"id": pk, **{f: getattr(r, f) for f in MEDIA_FIELDS}} for pk, r in changed.items()],
-        )
-        self.session.execute(delete(KnownSignal).where(KnownSignal.media_pk.in_(list(changed))))
-        self._insert_signals(changed)
-        self.report.updated += len(changed)
-
-    def _add(self, records: list[KnownRecord]) -> None:
-        if not records:
-            return
-        rows = [
-            {"set_id": self.hash_set.id, "media_id": r.media_id}
-            | {f: getattr(r, f) for f in MEDIA_FIELDS}
-            for r in records
-        ]
-        self.session.execute(insert(KnownMedia), rows)
-        pks = dict(
-            self.session.execute(
-                select(KnownMedia.media_id, KnownMedia.id).where(
-                    KnownMedia.set_id == self.hash_set.id,
-                    KnownMedia.media_id.in_([r.media_id for r in records]),
-                )
-            ).all()
-        )
-        self._insert_signals({pks[r.media_id]: r for r in records})
-        self.report.added += len(records)
-
-    def _insert_signals(self, by_pk: dict[int, KnownRecord]) -> None:
-        rows = [
-            {"media_pk": pk, "signal_type": name, "value": value}
-            for pk, record in by_pk.items()
-            for name, value in record.signals.items()
-        ]
-        if rows:
-            self.session.execute(insert(KnownSignal), rows)
-
-
 def _good_records(
     items: Iterator[KnownRecord | RecordError], report: ImportReport
 ) -> Iterator[KnownRecord]:
-    for item in items:
-        if isinstance(item, RecordError):
-            report.error_count += 1
-            if len(report.errors) < MAX_REPORTED_ERRORS:
-                report.errors.append(item)
-        else:
-            yield item
+    for number, item in enumerate(items, start=1):
+        if isinstance(item, KnownRecord):
+            try:
+                yield apply_caid(item)
+                continue
+            except ValueError as exc:
+                item = RecordError(number, str(exc), "record")
+        report.error_count += 1
+        if len(report.errors) < MAX_REPORTED_ERRORS:
+            report.errors.append(item)
+
+
+def _choose_format(stream: TextIO, format_name: str) -> HashListFormat:
+    if format_name != "auto":
+        return get_format(format_name)
+    head = stream.read(8192)
+    stream.seek(0)
+    return detect_format(head)
 
 
 def import_stream(
@@ -175,39 +154,35 @@ def import_stream(
     source_sha256: str = "",
     on_progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Import a hash list as a new version of set ``name``: all or nothing unless skip_bad."""
-    if format_name == "auto":
-        head = stream.read(8192)
-        stream.seek(0)
-        fmt = detect_format(head)
-    else:
-        fmt = get_format(format_name)
+    """Import a hash list as a new version of set ``name``: all or nothing unless skip_bad.
+
+    Runs in the caller's transaction, so a failure leaves no half-applied version.
+    """
+    fmt = _choose_format(stream, format_name)
     hash_set = get_or_create_set(session, name)
     number = (
         session.scalar(select(func.max(SetVersion.number)).where(SetVersion.set_id == hash_set.id))
         or 0
     ) + 1
+    version = SetVersion(set_id=hash_set.id, number=number, format=fmt.name,
+                         source_file=source_file, source_sha256=source_sha256)
+    session.add(version)
+    session.flush()
+    fresh = session.scalar(select(KnownMedia.id).where(KnownMedia.set_id == hash_set.id).limit(1))
+    writer = VersionWriter(session, hash_set.id, version.id, fresh is None)
     report = ImportReport(name, number, fmt.name)
-    writer = _VersionWriter(session, hash_set, report)
     for batch in _batches(_good_records(fmt.read(stream), report), BATCH):
         writer.apply(batch)
         if on_progress:
             on_progress(len(batch))
     if report.error_count and not skip_bad:
         raise ImportRejected(report.errors, report.error_count)
-    session.add(
-        SetVersion(
-            set_id=hash_set.id,
-            number=number,
-            format=fmt.name,
-            source_file=source_file,
-            source_sha256=source_sha256,
-            added=report.added,
-            updated=report.updated,
-            removed=report.removed,
-            skipped=report.error_count,
-        )
-    )
+    writer.finish()
+    counts = writer.counts
+    report.added, report.updated, report.removed, report.unchanged = (
+        counts.added, counts.updated, counts.removed, counts.unchanged)
+    version.added, version.updated, version.removed = counts.added, counts.updated, counts.removed
+    version.skipped = report.error_count
     return report
 
 
@@ -247,24 +222,49 @@ def list_sets(session: Session) -> list[SetSummary]:
     ]
 
 
-class UnknownSet(LookupError):
-    pass
-
-
-def iter_set_records(session: Session, name: str) -> Iterator[KnownRecord]:
-    hash_set = session.scalar(select(HashSet).where(HashSet.name == name))
-    if hash_set is None:
-        raise UnknownSet(f"no hash set named {name!r}")
-    media_rows = session.scalars(
-        select(KnownMedia).where(KnownMedia.set_id == hash_set.id).order_by(KnownMedia.media_id)
-    )
-    for media in media_rows:
-        yield KnownRecord(
-            media_id=media.media_id,
-            signals={s.signal_type: s.value for s in media.signals},
-            **{f: getattr(media, f) for f in MEDIA_FIELDS},
+def list_versions(session: Session, name: str) -> list[VersionSummary]:
+    hash_set = get_set(session, name)
+    return [
+        VersionSummary(v.number, v.format, v.source_file, v.source_sha256, v.added, v.updated,
+                       v.removed, v.skipped, v.imported_at)
+        for v in session.scalars(
+            select(SetVersion).where(SetVersion.set_id == hash_set.id).order_by(SetVersion.number)
         )
+    ]
 
 
-def export_set(session: Session, name: str, format_name: str, stream: TextIO) -> None:
-    get_format(format_name).write(iter_set_records(session, name), stream)
+def latest_version(session: Session, set_id: int) -> int:
+    return session.scalar(
+        select(func.max(SetVersion.number)).where(SetVersion.set_id == set_id)
+    ) or 0
+
+
+def _check_version(session: Session, hash_set: HashSet, number: int | None) -> None:
+    if number is not None and not 0 <= number <= latest_version(session, hash_set.id):
+        raise UnknownVersion(f"set {hash_set.name!r} has no version {number}")
+
+
+def iter_set_records(
+    session: Session, name: str, version: int | None = None
+) -> Iterator[KnownRecord]:
+    """The set's records now, or as they were after version ``version``."""
+    hash_set = get_set(session, name)
+    _check_version(session, hash_set, version)
+    return iter_records_at(session, hash_set.id, version)
+
+
+def export_set(
+    session: Session, name: str, format_name: str, stream: TextIO, version: int | None = None
+) -> None:
+    fmt = get_format(format_name)
+    fmt.write(iter_set_records(session, name, version), stream)
+
+
+def diff_versions(session: Session, name: str, first: int, last: int) -> Iterator[Change]:
+    """Net changes from version ``first`` to ``last`` (items added, updated, removed)."""
+    hash_set = get_set(session, name)
+    for number in (first, last):
+        _check_version(session, hash_set, number)
+    if first > last:
+        raise UnknownVersion(f"version {first} comes after {last}")
+    return iter_version_changes(session, hash_set.id, first + 1, last)

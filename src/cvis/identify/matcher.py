@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cvis.hashsets.feedback import suppressed_signal_ids
 from cvis.index import CryptoIndex, PdqIndex, hex_to_array
 from cvis.signals import CRYPTO_SIGNALS
 from cvis.signals.pdq import PDQ_MIN_QUALITY, PdqSignal
@@ -65,6 +66,7 @@ class Matcher:
         self._crypto = {name: CryptoIndex() for name in CRYPTO_SIGNALS}
         self._pdq = PdqIndex()
         self._load()
+        self._suppressed = suppressed_signal_ids(session, self._sets)
 
     def _choose_sets(self, names: Sequence[str] | None) -> dict[int, HashSet]:
         query = select(HashSet)
@@ -103,7 +105,13 @@ class Matcher:
         hits: list[list[tuple[int, int]]] = [[] for _ in queries]
         self._match_crypto(queries, hits)
         self._match_pdq(queries, hits)
-        return self._describe(queries, hits)
+        return self._describe(queries, self._without_suppressed(hits))
+
+    def _without_suppressed(self, hits: list[list[tuple[int, int]]]) -> list[list[tuple[int, int]]]:
+        """Drop known hashes an examiner marked false positive for their set."""
+        if not self._suppressed:
+            return hits
+        return [[h for h in pairs if h[0] not in self._suppressed] for pairs in hits]
 
     def _match_crypto(self, queries: Sequence[Query], hits: list[list[tuple[int, int]]]) -> None:
         for name, index in self._crypto.items():

@@ -275,3 +275,91 @@ def _refuse_changes_to_completed_scans(session: Session, _ctx: Any, _instances: 
                if isinstance(o, ScanItem)}
     if done := _completed_scan_ids(session, touched):
         raise CompletedScanError(f"scan {min(done)} is completed and cannot change")
+# --- hashsets (issue 6): visibility, version change log, series, feedback, sync -------------
+
+
+class SetAccess(Base):
+    """An agency's rights on a set; a set with no rows is open to every agency."""
+
+    __tablename__ = "set_access"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("hash_sets.id", ondelete="CASCADE"))
+    agency: Mapped[str] = mapped_column(String(200))
+    can_match: Mapped[bool] = mapped_column(Boolean, default=True)
+    can_see_metadata: Mapped[bool] = mapped_column(Boolean, default=False)
+    __table_args__ = (UniqueConstraint("set_id", "agency"),)
+
+
+class SetChange(Base):
+    """One media item a version added, updated or tombstoned, with its state before (undo log).
+
+    The current state lives in known_media; replaying these backwards gives any version.
+    """
+
+    __tablename__ = "set_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("set_versions.id", ondelete="CASCADE"))
+    media_id: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(10))
+    prior: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    __table_args__ = (Index("ix_set_changes_version_media", "version_id", "media_id"),)
+
+
+class Series(Base):
+    """A series of known media: who contributed it, is the child identified, whom to call."""
+
+    __tablename__ = "series"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), unique=True)
+    agency: Mapped[str] = mapped_column(String(200), default="")
+    victim_identified: Mapped[bool | None] = mapped_column(Boolean)
+    identifying_agency: Mapped[str] = mapped_column(String(200), default="")
+    contact_agency: Mapped[str] = mapped_column(String(200), default="")
+    contact_unit: Mapped[str] = mapped_column(String(200), default="")
+    contact_phone: Mapped[str] = mapped_column(String(60), default="")
+    contact_email: Mapped[str] = mapped_column(String(200), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MatchFeedback(Base):
+    """An examiner's verdict on a candidate match: confirmed or false_positive."""
+
+    __tablename__ = "match_feedback"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("hash_sets.id", ondelete="CASCADE"))
+    match_id: Mapped[int | None] = mapped_column(Integer)
+    media_id: Mapped[str] = mapped_column(String(200))
+    signal_type: Mapped[str] = mapped_column(String(30))
+    value: Mapped[str] = mapped_column(String(200))
+    verdict: Mapped[str] = mapped_column(String(20))
+    examiner: Mapped[str] = mapped_column(String(200), default="")
+    agency: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (Index("ix_match_feedback_set_value", "set_id", "signal_type", "value"),)
+
+
+class Suppression(Base):
+    """A known hash a set will no longer match on, after a false-positive verdict."""
+
+    __tablename__ = "suppressions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("hash_sets.id", ondelete="CASCADE"))
+    signal_type: Mapped[str] = mapped_column(String(30))
+    value: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (UniqueConstraint("set_id", "signal_type", "value"),)
+
+
+class SyncCheckpoint(Base):
+    """The last version of a remote feed applied to a local set, so a pull resumes."""
+
+    __tablename__ = "sync_checkpoints"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(2000))
+    set_id: Mapped[int] = mapped_column(ForeignKey("hash_sets.id", ondelete="CASCADE"))
+    last_version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (UniqueConstraint("set_id", "source"),)

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from cvis.hashsets.formats.base import HashListFormat
 from cvis.hashsets.formats.cvis_csv import CvisCsvFormat
+from cvis.hashsets.formats.hma import HmaCsvFormat
+from cvis.hashsets.formats.icse import IcseFormat
+from cvis.hashsets.formats.jsonl import JsonLinesFormat
+from cvis.hashsets.formats.ncmec import NcmecXmlFormat
+from cvis.hashsets.formats.plain import PlainListFormat
+from cvis.hashsets.formats.vics import Vics2Format, VicsFormat
 
 FORMATS: dict[str, type[HashListFormat]] = {}
 
@@ -13,6 +19,7 @@ class UnknownFormatError(ValueError):
 
 
 def register_format(fmt: type[HashListFormat]) -> None:
+    """Plug-in hook; formats are sniffed in registration order, so register specific ones first."""
     FORMATS[fmt.name] = fmt
 
 
@@ -31,6 +38,13 @@ def detect_format(head: str) -> HashListFormat:
     raise UnknownFormatError("cannot tell the file's format; name it with --format")
 
 
-register_format(CvisCsvFormat)
+for _builtin in (
+    VicsFormat, Vics2Format, NcmecXmlFormat, IcseFormat, JsonLinesFormat, HmaCsvFormat,
+    CvisCsvFormat, PlainListFormat,
+):
+    register_format(_builtin)
 
-__all__ = ["FORMATS", "HashListFormat", "UnknownFormatError", "detect_format", "get_format"]
+__all__ = [
+    "FORMATS", "HashListFormat", "UnknownFormatError", "detect_format", "get_format",
+    "register_format",
+]

@@ -1,0 +1,122 @@
+"""Examiners' verdicts on matches; false positives suppress the hash in that set at match time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from cvis.store.models import (
+    HashSet,
+    KnownMedia,
+    KnownSignal,
+    Match,
+    MatchFeedback,
+    Suppression,
+)
+
+Verdict = Literal["confirmed", "false_positive"]
+VERDICTS = ("confirmed", "false_positive")
+
+
+class UnknownMatch(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class ContestedHash:
+    """A known hash examiners disagree with: how often confirmed, how often refuted."""
+
+    media_id: str
+    signal_type: str
+    value: str
+    confirmed: int
+    false_positive: int
+    suppressed: bool
+
+
+def record_feedback(
+    session: Session, match_id: int, verdict: str, *, examiner: str = "", agency: str = "",
+    note: str = "",
+) -> MatchFeedback:
+    """Record a verdict on a stored match; a false positive adds the known hash to suppressions."""
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
+    row = session.execute(
+        select(Match, KnownMedia, KnownSignal.value)
+        .join(KnownMedia, KnownMedia.id == Match.known_media_id)
+        .join(KnownSignal, and_(KnownSignal.media_pk == KnownMedia.id,
+                                KnownSignal.signal_type == Match.signal_type))
+        .where(Match.id == match_id)
+    ).first()
+    if row is None:
+        raise UnknownMatch(f"no match with id {match_id}")
+    match, media, value = row
+    feedback = MatchFeedback(
+        set_id=media.set_id, match_id=match.id, media_id=media.media_id,
+        signal_type=match.signal_type, value=value, verdict=verdict, examiner=examiner,
+        agency=agency, note=note,
+    )
+    session.add(feedback)
+    if verdict == "false_positive":
+        suppress(session, media.set_id, match.signal_type, value, reason=note or "false positive")
+    session.flush()
+    return feedback
+
+
+def suppress(session: Session, set_id: int, signal_type: str, value: str, reason: str) -> None:
+    exists = session.scalar(select(Suppression.id).where(
+        Suppression.set_id == set_id, Suppression.signal_type == signal_type,
+        Suppression.value == value))
+    if exists is None:
+        session.add(Suppression(set_id=set_id, signal_type=signal_type, value=value,
+                                reason=reason))
+
+
+def suppressed_signal_ids(session: Session, set_ids: Iterable[int]) -> set[int]:
+    """Known-signal ids the matcher must drop: their (set, type, value) is suppressed."""
+    rows = session.scalars(
+        select(KnownSignal.id)
+        .join(KnownMedia, KnownMedia.id == KnownSignal.media_pk)
+        .join(Suppression, and_(Suppression.set_id == KnownMedia.set_id,
+                                Suppression.signal_type == KnownSignal.signal_type,
+                                Suppression.value == KnownSignal.value))
+        .where(KnownMedia.set_id.in_(list(set_ids)))
+    )
+    return set(rows)
+
+
+def contested_hashes(session: Session, hash_set: HashSet) -> list[ContestedHash]:
+    """Hashes with any false-positive verdict, most refuted first, for curators to retire."""
+    counts: dict[tuple[str, str, str], dict[str, int]] = {}
+    for media_id, kind, value, verdict, n in session.execute(
+        select(MatchFeedback.media_id, MatchFeedback.signal_type, MatchFeedback.value,
+               MatchFeedback.verdict, func.count())
+        .where(MatchFeedback.set_id == hash_set.id)
+        .group_by(MatchFeedback.media_id, MatchFeedback.signal_type, MatchFeedback.value,
+                  MatchFeedback.verdict)
+    ):
+        counts.setdefault((media_id, kind, value), {})[verdict] = n
+    suppressed = {(kind, value) for kind, value in session.execute(
+        select(Suppression.signal_type, Suppression.value).where(
+            Suppression.set_id == hash_set.id))}
+    contested = [
+        ContestedHash(m, k, v, c.get("confirmed", 0), c.get("false_positive", 0),
+                      (k, v) in suppressed)
+        for (m, k, v), c in counts.items() if c.get("false_positive")
+    ]
+    return sorted(contested, key=lambda h: (-h.false_positive, h.media_id))
+
+
+def lift_suppression(session: Session, hash_set: HashSet, signal_type: str, value: str) -> bool:
+    """A curator's correction path: match on this hash again."""
+    row = session.scalar(select(Suppression).where(
+        Suppression.set_id == hash_set.id, Suppression.signal_type == signal_type,
+        Suppression.value == value))
+    if row is None:
+        return False
+    session.delete(row)
+    return True

@@ -1,0 +1,89 @@
+"""Applying one version's records to a set: adds, updates, tombstones, each logged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from cvis.hashsets.bulk import BulkWriter
+from cvis.hashsets.history import current_records
+from cvis.hashsets.records import RECORD_FIELDS, KnownRecord, record_to_dict
+from cvis.store.models import KnownMedia, KnownSignal
+
+
+@dataclass
+class ChangeCounts:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+
+
+class VersionWriter:
+    """Writes batches into one set inside the caller's transaction.
+
+    A set that was empty when the version began takes the fast path: rows go straight in,
+    and only media ids seen earlier in the same file fall back to the update path.
+    """
+
+    def __init__(self, session: Session, set_id: int, version_id: int, fresh: bool) -> None:
+        self.session, self.set_id, self.fresh = session, set_id, fresh
+        self.bulk = BulkWriter(session.connection(), set_id, version_id)
+        self.counts = ChangeCounts()
+
+    def apply(self, batch: list[KnownRecord]) -> None:
+        latest = {r.media_id: r for r in batch}  # the last record for a media id wins
+        if self.fresh:
+            new = [r for r in latest.values() if not r.deleted]
+            seen = self.bulk.add_new(new)
+            self.counts.added += len(new) - len(seen)
+            latest = {r.media_id: r for r in [*seen, *(r for r in latest.values() if r.deleted)]}
+        if latest:
+            self._apply_existing(latest)
+
+    def finish(self) -> None:
+        self.bulk.finish()
+
+    def _apply_existing(self, latest: dict[str, KnownRecord]) -> None:
+        existing = dict(self.session.execute(
+            select(KnownMedia.media_id, KnownMedia.id).where(
+                KnownMedia.set_id == self.set_id, KnownMedia.media_id.in_(list(latest))
+            )
+        ).all())
+        priors = {k: record_to_dict(v) for k, v in
+                  current_records(self.session, self.set_id, list(existing)).items()}
+        gone = {m: existing[m] for m, r in latest.items() if r.deleted and m in existing}
+        changed = {m: r for m, r in latest.items() if not r.deleted and m in existing}
+        same = {m for m, r in changed.items() if record_to_dict(r) == priors[m]}
+        self.counts.unchanged += len(same)
+        self._remove(gone, priors)
+        self._update({existing[m]: r for m, r in changed.items() if m not in same}, priors)
+        new = [r for m, r in latest.items() if not r.deleted and m not in existing]
+        if new:
+            self.bulk.add_new(new)
+            self.counts.added += len(new)
+
+    def _remove(self, gone: dict[str, int], priors: dict[str, dict[str, Any]]) -> None:
+        if not gone:
+            return
+        pks = list(gone.values())
+        self.session.execute(delete(KnownSignal).where(KnownSignal.media_pk.in_(pks)))
+        self.session.execute(delete(KnownMedia).where(KnownMedia.id.in_(pks)))
+        self.bulk.log_changes([(m, "delete", priors[m]) for m in gone])
+        self.counts.removed += len(gone)
+
+    def _update(self, changed: dict[int, KnownRecord], priors: dict[str, dict[str, Any]]) -> None:
+        if not changed:
+            return
+        self.session.execute(
+            update(KnownMedia),
+            [{"id": pk, **{f: getattr(r, f) for f in RECORD_FIELDS}} for pk, r in changed.items()],
+        )
+        self.session.execute(delete(KnownSignal).where(KnownSignal.media_pk.in_(list(changed))))
+        self.bulk.insert_signals(list(changed.items()))
+        self.bulk.log_changes([(r.media_id, "update", priors[r.media_id])
+                               for r in changed.values()])
+        self.counts.updated += len(changed)
