@@ -1,6 +1,8 @@
 """Indexes: exact lookup for crypto digests, Hamming range search for PDQ."""
 
+from cvis.index.brute import BruteForcePdqIndex
 from cvis.index.crypto_index import CryptoIndex
-from cvis.index.pdq_index import PdqIndex, hex_to_array
+from cvis.index.hamming import hex_to_array
+from cvis.index.pdq_index import Matches, PdqIndex
 
-__all__ = ["CryptoIndex", "PdqIndex", "hex_to_array"]
+__all__ = ["BruteForcePdqIndex", "CryptoIndex", "Matches", "PdqIndex", "hex_to_array"]
