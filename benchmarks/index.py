@@ -29,12 +29,16 @@ HERE = Path(__file__).resolve().parent
 
 
 def flip_bits(rows: np.ndarray, counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Flip exactly counts[i] distinct random bits of row i ((n, 32) uint8)."""
+    """Flip up to counts[i] random bits of row i ((n, 32) uint8; repeats flip once)."""
     out = rows.copy()
-    for start in range(0, rows.shape[0], 200_000):
-        part = slice(start, start + 200_000)
-        ranks = np.argsort(rng.random((out[part].shape[0], 256), dtype=np.float32), axis=1)
-        mask = ranks < counts[part, None]
+    width = int(counts.max()) if counts.size else 0
+    for start in range(0, rows.shape[0], 500_000):
+        part = slice(start, start + 500_000)
+        k = out[part].shape[0]
+        pos = rng.integers(0, 256, (k, width))
+        use = np.arange(width) < counts[part, None]
+        mask = np.zeros((k, 256), dtype=bool)
+        mask[np.nonzero(use)[0], pos[use]] = True
         out[part] ^= np.packbits(mask, axis=1)
     return out
 

@@ -59,18 +59,17 @@ class Segment:
         masks = flip_masks(bits, radius).astype(np.int64)
         keys = substring(qwords, table, bits)[:, None] ^ masks[None, :]
         offsets = self.offsets[table]
-        starts = offsets[keys].astype(np.int64).ravel()
-        counts = offsets[keys + 1].astype(np.int64).ravel() - starts
-        total = int(counts.sum())
-        if total == 0:
-            return _empty()
+        starts = np.take(offsets, keys).astype(np.int64).ravel()
+        counts = np.take(offsets, keys + 1).astype(np.int64).ravel() - starts
         nonzero = np.flatnonzero(counts)
+        if nonzero.size == 0:
+            return _empty()
         starts, counts = starts[nonzero], counts[nonzero]
-        first = np.cumsum(counts) - counts
-        slots = np.arange(total, dtype=np.int64) + np.repeat(starts - first, counts)
+        ends = np.cumsum(counts)
+        slots = np.arange(int(ends[-1]), dtype=np.int64) + np.repeat(starts - ends + counts, counts)
         query = np.repeat(nonzero // masks.size, counts)
-        rows = slots if table == 0 else self.perm[table - 1][slots].astype(np.int64)
-        dist = distances(self.words[rows], qwords[query])
+        rows = slots if table == 0 else np.take(self.perm[table - 1], slots).astype(np.int64)
+        dist = distances(np.take(self.words, rows, axis=0), np.take(qwords, query, axis=0))
         keep = dist <= threshold
         return query[keep], rows[keep], dist[keep]
 
