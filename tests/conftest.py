@@ -6,12 +6,14 @@ import numpy as np
 
 
 def flip(rows: np.ndarray, max_bits: int, rng: np.random.Generator) -> np.ndarray:
-    """Each row with 0..max_bits random bits flipped."""
-    out = rows.copy()
-    for row in out:
-        for bit in rng.choice(256, int(rng.integers(0, max_bits + 1)), replace=False):
-            row[bit // 8] ^= np.uint8(1 << (bit % 8))
-    return out
+    """Each row with up to 0..max_bits random bits flipped (vectorised)."""
+    n = rows.shape[0]
+    counts = rng.integers(0, max_bits + 1, n)
+    pos = rng.integers(0, 256, (n, max_bits))
+    use = np.arange(max_bits) < counts[:, None]
+    mask = np.zeros((n, 256), dtype=bool)
+    mask[np.nonzero(use)[0], pos[use]] = True
+    return rows ^ np.packbits(mask, axis=1)
 
 
 def structured_hashes(n: int, rng: np.random.Generator, kind: str) -> np.ndarray:

@@ -113,7 +113,7 @@ class PdqIndex:
                 parts = list(pool.map(lambda c: self._search_chunk(*c, threshold), chunks))
         else:
             parts = [self._search_chunk(s, q, threshold) for s, q in chunks]
-        return _sorted_matches(parts)
+        return merge_matches(parts)
 
     def compact(self) -> None:
         """Rewrite all live entries into one segment: frees removed rows, fastest searches."""
@@ -215,7 +215,8 @@ def _live_rows(segments: list[Segment], dead: list[np.ndarray]) -> tuple[np.ndar
     return np.concatenate(ids), np.concatenate(words)
 
 
-def _sorted_matches(parts: list[Matches]) -> Matches:
+def merge_matches(parts: list[Matches]) -> Matches:
+    """One sorted Matches from the hits of query chunks or shards."""
     if not parts:
         return _no_matches()
     q = np.concatenate([p.queries for p in parts])

@@ -47,15 +47,15 @@ class Segment:
             return _empty()
         if not self.indexed or self.layout.probes(threshold) > MAX_PROBES_PER_QUERY:
             return brute_force(self.words, qwords, threshold)
-        parts = [
-            self._probe_table(t, r, qwords, threshold)
-            for t, r in enumerate(self.layout.radii(threshold))
-            if r >= 0
-        ]
-        return _dedupe(parts, len(self))
+        radii = self.layout.radii(threshold)
+        parts = [self._probe_table(t, radii, qwords, threshold) for t in range(len(radii))]
+        return tuple(np.concatenate(col) for col in zip(*parts, strict=True))  # type: ignore
 
-    def _probe_table(self, table: int, radius: int, qwords: np.ndarray, threshold: int) -> Hits:
-        bits = self.layout.key_bits
+    def _probe_table(self, table: int, radii: list[int], qwords: np.ndarray,
+                     threshold: int) -> Hits:
+        bits, radius = self.layout.key_bits, radii[table]
+        if radius < 0:
+            return _empty()
         masks = flip_masks(bits, radius).astype(np.int64)
         keys = substring(qwords, table, bits)[:, None] ^ masks[None, :]
         offsets = self.offsets[table]
@@ -69,8 +69,10 @@ class Segment:
         slots = np.arange(int(ends[-1]), dtype=np.int64) + np.repeat(starts - ends + counts, counts)
         query = np.repeat(nonzero // masks.size, counts)
         rows = slots if table == 0 else np.take(self.perm[table - 1], slots).astype(np.int64)
-        dist = distances(np.take(self.words, rows, axis=0), np.take(qwords, query, axis=0))
-        keep = dist <= threshold
+        found, asked = np.take(self.words, rows, axis=0), np.take(qwords, query, axis=0)
+        dist = distances(found, asked)
+        keep = np.flatnonzero(dist <= threshold)
+        keep = keep[~_seen_earlier(found[keep], asked[keep], table, radii, bits)]
         return query[keep], rows[keep], dist[keep]
 
 
@@ -100,14 +102,16 @@ def build_segment(ids: np.ndarray, words: np.ndarray, layout: Layout | None = No
     return Segment(layout, ids, words, offsets, perm)
 
 
-def _dedupe(parts: list[Hits], n: int) -> Hits:
-    """A row near the query is found through several tables; keep one hit per pair."""
-    parts = [p for p in parts if p[0].size]
-    if not parts:
-        return _empty()
-    query, rows, dist = (np.concatenate(col) for col in zip(*parts, strict=True))
-    _, first = np.unique(query * n + rows, return_index=True)
-    return query[first], rows[first], dist[first]
+def _seen_earlier(found: np.ndarray, asked: np.ndarray, table: int, radii: list[int],
+                  bits: int) -> np.ndarray:
+    """Hits an earlier table also reports (its substring is within that table's radius):
+    each (query, row) pair is then reported once, by the first table that can see it."""
+    seen = np.zeros(found.shape[0], dtype=bool)
+    for earlier in range(table):
+        if radii[earlier] >= 0 and found.shape[0]:
+            delta = substring(found, earlier, bits) ^ substring(asked, earlier, bits)
+            seen |= np.bitwise_count(delta) <= radii[earlier]
+    return seen
 
 
 def _empty() -> Hits:
