@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import queries_near, structured_hashes
 
 from cvis.index import CryptoIndex, PdqIndex
 from cvis.index.storage import IndexCorrupt, IndexMissing, IndexStale, saved_generation
+from index_data import queries_near, structured_hashes
 
 
 def mixed_index(rng: np.random.Generator) -> tuple[PdqIndex, np.ndarray]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from unittest import mock
 
 import numpy as np
-from conftest import queries_near, structured_hashes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cvis.index import BruteForcePdqIndex, PdqIndex
 from cvis.index.plan import Layout, choose_layout, flip_masks
 from cvis.index.segment import build_segment
+from index_data import queries_near, structured_hashes
 
 KINDS = st.sampled_from(["random", "clustered", "low", "mixed"])
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

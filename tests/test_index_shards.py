@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import queries_near, structured_hashes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cvis.index import IndexCorrupt, IndexStale, PdqIndex, ShardedPdqIndex
+from index_data import queries_near, structured_hashes
 
 
 @settings(max_examples=15, deadline=None)

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cvis.index.hamming import to_ids, to_words
+from cvis.index.hamming import to_words
+from cvis.index.ids import to_ids
 
 
 class BruteForcePdqIndex:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cvis.index.hamming import to_ids
+from cvis.index.ids import member, to_ids
 from cvis.index.storage import IndexCorrupt, read_version, write_version
 
 KIND = "cvis-crypto-index"
@@ -49,9 +49,9 @@ class SortedDigests:
             self.merge()
 
     def remove(self, gone: np.ndarray) -> None:
-        self.dead |= _member(self.ids, gone)
+        self.dead |= member(self.ids, gone)
         dwords, dids = self.delta
-        keep = ~_member(dids, gone)
+        keep = ~member(dids, gone)
         self.delta = (dwords[:, keep], dids[keep])
 
     def merge(self) -> None:
@@ -91,8 +91,7 @@ class CryptoIndex:
             table.add(ids_[rows], table.to_words([digests[i] for i in rows]))
 
     def remove(self, ids: Iterable[int] | np.ndarray) -> None:
-        gone = np.unique(to_ids(np.fromiter(ids, dtype=np.int64)
-                                if not isinstance(ids, np.ndarray) else ids))
+        gone = np.unique(to_ids(ids))
         for table in self.tables.values():
             table.remove(gone)
 
@@ -123,7 +122,7 @@ class CryptoIndex:
     def save(self, directory: str | Path, generation: int) -> None:
         """Merge, then write versioned files (format in docs/index.md)."""
         self.compact()
-        arrays = {}
+        arrays: dict[str, np.ndarray] = {}
         for width, table in self.tables.items():
             arrays[f"w{width}.words"] = table.words
             arrays[f"w{width}.ids"] = table.ids
@@ -177,10 +176,3 @@ def _find(
     if dead is not None:
         same &= ~np.take(dead, rows)
     return query[same], np.take(ids, rows[same])
-
-
-def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
-    if values.size == 0 or sorted_set.size == 0:
-        return np.zeros(values.size, dtype=bool)
-    pos = np.minimum(np.searchsorted(sorted_set, values), sorted_set.size - 1)
-    return np.asarray(sorted_set[pos] == values)

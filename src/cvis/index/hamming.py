@@ -28,10 +28,6 @@ def to_words(hashes: np.ndarray) -> np.ndarray:
     return raw.view(np.uint64).reshape(-1, HASH_WORDS)
 
 
-def to_ids(ids: Sequence[int] | np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(ids, dtype=np.int64).reshape(-1))
-
-
 def distances(rows: np.ndarray, queries: np.ndarray) -> np.ndarray:
     """Row-wise Hamming distance of two equal-length (k, 4) word arrays, as int32."""
     bits = np.bitwise_count(rows ^ queries)  # uint8, at most 64 per word

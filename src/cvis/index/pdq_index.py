@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cvis.index.hamming import brute_force, hex_to_array, to_ids, to_words
+from cvis.index.hamming import brute_force, hex_to_array, to_words
+from cvis.index.ids import member, to_ids
 from cvis.index.segment import Segment, build_segment
 
 __all__ = ["Matches", "PdqIndex", "hex_to_array"]
@@ -92,10 +93,10 @@ class PdqIndex:
         gone = np.unique(to_ids(ids))
         if gone.size == 0:
             return
-        keep = ~_member(self.delta_ids, gone)
+        keep = ~member(self.delta_ids, gone)
         self.delta_ids, self.delta_words = self.delta_ids[keep], self.delta_words[keep]
         for segment, dead in zip(self.segments, self.dead, strict=True):
-            dead |= _member(segment.ids, gone)
+            dead |= member(segment.ids, gone)
         self._merge_small()
 
     def search(self, queries: np.ndarray, threshold: int) -> list[list[tuple[int, int]]]:
@@ -110,10 +111,10 @@ class PdqIndex:
         chunks = [(s, qwords[s : s + QUERY_CHUNK]) for s in starts]
         if self.workers > 1 and len(chunks) > 1:
             with ThreadPoolExecutor(self.workers) as pool:
-                parts = list(pool.map(lambda c: self._search_chunk(*c, threshold), chunks))
+                parts = list(pool.map(lambda c: self._search_chunk(c[0], c[1], threshold), chunks))
         else:
             parts = [self._search_chunk(s, q, threshold) for s, q in chunks]
-        return merge_matches(parts)
+        return _concat(parts)  # chunks cover consecutive queries: already in order
 
     def compact(self) -> None:
         """Rewrite all live entries into one segment: frees removed rows, fastest searches."""
@@ -163,7 +164,8 @@ class PdqIndex:
             dists.append(d)
         if not queries:
             return _no_matches()
-        return Matches(np.concatenate(queries) + start, np.concatenate(ids), np.concatenate(dists))
+        hits = Matches(np.concatenate(queries) + start, np.concatenate(ids), np.concatenate(dists))
+        return merge_matches([hits])  # sorted here, in parallel, not after all chunks
 
     def _append_segment(self, segment: Segment, dead: np.ndarray | None = None) -> None:
         self.segments.append(segment)
@@ -199,14 +201,6 @@ class PdqIndex:
         return np.concatenate([ids, self.delta_ids]), np.concatenate([words, self.delta_words])
 
 
-def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
-    """``np.isin`` for a small sorted set: O(n log k), no sort of ``values``."""
-    if values.size == 0:
-        return np.zeros(0, dtype=bool)
-    pos = np.minimum(np.searchsorted(sorted_set, values), sorted_set.size - 1)
-    return np.asarray(sorted_set[pos] == values)
-
-
 def _live_rows(segments: list[Segment], dead: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     ids = [s.ids[~d] for s, d in zip(segments, dead, strict=True)]
     words = [s.words[~d] for s, d in zip(segments, dead, strict=True)]
@@ -216,14 +210,21 @@ def _live_rows(segments: list[Segment], dead: list[np.ndarray]) -> tuple[np.ndar
 
 
 def merge_matches(parts: list[Matches]) -> Matches:
-    """One sorted Matches from the hits of query chunks or shards."""
+    """One Matches sorted by (query, distance, id) from those of query chunks or shards."""
     if not parts:
         return _no_matches()
     q = np.concatenate([p.queries for p in parts])
     i = np.concatenate([p.ids for p in parts])
     d = np.concatenate([p.distances for p in parts])
-    order = np.lexsort((i, d, q))
+    order = np.lexsort((i, q * 257 + d))
     return Matches(q[order], i[order], d[order])
+
+
+def _concat(parts: list[Matches]) -> Matches:
+    if not parts:
+        return _no_matches()
+    return Matches(*(np.concatenate(col) for col in
+                     zip(*((p.queries, p.ids, p.distances) for p in parts), strict=True)))
 
 
 def _no_matches() -> Matches:

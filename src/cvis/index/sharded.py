@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cvis.index.hamming import to_ids, to_words
+from cvis.index.hamming import to_words
+from cvis.index.ids import to_ids
 from cvis.index.pdq_index import Matches, PdqIndex, merge_matches
 from cvis.index.storage import IndexCorrupt, IndexMissing, read_version, write_version
 

@@ -1,4 +1,4 @@
-"""Shared generators of PDQ-like test data (benign: random bits, no imagery)."""
+"""Generators of PDQ-like test data for the index tests (benign: random bits, no imagery)."""
 
 from __future__ import annotations
 
