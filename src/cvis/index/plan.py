@@ -83,7 +83,8 @@ def flip_masks(bits: int, radius: int) -> np.ndarray:
 
 
 def substring(words: np.ndarray, table: int, bits: int) -> np.ndarray:
-    """Key of substring ``table`` (bits [table*bits, (table+1)*bits)) for each row, as int64."""
+    """Key of substring ``table`` (bits [table*bits, (table+1)*bits)) of each row, as int64
+    (bit k of a hash is bit k % 64 of its little-endian word k // 64)."""
     start = table * bits
     word, shift = divmod(start, 64)
     mask = np.uint64((1 << bits) - 1)

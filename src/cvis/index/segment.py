@@ -8,6 +8,8 @@ offset arrays, which the layout keeps no bigger than 4 bytes per hash per table.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,17 +90,21 @@ def build_segment(ids: np.ndarray, words: np.ndarray, layout: Layout | None = No
             np.zeros((0, n), dtype=np.uint32),
         )
     layout = layout or choose_layout(n)
-    order = np.argsort(substring(words, 0, layout.key_bits), kind="stable")
+    order = np.argsort(substring(words, 0, layout.key_bits))
     ids, words = ids[order], words[order]
     size = 1 << layout.key_bits
     offsets = np.empty((layout.tables, size + 1), dtype=np.uint32)
     perm = np.empty((layout.tables - 1, n), dtype=np.uint32)
-    for table in range(layout.tables):
+
+    def fill(table: int) -> None:
         keys = substring(words, table, layout.key_bits)
         offsets[table, 0] = 0
         np.cumsum(np.bincount(keys, minlength=size), out=offsets[table, 1:])
-        if table > 0:
-            perm[table - 1] = np.argsort(keys, kind="stable")
+        if table > 0:  # any order within a bucket will do: the default sort is fastest
+            perm[table - 1] = np.argsort(keys)
+
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # sorting releases the GIL
+        list(pool.map(fill, range(layout.tables)))
     return Segment(layout, ids, words, offsets, perm)
 
 
@@ -107,10 +113,14 @@ def _seen_earlier(found: np.ndarray, asked: np.ndarray, table: int, radii: list[
     """Hits an earlier table also reports (its substring is within that table's radius):
     each (query, row) pair is then reported once, by the first table that can see it."""
     seen = np.zeros(found.shape[0], dtype=bool)
+    left = np.arange(found.shape[0])  # hits not yet known to be seen
+    diff = found ^ asked
     for earlier in range(table):
-        if radii[earlier] >= 0 and found.shape[0]:
-            delta = substring(found, earlier, bits) ^ substring(asked, earlier, bits)
-            seen |= np.bitwise_count(delta) <= radii[earlier]
+        if radii[earlier] < 0 or left.size == 0:
+            continue
+        near = np.bitwise_count(substring(diff, earlier, bits)) <= radii[earlier]
+        seen[left[near]] = True
+        left, diff = left[~near], diff[~near]
     return seen
 
 
