@@ -123,7 +123,7 @@ def test_removed_rows_are_freed() -> None:
     assert len(index) == 0
     assert sum(len(s) for s in index.segments) + index.delta_ids.size <= 2000
     index.compact()
-    assert index.segments == [] and index.delta_ids.size == 0
+    assert index.segments == () and index.delta_ids.size == 0
 
 
 def test_layout_choice_and_masks() -> None:
@@ -133,3 +133,31 @@ def test_layout_choice_and_masks() -> None:
         assert sum(r + 1 for r in layout.radii(31)) >= 32
         assert layout.tables * layout.key_bits <= 256
     assert Layout(11, 23).radii(5) == [0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1]
+
+
+def test_searches_run_while_a_writer_adds_and_removes() -> None:
+    """Readers see a consistent snapshot: every stable entry is always found."""
+    import threading
+
+    rng = np.random.default_rng(9)
+    stable = structured_hashes(3000, rng, "random")
+    index = PdqIndex.build(np.arange(3000), stable)
+    stop, errors = threading.Event(), []
+
+    def writer() -> None:
+        k = 10_000
+        while not stop.is_set():
+            index.add(np.arange(k, k + 300), structured_hashes(300, rng, "random"))
+            index.remove(np.arange(k - 300, k))
+            k += 300
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for _ in range(30):
+            hits = index.search(stable[:100], 0)
+            errors += [i for i in range(100) if (i, 0) not in hits[i]]
+    finally:
+        stop.set()
+        thread.join()
+    assert errors == []

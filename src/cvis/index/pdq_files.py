@@ -33,17 +33,23 @@ def save_pdq(index: PdqIndex, directory: Path, generation: int) -> None:
 
 def load_pdq(index: PdqIndex, directory: Path, generation: int | None, verify: bool) -> PdqIndex:
     meta, arrays = read_version(directory, KIND, generation, verify)
+    segments, dead = [], []
     try:
         for k, info in enumerate(meta["segments"]):
             seg = Segment(Layout(info["tables"], info["key_bits"]), arrays[f"seg{k}.ids"],
                           arrays[f"seg{k}.words"], arrays[f"seg{k}.offsets"],
                           arrays[f"seg{k}.perm"])
             _check(seg, info["rows"])
-            index._append_segment(seg, np.array(arrays[f"seg{k}.dead"], dtype=bool))
-        index.delta_ids = np.array(arrays["delta.ids"], dtype=np.int64)
-        index.delta_words = np.array(arrays["delta.words"], dtype=np.uint64).reshape(-1, 4)
+            segments.append(seg)
+            dead.append(np.array(arrays[f"seg{k}.dead"], dtype=bool))
+        delta = (np.array(arrays["delta.ids"], dtype=np.int64),
+                 np.array(arrays["delta.words"], dtype=np.uint64).reshape(-1, 4))
     except KeyError as exc:
         raise IndexCorrupt(f"{directory}: missing array {exc}") from exc
+    if any(d.shape != (len(s),) for s, d in zip(segments, dead, strict=True)) or \
+            delta[0].size != delta[1].shape[0]:
+        raise IndexCorrupt(f"{directory}: removal flags or delta of the wrong size")
+    index.restore(segments, dead, delta)
     if len(index) != meta["count"]:
         raise IndexCorrupt(f"{directory}: {len(index)} live entries, manifest says "
                            f"{meta['count']}")

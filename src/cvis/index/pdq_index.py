@@ -13,9 +13,10 @@ segments of similar size merge; ``compact()`` rewrites everything into one segme
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -52,52 +53,95 @@ class Matches:
         return out
 
 
+@dataclass(frozen=True)
+class _State:
+    """One consistent view for readers: writers build a new one and swap it in whole."""
+
+    segments: tuple[Segment, ...] = ()
+    dead: tuple[np.ndarray, ...] = ()  # bool per segment row; set in place by remove
+    delta_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    delta_words: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), dtype=np.uint64))
+
+
 class PdqIndex:
-    """Exact PDQ range search; adds and removes take effect immediately."""
+    """Exact PDQ range search; adds and removes take effect immediately.
+
+    Searches may run in any number of threads while one writer adds or removes: each
+    search reads one immutable snapshot. Writers are serialised by a lock.
+    """
 
     def __init__(self, workers: int | None = None) -> None:
-        self.segments: list[Segment] = []
-        self.dead: list[np.ndarray] = []  # bool per segment row
-        self.delta_ids = np.zeros(0, dtype=np.int64)
-        self.delta_words = np.zeros((0, 4), dtype=np.uint64)
+        self._state = _State()
+        self._write = threading.Lock()
         self.workers = workers or os.cpu_count() or 1
         self.generation: int | None = None  # as saved or loaded
 
     def __len__(self) -> int:
-        live = sum(len(s) - int(d.sum()) for s, d in zip(self.segments, self.dead, strict=True))
-        return live + int(self.delta_ids.size)
+        st = self._state
+        live = sum(len(s) - int(d.sum()) for s, d in zip(st.segments, st.dead, strict=True))
+        return live + int(st.delta_ids.size)
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        return self._state.segments
+
+    @property
+    def dead(self) -> tuple[np.ndarray, ...]:
+        return self._state.dead
+
+    @property
+    def delta_ids(self) -> np.ndarray:
+        return self._state.delta_ids
+
+    @property
+    def delta_words(self) -> np.ndarray:
+        return self._state.delta_words
 
     @classmethod
     def build(cls, ids: Sequence[int] | np.ndarray, hashes: np.ndarray) -> PdqIndex:
         """A compact index of one segment: the fast way to load a whole hash set."""
         index = cls()
-        index._append_segment(build_segment(to_ids(ids), to_words(hashes)))
+        index.restore([build_segment(to_ids(ids), to_words(hashes))])
         return index
+
+    def restore(self, segments: list[Segment], dead: list[np.ndarray] | None = None,
+                delta: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """Replace the whole content (used by build and load)."""
+        dead = dead or [np.zeros(len(s), dtype=bool) for s in segments]
+        state = _State(tuple(segments), tuple(dead))
+        if delta is not None:
+            state = replace(state, delta_ids=delta[0], delta_words=delta[1])
+        self._state = state
 
     def add(self, ids: Sequence[int] | np.ndarray, hashes: np.ndarray) -> None:
         """Matchable on return. Large batches become a segment; small ones go to the delta."""
         ids_, words = to_ids(ids), to_words(hashes)
         if ids_.size != words.shape[0]:
             raise ValueError("ids and hashes differ in length")
-        if ids_.size >= DELTA_LIMIT:
-            self._append_segment(build_segment(ids_, words))
-            self._merge_small()
-            return
-        self.delta_ids = np.concatenate([self.delta_ids, ids_])
-        self.delta_words = np.concatenate([self.delta_words, words])
-        if self.delta_ids.size >= DELTA_LIMIT:
-            self._freeze_delta()
+        with self._write:
+            st = self._state
+            if ids_.size >= DELTA_LIMIT:
+                st = _with_segment(st, build_segment(ids_, words))
+            else:
+                st = replace(st, delta_ids=np.concatenate([st.delta_ids, ids_]),
+                             delta_words=np.concatenate([st.delta_words, words]))
+                if st.delta_ids.size >= DELTA_LIMIT:
+                    st = _with_segment(_State(st.segments, st.dead),
+                                       build_segment(st.delta_ids, st.delta_words))
+            self._state = _merge_small(st)
 
     def remove(self, ids: Sequence[int] | np.ndarray) -> None:
         """Unmatchable on return; the rows are dropped for good at the next merge."""
         gone = np.unique(to_ids(ids))
         if gone.size == 0:
             return
-        keep = ~member(self.delta_ids, gone)
-        self.delta_ids, self.delta_words = self.delta_ids[keep], self.delta_words[keep]
-        for segment, dead in zip(self.segments, self.dead, strict=True):
-            dead |= member(segment.ids, gone)
-        self._merge_small()
+        with self._write:
+            st = self._state
+            for segment, dead in zip(st.segments, st.dead, strict=True):
+                dead |= member(segment.ids, gone)
+            keep = ~member(st.delta_ids, gone)
+            st = replace(st, delta_ids=st.delta_ids[keep], delta_words=st.delta_words[keep])
+            self._state = _merge_small(st)
 
     def search(self, queries: np.ndarray, threshold: int) -> list[list[tuple[int, int]]]:
         """For each query, every (id, distance) within threshold (reference-compatible)."""
@@ -106,36 +150,36 @@ class PdqIndex:
 
     def search_batch(self, queries: np.ndarray, threshold: int) -> Matches:
         """Every hit as flat arrays; query chunks run on all cores (numpy releases the GIL)."""
-        qwords = to_words(queries)
+        qwords, st = to_words(queries), self._state
         starts = range(0, qwords.shape[0], QUERY_CHUNK)
         chunks = [(s, qwords[s : s + QUERY_CHUNK]) for s in starts]
         if self.workers > 1 and len(chunks) > 1:
             with ThreadPoolExecutor(self.workers) as pool:
-                parts = list(pool.map(lambda c: self._search_chunk(c[0], c[1], threshold), chunks))
+                parts = list(pool.map(lambda c: _search_chunk(st, c[0], c[1], threshold),
+                                      chunks))
         else:
-            parts = [self._search_chunk(s, q, threshold) for s, q in chunks]
+            parts = [_search_chunk(st, s, q, threshold) for s, q in chunks]
         return _concat(parts)  # chunks cover consecutive queries: already in order
 
     def compact(self) -> None:
         """Rewrite all live entries into one segment: frees removed rows, fastest searches."""
-        ids, words = self._live()
-        self.segments, self.dead = [], []
-        self.delta_ids = np.zeros(0, dtype=np.int64)
-        self.delta_words = np.zeros((0, 4), dtype=np.uint64)
-        if ids.size:
-            self._append_segment(build_segment(ids, words))
+        with self._write:
+            ids, words = _live(self._state)
+            self._state = _with_segment(_State(), build_segment(ids, words)) if ids.size \
+                else _State()
 
     def entries(self) -> tuple[np.ndarray, np.ndarray]:
         """All live (ids, (n, 32) uint8 hashes)."""
-        ids, words = self._live()
+        ids, words = _live(self._state)
         return ids, words.view(np.uint8).reshape(-1, 32)
 
     def save(self, directory: str | Path, generation: int) -> None:
         """Write a new version of the index files; see docs/index.md for the format."""
         from cvis.index.pdq_files import save_pdq
 
-        save_pdq(self, Path(directory), generation)
-        self.generation = generation
+        with self._write:
+            save_pdq(self, Path(directory), generation)
+            self.generation = generation
 
     @classmethod
     def load(
@@ -147,58 +191,48 @@ class PdqIndex:
 
         return load_pdq(cls(), Path(directory), generation, verify)
 
-    # -- internals ---------------------------------------------------------------------
 
-    def _search_chunk(self, start: int, qwords: np.ndarray, threshold: int) -> Matches:
-        queries, ids, dists = [], [], []
-        for segment, dead in zip(self.segments, self.dead, strict=True):
-            q, rows, d = segment.search(qwords, threshold)
-            live = ~dead[rows]
-            queries.append(q[live])
-            ids.append(segment.ids[rows[live]])
-            dists.append(d[live])
-        if self.delta_ids.size:
-            q, rows, d = brute_force(self.delta_words, qwords, threshold)
-            queries.append(q)
-            ids.append(self.delta_ids[rows])
-            dists.append(d)
-        if not queries:
-            return _no_matches()
-        hits = Matches(np.concatenate(queries) + start, np.concatenate(ids), np.concatenate(dists))
-        return merge_matches([hits])  # sorted here, in parallel, not after all chunks
+def _search_chunk(st: _State, start: int, qwords: np.ndarray, threshold: int) -> Matches:
+    queries, ids, dists = [], [], []
+    for segment, dead in zip(st.segments, st.dead, strict=True):
+        q, rows, d = segment.search(qwords, threshold)
+        live = ~dead[rows]
+        queries.append(q[live])
+        ids.append(segment.ids[rows[live]])
+        dists.append(d[live])
+    if st.delta_ids.size:
+        q, rows, d = brute_force(st.delta_words, qwords, threshold)
+        queries.append(q)
+        ids.append(st.delta_ids[rows])
+        dists.append(d)
+    if not queries:
+        return _no_matches()
+    hits = Matches(np.concatenate(queries) + start, np.concatenate(ids), np.concatenate(dists))
+    return merge_matches([hits])  # sorted here, in parallel, not after all chunks
 
-    def _append_segment(self, segment: Segment, dead: np.ndarray | None = None) -> None:
-        self.segments.append(segment)
-        self.dead.append(np.zeros(len(segment), dtype=bool) if dead is None else dead)
 
-    def _freeze_delta(self) -> None:
-        segment = build_segment(self.delta_ids, self.delta_words)
-        self.delta_ids = np.zeros(0, dtype=np.int64)
-        self.delta_words = np.zeros((0, 4), dtype=np.uint64)
-        self._append_segment(segment)
-        self._merge_small()
+def _with_segment(st: _State, segment: Segment) -> _State:
+    return replace(st, segments=(*st.segments, segment),
+                   dead=(*st.dead, np.zeros(len(segment), dtype=bool)))
 
-    def _merge_small(self) -> None:
-        """Merge the newest segments while similar in size and small (binary-counter
-        policy: O(log n) segments, each row rewritten O(log n) times); drop emptied ones."""
-        self._drop_empty()
-        while len(self.segments) >= 2:
-            a, b = self.segments[-2], self.segments[-1]
-            if len(a) > 2 * len(b) or len(a) + len(b) > AUTO_MERGE_LIMIT:
-                break
-            ids, words = _live_rows([a, b], self.dead[-2:])
-            del self.segments[-2:], self.dead[-2:]
-            if ids.size:
-                self._append_segment(build_segment(ids, words))
 
-    def _drop_empty(self) -> None:
-        pairs = [(s, d) for s, d in zip(self.segments, self.dead, strict=True) if not d.all()]
-        self.segments = [s for s, _ in pairs]
-        self.dead = [d for _, d in pairs]
+def _merge_small(st: _State) -> _State:
+    """Drop emptied segments; merge the newest while similar in size and small
+    (binary-counter policy: O(log n) segments, each row rewritten O(log n) times)."""
+    pairs = [(s, d) for s, d in zip(st.segments, st.dead, strict=True) if not d.all()]
+    while len(pairs) >= 2:
+        (a, da), (b, db) = pairs[-2], pairs[-1]
+        if len(a) > 2 * len(b) or len(a) + len(b) > AUTO_MERGE_LIMIT:
+            break
+        ids, words = _live_rows([a, b], [da, db])
+        merged = build_segment(ids, words)
+        pairs[-2:] = [(merged, np.zeros(len(merged), dtype=bool))]
+    return replace(st, segments=tuple(p[0] for p in pairs), dead=tuple(p[1] for p in pairs))
 
-    def _live(self) -> tuple[np.ndarray, np.ndarray]:
-        ids, words = _live_rows(self.segments, self.dead)
-        return np.concatenate([ids, self.delta_ids]), np.concatenate([words, self.delta_words])
+
+def _live(st: _State) -> tuple[np.ndarray, np.ndarray]:
+    ids, words = _live_rows(list(st.segments), list(st.dead))
+    return np.concatenate([ids, st.delta_ids]), np.concatenate([words, st.delta_words])
 
 
 def _live_rows(segments: list[Segment], dead: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
