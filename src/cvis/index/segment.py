@@ -62,7 +62,7 @@ class Segment:
         keys = substring(qwords, table, bits)[:, None] ^ masks[None, :]
         offsets = self.offsets[table]
         starts = np.take(offsets, keys).astype(np.int64).ravel()
-        counts = np.take(offsets, keys + 1).astype(np.int64).ravel() - starts
+        counts = np.take(offsets[1:], keys).ravel() - starts
         nonzero = np.flatnonzero(counts)
         if nonzero.size == 0:
             return _empty()
