@@ -15,7 +15,7 @@ from cvis.index import CryptoIndex
 WIDTHS = st.sampled_from([16, 20, 32])
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), ops=st.lists(
     st.tuples(st.sampled_from(["add", "add", "remove", "compact"]), st.integers(1, 300)),
     min_size=1, max_size=10))

@@ -36,8 +36,12 @@ class SortedDigests:
     def __len__(self) -> int:
         return int(self.ids.size - self.dead.sum() + self.delta[1].size)
 
-    def to_words(self, digests: Sequence[bytes]) -> np.ndarray:
+    def to_words(self, digests: Sequence[bytes] | np.ndarray) -> np.ndarray:
         """(nwords, k) uint64 columns of zero-padded digests."""
+        if isinstance(digests, np.ndarray):  # (k, width) uint8 rows
+            padded = np.zeros((digests.shape[0], self.nwords * 8), dtype=np.uint8)
+            padded[:, : self.width] = digests
+            return padded.view(np.uint64).T.copy()
         pad = bytes(self.nwords * 8 - self.width)
         raw = b"".join(d + pad for d in digests)
         return np.frombuffer(raw, dtype=np.uint64).reshape(-1, self.nwords).T.copy()
@@ -82,10 +86,16 @@ class CryptoIndex:
     def __len__(self) -> int:
         return sum(len(t) for t in self.tables.values())
 
-    def add(self, ids: Sequence[int] | np.ndarray, digests: Sequence[bytes]) -> None:
+    def add(self, ids: Sequence[int] | np.ndarray,
+            digests: Sequence[bytes] | np.ndarray) -> None:
+        """Digests as bytes, or for bulk loads an (n, width) uint8 array."""
         ids_ = to_ids(ids)
         if ids_.size != len(digests):
             raise ValueError("ids and digests differ in length")
+        if isinstance(digests, np.ndarray):
+            table = self.tables.setdefault(digests.shape[1], SortedDigests(digests.shape[1]))
+            table.add(ids_, table.to_words(digests))
+            return
         for width, rows in _by_width(digests).items():
             table = self.tables.setdefault(width, SortedDigests(width))
             table.add(ids_[rows], table.to_words([digests[i] for i in rows]))
@@ -165,8 +175,11 @@ def _sorted(words: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 def _find(
     words: np.ndarray, ids: np.ndarray, qwords: np.ndarray, dead: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    lo = np.searchsorted(words[0], qwords[0], side="left")
-    counts = np.searchsorted(words[0], qwords[0], side="right") - lo
+    # Sorted needles walk the table in order: several times faster than random probes.
+    order = np.argsort(qwords[0])
+    lo, counts = np.empty(order.size, np.int64), np.empty(order.size, np.int64)
+    lo[order] = np.searchsorted(words[0], qwords[0][order], side="left")
+    counts[order] = np.searchsorted(words[0], qwords[0][order], side="right") - lo[order]
     query = np.repeat(np.arange(counts.size), counts)
     ends = np.cumsum(counts)
     rows = np.arange(int(ends[-1]) if ends.size else 0) + np.repeat(lo - ends + counts, counts)
