@@ -9,7 +9,11 @@ from typing import Annotated
 
 import typer
 
+from cvis.audit import audited
 from cvis.cli import render
+from cvis.cli.accounts import agency_app, token_app, user_app
+from cvis.cli.audit import audit_app
+from cvis.cli.serve import SERVE_HELP, serve_command
 from cvis.cli.sets import sets_app
 from cvis.hashsets.service import UnknownSet
 from cvis.identify.hashpool import hash_items
@@ -29,6 +33,11 @@ app = typer.Typer(
 app.add_typer(sets_app, name="sets")
 db_app = typer.Typer(help="The database: schema upgrades.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(agency_app, name="agency")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")
+app.command("serve", help=SERVE_HELP)(serve_command)
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 Workers = Annotated[int, typer.Option(help="Worker processes (0: all cores).", min=0)]
@@ -37,6 +46,10 @@ Jsonl = Annotated[Path | None, typer.Option(help="Write JSON lines here instead 
 
 def _sets_option(value: str | None) -> list[str] | None:
     return [s.strip() for s in value.split(",") if s.strip()] if value else None
+
+
+def _paths(paths: list[Path]) -> str:
+    return "paths:" + ",".join(str(p) for p in paths)
 
 
 def fail(message: str) -> typer.Exit:
@@ -60,7 +73,10 @@ def hash_command(
     quiet: Quiet = False,
 ) -> None:
     """Hash media: one JSON object per item (md5, sha1, sha256, pdq, quality, error)."""
-    with render.output_stream(jsonl) as out, render.progress_bar(
+    store = Store()
+    with audited(store, "cli", "hash", _paths(paths)), render.output_stream(
+        jsonl
+    ) as out, render.progress_bar(
         "hashing", None, render.show_progress(quiet) and jsonl is not None
     ) as advance:
         for record in hash_items(iter_media(paths), workers or os.cpu_count() or 1):
@@ -83,7 +99,9 @@ def scan_command(
     store = Store()
     request = ScanRequest(case, paths, _sets_option(sets), workers, restart, resume)
     try:
-        with render.progress_bar("scanning", None, render.show_progress(quiet)) as advance:
+        with audited(store, "cli", "scan", f"case:{case} {_paths(paths)}"), render.progress_bar(
+            "scanning", None, render.show_progress(quiet)
+        ) as advance:
             scan_id = run_scan(store, request, advance)
     except (UnknownSetError, LookupError, ValueError) as exc:
         raise fail(str(exc)) from None
@@ -109,7 +127,8 @@ def lookup_command(
         raise fail(str(exc)) from None
     store = Store()
     bad = 0
-    with store.session() as session, render.output_stream(jsonl) as out:
+    with audited(store, "cli", "lookup", f"hashes from {source}"), store.session() as session, \
+            render.output_stream(jsonl) as out:
         try:
             matcher = Matcher(session, _sets_option(sets))
         except UnknownSetError as exc:
@@ -131,7 +150,8 @@ def demo_command(
     """Run the whole job end to end on benign sample pictures."""
     from cvis.demo import run_demo
 
-    run_demo(workdir, quiet=quiet)
+    with audited(Store(), "cli", "demo", "benign demo data"):
+        run_demo(workdir, quiet=quiet)
 
 
 def main() -> None:

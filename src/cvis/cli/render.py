@@ -122,3 +122,14 @@ def demo_matches(rows: Iterable[dict[str, Any]]) -> None:
         ["file", "set", "media", "signal", "distance", "category", "series", "identified"],
         (describe(r) for r in rows if r["matches"]),
     )
+
+
+def secret(label: str, value: str) -> None:
+    """A value shown once (a token, a TOTP secret): to stdout so it can be captured."""
+    err_console.print(f"{label}:", highlight=False)
+    sys.stdout.write(value + "\n")
+    sys.stdout.flush()
+
+
+def stdout() -> TextIO:
+    return sys.stdout

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from cvis.audit import audited
 from cvis.cli import render
 from cvis.hashsets.formats import UnknownFormatError
 from cvis.hashsets.service import ImportRejected, UnknownSet, export_set, import_file, list_sets
@@ -28,7 +29,8 @@ def import_command(
     """Import a hash list as a new version of a set (all or nothing unless --skip-bad)."""
     store = Store()
     try:
-        with store.session() as session, render.progress_bar(
+        with audited(store, "cli", "sets.import", f"set:{name} file:{file}"), \
+                store.session() as session, render.progress_bar(
             "importing", None, render.show_progress(quiet)
         ) as advance:
             report = import_file(
@@ -51,7 +53,7 @@ def import_command(
 def list_command() -> None:
     """List hash sets with their sizes."""
     store = Store()
-    with store.session() as session:
+    with audited(store, "cli", "sets.list", "hash sets"), store.session() as session:
         summaries = list_sets(session)
     render.table(
         "hash sets",
@@ -73,7 +75,8 @@ def export_command(
     """Export a set's current records."""
     store = Store()
     try:
-        with store.session() as session, render.output_stream(out) as stream:
+        with audited(store, "cli", "sets.export", f"set:{name} format:{format}"), \
+                store.session() as session, render.output_stream(out) as stream:
             export_set(session, name, format, stream)
     except (UnknownSet, UnknownFormatError) as exc:
         render.error(str(exc))
