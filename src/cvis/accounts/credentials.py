@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
 
 import pyotp
 from argon2 import PasswordHasher
@@ -11,6 +12,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 TOKEN_PREFIX = "cvis_"
 _hasher = PasswordHasher()
+
+
+def use_password_hasher(hasher: PasswordHasher) -> PasswordHasher:
+    """Swap the argon2 parameters (tests use cheap ones); returns the previous hasher."""
+    global _hasher
+    previous, _hasher = _hasher, hasher
+    return previous
 
 
 def hash_password(password: str) -> str:
@@ -39,8 +47,8 @@ def new_totp_secret() -> str:
     return pyotp.random_base32()
 
 
-def totp_matches(secret: str | None, code: str) -> bool:
-    return bool(secret) and pyotp.TOTP(secret or "").verify(code, valid_window=1)
+def totp_matches(secret: str | None, code: str, at: datetime) -> bool:
+    return bool(secret) and pyotp.TOTP(secret or "").verify(code, for_time=at, valid_window=1)
 
 
 def totp_uri(secret: str, user: str) -> str:

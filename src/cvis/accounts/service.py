@@ -168,7 +168,7 @@ def logon(
     if locked_until is not None and now < locked_until:
         raise AuthenticationFailed(f"account locked until {locked_until.isoformat()}")
     if user.disabled or not (
-        password_matches(user.password_hash, password) and totp_matches(user.totp_secret, totp_code)
+        password_matches(user.password_hash, password) and totp_matches(user.totp_secret, totp_code, now)
     ):
         user.failed_logons += 1
         if user.failed_logons >= MAX_FAILED_LOGONS:

@@ -20,13 +20,16 @@ def _outcome(status: int) -> str:
     return "denied" if status in (401, 403) else "failure"
 
 
+def _route_path(request: Request) -> str:
+    """The route's template (ids stay in the object, not the event name)."""
+    path = getattr(request.scope.get("route"), "path", None) or request.url.path
+    return path if path.startswith(API_PREFIX) else API_PREFIX + path
+
+
 def _entry(request: Request, status: int) -> AuditEntry:
     state = request.state
     principal = getattr(state, "principal", None)
-    route = request.scope.get("route")
-    event = getattr(state, "audit_event", None) or (
-        f"{request.method} {getattr(route, 'path', request.url.path)}"
-    )
+    event = getattr(state, "audit_event", None) or f"{request.method} {_route_path(request)}"
     actor = Actor(
         principal.user if principal else getattr(state, "audit_user", ""),
         principal.agency if principal else "",
