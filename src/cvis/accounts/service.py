@@ -167,9 +167,10 @@ def logon(
     locked_until = _aware(user.locked_until)
     if locked_until is not None and now < locked_until:
         raise AuthenticationFailed(f"account locked until {locked_until.isoformat()}")
-    if user.disabled or not (
-        password_matches(user.password_hash, password) and totp_matches(user.totp_secret, totp_code, now)
-    ):
+    right = password_matches(user.password_hash, password) and totp_matches(
+        user.totp_secret, totp_code, now
+    )
+    if user.disabled or not right:
         user.failed_logons += 1
         if user.failed_logons >= MAX_FAILED_LOGONS:
             user.locked_until, user.failed_logons = now + LOCKOUT, 0
