@@ -28,7 +28,7 @@ def test_no_input_causes_a_server_error(sqlite_store: Store, tmp_path: Path) -> 
     evidence.mkdir()
     app = create_app(sqlite_store, ServiceSettings(
         evidence_roots=(evidence,), index_refresh_seconds=0.0, background_refresh=False,
-        max_upload_bytes=1_000_000,
+        max_upload_bytes=1_000_000, cache_seconds=0.0,
     ))
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     failures: list[str] = []

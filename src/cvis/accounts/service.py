@@ -23,6 +23,7 @@ MAX_FAILED_LOGONS = 5
 LOCKOUT = timedelta(minutes=15)
 SESSION_IDLE = timedelta(minutes=30)
 SESSION_MAX = timedelta(hours=12)
+LAST_USED_GRANULARITY = timedelta(minutes=1)
 
 
 class AccountError(ValueError):
@@ -144,7 +145,8 @@ def authenticate_token(session: Session, token: str, now: datetime | None = None
     user = row.user
     if user.disabled:
         raise AuthenticationFailed("account disabled")
-    row.last_used_at = now
+    if last_used is None or now - last_used > LAST_USED_GRANULARITY:
+        row.last_used_at = now  # a write per minute, not per request
     permissions = frozenset(row.scopes) & ROLES[user.role]
     return Principal(
         user.name, user.agency.name, user.role, permissions, row.kind == "session",

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Query, Request
 
+from cvis.accounts.credentials import token_digest
 from cvis.accounts.service import AuthenticationFailed, Principal, authenticate_token
 from cvis.api.services import Services
 
@@ -28,16 +29,24 @@ def current_principal(
     if scheme.lower() != "bearer" or not token.strip():
         raise HTTPException(401, "an 'Authorization: Bearer <token>' header is required",
                             headers={"WWW-Authenticate": "Bearer"})
+    try:
+        principal = services.principals.get(
+            token_digest(token.strip()), lambda: _authenticate(services, token.strip())
+        )
+    except AuthenticationFailed as exc:
+        raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+    request.state.principal = principal
+    return principal
+
+
+def _authenticate(services: Services, token: str) -> Principal:
     failure: AuthenticationFailed | None = None
     with services.store.session() as session:
         try:
-            principal = authenticate_token(session, token.strip())
+            return authenticate_token(session, token)
         except AuthenticationFailed as exc:  # committed: an idle session stays locked
             failure = exc
-    if failure is not None:
-        raise HTTPException(401, str(failure), headers={"WWW-Authenticate": "Bearer"})
-    request.state.principal = principal
-    return principal
+    raise failure
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -160,3 +160,7 @@ def main() -> None:
     except UnknownSet as exc:
         render.error(str(exc))
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
 
+from cvis.accounts.credentials import token_digest
 from cvis.accounts.service import SESSION_IDLE, AuthenticationFailed, logon, revoke_token
 from cvis.api.deps import PrincipalDep, ServicesDep, touch
 from cvis.api.schemas.accounts import LogonRequest, LogonResponse
+
+
+def _bearer(request: Request) -> str:
+    return request.headers.get("authorization", "").partition(" ")[2].strip()
+
 
 router = APIRouter(prefix="/auth", tags=["accounts"])
 
@@ -29,6 +35,7 @@ def logon_route(body: LogonRequest, request: Request, services: ServicesDep) -> 
 @router.post("/logoff", status_code=204)
 def logoff_route(principal: PrincipalDep, request: Request, services: ServicesDep) -> None:
     touch(request, f"user:{principal.user}", "logoff")
+    services.principals.forget(token_digest(_bearer(request)))
     if principal.token_id is not None and principal.interactive:
         with services.store.session() as session:
             revoke_token(session, principal.token_id)

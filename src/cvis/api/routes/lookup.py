@@ -6,13 +6,14 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from cvis.accounts.roles import LOOKUP
 from cvis.accounts.service import Principal
 from cvis.api.deps import PurposeDep, ServicesDep, require, touch
-from cvis.api.schemas.lookup import HashIn, LookupRequest, LookupResponse
+from cvis.api.lookup_body import LOOKUP_BODY_SCHEMA, parse_lookup_body
+from cvis.api.schemas.lookup import HashIn, LookupResponse
 from cvis.api.services import Services
-from cvis.api.visibility import visible_set_names
 from cvis.identify.matcher import Query as MatchQuery
 from cvis.signals import get_signal_type
 from cvis.signals.base import InvalidSignalValue
@@ -32,10 +33,9 @@ def _parse(hashes: list[HashIn]) -> list[MatchQuery]:
 
 
 def _allowed_sets(services: Services, agency: str, wanted: list[str] | None) -> set[str]:
-    with services.store.session() as session:
-        visible = visible_set_names(session, agency)
+    visible = services.sets_visible_to(agency)
     if wanted is None:
-        return visible
+        return set(visible)
     unknown = sorted(set(wanted) - visible)
     if unknown:
         raise HTTPException(404, f"no hash set named {', '.join(unknown)} visible to you")
@@ -70,15 +70,21 @@ def lookup_one(
     return _answer(services, principal, queries, names)
 
 
-@router.post("/lookup", response_model=LookupResponse)
-def lookup_many(
-    body: LookupRequest,
+@router.post(
+    "/lookup",
+    response_model=LookupResponse,
+    openapi_extra={"requestBody": {
+        "required": True, "content": {"application/json": {"schema": LOOKUP_BODY_SCHEMA}}
+    }},
+)
+async def lookup_many(
     request: Request,
     services: ServicesDep,
     principal: Annotated[Principal, Depends(require(LOOKUP))],
     _purpose: PurposeDep,
 ) -> Response:
-    queries = _parse(body.hashes)
+    """Up to 100,000 hashes a call: {"hashes": [{"signal", "value", "quality"?}], "sets"?}."""
+    queries, sets = parse_lookup_body(await request.body())
     first = f", first {queries[0].signal}:{queries[0].value}" if queries else ""
     touch(request, f"{len(queries)} hashes{first}", "lookup")
-    return _answer(services, principal, queries, body.sets)
+    return await run_in_threadpool(_answer, services, principal, queries, sets)
