@@ -31,10 +31,8 @@ def fast_argon2() -> Iterator[None]:
 
 
 def make_client(store: Store, evidence: Path, **overrides: object) -> TestClient:
-    settings = ServiceSettings(
-        evidence_roots=(evidence.resolve(),), index_refresh_seconds=0.0,
-        background_refresh=False, cache_seconds=0.0, **overrides,  # type: ignore[arg-type]
-    )
+    options = {"index_refresh_seconds": 0.0, "background_refresh": False, "cache_seconds": 0.0}
+    settings = ServiceSettings(evidence_roots=(evidence.resolve(),), **(options | overrides))  # type: ignore[arg-type]
     return TestClient(create_app(store, settings))
 
 

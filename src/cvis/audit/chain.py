@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from cvis.store.models import AuditHead, AuditRecord
@@ -39,9 +39,7 @@ def record_digest(prev_hash: str, seq: int, at: datetime, fields: dict[str, Any]
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def append_records(
-    session: Session, entries: list[tuple[dict[str, str], datetime]]
-) -> list[AuditRecord]:
+def append_records(session: Session, entries: list[tuple[dict[str, str], datetime]]) -> int:
     """Append records in order; the head-row UPDATE comes first so concurrent writers queue."""
     session.execute(
         update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=AuditHead.seq + len(entries))
@@ -49,18 +47,16 @@ def append_records(
     last_seq, prev_hash = session.execute(
         select(AuditHead.seq, AuditHead.record_hash).where(AuditHead.id == HEAD_ID)
     ).one()
-    records = []
+    rows = []
     for seq, (fields, at) in enumerate(entries, start=last_seq - len(entries) + 1):
         digest = record_digest(prev_hash, seq, at, fields)
-        records.append(
-            AuditRecord(seq=seq, at=at, prev_hash=prev_hash, record_hash=digest, **fields)
-        )
+        rows.append({"seq": seq, "at": at, "prev_hash": prev_hash, "record_hash": digest} | fields)
         prev_hash = digest
-    session.add_all(records)
+    session.execute(insert(AuditRecord), rows)  # Core executemany: no ORM bookkeeping
     session.execute(
         update(AuditHead).where(AuditHead.id == HEAD_ID).values(record_hash=prev_hash)
     )
-    return records
+    return last_seq
 
 
 @dataclass(frozen=True)
