@@ -19,7 +19,7 @@ from cvis.api.settings import ServiceSettings
 from cvis.store.db import Store
 from tests.service_helpers import fast_argon2, make_accounts  # noqa: F401
 
-EXAMPLES_PER_OPERATION = 6
+EXAMPLES_PER_OPERATION = 4
 
 
 def test_no_input_causes_a_server_error(sqlite_store: Store, tmp_path: Path) -> None:
