@@ -7,7 +7,6 @@ what a person decided are never mixed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,6 +14,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from cvis.cases.service import get_case, record_event
+from cvis.hashsets.feedback import record_feedback
 from cvis.store.models import (
     Case,
     HashSet,
@@ -69,9 +69,9 @@ class ReviewEntry:
         return any(m.verdict is None for m in self.matches)
 
 
-# Called after each verdict; the hash-set feedback (suppression lists) plugs in here.
-VerdictHook = Callable[[Session, Match, MatchReview], None]
-verdict_hooks: list[VerdictHook] = []
+# An examiner's verdict is the hash set's feedback: a rejection is a false positive,
+# which puts the known hash on that set's suppression list.
+FEEDBACK_VERDICT = {"confirmed": "confirmed", "rejected": "false_positive"}
 
 
 def _case_items(case: Case) -> Select[ScanItem]:
@@ -166,8 +166,8 @@ def decide_match(
     session.flush()
     record_event(session, case, reviewer, f"match {verdict}", match_id=match_id,
                  previous=previous, note=note)
-    for hook in verdict_hooks:
-        hook(session, match, review)
+    record_feedback(session, match_id, FEEDBACK_VERDICT[verdict], examiner=reviewer,
+                    agency=case.agency, note=note)
     return review
 
 

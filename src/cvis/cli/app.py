@@ -9,9 +9,13 @@ from typing import Annotated
 
 import typer
 
+from cvis.audit import audited
 from cvis.cli import render
+from cvis.cli.accounts import agency_app, token_app, user_app
+from cvis.cli.audit import audit_app
 from cvis.cli.cases import case_app, report_command, review_command
 from cvis.cli.evidence import evidence_app
+from cvis.cli.serve import SERVE_HELP, serve_command
 from cvis.cli.sets import sets_app
 from cvis.hashing import DEFAULT_MAX_PIXELS, HashingLimits
 from cvis.hashsets.service import UnknownSet
@@ -37,6 +41,11 @@ app.command("review")(review_command)
 app.command("report")(report_command)
 db_app = typer.Typer(help="The database: schema upgrades.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(agency_app, name="agency")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")
+app.command("serve", help=SERVE_HELP)(serve_command)
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 Workers = Annotated[int, typer.Option(help="Worker processes (0: all cores).", min=0)]
@@ -45,6 +54,10 @@ Jsonl = Annotated[Path | None, typer.Option(help="Write JSON lines here instead 
 
 def _sets_option(value: str | None) -> list[str] | None:
     return [s.strip() for s in value.split(",") if s.strip()] if value else None
+
+
+def _paths(paths: list[Path]) -> str:
+    return "paths:" + ",".join(str(p) for p in paths)
 
 
 def fail(message: str) -> typer.Exit:
@@ -68,7 +81,10 @@ def hash_command(
     quiet: Quiet = False,
 ) -> None:
     """Hash media: one JSON object per item (md5, sha1, sha256, pdq, quality, error)."""
-    with render.output_stream(jsonl) as out, render.progress_bar(
+    store = Store()
+    with audited(store, "cli", "hash", _paths(paths)), render.output_stream(
+        jsonl
+    ) as out, render.progress_bar(
         "hashing", None, render.show_progress(quiet) and jsonl is not None
     ) as advance:
         for record in hash_items(iter_media(paths), workers or os.cpu_count() or 1):
@@ -103,7 +119,9 @@ def scan_command(
         time_limit=time_limit, acquired_by=acquired_by,
     )
     try:
-        with render.scan_progress(render.show_progress(quiet)) as progress:
+        with audited(store, "cli", "scan", f"case:{case} {_paths(paths)}"), render.scan_progress(
+            render.show_progress(quiet)
+        ) as progress:
             scan_id = run_scan(store, request, progress)
     except (UnknownSetError, LookupError, ValueError) as exc:
         raise fail(str(exc)) from None
@@ -129,7 +147,8 @@ def lookup_command(
         raise fail(str(exc)) from None
     store = Store()
     bad = 0
-    with store.session() as session, render.output_stream(jsonl) as out:
+    with audited(store, "cli", "lookup", f"hashes from {source}"), store.session() as session, \
+            render.output_stream(jsonl) as out:
         try:
             matcher = Matcher(session, _sets_option(sets))
         except UnknownSetError as exc:
@@ -151,7 +170,8 @@ def demo_command(
     """Run the whole job end to end on benign sample pictures."""
     from cvis.demo import run_demo
 
-    run_demo(workdir, quiet=quiet)
+    with audited(Store(), "cli", "demo", "benign demo data"):
+        run_demo(workdir, quiet=quiet)
 
 
 def main() -> None:
@@ -160,3 +180,7 @@ def main() -> None:
     except UnknownSet as exc:
         render.error(str(exc))
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

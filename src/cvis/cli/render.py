@@ -172,6 +172,11 @@ def verification(result: Any) -> None:
     colour = "green" if result.unchanged else "bold red"
     note(f"evidence {result.evidence_id} {result.source_path}: [{colour}]{result.reason}[/]"
          f" (recorded {result.recorded_sha256}, now {result.current_sha256})")
+def secret(label: str, value: str) -> None:
+    """A value shown once (a token, a TOTP secret): to stdout so it can be captured."""
+    err_console.print(f"{label}:", highlight=False)
+    sys.stdout.write(value + "\n")
+    sys.stdout.flush()
 
 
 def stdout() -> TextIO:

@@ -120,3 +120,13 @@ def lift_suppression(session: Session, hash_set: HashSet, signal_type: str, valu
         return False
     session.delete(row)
     return True
+
+
+def match_set_name(session: Session, match_id: int) -> str | None:
+    """The set whose known media a stored match points at (None when no such match)."""
+    return session.scalar(
+        select(HashSet.name)
+        .join(KnownMedia, KnownMedia.set_id == HashSet.id)
+        .join(Match, Match.known_media_id == KnownMedia.id)
+        .where(Match.id == match_id)
+    )

@@ -363,3 +363,82 @@ class SyncCheckpoint(Base):
     last_version: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     __table_args__ = (UniqueConstraint("set_id", "source"),)
+# --- service area (issue 9): agencies, accounts, tokens, sessions, audit -------------------
+
+
+class Agency(Base):
+    """A member agency: the unit of need-to-know."""
+
+    __tablename__ = "agencies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class User(Base):
+    """A person (or service account) of one agency, with one role."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    failed_logons: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    agency: Mapped[Agency] = relationship()
+
+
+class ApiToken(Base):
+    """A bearer credential: only its SHA-256 is stored; scoped, expiring, revocable.
+
+    ``kind`` is "api" for tokens made by `cvis token create`, "session" for the
+    token an interactive logon returns (which locks after idle minutes).
+    """
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10), default="api")
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    scopes: Mapped[list[str]] = mapped_column(default=list)
+    purpose: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    user: Mapped[User] = relationship()
+
+
+class AuditRecord(Base):
+    """One accountable event; ``record_hash`` chains it to the one before (tamper-evident)."""
+
+    __tablename__ = "audit_records"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    component: Mapped[str] = mapped_column(String(20))
+    event: Mapped[str] = mapped_column(String(60))
+    user: Mapped[str] = mapped_column(String(200), default="")
+    agency: Mapped[str] = mapped_column(String(200), default="")
+    outcome: Mapped[str] = mapped_column(String(20))
+    client: Mapped[str] = mapped_column(String(100), default="")
+    object: Mapped[str] = mapped_column(Text, default="")
+    purpose: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    record_hash: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (Index("ix_audit_records_at", "at"),)
+
+
+class AuditHead(Base):
+    """The chain's newest (seq, hash): one row, locked by each writer so appends are serial."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    record_hash: Mapped[str] = mapped_column(String(64))

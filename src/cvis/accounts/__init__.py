@@ -1,0 +1,1 @@
+"""Agencies, users, roles, passwords, second factors and API tokens."""

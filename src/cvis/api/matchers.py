@@ -1,0 +1,96 @@
+"""One matcher per worker process, kept fresh without a reload storm.
+
+Each process checks a cheap signature of the hash sets (newest version id, the
+enabled sets) at most every ``refresh_seconds`` (jittered, so workers do not
+check in step); when it changed, a new matcher is built on a background thread
+while the old one keeps answering, then swapped in. An import therefore reaches
+every worker within about ``refresh_seconds`` plus the build time.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cvis.identify.matcher import Matcher, MatchResult, Query
+from cvis.store.db import Store
+from cvis.store.models import HashSet, SetVersion
+
+
+@dataclass
+class _Built:
+    matcher: Matcher
+    session: Session
+    signature: tuple[Any, ...]
+
+
+class MatcherCache:
+    def __init__(self, store: Store, refresh_seconds: float = 3.0, background: bool = True) -> None:
+        self._store = store
+        self._refresh = refresh_seconds
+        self._background = background
+        self._lock = threading.Lock()
+        self._build_lock = threading.Lock()
+        self._current: _Built | None = None
+        self._next_check = 0.0
+
+    def signature(self) -> tuple[Any, ...]:
+        with self._store.session() as session:
+            newest = session.scalar(select(func.max(SetVersion.id)))
+            enabled = tuple(
+                session.scalars(
+                    select(HashSet.id).where(HashSet.enabled.is_(True)).order_by(HashSet.id)
+                )
+            )
+        return newest, enabled
+
+    def _build(self) -> None:
+        with self._build_lock:
+            signature = self.signature()
+            if self._current is not None and self._current.signature == signature:
+                return
+            session = Session(self._store.engine, expire_on_commit=False)
+            built = _Built(Matcher(session), session, signature)
+            session.commit()  # end the read transaction; the facts query reopens one per call
+            with self._lock:
+                old, self._current = self._current, built
+            if old is not None:
+                old.session.close()
+
+    def refresh(self, force: bool = False) -> None:
+        """Rebuild now if the sets changed (``force``: check regardless of the interval)."""
+        now = time.monotonic()
+        if not force and now < self._next_check and self._current is not None:
+            return
+        self._next_check = now + self._refresh * random.uniform(0.5, 1.0)
+        if self._current is None or not self._background or force:
+            self._build()
+        elif self.signature() != self._current.signature and not self._build_lock.locked():
+            threading.Thread(target=self._build, name="cvis-matcher", daemon=True).start()
+
+    def match(
+        self, queries: Sequence[Query], allowed_sets: set[str]
+    ) -> list[list[MatchResult]]:
+        """Candidates per query, limited to the sets the caller may see."""
+        self.refresh()
+        try:
+            found = self._match(queries)
+        except KeyError:  # a known record was removed after the index was built
+            self.refresh(force=True)
+            found = self._match(queries)
+        return [[m for m in per_query if m.set in allowed_sets] for per_query in found]
+
+    def _match(self, queries: Sequence[Query]) -> list[list[MatchResult]]:
+        with self._lock:
+            assert self._current is not None
+            try:
+                return self._current.matcher.match(queries)
+            finally:
+                self._current.session.commit()

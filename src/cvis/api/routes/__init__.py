@@ -1,0 +1,1 @@
+"""API routers, one per concern; each route parses, calls one service, returns."""

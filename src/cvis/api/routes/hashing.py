@@ -1,0 +1,31 @@
+"""POST /hash: hash one uploaded file in memory; the bytes are dropped, never stored."""
+
+from __future__ import annotations
+
+import io
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Request, UploadFile
+
+from cvis.accounts.roles import HASH
+from cvis.accounts.service import Principal
+from cvis.api.deps import require, touch
+from cvis.api.schemas.common import HashOut
+from cvis.hashing import hash_item
+from cvis.media.items import MediaItem
+
+router = APIRouter(tags=["hashing"])
+
+
+@router.post("/hash", response_model=HashOut)
+def hash_upload(
+    request: Request,
+    file: Annotated[UploadFile, File(description="The media to hash")],
+    _: Annotated[Principal, Depends(require(HASH))],
+) -> HashOut:
+    data = file.file.read()
+    name = file.filename or "upload"
+    item = MediaItem(name, len(data), opener=lambda: io.BytesIO(data))
+    record = hash_item(item)
+    touch(request, f"upload:{name} sha256:{record.sha256}")
+    return HashOut(**record.to_dict())

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cvis.api.schemas.common import HashOut, MatchOut
+
+
+class ScanSubmit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    case: str = Field(min_length=1, max_length=100)
+    paths: list[str] = Field(min_length=1, max_length=100)
+    sets: list[str] | None = None
+
+
+class ScanStatus(BaseModel):
+    scan_id: int
+    case: str
+    status: str
+    items: int
+    matches: int
+    errors: int
+
+
+class ScanItemOut(HashOut):
+    matches: list[MatchOut]
+
+
+class ScanResults(BaseModel):
+    scan_id: int
+    items: list[ScanItemOut]
+    next_after: str | None = Field(description="Pass as 'after' for the next page")

@@ -1,0 +1,34 @@
+"""Service settings a deployment tunes, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAX_UPLOAD_ENV = "CVIS_MAX_UPLOAD_BYTES"
+EVIDENCE_ROOTS_ENV = "CVIS_EVIDENCE_ROOTS"
+REFRESH_ENV = "CVIS_INDEX_REFRESH_SECONDS"
+CACHE_ENV = "CVIS_AUTH_CACHE_SECONDS"
+MAX_HASHES_PER_CALL = 100_000
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    max_upload_bytes: int = 64 * 1024 * 1024
+    evidence_roots: tuple[Path, ...] = field(default_factory=tuple)
+    index_refresh_seconds: float = 3.0
+    background_refresh: bool = True
+    # How stale "who is this token" and "which sets may this agency see" may be: a revoked
+    # token stops working within this many seconds (0: checked on every request).
+    cache_seconds: float = 2.0
+
+
+def load_service_settings() -> ServiceSettings:
+    roots = os.environ.get(EVIDENCE_ROOTS_ENV, "")
+    return ServiceSettings(
+        max_upload_bytes=int(os.environ.get(MAX_UPLOAD_ENV, 64 * 1024 * 1024)),
+        evidence_roots=tuple(Path(p).resolve() for p in roots.split(os.pathsep) if p),
+        index_refresh_seconds=float(os.environ.get(REFRESH_ENV, 3.0)),
+        cache_seconds=float(os.environ.get(CACHE_ENV, 2.0)),
+    )

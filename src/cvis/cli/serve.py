@@ -1,0 +1,25 @@
+"""`cvis serve`: the HTTP API on uvicorn."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+SERVE_HELP = "The HTTP API (OpenAPI at /openapi.json, endpoints under /api/v1)."
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+) -> None:
+    """Serve the HTTP API; each worker process builds its own matcher and keeps it fresh."""
+    import uvicorn
+
+    from cvis.store.db import Store
+
+    Store().dispose()  # migrate once here, not racing in every worker
+    uvicorn.run("cvis.api.asgi:app", host=host, port=port, workers=workers,
+                log_level=log_level, factory=False)
