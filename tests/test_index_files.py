@@ -11,7 +11,7 @@ import pytest
 
 from cvis.index import CryptoIndex, PdqIndex
 from cvis.index.storage import IndexCorrupt, IndexMissing, IndexStale, saved_generation
-from index_data import queries_near, structured_hashes
+from tests.index_data import queries_near, structured_hashes
 
 
 def mixed_index(rng: np.random.Generator) -> tuple[PdqIndex, np.ndarray]:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from cvis.index import BruteForcePdqIndex, PdqIndex
 from cvis.index.plan import Layout, choose_layout, flip_masks
 from cvis.index.segment import build_segment
-from index_data import queries_near, structured_hashes
+from tests.index_data import queries_near, structured_hashes
 
 KINDS = st.sampled_from(["random", "clustered", "low", "mixed"])
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

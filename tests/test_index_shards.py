@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cvis.index import IndexCorrupt, IndexStale, PdqIndex, ShardedPdqIndex
-from index_data import queries_near, structured_hashes
+from tests.index_data import queries_near, structured_hashes
 
 
 @settings(max_examples=15, deadline=None)

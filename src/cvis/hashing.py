@@ -17,10 +17,23 @@ from PIL import Image, UnidentifiedImageError
 from cvis.media.items import MediaItem
 from cvis.media.sniff import SNIFF_BYTES, sniff_kind
 from cvis.signals.crypto import CHUNK_SIZE, DigestAccumulator
-from cvis.signals.pdq import pdq_from_bytes
+from cvis.signals.decode import PixelLimitError
+from cvis.signals.image import hash_image_bytes
+from cvis.signals.video import hash_video
 
 DEFAULT_MAX_PIXELS = 200_000_000
 DEFAULT_MAX_IMAGE_BYTES = 512 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class PdqAlternative:
+    """Another PDQ of the same item: a mirrored/rotated or border-trimmed copy, a GIF frame,
+    or a sampled video frame (``kind`` says which)."""
+
+    hash: str
+    quality: int
+    contrast_quality: int | None
+    kind: str
 
 
 @dataclass
@@ -36,9 +49,14 @@ class HashRecord:
     pdq_quality: int | None = None
     error: str | None = None
     flags: list[str] = field(default_factory=list)
+    # Not part of the output contract: what the matcher also looks up.
+    pdq_contrast_quality: int | None = None
+    pdq_variants: list[PdqAlternative] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        del data["pdq_contrast_quality"], data["pdq_variants"]
+        return data
 
 
 @dataclass(frozen=True)
@@ -116,20 +134,40 @@ def digest_item(item: MediaItem, limits: HashingLimits = HashingLimits()) -> Dig
         record.error = record.error or "empty file"
     elif kind == "image" and data is None:
         record.error = record.error or "image too large to decode"
+    elif kind == "video" and record.error is None:
+        hash_video_frames(item, record)
     return Digested(record, data if record.error is None else None)
 
 
 def decode_picture(record: HashRecord, picture: bytes, limits: HashingLimits) -> None:
-    """Fill in PDQ, or the reason the picture could not be decoded."""
-    previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, limits.max_pixels // 2
-    try:  # Pillow raises beyond twice MAX_IMAGE_PIXELS
-        pdq = pdq_from_bytes(picture)
+    """Fill in PDQ and its variants, or the reason the picture could not be decoded."""
+    try:
+        signals = hash_image_bytes(picture, max_pixels=limits.max_pixels)
+    except PixelLimitError as exc:
+        record.error = f"decompression bomb: {exc}"
     except Exception as exc:  # decoders raise many types on hostile input
         record.error = _describe_image_error(exc)
     else:
-        record.pdq, record.pdq_quality = pdq.hash, pdq.quality
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous
+        record.pdq, record.pdq_quality = signals.pdq, signals.quality
+        record.pdq_contrast_quality = signals.contrast_quality
+        record.pdq_variants = [
+            PdqAlternative(v.hash, v.quality, signals.contrast_quality, v.kind)
+            for v in signals.variants
+        ]
+
+
+def hash_video_frames(item: MediaItem, record: HashRecord) -> None:
+    """vPDQ-style frame hashes (one a second), looked up like pictures; the video stays put."""
+    try:
+        with item.open() as stream:
+            video = hash_video(stream, digests=False)
+    except Exception as exc:  # PyAV raises many types on damaged containers
+        record.error = f"undecodable video: {exc}"
+        return
+    record.pdq_variants = [
+        PdqAlternative(f.hash, f.quality, f.contrast_quality, f"frame@{f.timestamp:.1f}s")
+        for f in video.frames
+    ]
 
 
 def hash_item(item: MediaItem, limits: HashingLimits = HashingLimits()) -> HashRecord:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from cvis.identify.matcher import Matcher, MatchResult, Query
 from cvis.store.db import Store
-from cvis.store.models import HashSet, SetVersion
+from cvis.store.models import HashSet, SetVersion, Suppression
 
 
 @dataclass
@@ -44,12 +44,15 @@ class MatcherCache:
     def signature(self) -> tuple[Any, ...]:
         with self._store.session() as session:
             newest = session.scalar(select(func.max(SetVersion.id)))
+            suppressions = tuple(session.execute(
+                select(func.count(Suppression.id), func.max(Suppression.id))
+            ).one())
             enabled = tuple(
                 session.scalars(
                     select(HashSet.id).where(HashSet.enabled.is_(True)).order_by(HashSet.id)
                 )
             )
-        return newest, enabled
+        return newest, enabled, suppressions
 
     def _build(self) -> None:
         with self._build_lock:
@@ -57,7 +60,9 @@ class MatcherCache:
             if self._current is not None and self._current.signature == signature:
                 return
             session = Session(self._store.engine, expire_on_commit=False)
-            built = _Built(Matcher(session), session, signature)
+            built = _Built(
+                Matcher(session, index_dir=self._store.settings.index_dir), session, signature
+            )
             session.commit()  # end the read transaction; the facts query reopens one per call
             with self._lock:
                 old, self._current = self._current, built

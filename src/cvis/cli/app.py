@@ -150,7 +150,7 @@ def lookup_command(
     with audited(store, "cli", "lookup", f"hashes from {source}"), store.session() as session, \
             render.output_stream(jsonl) as out:
         try:
-            matcher = Matcher(session, _sets_option(sets))
+            matcher = Matcher(session, _sets_option(sets), store.settings.index_dir)
         except UnknownSetError as exc:
             raise fail(str(exc)) from None
         for row in lookup_lines(matcher, lines, signal):

@@ -18,7 +18,13 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from cvis.hashing import HashingLimits, HashRecord, decode_picture, digest_item
+from cvis.hashing import (
+    HashingLimits,
+    HashRecord,
+    PdqAlternative,
+    decode_picture,
+    digest_item,
+)
 from cvis.media.items import MediaItem
 
 DEFAULT_TIME_LIMIT = 120.0  # seconds per item to decode, after it has been read
@@ -34,16 +40,27 @@ class PoolSettings:
     time_limit: float = DEFAULT_TIME_LIMIT
 
 
-Outcome = tuple[str | None, int | None, str | None]  # pdq, quality, error
+@dataclass(frozen=True)
+class Outcome:
+    """What decoding one content gave: copied to every item with the same sha256."""
+
+    pdq: str | None
+    quality: int | None
+    error: str | None
+    contrast_quality: int | None
+    variants: tuple[PdqAlternative, ...]
 
 
 def _outcome(record: HashRecord) -> Outcome:
-    return record.pdq, record.pdq_quality, record.error
+    return Outcome(record.pdq, record.pdq_quality, record.error, record.pdq_contrast_quality,
+                   tuple(record.pdq_variants))
 
 
 def _apply(record: HashRecord, outcome: Outcome) -> None:
-    record.pdq, record.pdq_quality = outcome[0], outcome[1]
-    record.error = record.error or outcome[2]
+    record.pdq, record.pdq_quality = outcome.pdq, outcome.quality
+    record.pdq_contrast_quality = outcome.contrast_quality
+    record.pdq_variants = list(outcome.variants)
+    record.error = record.error or outcome.error
 
 
 def _worker_main(conn: Connection, limits: HashingLimits) -> None:

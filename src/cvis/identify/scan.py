@@ -89,16 +89,26 @@ def _item_queries(record: HashRecord) -> list[Query]:
         if (value := getattr(record, name)) is not None
     ]
     if record.pdq is not None:
-        queries.append(Query("pdq", record.pdq, record.pdq_quality))
+        queries.append(
+            Query("pdq", record.pdq, record.pdq_quality, record.pdq_contrast_quality)
+        )
+    queries.extend(
+        Query("pdq", v.hash, v.quality, v.contrast_quality) for v in record.pdq_variants
+    )
     return queries
 
 
 def match_record(matcher: Matcher, record: HashRecord) -> list[MatchResult]:
-    """All candidates for one item; one per (set, media, signal)."""
+    """All candidates for one item (its variants too); the nearest per (set, media, signal)."""
     queries = _item_queries(record)
-    found = [m for per_query in matcher.match(queries) for m in per_query]
-    unique = {(m.set, m.media_id, m.signal): m for m in found}
-    return sorted(unique.values(), key=lambda m: (m.distance, m.set, m.media_id, m.signal))
+    found = sorted(
+        (m for per_query in matcher.match(queries) for m in per_query),
+        key=lambda m: (m.distance, m.set, m.media_id, m.signal),
+    )
+    unique: dict[tuple[str, str, str], MatchResult] = {}
+    for m in found:
+        unique.setdefault((m.set, m.media_id, m.signal), m)
+    return list(unique.values())
 
 
 def _error_reason(error: str) -> str:
@@ -189,7 +199,7 @@ def run_scan(
     batch: list[tuple[HashRecord, list[MatchResult]]] = []
     last_commit = time.monotonic()
     with store.session() as read_session:
-        matcher = Matcher(read_session, request.sets)
+        matcher = Matcher(read_session, request.sets, store.settings.index_dir)
         records = hash_items(pending, workers, request.hashing, request.time_limit)
         for record in records:
             batch.append((record, [] if record.error else match_record(matcher, record)))

@@ -39,6 +39,10 @@ class DecodeError(ValueError):
     """Bytes that are not a picture cvis can decode (or one over the pixel limit)."""
 
 
+class PixelLimitError(DecodeError):
+    """A picture that declares more pixels than the limit: refused before decoding."""
+
+
 @dataclass(frozen=True)
 class DecodedFrame:
     """Pixels as H x W (grey) or H x W x 3 (RGB) uint8, upright.
@@ -57,14 +61,22 @@ def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            # Pillow's own limit (about 179 MP) would refuse pictures under ours; opening
+            # reads only the header, and ours is checked before any pixel is decoded.
+            previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+            try:
+                image = Image.open(io.BytesIO(data))
+            finally:
+                Image.MAX_IMAGE_PIXELS = previous
     except UnidentifiedImageError as exc:
         raise DecodeError("not a decodable image: unrecognised or corrupt image data") from exc
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise PixelLimitError(str(exc)) from exc
+    except (OSError, ValueError) as exc:
         raise DecodeError(f"not a decodable image: {exc}") from exc
     width, height = image.size
     if width * height > max_pixels:
-        raise DecodeError(f"image of {width}x{height} pixels is over the {max_pixels} limit")
+        raise PixelLimitError(f"image of {width}x{height} pixels is over the {max_pixels} limit")
     return image
 
 
