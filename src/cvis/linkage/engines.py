@@ -1,0 +1,95 @@
+"""Splink backends: DuckDB embedded by default, Spark when one machine is not enough."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from typing import Any
+
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("duckdb", "spark")
+
+
+class EngineUnavailable(RuntimeError):
+    """The requested engine's optional dependencies are missing."""
+
+
+def spark_available() -> str | None:
+    """None when Spark local mode can run here, else the reason it cannot."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed (pip install 'cvis[spark]')"
+    if shutil.which("java") is None:
+        return "java is not on PATH (Spark needs a JVM)"
+    return None
+
+
+def _spark_session() -> Any:
+    from pyspark.sql import SparkSession
+
+    return (
+        SparkSession.builder.master("local[2]")
+        .appName("cvis-linkage")
+        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.memory", "4g")
+        .getOrCreate()
+    )
+
+
+class Engine:
+    """A Splink database API plus how to hand it a pandas table."""
+
+    def __init__(self, name: str, threads: int | None = None) -> None:
+        if name not in ENGINES:
+            raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+        self.name = name
+        self.threads = threads
+        self.spark: Any = None
+        if name == "spark":
+            reason = spark_available()
+            if reason:
+                raise EngineUnavailable(reason)
+            self.spark = _spark_session()
+
+    def api(self) -> Any:
+        """A fresh Splink database API: Splink caches intermediate tables per API, and a
+        training linker's cache must not leak into the prediction linker."""
+        if self.spark is not None:
+            from splink import SparkAPI
+
+            return SparkAPI(spark_session=self.spark)
+        import duckdb
+        from splink import DuckDBAPI
+
+        con = duckdb.connect()
+        if self.threads:
+            con.execute(f"SET threads TO {int(self.threads)}")
+        con.execute("SET preserve_insertion_order = false")
+        return DuckDBAPI(connection=con)
+
+    def aliases(self) -> list[str]:
+        """Fresh table names for one Linker; Splink refuses to re-register a name."""
+        self._linkers = getattr(self, "_linkers", 0) + 1
+        return [f"registry_{self._linkers}", f"index_{self._linkers}"]
+
+    def table(self, frame: pd.DataFrame) -> Any:
+        """An input table in the engine's own form."""
+        if self.spark is None:
+            return frame
+        from pyspark.sql import types as T
+
+        schema = T.StructType([
+            T.StructField(
+                c,
+                T.ArrayType(T.StringType()) if c in ("given_groups", "family_tokens")
+                else T.StringType(),
+            )
+            for c in frame.columns
+        ])
+        rows = frame.astype(object).where(frame.notna(), None).values.tolist()
+        return self.spark.createDataFrame(rows, schema=schema)
