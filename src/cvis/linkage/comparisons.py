@@ -7,6 +7,7 @@ agreed and how ("family_name: double surname") without reading Splink internals.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
@@ -22,7 +23,8 @@ class ComparisonSpec:
     levels: tuple[tuple[str, ComparisonLevelCreator], ...]
 
     def to_splink(self) -> cl.CustomComparison:
-        levels = [cll.NullLevel(self.column)] + [lvl for _, lvl in self.levels]
+        levels: list[ComparisonLevelCreator | dict[str, Any]] = [cll.NullLevel(self.column)]
+        levels += [lvl for _, lvl in self.levels]
         return cl.CustomComparison(
             comparison_levels=levels, output_column_name=self.name
         )
@@ -70,7 +72,7 @@ def dob() -> ComparisonSpec:
     return ComparisonSpec("dob", "dob", (
         ("exact", cll.ExactMatchLevel("dob")),
         ("day and month swapped", cll.CustomLevel("dob_dm_l = dob_r", "day/month swapped")),
-        ("one typo", cll.DamerauLevenshteinLevel("dob", 1)),
+        ("one typo", cll.LevenshteinLevel("dob", 1)),
         ("two typos", cll.LevenshteinLevel("dob", 2)),
         _else(),
     ))
@@ -79,7 +81,7 @@ def dob() -> ComparisonSpec:
 def identifier(name: str) -> ComparisonSpec:
     return ComparisonSpec(name, name, (
         ("exact", cll.ExactMatchLevel(name)),
-        ("one typo", cll.DamerauLevenshteinLevel(name, 1)),
+        ("one typo", cll.LevenshteinLevel(name, 1)),
         ("two typos", cll.LevenshteinLevel(name, 2)),
         _else(),
     ))

@@ -56,13 +56,20 @@ class Engine:
                 raise EngineUnavailable(reason)
             self.spark = _spark_session()
 
-    def api(self) -> Any:
-        """A fresh Splink database API: Splink caches intermediate tables per API, and a
-        training linker's cache must not leak into the prediction linker."""
+    def linker(self, frames: list[pd.DataFrame], settings: Any) -> Any:
+        """A Splink Linker over registry and index (or one table to dedupe) with a fresh database
+        API: Splink caches intermediate tables per API, and a training linker's cache
+        must not leak into the prediction linker."""
+        from splink import Linker
+
+        self._linkers = getattr(self, "_linkers", 0) + 1
+        names = [f"registry_{self._linkers}", f"index_{self._linkers}"][: len(frames)]
         if self.spark is not None:
             from splink import SparkAPI
 
-            return SparkAPI(spark_session=self.spark)
+            tables = [self._spark_table(f) for f in frames]
+            return Linker(tables, settings, SparkAPI(spark_session=self.spark),
+                          input_table_aliases=names)
         import duckdb
         from splink import DuckDBAPI
 
@@ -70,17 +77,14 @@ class Engine:
         if self.threads:
             con.execute(f"SET threads TO {int(self.threads)}")
         con.execute("SET preserve_insertion_order = false")
-        return DuckDBAPI(connection=con)
+        # Materialise once: a pandas view would convert Python objects on every query.
+        for name, frame in zip(names, frames, strict=True):
+            con.register("_frame", frame)
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM _frame")
+            con.unregister("_frame")
+        return Linker(names, settings, DuckDBAPI(connection=con))
 
-    def aliases(self) -> list[str]:
-        """Fresh table names for one Linker; Splink refuses to re-register a name."""
-        self._linkers = getattr(self, "_linkers", 0) + 1
-        return [f"registry_{self._linkers}", f"index_{self._linkers}"]
-
-    def table(self, frame: pd.DataFrame) -> Any:
-        """An input table in the engine's own form."""
-        if self.spark is None:
-            return frame
+    def _spark_table(self, frame: pd.DataFrame) -> Any:
         from pyspark.sql import types as T
 
         schema = T.StructType([

@@ -163,7 +163,8 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
 def read_raw(path: Path, mapping: Mapping, name: str, issues: list[Issue]) -> pd.DataFrame:
     """Source columns as strings (None where empty), plus the row-number column."""
-    fmt = mapping.file_format or ("parquet" if path.suffix.lower() in {".parquet", ".pq"} else "csv")
+    by_suffix = "parquet" if path.suffix.lower() in {".parquet", ".pq"} else "csv"
+    fmt = mapping.file_format or by_suffix
     if fmt == "parquet":
         return _read_parquet(path)
     if fmt == "csv":
@@ -235,7 +236,9 @@ def _normalise(
     return values
 
 
-def canonicalise(raw: pd.DataFrame, mapping: Mapping, name: str, issues: list[Issue]) -> pd.DataFrame:
+def canonicalise(
+    raw: pd.DataFrame, mapping: Mapping, name: str, issues: list[Issue]
+) -> pd.DataFrame:
     """Apply the mapping: canonical fields, attributes, row numbers; ids checked."""
     specs: dict[str, ColumnSpec] = dict(mapping.fields)
     used = {c for s in list(specs.values()) + list(mapping.attributes.values()) for c in s.columns}

@@ -6,7 +6,6 @@ import logging
 from dataclasses import dataclass
 
 import pandas as pd
-from splink import Linker
 
 from cvis.linkage import comparisons
 from cvis.linkage.engines import Engine
@@ -46,12 +45,7 @@ def predict(
     settings = load_settings(ref)
     settings["retain_intermediate_calculation_columns"] = True
     settings["retain_matching_columns"] = True
-    linker = Linker(
-        [engine.table(left), engine.table(right)],
-        settings,
-        engine.api(),
-        input_table_aliases=engine.aliases(),
-    )
+    linker = engine.linker([left, right], settings)
     pairs = linker.inference.predict(threshold_match_probability=threshold).as_pandas_dataframe()
     log.info("%s: %d scored name-form pairs at or above threshold", index, len(pairs))
     if pairs.empty:

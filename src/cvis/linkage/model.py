@@ -13,10 +13,12 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
-from splink import Linker, SettingsCreator
+from splink import SettingsCreator
+from splink.blocking_rule_library import CustomRule
+from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 from cvis.linkage import comparisons
 from cvis.linkage.engines import Engine
@@ -40,13 +42,18 @@ class ModelRef:
         return f"{self.path.parent.name}/v{self.version}"
 
 
-def settings(fields: list[str]) -> SettingsCreator:
-    """Link-only settings for the registry (left) against one index (right)."""
+def settings(
+    fields: list[str], link_type: Literal["link_only", "dedupe_only"] = "link_only"
+) -> SettingsCreator:
+    """Link-only settings for the registry (left) against one index (right); dedupe_only
+    to find duplicates within one table."""
     return SettingsCreator(
-        link_type="link_only",
+        link_type=link_type,
         unique_id_column_name="unique_id",
         comparisons=[c.to_splink() for c in comparisons.build(fields)],
-        blocking_rules_to_generate_predictions=comparisons.blocking_rules(fields),
+        blocking_rules_to_generate_predictions=[
+            CustomRule(rule) for rule in comparisons.blocking_rules(fields)
+        ],
         additional_columns_to_retain=["record_id"],
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=False,
@@ -84,20 +91,26 @@ def train(
     sample: int | None = None,
 ) -> dict[str, Any]:
     """Unsupervised training: prior from near-certain rules, u by sampling, m by EM."""
-    tables = [engine.table(_sample(left, sample)), engine.table(_sample(right, sample))]
-    linker = Linker(tables, settings(fields), engine.api(), input_table_aliases=engine.aliases())
+    linker = engine.linker([_sample(left, sample), _sample(right, sample)], settings(fields))
+    fit(linker, fields)
+    return linker.misc.save_model_to_json()
+
+
+def fit(linker: Any, fields: list[str]) -> None:
+    """Estimate the prior, u and m of a fresh linker in place."""
     linker.training.estimate_probability_two_random_records_match(
-        comparisons.deterministic_rules(fields), recall=0.8
+        list[str | BlockingRuleCreator](comparisons.deterministic_rules(fields)), recall=0.8
     )
-    linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=42)
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=42)
     for rule in comparisons.training_rules(fields):
         linker.training.estimate_parameters_using_expectation_maximisation(
             rule, estimate_without_term_frequencies=True
         )
-    return linker.misc.save_model_to_json()  # type: ignore[no-any-return]
 
 
-def save(models: Path, index: str, engine: str, model: dict[str, Any], fields: list[str]) -> ModelRef:
+def save(
+    models: Path, index: str, engine: str, model: dict[str, Any], fields: list[str]
+) -> ModelRef:
     """Write the next version; old versions stay so earlier runs remain explainable."""
     folder = _model_dir(models, index, engine)
     folder.mkdir(parents=True, exist_ok=True)
@@ -122,7 +135,7 @@ def load_settings(ref: ModelRef) -> dict[str, Any]:
     """The Splink settings dict of a saved model, without cvis's own metadata."""
     doc = json.loads(ref.path.read_text("utf-8"))
     doc.pop("cvis", None)
-    return doc  # type: ignore[no-any-return]
+    return doc
 
 
 def obtain(
