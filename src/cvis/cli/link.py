@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -105,6 +107,7 @@ def review_cmd(
     note: Annotated[str, typer.Option(help="Reason, kept with the decision.")] = "",
     all_links: Annotated[bool, typer.Option("--all", help="Include decided links.")] = False,
     show_leads: Annotated[bool, typer.Option("--leads", help="List open leads instead.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     state: StateOpt = None,
 ) -> None:
     """List the review queue, or record decisions on links by key."""
@@ -120,6 +123,10 @@ def review_cmd(
         _fail(str(exc))
     if actions:
         return
+    if show_leads and as_json:
+        for lead in service.leads(where):
+            typer.echo(json.dumps(asdict(lead)))
+        return
     if show_leads:
         table = Table("lead", "person", "registry_id", "index", "record_id", "field office")
         for lead in service.leads(where):
@@ -127,9 +134,15 @@ def review_cmd(
                           lead.record_id, lead.field_office)
         console.print(table)
         return
+    items = service.review_queue(where, include_decided=all_links)
+    if as_json:
+        for it in items:
+            typer.echo(json.dumps(asdict(it), default=str))
+        return
     table = Table("key", "status", "registry_id", "index", "record_id", "prob", "weight",
                   "registrant", "record", "agreed")
-    for it in service.review_queue(where, include_decided=all_links):
+    table.columns[0].no_wrap = True
+    for it in items:
         table.add_row(it.key, it.status, it.registry_id, it.index, it.record_id,
                       f"{it.match_probability:.3f}", f"{it.match_weight:.1f}",
                       _who(it.registrant), _who(it.record), it.agreement)

@@ -58,7 +58,7 @@ def given_name() -> ComparisonSpec:
 def family_name() -> ComparisonSpec:
     return ComparisonSpec("family_name", "family_std", (
         ("exact", cll.ExactMatchLevel("family_std", term_frequency_adjustments=True)),
-        ("variant", cll.ExactMatchLevel("family_canon")),
+        ("variant", cll.ExactMatchLevel("family_variant")),
         ("same consonants", cll.ExactMatchLevel("family_skel")),
         ("close spelling", cll.JaroWinklerLevel("family_std", 0.92)),
         ("double surname", cll.ArrayIntersectLevel("family_tokens", 1)),

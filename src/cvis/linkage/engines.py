@@ -82,7 +82,7 @@ class Engine:
             con.register("_frame", frame)
             con.execute(f"CREATE TABLE {name} AS SELECT * FROM _frame")
             con.unregister("_frame")
-        return Linker(names, settings, DuckDBAPI(connection=con))
+        return Linker(names, settings, DuckDBAPI(connection=con), input_table_aliases=names)
 
     def _spark_table(self, frame: pd.DataFrame) -> Any:
         from pyspark.sql import types as T

@@ -32,6 +32,7 @@ NAME_FEATURES: tuple[str, ...] = (
     "given_groups",
     "family_std",
     "family_canon",
+    "family_variant",
     "family_skel",
     "family_tokens",
 )
@@ -106,16 +107,18 @@ def dob_day_month_swapped(dob: pd.Series) -> pd.Series:
     return swapped.astype(object).where(ok, None)
 
 
-def splink_input(frame: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
-    """One row per name form with the name keys and the given plain fields."""
+def splink_input(frame: pd.DataFrame, fields: list[str], side: str = "r") -> pd.DataFrame:
+    """One row per name form with the name keys and the given plain fields; `side`
+    prefixes unique ids so a pair says which record came from the registry."""
     forms = name_forms(frame)
     given = _map_features(forms["given_raw"], given_features, ("std", "canon", "skel", "groups"))
     family = _map_features(
-        forms["family_raw"], family_features, ("std", "canon", "skel", "tokens")
+        forms["family_raw"], family_features, ("std", "canon", "variant", "skel", "tokens")
     )
     out = pd.DataFrame(
         {
-            "unique_id": forms["form"].astype(str) + ":" + forms["record_id"].astype(str),
+            "unique_id": f"{side}:" + forms["form"].astype(str) + ":"
+            + forms["record_id"].astype(str),
             "record_id": forms["record_id"],
         }
     )

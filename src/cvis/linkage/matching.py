@@ -51,7 +51,7 @@ def predict(
     if pairs.empty:
         empty = pd.DataFrame(columns=[*LINK_COLUMNS, "agreement"])
         return IndexLinks(index, empty)
-    flip = ~pairs["source_dataset_l"].astype(str).str.startswith("registry")
+    flip = ~pairs["unique_id_l"].astype(str).str.startswith("r:")
     reg = pairs["record_id_l"].where(~flip, pairs["record_id_r"])
     rec = pairs["record_id_r"].where(~flip, pairs["record_id_l"])
     pairs = pairs.assign(registry_id=reg, record_id=rec)

@@ -115,7 +115,8 @@ class FamilyFeatures:
     """What matching uses from a family name (double surnames keep every token)."""
 
     std: str | None
-    canon: str | None
+    canon: str | None  # first surname's group key, for blocking
+    variant: str | None  # every surname's group key, for comparing
     skel: str | None
     tokens: tuple[str, ...]
 
@@ -136,6 +137,9 @@ def family_features(text: str | None) -> FamilyFeatures:
     toks = latin_tokens(text) if text else ()
     kept = tuple(t for t in toks if t not in PARTICLES) or toks
     if not kept:
-        return FamilyFeatures(None, None, None, ())
+        return FamilyFeatures(None, None, None, None, ())
     std = " ".join(kept)
-    return FamilyFeatures(std, canonical(kept[0]), skeleton("".join(kept)), tuple(sorted(kept)))
+    variant = " ".join(canonical(t) for t in kept)
+    return FamilyFeatures(
+        std, canonical(kept[0]), variant, skeleton("".join(kept)), tuple(sorted(kept))
+    )

@@ -115,7 +115,7 @@ def _link_index(engine: Engine, state: LinkageState, registry: SourceTable,
                 index: SourceTable, req: RunRequest) -> tuple[pd.DataFrame, model.ModelRef]:
     fields = features.shared_fields(registry.frame, index.frame)
     left = features.splink_input(registry.frame, fields)
-    right = features.splink_input(index.frame, fields)
+    right = features.splink_input(index.frame, fields, side="i")
     ref = model.obtain(state.models, index.name, engine, left, right, fields,
                        retrain=req.retrain, sample=req.training_sample)
     found = matching.predict(engine, ref, index.name, left, right, req.threshold)
