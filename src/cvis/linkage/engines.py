@@ -78,8 +78,10 @@ class Engine:
             con.execute(f"SET threads TO {int(self.threads)}")
         con.execute("SET preserve_insertion_order = false")
         # Materialise once: a pandas view would convert Python objects on every query.
+        import pyarrow as pa
+
         for name, frame in zip(names, frames, strict=True):
-            con.register("_frame", frame)
+            con.register("_frame", pa.Table.from_pandas(frame, preserve_index=False))
             con.execute(f"CREATE TABLE {name} AS SELECT * FROM _frame")
             con.unregister("_frame")
         return Linker(names, settings, DuckDBAPI(connection=con), input_table_aliases=names)

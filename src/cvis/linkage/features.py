@@ -8,6 +8,7 @@ when pairs are folded back to records.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from cvis.linkage.names import NameParts, family_features, given_features, split_full_name
@@ -61,9 +62,10 @@ def name_forms(frame: pd.DataFrame) -> pd.DataFrame:
     given, family, full = _col(frame, "given_names"), _col(frame, "family_name"), _col(
         frame, "full_name"
     )
-    primary = pd.DataFrame(
-        {"record_id": frame["id"], "form": 0, "given_raw": given, "family_raw": family}
-    )
+    primary = pd.DataFrame({
+        "record_id": frame["id"], "pos": np.arange(len(frame)), "form": 0,
+        "given_raw": given, "family_raw": family,
+    })
     use_full = family.isna() & full.notna()
     if use_full.any():
         split = _split_rows(full[use_full])
@@ -74,14 +76,15 @@ def name_forms(frame: pd.DataFrame) -> pd.DataFrame:
         present = values.notna()
         if not present.any():
             continue
-        sub = pd.DataFrame({"record_id": frame["id"][present], "text": values[present]})
+        sub = pd.DataFrame({"record_id": frame["id"][present],
+                            "pos": np.flatnonzero(present.to_numpy()), "text": values[present]})
         if column == "aliases":
             sub = sub.explode("text").dropna(subset=["text"])
             sub["form"] = offset + sub.groupby(level=0).cumcount()
         else:
             sub["form"] = offset
         split = _split_rows(sub["text"])
-        extra.append(pd.concat([sub[["record_id", "form"]], split], axis=1))
+        extra.append(pd.concat([sub[["record_id", "pos", "form"]], split], axis=1))
     forms = pd.concat([primary, *extra], ignore_index=True)
     return forms[forms["given_raw"].notna() | forms["family_raw"].notna()].reset_index(drop=True)
 
@@ -91,9 +94,9 @@ def _map_features(raw: pd.Series, fn: object, attrs: tuple[str, ...]) -> dict[st
     out: dict[str, pd.Series] = {}
     for attr in attrs:
         lookup = {k: getattr(f, attr) for k, f in distinct.items()}
+        if attr in ("groups", "tokens"):  # DuckDB/Spark want lists, not tuples
+            lookup = {k: list(v) if v else None for k, v in lookup.items()}
         series = raw.map(lookup)
-        if attr in ("groups", "tokens"):
-            series = series.map(lambda v: list(v) if isinstance(v, tuple) and v else None)
         out[attr] = series.astype(object).where(series.notna(), None)
     return out
 
@@ -126,10 +129,9 @@ def splink_input(frame: pd.DataFrame, fields: list[str], side: str = "r") -> pd.
         out[f"given_{attr}"] = series
     for attr, series in family.items():
         out[f"family_{attr}"] = series
-    plain = frame.set_index("id")
+    pos = forms["pos"].to_numpy()
     for name in fields:
-        out[name] = forms["record_id"].map(plain[name]).astype(object)
-        out[name] = out[name].where(out[name].notna(), None)
+        out[name] = frame[name].to_numpy(dtype=object)[pos]
     if "dob" in fields:
         out["dob_dm"] = dob_day_month_swapped(out["dob"])
     return out

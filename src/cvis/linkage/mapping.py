@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import logging
-import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -150,15 +149,16 @@ def _read_csv(path: Path, mapping: Mapping, name: str, issues: list[Issue]) -> p
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
-    frame = pd.read_parquet(path)
-    out = pd.DataFrame(index=frame.index)
-    for col in frame.columns:
-        series = frame[col]
-        out[str(col)] = series.astype(object).where(series.notna(), None).map(
-            lambda v: v if v is None or isinstance(v, str) else str(v)
-        )
-    out[ROW] = range(1, len(frame) + 1)
-    return out.reset_index(drop=True)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    out = pd.DataFrame({
+        str(name): table.column(name).cast(pa.string()).to_pandas()
+        for name in table.column_names
+    })
+    out[ROW] = range(1, len(out) + 1)
+    return out
 
 
 def read_raw(path: Path, mapping: Mapping, name: str, issues: list[Issue]) -> pd.DataFrame:
@@ -173,8 +173,14 @@ def read_raw(path: Path, mapping: Mapping, name: str, issues: list[Issue]) -> pd
 
 
 def _clean(series: pd.Series) -> pd.Series:
-    cleaned = series.map(lambda v: v.strip() if isinstance(v, str) else None)
-    return cleaned.where(cleaned.astype(bool) & cleaned.notna(), None)
+    """Strip whitespace; empty means missing. Done in Arrow: millions of rows."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(series.astype(object), from_pandas=True, type=pa.string())
+    arr = pc.utf8_trim_whitespace(arr)
+    arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+    return pd.Series(arr.to_numpy(zero_copy_only=False), index=series.index, dtype=object)
 
 
 def _column(raw: pd.DataFrame, spec: ColumnSpec, key: str) -> pd.Series:
@@ -193,8 +199,7 @@ def _column(raw: pd.DataFrame, spec: ColumnSpec, key: str) -> pd.Series:
 def _parse_dates(
     values: pd.Series, rows: pd.Series, spec: ColumnSpec, key: str, name: str, issues: list[Issue]
 ) -> pd.Series:
-    fmt = spec.date_format or "ISO8601"
-    parsed = pd.to_datetime(values, format=fmt, errors="coerce")
+    parsed = _to_dates(values, spec.date_format)
     bad = values.notna() & parsed.isna()
     if key in DATE_FIELDS:
         today = pd.Timestamp(date.today())
@@ -204,7 +209,29 @@ def _parse_dates(
         parsed = parsed.where(~out_of_range)
     for row in rows[bad]:
         issues.append(Issue(name, int(row), key, "not a valid date; treated as missing"))
-    return parsed.dt.strftime("%Y-%m-%d").astype(object).where(parsed.notna(), None)
+    text = parsed.dt.strftime("%Y-%m-%d").astype(object)
+    return text.where(parsed.notna(), None)
+
+
+def _to_dates(values: pd.Series, fmt: str | None) -> pd.Series:
+    """Parse with Arrow's strptime (C++, fast) and keep what formats back to the same
+    text; the rest (31 February, unpadded days) goes through pandas, which is strict."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(values.astype(object), from_pandas=True, type=pa.string())
+    arrow_fmt = fmt
+    if fmt is None:  # ISO 8601: the date part, optionally followed by a time
+        arr = pc.utf8_slice_codeunits(arr, 0, 10)
+        arrow_fmt = "%Y-%m-%d"
+    stamps = pc.strptime(arr, format=arrow_fmt, unit="s", error_is_null=True)
+    same = pc.fill_null(pc.equal(pc.strftime(stamps, format=arrow_fmt), arr), False)
+    parsed = pd.Series(stamps.to_pandas(), index=values.index)
+    redo = values.notna() & ~pd.Series(same.to_numpy(zero_copy_only=False), index=values.index)
+    if redo.any():
+        again = pd.to_datetime(values[redo], format=fmt or "ISO8601", errors="coerce")
+        parsed[redo] = again.astype(parsed.dtype)
+    return parsed
 
 
 _SEX = {"m": "M", "male": "M", "man": "M", "f": "F", "female": "F", "woman": "F", "x": "X"}
@@ -221,18 +248,19 @@ def _normalise(
             lambda v: [a.strip() for a in v.split(sep) if a.strip()] if v else None
         )
     if key == "sex":
-        mapped = values.map(lambda v: _SEX.get(v.lower()) if v else None)
+        mapped = values.str.lower().map(_SEX).astype(object)
+        mapped = mapped.where(mapped.notna(), None)
         for row in rows[values.notna() & mapped.isna()]:
             issues.append(Issue(name, int(row), key, "unrecognised sex code; treated as missing"))
         return mapped
     if key == "national_id":
-        mapped = values.map(lambda v: re.sub(r"[^0-9A-Za-z]", "", v).upper() if v else None)
-        short = mapped.map(lambda v: v is not None and len(v) < 4)
+        mapped = values.str.replace(r"[^0-9A-Za-z]", "", regex=True).str.upper()
+        short = mapped.notna() & (mapped.str.len() < 4)
         for row in rows[values.notna() & short]:
             issues.append(Issue(name, int(row), key, "identifier too short; treated as missing"))
         return mapped.where(~short, None)
     if key == "postcode":
-        return values.map(lambda v: v.replace(" ", "").upper() if v else None)
+        return values.str.replace(" ", "", regex=False).str.upper()
     return values
 
 

@@ -213,12 +213,13 @@ def _copy(rnd: random.Random, reg: dict[str, object], person: dict[str, object])
 
 
 def generate(registrants: int, index_records: int, matched_share: float = 0.2,
-             seed: int = 11, release_within_days: int = 730) -> SyntheticData:
+             seed: int = 11, release_within_days: int = 730,
+             pool_size: int = 400) -> SyntheticData:
     """`registrants` people, `index_records` index rows of which about `matched_share` of
     the registrants appear (once each), the rest unrelated people from the same names."""
     rng = np.random.default_rng(seed)
     rnd = random.Random(seed)
-    pool = pools(seed)
+    pool = pools(seed, pool_size)
     people = _people(rng, registrants, pool)
     registry = _registry(people, rng)
     n_matched = min(int(registrants * matched_share), index_records)
