@@ -226,7 +226,7 @@ def _to_dates(values: pd.Series, fmt: str | None) -> pd.Series:
         arrow_fmt = "%Y-%m-%d"
     stamps = pc.strptime(arr, format=arrow_fmt, unit="s", error_is_null=True)
     same = pc.fill_null(pc.equal(pc.strftime(stamps, format=arrow_fmt), arr), False)
-    parsed = pd.Series(stamps.to_pandas(), index=values.index)
+    parsed = pd.Series(stamps.to_pandas().to_numpy(copy=True), index=values.index)
     redo = values.notna() & ~pd.Series(same.to_numpy(zero_copy_only=False), index=values.index)
     if redo.any():
         again = pd.to_datetime(values[redo], format=fmt or "ISO8601", errors="coerce")
