@@ -57,16 +57,18 @@ def main() -> None:
     if state.exists():
         for f in sorted(state.rglob("*"), reverse=True):
             f.unlink() if f.is_file() else f.rmdir()
+    load_before = os.getloadavg()
     cmd = [sys.executable, "-c", "from cvis.cli.link import link_app; link_app()", "run",
            "--registry", str(work / "registry.parquet"),
            "--index", f"inmates={work / 'inmates.parquet'}",
            "--mapping", f"inmates={work / 'inmates.toml'}",
-           "--engine", args.engine, "--training-sample", str(args.training_sample),
+           "--engine", args.engine, "--training-sample", str(args.training_sample), "--retrain",
            "--state", str(state), "--out", str(out), "--quiet"]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True)
     wall = time.perf_counter() - t0
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_kib, cpu_s = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
     links = pd.read_csv(out / "links.csv", dtype=str)
     truth = pd.read_parquet(work / "truth.parquet")
@@ -79,11 +81,13 @@ def main() -> None:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                    f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB",
+        "load_average_before": load_before,
         "load_average_at_end": os.getloadavg(),
         "registrants": args.registrants,
         "index_records": args.index_records,
         "engine": args.engine,
         "wall_s": round(wall, 1),
+        "cpu_s": round(cpu_s, 1),  # user + system; what the run costs without contention
         "peak_rss_mib": round(peak_kib / 1024),
         "links": len(found),
         "precision": round(precision, 4),

@@ -30,9 +30,11 @@ def spark_available() -> str | None:
 
 def _spark_session() -> Any:
     from pyspark.sql import SparkSession
+    from splink.backends.spark import similarity_jar_location
 
     return (
         SparkSession.builder.master("local[2]")
+        .config("spark.jars", similarity_jar_location())
         .appName("cvis-linkage")
         .config("spark.sql.shuffle.partitions", "8")
         .config("spark.ui.enabled", "false")
@@ -77,6 +79,7 @@ class Engine:
         if self.threads:
             con.execute(f"SET threads TO {int(self.threads)}")
         con.execute("SET preserve_insertion_order = false")
+        con.execute("SET enable_progress_bar = false")
         # Materialise once: a pandas view would convert Python objects on every query.
         import pyarrow as pa
 
