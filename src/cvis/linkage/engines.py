@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import tempfile
 from typing import Any
 
 import pandas as pd
@@ -32,7 +33,7 @@ def _spark_session() -> Any:
     from pyspark.sql import SparkSession
     from splink.backends.spark import similarity_jar_location
 
-    return (
+    spark = (
         SparkSession.builder.master("local[2]")
         .config("spark.jars", similarity_jar_location())
         .appName("cvis-linkage")
@@ -41,6 +42,9 @@ def _spark_session() -> Any:
         .config("spark.driver.memory", "4g")
         .getOrCreate()
     )
+    # Splink breaks long query lineages with checkpoints; Spark needs somewhere to put them.
+    spark.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="cvis-spark-"))
+    return spark
 
 
 class Engine:
