@@ -16,11 +16,13 @@ import pandas as pd
 import pytest
 from anyascii import anyascii
 from faker import Faker
+from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from cvis.cli.link import link_app
 from cvis.linkage import synthetic
 from cvis.linkage.review import link_key
+from cvis.linkage.service import leads, review_queue
 
 AS_OF = "2040-01-01"
 
@@ -170,8 +172,6 @@ def test_name_and_date_variant_cases_link(month1: Month, n: int) -> None:
     rows = month1.links[(month1.links.registry_id == f"CASE-R{n}")
                         & (month1.links.record_id == f"CASE-I{n}")]
     assert len(rows) == 1, case.name
-    from cvis.linkage.service import review_queue
-
     items = {i.key: i for i in review_queue(month1.dir / "state", include_decided=True)}
     item = items[link_key(f"CASE-R{n}", "inmates", f"CASE-I{n}")]
     assert case.expect in item.agreement, (case.name, item.agreement)
@@ -227,8 +227,6 @@ def test_review_releases_and_second_month(month1: Month, caplog: pytest.LogCaptu
     jsons = sorted(docs.glob("*.json"))
     assert [json.loads(p.read_text())["custody"]["record_id"] for p in jsons] == [
         "CASE-I0", "CASE-I1"]
-    from pypdf import PdfReader
-
     text = " ".join(page.extract_text() for page in PdfReader(jsons[0].with_suffix(".pdf")).pages)
     for needle in ("Detainer request", "DRAFT", "2040-01-11", "CASE-I0", "Correction"):
         assert needle in text
@@ -264,8 +262,6 @@ def test_review_releases_and_second_month(month1: Month, caplog: pytest.LogCaptu
     assert run2["models"] == run1["models"]  # the saved model is reused
     assert run2["inputs"][0]["sha256"] == run1["inputs"][0]["sha256"]
     assert run2["inputs"][1]["sha256"] != run1["inputs"][1]["sha256"]
-
-    from cvis.linkage.service import leads, review_queue
 
     items = {i.key: i for i in review_queue(month1.dir / "state", include_decided=True)}
     assert items[key["nickname"]].status == "confirmed"  # remembered
