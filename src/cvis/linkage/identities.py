@@ -38,7 +38,7 @@ def assign(state: LinkageState, run_id: int, links: pd.DataFrame) -> pd.Series:
     groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for member in list(uf.parent):
         groups.setdefault(uf.find(member), []).append(member)
-    counter = len(set(known_ids.values()))
+    counter = max((int(p[1:]) for p in known_ids.values()), default=0)
     chosen: dict[tuple[str, str], str] = {}
     new_rows = []
     for root, members in sorted(groups.items()):
