@@ -1,0 +1,1 @@
+"""Registry cross-matching: registrants against other agencies' person indices, on Splink."""

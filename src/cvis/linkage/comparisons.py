@@ -1,0 +1,159 @@
+"""The Splink comparisons and blocking rules cvis uses, built from the shared fields.
+
+Each comparison keeps the labels of its levels so a link can say which fields
+agreed and how ("family_name: double surname") without reading Splink internals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink.internals.comparison_level_creator import ComparisonLevelCreator
+
+
+@dataclass(frozen=True)
+class ComparisonSpec:
+    """A named comparison: its non-null levels, best first, with their labels."""
+
+    name: str
+    column: str
+    levels: tuple[tuple[str, ComparisonLevelCreator], ...]
+
+    def to_splink(self) -> cl.CustomComparison:
+        levels: list[ComparisonLevelCreator | dict[str, Any]] = [cll.NullLevel(self.column)]
+        levels += [lvl for _, lvl in self.levels]
+        return cl.CustomComparison(
+            comparison_levels=levels, output_column_name=self.name
+        )
+
+    def label(self, gamma: int) -> str:
+        """Label of a comparison-vector value (-1 missing, 0 disagree, higher = closer)."""
+        if gamma < 0:
+            return "missing"
+        return self.levels[len(self.levels) - 1 - gamma][0]
+
+
+def _else() -> tuple[str, ComparisonLevelCreator]:
+    return ("different", cll.ElseLevel())
+
+
+SWAP_SQL = "given_canon_l = family_canon_r AND family_canon_l = given_canon_r"
+
+
+def given_name() -> ComparisonSpec:
+    return ComparisonSpec("given_name", "given_std", (
+        ("exact", cll.ExactMatchLevel("given_std", term_frequency_adjustments=True)),
+        ("variant or nickname", cll.ArrayIntersectLevel("given_groups", 1)),
+        ("same consonants", cll.ExactMatchLevel("given_skel")),
+        ("close spelling", cll.JaroWinklerLevel("given_std", 0.92)),
+        ("swapped with family name", cll.CustomLevel(SWAP_SQL, "swapped")),
+        ("similar spelling", cll.JaroWinklerLevel("given_std", 0.8)),
+        _else(),
+    ))
+
+
+def family_name() -> ComparisonSpec:
+    return ComparisonSpec("family_name", "family_std", (
+        ("exact", cll.ExactMatchLevel("family_std", term_frequency_adjustments=True)),
+        ("variant", cll.ExactMatchLevel("family_variant")),
+        ("same consonants", cll.ExactMatchLevel("family_skel")),
+        ("close spelling", cll.JaroWinklerLevel("family_std", 0.92)),
+        ("double surname", cll.ArrayIntersectLevel("family_tokens", 1)),
+        ("swapped with given name", cll.CustomLevel(SWAP_SQL, "swapped")),
+        ("similar spelling", cll.JaroWinklerLevel("family_std", 0.8)),
+        _else(),
+    ))
+
+
+def dob() -> ComparisonSpec:
+    return ComparisonSpec("dob", "dob", (
+        ("exact", cll.ExactMatchLevel("dob")),
+        ("day and month swapped", cll.CustomLevel("dob_dm_l = dob_r", "day/month swapped")),
+        ("one typo", cll.LevenshteinLevel("dob", 1)),
+        ("two typos", cll.LevenshteinLevel("dob", 2)),
+        _else(),
+    ))
+
+
+def identifier(name: str) -> ComparisonSpec:
+    return ComparisonSpec(name, name, (
+        ("exact", cll.ExactMatchLevel(name)),
+        ("one typo", cll.LevenshteinLevel(name, 1)),
+        ("two typos", cll.LevenshteinLevel(name, 2)),
+        _else(),
+    ))
+
+
+def text(name: str, tf: bool) -> ComparisonSpec:
+    return ComparisonSpec(name, name, (
+        ("exact", cll.ExactMatchLevel(name, term_frequency_adjustments=tf)),
+        ("close spelling", cll.JaroWinklerLevel(name, 0.9)),
+        ("similar spelling", cll.JaroWinklerLevel(name, 0.7)),
+        _else(),
+    ))
+
+
+def code(name: str) -> ComparisonSpec:
+    return ComparisonSpec(name, name, (("exact", cll.ExactMatchLevel(name)), _else()))
+
+
+def build(fields: list[str]) -> list[ComparisonSpec]:
+    """Comparisons for the names plus every plain field both sides carry."""
+    specs = [given_name(), family_name()]
+    for f in fields:
+        if f == "dob":
+            specs.append(dob())
+        elif f in ("national_id", "postcode"):
+            specs.append(identifier(f))
+        elif f in ("address", "city"):
+            specs.append(text(f, tf=True))
+        else:
+            specs.append(code(f))
+    return specs
+
+
+def blocking_rules(fields: list[str]) -> list[str]:
+    """Candidate-pair rules: names with variants, names by consonants, DOB with a name,
+    swapped names, shared identifiers. Each is cheap on its own; together they catch
+    a typo in any one of name or date."""
+    rules = [
+        "l.given_canon = r.given_canon AND l.family_canon = r.family_canon",
+        "l.given_skel = r.given_skel AND l.family_skel = r.family_skel",
+        "l.given_canon = r.family_canon AND l.family_canon = r.given_canon",
+    ]
+    if "dob" in fields:
+        rules += [
+            "l.dob = r.dob AND l.given_canon = r.given_canon",
+            "l.dob = r.dob AND l.family_skel = r.family_skel",
+            "l.dob_dm = r.dob AND l.family_skel = r.family_skel",
+        ]
+        if "postcode" in fields:
+            rules.append("l.dob = r.dob AND l.postcode = r.postcode")
+    if "national_id" in fields:
+        rules.append("l.national_id = r.national_id")
+    return rules
+
+
+def training_rules(fields: list[str]) -> list[str]:
+    """EM passes: each blocks on something the other pass lets EM estimate."""
+    rules = ["l.given_canon = r.given_canon AND l.family_canon = r.family_canon"]
+    if "dob" in fields:
+        rules.insert(0, "l.dob = r.dob")
+    elif "national_id" in fields:
+        rules.insert(0, "l.national_id = r.national_id")
+    elif "postcode" in fields:
+        rules.insert(0, "l.postcode = r.postcode")
+    return rules
+
+
+def deterministic_rules(fields: list[str]) -> list[str]:
+    """Near-certain matches, used only to estimate the prior match probability."""
+    if "dob" in fields:
+        return ["l.given_canon = r.given_canon AND l.family_canon = r.family_canon "
+                "AND l.dob = r.dob"]
+    if "national_id" in fields:
+        return ["l.national_id = r.national_id"]
+    return ["l.given_std = r.given_std AND l.family_std = r.family_std"]

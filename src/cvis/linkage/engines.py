@@ -1,0 +1,108 @@
+"""Splink backends: DuckDB embedded by default, Spark when one machine is not enough."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from typing import Any
+
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("duckdb", "spark")
+
+
+class EngineUnavailable(RuntimeError):
+    """The requested engine's optional dependencies are missing."""
+
+
+def spark_available() -> str | None:
+    """None when Spark local mode can run here, else the reason it cannot."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed (pip install 'cvis[spark]')"
+    if shutil.which("java") is None:
+        return "java is not on PATH (Spark needs a JVM)"
+    return None
+
+
+def _spark_session() -> Any:
+    from pyspark.sql import SparkSession
+    from splink.backends.spark import similarity_jar_location
+
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .config("spark.jars", similarity_jar_location())
+        .appName("cvis-linkage")
+        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.memory", "4g")
+        .getOrCreate()
+    )
+    # Splink breaks long query lineages with checkpoints; Spark needs somewhere to put them.
+    spark.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="cvis-spark-"))
+    return spark
+
+
+class Engine:
+    """A Splink database API plus how to hand it a pandas table."""
+
+    def __init__(self, name: str, threads: int | None = None) -> None:
+        if name not in ENGINES:
+            raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+        self.name = name
+        self.threads = threads
+        self.spark: Any = None
+        if name == "spark":
+            reason = spark_available()
+            if reason:
+                raise EngineUnavailable(reason)
+            self.spark = _spark_session()
+
+    def linker(self, frames: list[pd.DataFrame], settings: Any) -> Any:
+        """A Splink Linker over registry and index (or one table to dedupe) with a fresh database
+        API: Splink caches intermediate tables per API, and a training linker's cache
+        must not leak into the prediction linker."""
+        from splink import Linker
+
+        self._linkers = getattr(self, "_linkers", 0) + 1
+        names = [f"registry_{self._linkers}", f"index_{self._linkers}"][: len(frames)]
+        if self.spark is not None:
+            from splink import SparkAPI
+
+            tables = [self._spark_table(f) for f in frames]
+            return Linker(tables, settings, SparkAPI(spark_session=self.spark),
+                          input_table_aliases=names)
+        import duckdb
+        from splink import DuckDBAPI
+
+        con = duckdb.connect()
+        if self.threads:
+            con.execute(f"SET threads TO {int(self.threads)}")
+        con.execute("SET preserve_insertion_order = false")
+        con.execute("SET enable_progress_bar = false")
+        # Materialise once: a pandas view would convert Python objects on every query.
+        import pyarrow as pa
+
+        for name, frame in zip(names, frames, strict=True):
+            con.register("_frame", pa.Table.from_pandas(frame, preserve_index=False))
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM _frame")
+            con.unregister("_frame")
+        return Linker(names, settings, DuckDBAPI(connection=con), input_table_aliases=names)
+
+    def _spark_table(self, frame: pd.DataFrame) -> Any:
+        from pyspark.sql import types as T
+
+        schema = T.StructType([
+            T.StructField(
+                c,
+                T.ArrayType(T.StringType()) if c in ("given_groups", "family_tokens")
+                else T.StringType(),
+            )
+            for c in frame.columns
+        ])
+        rows = frame.astype(object).where(frame.notna(), None).values.tolist()
+        return self.spark.createDataFrame(rows, schema=schema)

@@ -1,0 +1,167 @@
+"""Review queue and decisions: a person confirms or rejects each candidate link.
+
+Decisions are keyed by (registrant, index, record) and remembered across months;
+a decision stops applying when either record's content changes (the link's
+fingerprint), so a person looks again at what they have not seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cvis.linkage.state import LinkageState
+
+log = logging.getLogger(__name__)
+
+DECISIONS = ("confirm", "reject")
+
+
+class ReviewError(ValueError):
+    """Unknown link key, or no run to review."""
+
+
+def link_key(registry_id: str, index: str, record_id: str) -> str:
+    """Short stable key a reviewer types; the same link has the same key every month."""
+    raw = "\x1f".join((str(registry_id), str(index), str(record_id))).encode()
+    return hashlib.sha1(raw, usedforsecurity=False).hexdigest()[:10]
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """A candidate link with the evidence a reviewer needs."""
+
+    key: str
+    registry_id: str
+    index: str
+    record_id: str
+    match_probability: float
+    match_weight: float
+    agreement: str
+    person_id: str
+    status: str  # pending | re-review | confirmed | rejected
+    registrant: dict[str, Any]
+    record: dict[str, Any]
+
+
+def _items(state: LinkageState, run_id: int) -> list[ReviewItem]:
+    rows = state.query(
+        """SELECT l.*, d.decision, d.fingerprint AS decided_fp, rr.data AS reg_data,
+                  ir.data AS rec_data
+           FROM links l
+           LEFT JOIN decisions d USING (registry_id, index_name, record_id)
+           LEFT JOIN records rr ON rr.run_id = l.run_id AND rr.source = 'registry'
+                AND rr.record_id = l.registry_id
+           LEFT JOIN records ir ON ir.run_id = l.run_id AND ir.source = l.index_name
+                AND ir.record_id = l.record_id
+           WHERE l.run_id = ?
+           ORDER BY l.match_probability DESC, l.registry_id""",
+        [run_id],
+    )
+    items = []
+    for r in rows.itertuples(index=False):
+        if not isinstance(r.decision, str):
+            status = "pending"
+        elif r.decided_fp != r.fingerprint:
+            status = "re-review"
+        else:
+            status = "confirmed" if r.decision == "confirm" else "rejected"
+        items.append(ReviewItem(
+            key=link_key(r.registry_id, r.index_name, r.record_id),
+            registry_id=r.registry_id, index=r.index_name, record_id=r.record_id,
+            match_probability=float(r.match_probability), match_weight=float(r.match_weight),
+            agreement=r.agreement or "", person_id=r.person_id, status=status,
+            registrant=json.loads(r.reg_data) if isinstance(r.reg_data, str) else {},
+            record=json.loads(r.rec_data) if isinstance(r.rec_data, str) else {},
+        ))
+    return items
+
+
+def queue(state: LinkageState, include_decided: bool = False) -> list[ReviewItem]:
+    """Links of the latest run awaiting a decision (or all of them)."""
+    run_id = state.latest_run_id()
+    if run_id is None:
+        return []
+    items = _items(state, run_id)
+    if include_decided:
+        return items
+    return [i for i in items if i.status in ("pending", "re-review")]
+
+
+def decide(state: LinkageState, key: str, decision: str, reviewer: str,
+           note: str = "") -> ReviewItem:
+    """Record a decision on a link of the latest run; a confirmation opens a lead."""
+    if decision not in DECISIONS:
+        raise ReviewError(f"decision must be one of {', '.join(DECISIONS)}")
+    run_id = state.latest_run_id()
+    if run_id is None:
+        raise ReviewError("no linkage run to review yet")
+    matches = [i for i in _items(state, run_id) if i.key == key]
+    if not matches:
+        raise ReviewError(f"no link with key {key} in the latest run")
+    item = matches[0]
+    fp = state.query(
+        "SELECT fingerprint FROM links WHERE run_id=? AND registry_id=? AND index_name=? "
+        "AND record_id=?", [run_id, item.registry_id, item.index, item.record_id]
+    ).fingerprint.iloc[0]
+    state.execute(
+        "INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [item.registry_id, item.index, item.record_id, decision, reviewer, note,
+         datetime.now(UTC).replace(tzinfo=None), run_id, fp],
+    )
+    if decision == "confirm":
+        _open_lead(state, item, run_id)
+    else:
+        state.execute("UPDATE leads SET status = 'withdrawn' WHERE lead_id = ?", [item.key])
+    log.info("decision %s recorded for link %s", decision, key)
+    return _replace_status(item, "confirmed" if decision == "confirm" else "rejected")
+
+
+def _replace_status(item: ReviewItem, status: str) -> ReviewItem:
+    return ReviewItem(**{**item.__dict__, "status": status})
+
+
+def field_office(item: ReviewItem) -> str:
+    """The owning field office: the index record's, else the registrant's, else by state."""
+    for data in (item.record, item.registrant):
+        if data.get("field_office"):
+            return str(data["field_office"])
+    state = item.registrant.get("state") or item.record.get("state")
+    return f"office for {state}" if state else "unassigned"
+
+
+def _open_lead(state: LinkageState, item: ReviewItem, run_id: int) -> None:
+    state.execute(
+        "INSERT OR REPLACE INTO leads VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open')",
+        [item.key, item.person_id, item.registry_id, item.index, item.record_id,
+         field_office(item), datetime.now(UTC).replace(tzinfo=None), run_id],
+    )
+
+
+@dataclass(frozen=True)
+class Lead:
+    """A confirmed link handed to the field office that owns it."""
+
+    lead_id: str
+    person_id: str
+    registry_id: str
+    index: str
+    record_id: str
+    field_office: str
+    status: str
+
+
+def leads(state: LinkageState, office: str | None = None) -> list[Lead]:
+    """Open leads, by field office."""
+    sql = ("SELECT lead_id, person_id, registry_id, index_name, record_id, field_office, status"
+           " FROM leads WHERE status = 'open'")
+    params: list[Any] = []
+    if office:
+        sql += " AND field_office = ?"
+        params.append(office)
+    rows = state.query(sql + " ORDER BY field_office, created_at", params)
+    return [Lead(*r) for r in rows.itertuples(index=False)]
