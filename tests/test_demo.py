@@ -23,6 +23,8 @@ def test_demo_finds_known_pictures(
     matched = {Path(r["path"]).name for r in rows if r["matches"]}
     assert {"IMG_0001.png", "launch.png"} <= matched, "exact copies are found"
     assert {f"recompressed_{i}.jpg" for i in range(5)} <= matched, "re-encoded copies are found"
+    assert {f"mirrored_{i}.jpg" for i in range(5)} <= matched, "mirrored copies are found"
+    assert {f"letterboxed_{i}.jpg" for i in range(5)} <= matched, "letterboxed copies are found"
     assert not any(r["matches"] for r in rows if "other_" in r["path"]), "no false matches"
     assert "showing identified victims" in result.output
     assert (tmp_path / "home" / "cvis.db").exists(), "the embedded SQLite store was used"

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageOps
 from skimage import data as sample_data
 from sqlalchemy import select
 
@@ -83,7 +83,8 @@ def build_reference(folder: Path) -> Path:
 
 
 def build_evidence(reference: Path, folder: Path) -> None:
-    """Exact copies, altered copies, unrelated pictures and broken files."""
+    """Exact copies, altered (resized, re-encoded, watermarked, mirrored, letterboxed) copies,
+    unrelated pictures and broken files."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "DCIM").mkdir(exist_ok=True)
     (folder / "Downloads").mkdir(exist_ok=True)
@@ -95,6 +96,10 @@ def build_evidence(reference: Path, folder: Path) -> None:
         half.save(folder / "DCIM" / f"IMG_{100 + i:04d}.jpg", quality=85)
         image.save(folder / "Downloads" / f"recompressed_{i}.jpg", quality=60)
         _watermark(image).save(folder / "Downloads" / f"shared_{i}.jpg", quality=90)
+        ImageOps.mirror(image).save(folder / "Downloads" / f"mirrored_{i}.jpg", quality=90)
+        ImageOps.expand(image, border=(0, image.height // 6), fill=(0, 0, 0)).save(
+            folder / "Downloads" / f"letterboxed_{i}.jpg", quality=90
+        )
     for name in UNRELATED:
         _sample(name).save(folder / "DCIM" / f"other_{name}.jpg", quality=90)
     original = (folder / "DCIM" / "IMG_0100.jpg").read_bytes()
