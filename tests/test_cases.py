@@ -131,6 +131,19 @@ def test_cli_workflow_to_pdf_json(
                          ).exit_code == 0
     assert json.loads(out.read_text())["summary"]["identified_victim_files"] == 2
 
+    vics = tmp_path / "case.json"
+    made = runner.invoke(app, ["report", "A-1", "--format", "vics", "--out", str(vics)])
+    assert made.exit_code == 0, made.output
+    exported = json.loads(vics.read_text())
+    assert exported["odata.metadata"].endswith("DataModels/1.3.xml#Media")
+    media = {Path(m["FilePath"]).name: m for m in exported["value"]}
+    assert len(media) == 6, "every hashed item of the case"
+    assert media["cat.png"]["VictimIdentified"] is True
+    assert media["cat.png"]["Series"] == "Series chelsea" and media["cat.png"]["Category"] == 1
+    assert len(media["cat.png"]["MD5"]) == 32
+    assert media["rocket.png"]["VictimIdentified"] is False
+    assert "VictimIdentified" not in media["new-c.png"], "unknown stays unknown"
+
     bad = runner.invoke(app, ["report", "A-1", "--format", "docx", "--out", str(out)])
     assert bad.exit_code == 2
 
@@ -197,3 +210,24 @@ def test_closed_cases_refuse_changes_and_history_is_kept(scanned: Store) -> None
             close_case(session, "A-1", actor=EXAMINER)
         actions = [e["action"] for e in show_case(session, "A-1").events]
     assert actions[0] == "opened" and actions[-1] == "closed"
+
+
+def test_case_commands_are_audited(
+    runner: CliRunner, cli_env: Settings, store: Store, tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from cvis.store.models import AuditRecord
+
+    assert runner.invoke(app, ["case", "new", "Z-9", "--agency", "Agency Z"]).exit_code == 0
+    assert runner.invoke(app, ["case", "show", "Z-9"]).exit_code == 0
+    missing = runner.invoke(app, ["case", "show", "NOPE"])
+    assert missing.exit_code == 1
+    with store.session() as session:
+        rows = session.execute(
+            select(AuditRecord.event, AuditRecord.object, AuditRecord.outcome)
+            .order_by(AuditRecord.id)
+        ).all()
+    assert ("case.new", "case:Z-9", "success") in rows
+    assert ("case.show", "case:Z-9", "success") in rows
+    assert ("case.show", "case:NOPE", "failure") in rows

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session
 
+from cvis.audit import audited
 from cvis.cases.actor import current_actor
 from cvis.cases.case_export import export_case
 from cvis.cases.deconflict import deconflict_case
@@ -32,6 +36,14 @@ Examiner = Annotated[str | None, typer.Option(help="Who is acting (default: CVIS
 CASE_ERRORS = (CaseError, ReviewError, SeriesError, UnknownFormatError)
 
 
+@contextmanager
+def _audited_session(event: str, obj: str) -> Iterator[Session]:
+    """Every case command reads or changes case data: each one is audited."""
+    store = Store()
+    with audited(store, "cli", event, obj), store.session() as session:
+        yield session
+
+
 def _fail(exc: Exception) -> typer.Exit:
     render.error(str(exc))
     return typer.Exit(1)
@@ -48,7 +60,7 @@ def case_new(
     actor: Examiner = None,
 ) -> None:
     """Open a case."""
-    with Store().session() as session:
+    with _audited_session("case.new", f"case:{number}") as session:
         try:
             new_case(session, number, actor=current_actor(actor), agency=agency, title=title,
                      examiners=examiner, contact=contact, notes=notes)
@@ -60,7 +72,7 @@ def case_new(
 @case_app.command("list")
 def case_list() -> None:
     """List cases."""
-    with Store().session() as session:
+    with _audited_session("case.list", "cases") as session:
         cases = list_cases(session)
     render.table("cases", ["number", "title", "agency", "status", "scans", "opened"],
                  ([c.number, c.title, c.agency, c.status, c.scans, c.created_at.date()]
@@ -70,7 +82,7 @@ def case_list() -> None:
 @case_app.command("show")
 def case_show(number: str) -> None:
     """A case: details, scans, evidence, deconfliction notices and its history."""
-    with Store().session() as session:
+    with _audited_session("case.show", f"case:{number}") as session:
         try:
             detail = show_case(session, number)
         except CASE_ERRORS as exc:
@@ -81,7 +93,7 @@ def case_show(number: str) -> None:
 @case_app.command("close")
 def case_close(number: str, reason: str = "", actor: Examiner = None) -> None:
     """Close a case: its reviews and scans can no longer change."""
-    with Store().session() as session:
+    with _audited_session("case.close", f"case:{number}") as session:
         try:
             close_case(session, number, actor=current_actor(actor), reason=reason)
         except CASE_ERRORS as exc:
@@ -92,7 +104,7 @@ def case_close(number: str, reason: str = "", actor: Examiner = None) -> None:
 @case_app.command("deconflict")
 def case_deconflict(number: str, actor: Examiner = None) -> None:
     """Tell this case's owner and other agencies' case owners what they share."""
-    with Store().session() as session:
+    with _audited_session("case.deconflict", f"case:{number}") as session:
         try:
             new = deconflict_case(session, number, actor=current_actor(actor))
             detail = show_case(session, number)
@@ -112,7 +124,7 @@ def case_series(
     actor: Examiner = None,
 ) -> None:
     """Group categorised unmatched pictures into candidate series; export one."""
-    with Store().session() as session:
+    with _audited_session("case.series", f"case:{number}") as session:
         try:
             if export:
                 with render.output_stream(out) as stream:
@@ -146,7 +158,7 @@ def review_command(
     actor = current_actor(examiner)
     if confirm and reject:
         raise typer.BadParameter("give --confirm or --reject, not both")
-    with Store().session() as session:
+    with _audited_session("review", f"case:{case}") as session:
         try:
             if match is not None:
                 if not (confirm or reject):
@@ -174,7 +186,7 @@ def report_command(
     """Write the victim-identification report for prosecution (no imagery)."""
     if format not in ("pdf", "json", "vics"):
         raise typer.BadParameter("format must be pdf, json or vics", param_hint="--format")
-    with Store().session() as session:
+    with _audited_session("report", f"case:{case} format:{format}") as session:
         try:
             if format == "vics":
                 with render.output_stream(out) as stream:

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
+from cvis.audit import audited
 from cvis.cli import render
 from cvis.evidence.custody import case_evidence, verify_evidence
 from cvis.store.db import Store
@@ -30,7 +31,7 @@ def list_command(case: Annotated[str, typer.Option(help="Case number.")]) -> Non
     """Every evidence source of a case with its recorded size and hashes."""
     store = Store()
     case_id = _case_id(store, case)
-    with store.session() as session:
+    with audited(store, "cli", "evidence.list", f"case:{case}"), store.session() as session:
         rows = [
             [e.id, e.kind, e.source_path, e.size, e.sha256, e.stored_hash_ok, e.acquired_by,
              e.acquired_at, e.verified_ok]
@@ -57,7 +58,8 @@ def verify_command(
     changed = 0
     for one in ids:
         try:
-            with store.session() as session:
+            with audited(store, "cli", "evidence.verify", f"evidence:{one}"), \
+                    store.session() as session:
                 result = verify_evidence(session, one)
         except LookupError as exc:
             render.error(str(exc))

@@ -14,10 +14,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cvis.audit import audited
+from cvis.audit.log import AuditEntry, cli_actor, record_event
 from cvis.linkage import service
 from cvis.linkage.engines import ENGINES, EngineUnavailable
 from cvis.linkage.mapping import MappingError
 from cvis.linkage.review import ReviewError
+from cvis.store.db import Store
 
 link_app = typer.Typer(help="Registry cross-matching against other agencies' person indices.",
                        no_args_is_help=True)
@@ -82,7 +85,8 @@ def run_cmd(
             def progress(msg: str) -> None:
                 if status is not None:
                     status.update(msg)
-            result, paths = service.run(request, out, progress)
+            with audited(Store(), "cli", "link.run", f"out:{out}"):
+                result, paths = service.run(request, out, progress)
     except (MappingError, EngineUnavailable, FileNotFoundError) as exc:
         _fail(str(exc))
     if not quiet:
@@ -117,12 +121,15 @@ def review_cmd(
         raise typer.BadParameter("--reviewer is required to record a decision")
     try:
         for key, decision in actions:
-            item = service.decide(where, key, decision, reviewer or "", note)
+            with audited(Store(), "cli", f"link.review.{decision}", f"link:{key}"):
+                item = service.decide(where, key, decision, reviewer or "", note)
             console.print(f"{item.key}: {item.status}")
     except ReviewError as exc:
         _fail(str(exc))
     if actions:
         return
+    record_event(Store(), AuditEntry("cli", "link.review.read", cli_actor(), "success",
+                                     f"state:{where}"))
     if show_leads and as_json:
         for lead in service.leads(where):
             typer.echo(json.dumps(asdict(lead)))
@@ -168,7 +175,8 @@ def releases_cmd(
         start = date.fromisoformat(as_of) if as_of else None
     except ValueError as exc:
         raise typer.BadParameter("--as-of must be YYYY-MM-DD") from exc
-    listing = service.list_releases(service.state_dir(state), days, start, index, out)
+    with audited(Store(), "cli", "link.releases", f"days:{days} out:{out}"):
+        listing = service.list_releases(service.state_dir(state), days, start, index, out)
     table = Table("release", "days", "key", "registry_id", "index", "record_id", "facility",
                   "prob", "review")
     for r in listing.releases:
