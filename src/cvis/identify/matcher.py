@@ -143,6 +143,9 @@ class Matcher:
         facts = self._facts({signal_id for pairs in hits for signal_id, _ in pairs})
         results: list[list[MatchResult]] = []
         for query, pairs in zip(queries, hits, strict=True):
+            if not pairs:  # most queries of a batch: no work, no sort
+                results.append([])
+                continue
             found = []
             for signal_id, distance in pairs:
                 if signal_id not in facts:
