@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import insert
 
@@ -152,16 +153,21 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-def run_single(port: int, token: str, sample: list[str], seconds: float, procs: int,
-               threads: int) -> None:
+def _load(target: Any, args: tuple[Any, ...], procs: int) -> list[Any]:
+    """Run ``procs`` load-generator processes; each puts one result on the queue."""
     out: mp.Queue = mp.Queue()
-    workers = [mp.Process(target=_single_worker, args=(port, token, sample, seconds, threads, out))
-               for _ in range(procs)]
+    workers = [mp.Process(target=target, args=(*args, out)) for _ in range(procs)]
     for w in workers:
         w.start()
     results = [out.get() for _ in workers]
     for w in workers:
         w.join()
+    return results
+
+
+def run_single(port: int, token: str, sample: list[str], seconds: float, procs: int,
+               threads: int) -> None:
+    results = _load(_single_worker, (port, token, sample, seconds, threads), procs)
     latencies = [x for lat, _ in results for x in lat]
     errors = sum(e for _, e in results)
     print(f"single lookups: {len(latencies) / seconds:,.0f}/s over {seconds:.0f} s "
@@ -171,14 +177,7 @@ def run_single(port: int, token: str, sample: list[str], seconds: float, procs: 
 
 def run_batch(port: int, token: str, sample: list[str], seconds: float, batch: int,
               procs: int) -> None:
-    out: mp.Queue = mp.Queue()
-    workers = [mp.Process(target=_batch_worker, args=(port, token, sample, seconds, batch, out))
-               for _ in range(procs)]
-    for w in workers:
-        w.start()
-    results = [out.get() for _ in workers]
-    for w in workers:
-        w.join()
+    results = _load(_batch_worker, (port, token, sample, seconds, batch), procs)
     done = sum(r[0] for r in results)
     errors = sum(r[1] for r in results)
     calls = sum(r[2] for r in results)

@@ -50,13 +50,6 @@ def _session(event: str, obj: str) -> Iterator[Session]:
         raise typer.Exit(1) from None
 
 
-def _obj(arguments: dict[str, Any]) -> str:
-    """What a command touches, for the audit record."""
-    parts = [f"{k}:{arguments[k]}" for k in ("name", "file", "source", "directory")
-             if arguments.get(k) is not None]
-    return " ".join(parts) or "hash sets"
-
-
 @sets_app.command("import")
 def import_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
@@ -72,7 +65,7 @@ def import_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Import a hash list as a new version of a set (all or nothing unless --skip-bad)."""
-    with _session("import", _obj(locals())) as session, render.progress_bar(
+    with _session("import", f"set:{name} file:{file}") as session, render.progress_bar(
         "importing", None, render.show_progress(quiet)
     ) as advance:
         configure_set(session, name, agency=agency, source=source, description=description)
@@ -90,7 +83,7 @@ def import_command(
 @sets_app.command("list")
 def list_command() -> None:
     """List hash sets with their sizes."""
-    with _session("list", _obj(locals())) as session:
+    with _session("list", "hash sets") as session:
         summaries = list_sets(session)
     render.table(
         "hash sets",
@@ -106,7 +99,7 @@ def list_command() -> None:
 @sets_app.command("show")
 def show_command(name: str) -> None:
     """A set's provenance, match settings, visibility and contested hashes."""
-    with _session("show", _obj(locals())) as session:
+    with _session("show", f"set:{name}") as session:
         hash_set = get_set(session, name)
         rows: list[list[Any]] = [["agency", hash_set.agency], ["source", hash_set.source],
                 ["description", hash_set.description], ["enabled", hash_set.enabled],
@@ -142,7 +135,7 @@ def configure_command(
     except ValueError as exc:
         render.error(str(exc))
         raise typer.Exit(2) from None
-    with _session("configure", _obj(locals())) as session:
+    with _session("configure", f"set:{name}") as session:
         hash_set = configure_set(session, name, agency=agency, source=source,
                                  description=description, enabled=enabled)
         if thresholds:
@@ -167,14 +160,15 @@ def export_command(
     version: Annotated[int | None, typer.Option(help="Export the set as of this version.")] = None,
 ) -> None:
     """Export a set's records, now or as of a version."""
-    with _session("export", _obj(locals())) as session, render.output_stream(out) as stream:
+    with _session("export", f"set:{name} format:{format}") as session, \
+            render.output_stream(out) as stream:
         export_set(session, name, format, stream, version)
 
 
 @sets_app.command("versions")
 def versions_command(name: str) -> None:
     """A set's version history."""
-    with _session("versions", _obj(locals())) as session:
+    with _session("versions", f"set:{name}") as session:
         versions = list_versions(session, name)
     render.table(
         f"versions of {name}",
@@ -191,7 +185,7 @@ def diff_command(
     last: Annotated[int | None, typer.Argument(help="To this version (default: latest).")] = None,
 ) -> None:
     """What changed between two versions, one JSON line per item."""
-    with _session("diff", _obj(locals())) as session, render.output_stream(None) as stream:
+    with _session("diff", f"set:{name}") as session, render.output_stream(None) as stream:
         if last is None:
             last = max((v.number for v in list_versions(session, name)), default=0)
         changes = diff_versions(session, name, first, last)
@@ -213,7 +207,7 @@ def feedback_command(
 ) -> None:
     """Confirm a match, or mark it false positive (suppresses the hash in its set)."""
     verdict = verdict.replace("-", "_")
-    with _session("feedback", _obj(locals())) as session:
+    with _session("feedback", f"match:{match_id} verdict:{verdict}") as session:
         feedback = record_feedback(session, match_id, verdict, examiner=examiner,
                                    agency=agency, note=note)
         what = f"{feedback.signal_type} {feedback.value} of {feedback.media_id}"
@@ -224,7 +218,7 @@ def feedback_command(
 @sets_app.command("publish")
 def publish_command(name: str, directory: Path) -> None:
     """Write the set's versions as a feed other cvis instances pull."""
-    with _session("publish", _obj(locals())) as session:
+    with _session("publish", f"set:{name} feed:{directory}") as session:
         document = publish_feed(session, name, directory)
     render.note(f"feed {directory}: {len(document['versions'])} version(s) of {name!r}")
 
@@ -259,7 +253,7 @@ def series_command(
     contact_email: Annotated[str, typer.Option()] = "",
 ) -> None:
     """Record a series: identified status and the contact a prosecutor calls."""
-    with _session("series", _obj(locals())) as session:
+    with _session("series", f"series:{name}") as session:
         save_series(session, SeriesRecord(
             name=name, agency=agency, victim_identified=identified,
             identifying_agency=identifying_agency, contact_agency=contact_agency,
