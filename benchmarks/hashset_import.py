@@ -62,11 +62,11 @@ def main() -> None:
     started = time.perf_counter()
     done = [0]
 
-    def progress(count: int) -> None:
-        before, done[0] = done[0], done[0] + count
+    def progress(records: int, position: int) -> None:
+        before, done[0] = done[0], records
         if done[0] // 1_000_000 > before // 1_000_000:
             now = time.perf_counter()
-            print(f"  {done[0]:,} records, {now - started:.0f} s, "
+            print(f"  {done[0]:,} records ({position / 2**20:,.0f} MiB), {now - started:.0f} s, "
                   f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB",
                   flush=True)
 

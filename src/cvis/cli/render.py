@@ -90,6 +90,29 @@ def scan_progress(enabled: bool) -> Iterator[Any]:
         yield Bar(progress)
 
 
+@contextmanager
+def file_progress(label: str, size: int, enabled: bool) -> Iterator[Any]:
+    """Yields update(records, bytes_read): a bar over the file's bytes (they drive the ETA)
+    with the records read and records/s, for lists whose record count is not known ahead."""
+    if not enabled:
+        yield lambda records, position: None
+        return
+    columns = [
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[records]}"),
+        TextColumn("{task.fields[rate]}"), DownloadColumn(), TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=err_console, transient=False) as progress:
+        task = progress.add_task(label, total=size or None, records="0 records", rate="")
+
+        def update(records: int, position: int) -> None:
+            elapsed = progress.tasks[0].elapsed or 0.0
+            rate = f"{records / elapsed:,.0f} records/s" if elapsed > 0 else ""
+            progress.update(task, completed=position, records=f"{records:,} records", rate=rate)
+
+        yield update
+
+
 def write_jsonl(rows: Iterable[dict[str, Any]], stream: TextIO) -> int:
     count = 0
     for row in rows:

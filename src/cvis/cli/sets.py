@@ -65,8 +65,8 @@ def import_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Import a hash list as a new version of a set (all or nothing unless --skip-bad)."""
-    with _session("import", f"set:{name} file:{file}") as session, render.progress_bar(
-        "importing", None, render.show_progress(quiet)
+    with _session("import", f"set:{name} file:{file}") as session, render.file_progress(
+        "importing", file.stat().st_size, render.show_progress(quiet)
     ) as advance:
         configure_set(session, name, agency=agency, source=source, description=description)
         report = import_file(session, file, name=name, format_name=format, skip_bad=skip_bad,

@@ -13,6 +13,13 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from cvis.hashsets.records import KnownRecord
+from cvis.hashsets.staging import (
+    REST_FIELDS,
+    STAGED_COLUMNS,
+    STAGED_SIGNALS,
+    record_from_row,
+    record_row,
+)
 
 MEDIA_COLUMNS = ("id", "set_id", "media_id", "category", "series", "victim_identified",
                  "offender_identified", "distributed", "tags", "extra")
@@ -20,24 +27,45 @@ MEDIA_COLUMNS = ("id", "set_id", "media_id", "category", "series", "victim_ident
 SQLITE_IMPORT_CACHE_KIB = 256 * 1024
 # Secondary indexes a big SQLite import drops and rebuilds (sorted) before it commits. Inside
 # the one transaction this is invisible to readers (WAL snapshots) and undone on rollback.
+# (ix_known_signals_media stays: its keys arrive in order, so keeping it costs little.)
 DEFERRABLE_INDEXES = ("ix_known_signals_type_value", "ix_set_changes_version_media")
 DEFER_AFTER_ROWS = 200_000
+# Index builds at the end of a big import sort millions of keys; SQLite can split the sort.
+SQLITE_SORT_THREADS = 2
+# ... and sorts in runs the size of the page cache: small runs stay in the CPU's caches and
+# build a 20 M-key index in about half the time a 256 MiB run takes (benchmarks/hashsets.md).
+SQLITE_INDEX_BUILD_CACHE_KIB = 16 * 1024
+STAGE_TABLE = "cvis_import_stage"
 
 
 class BulkWriter:
-    """Inserts known media, their signals and change-log rows for one version."""
+    """Inserts known media, their signals and change-log rows for one version.
+
+    New records go through a per-connection temporary staging table: one bound row per
+    record, then plain INSERT ... SELECT statements fan it out to media, signals and the
+    change log inside the database, which costs far less than binding each of those rows.
+    """
 
     def __init__(self, conn: Connection, set_id: int, version_id: int) -> None:
         self.conn, self.set_id, self.version_id = conn, set_id, version_id
         self.sqlite = conn.dialect.name == "sqlite"
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        self._media_sql = _insert("known_media", MEDIA_COLUMNS, mark, " ON CONFLICT DO NOTHING")
+        self._mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        mark = self._mark
         self._signal_sql = _insert("known_signals", ("media_pk", "signal_type", "value"), mark)
         self._change_sql = _insert(
             "set_changes", ("version_id", "media_id", "action", "prior"), mark
         )
+        self._stage_sql = _insert(STAGE_TABLE, ("id", *STAGED_COLUMNS), mark)
+        self._cache_before = None
         if self.sqlite:
+            self._cache_before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
             conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_IMPORT_CACHE_KIB}")
+            conn.exec_driver_sql(f"PRAGMA threads={SQLITE_SORT_THREADS}")
+        self._media_from_stage = _media_from_stage(self.sqlite)
+        self._other_signals = (
+            "json_extract(rest, '$.signals')" if self.sqlite else "CAST(rest AS JSON)->>'signals'"
+        )
+        self._create_stage()
         self._next_id: int | None = None
         self._added = 0
         self._deferred: list[str] | None = None
@@ -45,18 +73,77 @@ class BulkWriter:
 
     def add_new(self, records: Sequence[KnownRecord]) -> list[KnownRecord]:
         """Insert records believed new; returns those whose media id was already there."""
-        if not records:
+        columns: tuple[list[Any], ...] = tuple([] for _ in STAGED_COLUMNS)
+        for record in records:
+            for column, value in zip(columns, record_row(record), strict=True):
+                column.append(value)
+        return self.add_columns(columns)
+
+    def add_columns(self, columns: tuple[list[Any], ...]) -> list[KnownRecord]:
+        """Insert staged rows believed new; returns those whose media id was already there."""
+        count = len(columns[0])
+        if not count:
             return []
-        first = self._allocate_ids(len(records))
-        rows = [_media_row(first + i, self.set_id, r) for i, r in enumerate(records)]
-        self.conn.exec_driver_sql(self._media_sql, rows)
-        inserted = self._ids_present(first, len(records))
-        placed = [(first + i, r) for i, r in enumerate(records) if first + i in inserted]
-        self.insert_signals(placed)
-        self.log_changes([(r.media_id, "add", None) for _, r in placed])
-        self._added += len(placed)
+        first = self._allocate_ids(count)
+        self.conn.exec_driver_sql(self._stage_sql,
+                                  list(zip(range(first, first + count), *columns, strict=True)))
+        inserted = self.conn.exec_driver_sql(
+            f"INSERT INTO known_media ({', '.join(MEDIA_COLUMNS)}) "
+            f"SELECT id, {int(self.set_id)}, {self._media_from_stage} "
+            "WHERE true ON CONFLICT DO NOTHING"
+        ).rowcount
+        seen = [] if inserted == count else self._take_seen()
+        self._fan_out_stage()
+        self._added += count - len(seen)
         self._maybe_defer_indexes()
-        return [r for i, r in enumerate(records) if first + i not in inserted]
+        return seen
+
+    def _create_stage(self) -> None:
+        columns = ", ".join(
+            f"{c} {'INTEGER' if c == 'category' else 'TEXT'}" for c in STAGED_COLUMNS
+        )
+        self.conn.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE_TABLE} "
+            f"(id INTEGER PRIMARY KEY, {columns})"
+        )
+        self.conn.exec_driver_sql(f"DELETE FROM {STAGE_TABLE}")  # left by an aborted import
+
+    def _take_seen(self) -> list[KnownRecord]:
+        """Staged rows whose media id the set already had: out of the stage, back as records."""
+        absent = (f"FROM {STAGE_TABLE} s WHERE NOT EXISTS "
+                  "(SELECT 1 FROM known_media m WHERE m.id = s.id)")
+        rows = self.conn.exec_driver_sql(
+            f"SELECT {', '.join(STAGED_COLUMNS)} {absent} ORDER BY s.id"
+        ).all()
+        self.conn.exec_driver_sql(
+            f"DELETE FROM {STAGE_TABLE} WHERE NOT EXISTS "
+            f"(SELECT 1 FROM known_media m WHERE m.id = {STAGE_TABLE}.id)"
+        )
+        return [record_from_row(tuple(row)) for row in rows]
+
+    def _fan_out_stage(self) -> None:
+        """Signals and 'add' change rows from the staged media, then an empty stage."""
+        self.conn.exec_driver_sql(
+            "INSERT INTO known_signals (media_pk, signal_type, value) "
+            + " UNION ALL ".join(
+                f"SELECT id, '{name}', {name} FROM {STAGE_TABLE} WHERE {name} IS NOT NULL"
+                for name in STAGED_SIGNALS
+            )
+        )
+        others = self.conn.exec_driver_sql(
+            f"SELECT id, signals FROM (SELECT id, {self._other_signals} AS signals "
+            f"FROM {STAGE_TABLE} WHERE rest IS NOT NULL) AS s WHERE signals IS NOT NULL"
+        ).all()
+        rows = [(pk, kind, value) for pk, text in others
+                for kind, value in json.loads(text).items()]
+        if rows:
+            self.conn.exec_driver_sql(self._signal_sql, rows)
+        self.conn.exec_driver_sql(
+            "INSERT INTO set_changes (version_id, media_id, action, prior) "
+            f"SELECT {int(self.version_id)}, media_id, 'add', NULL FROM {STAGE_TABLE} "
+            "ORDER BY id"
+        )
+        self.conn.exec_driver_sql(f"DELETE FROM {STAGE_TABLE}")
 
     def insert_signals(self, placed: Sequence[tuple[int, KnownRecord]]) -> None:
         rows = [(pk, kind, value) for pk, r in placed for kind, value in r.signals.items()]
@@ -73,9 +160,13 @@ class BulkWriter:
 
     def finish(self) -> None:
         """Rebuild any index dropped for speed; call before the transaction commits."""
+        if self._deferred:
+            self.conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_INDEX_BUILD_CACHE_KIB}")
         for sql in self._deferred or []:
             self.conn.exec_driver_sql(sql)
         self._deferred = []
+        if self._cache_before is not None:  # the pooled connection goes back as it came
+            self.conn.exec_driver_sql(f"PRAGMA cache_size={int(self._cache_before)}")
 
     def _maybe_defer_indexes(self) -> None:
         # Only when this import outweighs the table already there, so a rebuild costs at most
@@ -115,31 +206,25 @@ class BulkWriter:
         first, self._next_id = self._next_id, self._next_id + count
         return first
 
-    def _ids_present(self, first: int, count: int) -> set[int]:
-        bounds = {"lo": first, "hi": first + count - 1}
-        found = self.conn.execute(
-            text("SELECT count(*) FROM known_media WHERE id BETWEEN :lo AND :hi"), bounds
-        ).scalar()
-        if found == count:
-            return set(range(first, first + count))
-        present = self.conn.execute(
-            text("SELECT id FROM known_media WHERE id BETWEEN :lo AND :hi"),
-            bounds,
-        ).scalars()
-        return set(present)
+
+def _media_from_stage(sqlite: bool) -> str:
+    """The known_media columns after id and set_id, unpacked from the stage's JSON ``rest``."""
+    empty = {"tags": "[]", "extra": "{}"}
+    values = []
+    for name in REST_FIELDS:
+        if sqlite:  # JSON stays text and booleans integers, just as json_extract gives them
+            value = f"json_extract(rest, '$.{name}')"
+            values.append(f"coalesce({value}, '{empty[name]}')" if name in empty else value)
+        elif name in empty:
+            values.append(f"coalesce(r->'{name}', CAST('{empty[name]}' AS JSON))")
+        else:
+            value = f"r->>'{name}'"
+            values.append(value if name == "series" else f"CAST({value} AS BOOLEAN)")
+    source = (STAGE_TABLE if sqlite
+              else f"(SELECT *, CAST(rest AS JSON) AS r FROM {STAGE_TABLE}) AS s")
+    return f"media_id, category, {', '.join(values)} FROM {source}"
 
 
 def _insert(table: str, columns: Sequence[str], mark: str, suffix: str = "") -> str:
     marks = ", ".join(mark for _ in columns)
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}){suffix}"
-
-
-def _media_row(pk: int, set_id: int, r: KnownRecord) -> tuple[Any, ...]:
-    return (pk, set_id, r.media_id, r.category, r.series, r.victim_identified,
-            r.offender_identified, r.distributed, _json(r.tags), _json(r.extra))
-
-
-def _json(value: Any) -> str:
-    if not value:
-        return "{}" if isinstance(value, dict) else "[]"
-    return json.dumps(value)

@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import os
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cvis.hashsets.categories import apply_caid
 from cvis.hashsets.formats import HashListFormat, detect_format, get_format
 from cvis.hashsets.history import Change, iter_records_at, iter_version_changes
+from cvis.hashsets.reader_process import open_list, plugin_signal_paths, read_in_process
 from cvis.hashsets.records import KnownRecord, RecordError
+from cvis.hashsets.staging import BATCH_RECORDS, MAX_REPORTED_ERRORS, StagedBatch, stage_records
 from cvis.hashsets.writer import VersionWriter
 from cvis.store.models import HashSet, KnownMedia, KnownSignal, SetVersion
 
-BATCH = 2000
-MAX_REPORTED_ERRORS = 1000
+BATCH = BATCH_RECORDS
+# Below this a second process costs more to start than it saves.
+READER_PROCESS_MIN_BYTES = 16 * 1024 * 1024
 SET_SETTINGS = ("description", "source", "agency", "enabled", "thresholds")
+# Called after each batch with the records read so far and the bytes of the file read so
+# far (0 when reading a stream that cannot tell).
+ProgressCallback = Callable[[int, int], None]
 
 
 class ImportRejected(ValueError):
@@ -115,26 +123,6 @@ def configure_set(session: Session, name: str, **settings: Any) -> HashSet:
     return hash_set
 
 
-def _batches(records: Iterator[KnownRecord], size: int) -> Iterator[list[KnownRecord]]:
-    while batch := list(islice(records, size)):
-        yield batch
-
-
-def _good_records(
-    items: Iterator[KnownRecord | RecordError], report: ImportReport
-) -> Iterator[KnownRecord]:
-    for number, item in enumerate(items, start=1):
-        if isinstance(item, KnownRecord):
-            try:
-                yield apply_caid(item)
-                continue
-            except ValueError as exc:
-                item = RecordError(number, str(exc), "record")
-        report.error_count += 1
-        if len(report.errors) < MAX_REPORTED_ERRORS:
-            report.errors.append(item)
-
-
 def _choose_format(stream: TextIO, format_name: str) -> HashListFormat:
     if format_name != "auto":
         return get_format(format_name)
@@ -152,29 +140,106 @@ def import_stream(
     skip_bad: bool = False,
     source_file: str = "",
     source_sha256: str = "",
-    on_progress: Callable[[int], None] | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> ImportReport:
     """Import a hash list as a new version of set ``name``: all or nothing unless skip_bad.
 
     Runs in the caller's transaction, so a failure leaves no half-applied version.
     """
     fmt = _choose_format(stream, format_name)
+    batches = stage_records(fmt.read(stream), BATCH)
+    return _import_batches(session, batches, name=name, format_name=fmt.name,
+                           skip_bad=skip_bad, source_file=source_file,
+                           source_sha256=lambda: source_sha256, on_progress=on_progress)
+
+
+def import_file(
+    session: Session, path: Path, *, name: str, format_name: str = "auto", skip_bad: bool = False,
+    on_progress: ProgressCallback | None = None,
+    reader_process: bool | None = None,
+) -> ImportReport:
+    """Import a file; a big one is parsed by a second process while this one writes.
+
+    ``reader_process`` forces the choice (None: by file size and core count).
+    """
+    with open_list(path) as (stream, position):
+        fmt = _choose_format(stream, format_name)
+        if reader_process is None:
+            reader_process = (path.stat().st_size >= READER_PROCESS_MIN_BYTES
+                              and (os.cpu_count() or 1) > 1
+                              and plugin_signal_paths() is not None)
+        batches = (read_in_process(path, fmt.name, BATCH) if reader_process
+                   else stage_records(fmt.read(stream), BATCH, position))
+        with _hashing_in_background(path) as sha256:
+            return _import_batches(session, batches, name=name, format_name=fmt.name,
+                                   skip_bad=skip_bad, source_file=str(path),
+                                   source_sha256=sha256, on_progress=on_progress)
+
+
+@contextmanager
+def _hashing_in_background(path: Path) -> Iterator[Callable[[], str]]:
+    """The file's SHA-256, computed in a thread (hashlib releases the GIL) beside the import."""
+    result: list[str] = []
+    worker = threading.Thread(target=lambda: result.append(_file_sha256(path)), daemon=True)
+    worker.start()
+
+    def digest() -> str:
+        worker.join()
+        if not result:
+            raise OSError(f"could not read {path} to compute its SHA-256")
+        return result[0]
+
+    try:
+        yield digest
+    finally:
+        worker.join()
+
+
+def _collector_paused(batches: Iterator[StagedBatch]) -> Iterator[StagedBatch]:
+    """Batches with the cyclic garbage collector off: batches hold no cycles, and collection
+    passes over their millions of short-lived objects cost a large share of an import."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield from batches
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _import_batches(
+    session: Session,
+    batches: Iterator[StagedBatch],
+    *,
+    name: str,
+    format_name: str,
+    skip_bad: bool,
+    source_file: str,
+    source_sha256: Callable[[], str],
+    on_progress: ProgressCallback | None,
+) -> ImportReport:
     hash_set = get_or_create_set(session, name)
     number = (
         session.scalar(select(func.max(SetVersion.number)).where(SetVersion.set_id == hash_set.id))
         or 0
     ) + 1
-    version = SetVersion(set_id=hash_set.id, number=number, format=fmt.name,
-                         source_file=source_file, source_sha256=source_sha256)
+    version = SetVersion(set_id=hash_set.id, number=number, format=format_name,
+                         source_file=source_file, source_sha256="")
     session.add(version)
     session.flush()
     fresh = session.scalar(select(KnownMedia.id).where(KnownMedia.set_id == hash_set.id).limit(1))
     writer = VersionWriter(session, hash_set.id, version.id, fresh is None)
-    report = ImportReport(name, number, fmt.name)
-    for batch in _batches(_good_records(fmt.read(stream), report), BATCH):
+    report = ImportReport(name, number, format_name)
+    consumed = 0
+    for batch in _collector_paused(batches):
+        report.error_count += batch.error_count
+        report.errors.extend(batch.errors[:MAX_REPORTED_ERRORS - len(report.errors)])
+        if report.error_count and not skip_bad:
+            continue  # read on, so the rejection lists every malformed record
         writer.apply(batch)
+        consumed += batch.consumed
         if on_progress:
-            on_progress(len(batch))
+            on_progress(consumed, batch.position)
     if report.error_count and not skip_bad:
         raise ImportRejected(report.errors, report.error_count)
     writer.finish()
@@ -183,18 +248,8 @@ def import_stream(
         counts.added, counts.updated, counts.removed, counts.unchanged)
     version.added, version.updated, version.removed = counts.added, counts.updated, counts.removed
     version.skipped = report.error_count
+    version.source_sha256 = source_sha256()
     return report
-
-
-def import_file(
-    session: Session, path: Path, *, name: str, format_name: str = "auto", skip_bad: bool = False,
-    on_progress: Callable[[int], None] | None = None,
-) -> ImportReport:
-    with path.open("r", encoding="utf-8-sig", newline="") as stream:
-        return import_stream(
-            session, stream, name=name, format_name=format_name, skip_bad=skip_bad,
-            source_file=str(path), source_sha256=_file_sha256(path), on_progress=on_progress,
-        )
 
 
 def list_sets(session: Session) -> list[SetSummary]:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from cvis.hashsets.bulk import BulkWriter
 from cvis.hashsets.history import current_records
 from cvis.hashsets.records import RECORD_FIELDS, KnownRecord, record_to_dict
+from cvis.hashsets.staging import StagedBatch
 from cvis.store.models import KnownMedia, KnownSignal
 
 
@@ -34,15 +35,17 @@ class VersionWriter:
         self.bulk = BulkWriter(session.connection(), set_id, version_id)
         self.counts = ChangeCounts()
 
-    def apply(self, batch: list[KnownRecord]) -> None:
-        latest = {r.media_id: r for r in batch}  # the last record for a media id wins
+    def apply(self, batch: StagedBatch) -> None:
+        """Write one batch (a media id appears once in it: the file's last record for it)."""
+        tombstones = [KnownRecord(media_id=m, deleted=True) for m in batch.tombstones]
         if self.fresh:
-            new = [r for r in latest.values() if not r.deleted]
-            seen = self.bulk.add_new(new)
-            self.counts.added += len(new) - len(seen)
-            latest = {r.media_id: r for r in [*seen, *(r for r in latest.values() if r.deleted)]}
-        if latest:
-            self._apply_existing(latest)
+            seen = self.bulk.add_columns(batch.live)
+            self.counts.added += len(batch) - len(seen)
+            rest = [*seen, *tombstones]
+        else:
+            rest = [*batch.records(), *tombstones]
+        if rest:
+            self._apply_existing({r.media_id: r for r in rest})
 
     def finish(self) -> None:
         self.bulk.finish()

@@ -96,7 +96,10 @@ class KnownSignal(Base):
     signal_type: Mapped[str] = mapped_column(String(30))
     value: Mapped[str] = mapped_column(String(200))
     media: Mapped[KnownMedia] = relationship(back_populates="signals")
-    __table_args__ = (Index("ix_known_signals_type_value", "signal_type", "value"),)
+    __table_args__ = (
+        Index("ix_known_signals_type_value", "signal_type", "value"),
+        Index("ix_known_signals_media", "media_pk"),
+    )
 
 
 class Case(Base):
