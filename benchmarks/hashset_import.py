@@ -46,6 +46,9 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--format", default="csv", choices=["csv", "plain", "hma"])
     parser.add_argument("--dir", type=Path, default=None, help="Work directory (default: tmp).")
+    parser.add_argument("--database-url", default=None,
+                        help="An empty database to import into instead of a fresh SQLite file "
+                             "(e.g. postgresql+psycopg://postgres@127.0.0.1/cvis_bench).")
     args = parser.parse_args()
     work = Path(args.dir or tempfile.mkdtemp(prefix="cvis-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -57,7 +60,7 @@ def main() -> None:
     db = work / "bench.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    store = Store(Settings(home=work, database_url=f"sqlite:///{db}"))
+    store = Store(Settings(home=work, database_url=args.database_url or f"sqlite:///{db}"))
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     done = [0]
@@ -79,8 +82,10 @@ def main() -> None:
           f"python {platform.python_version()}")
     print(f"format {args.format}: {report.added:,} records added in {elapsed:.1f} s "
           f"= {report.added / elapsed:,.0f} records/s")
-    print(f"peak RSS {peak / 1024:.0f} MiB (before import {rss_before / 1024:.0f} MiB); "
-          f"database {db.stat().st_size / 2**20:.0f} MiB")
+    reader = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    size = f"database {db.stat().st_size / 2**20:.0f} MiB" if db.exists() else args.database_url
+    print(f"peak RSS {peak / 1024:.0f} MiB (before import {rss_before / 1024:.0f} MiB), "
+          f"reader process {reader / 1024:.0f} MiB; {size}")
     store.dispose()
 
 

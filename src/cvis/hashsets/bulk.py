@@ -7,7 +7,7 @@ dialects (id allocation and placeholders differ between SQLite and PostgreSQL).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -85,8 +85,11 @@ class BulkWriter:
         if not count:
             return []
         first = self._allocate_ids(count)
-        self.conn.exec_driver_sql(self._stage_sql,
-                                  list(zip(range(first, first + count), *columns, strict=True)))
+        rows = zip(range(first, first + count), *columns, strict=True)
+        if self.sqlite:
+            self.conn.exec_driver_sql(self._stage_sql, list(rows))
+        else:
+            self._copy_to_stage(rows)
         inserted = self.conn.exec_driver_sql(
             f"INSERT INTO known_media ({', '.join(MEDIA_COLUMNS)}) "
             f"SELECT id, {int(self.set_id)}, {self._media_from_stage} "
@@ -97,6 +100,16 @@ class BulkWriter:
         self._added += count - len(seen)
         self._maybe_defer_indexes()
         return seen
+
+    def _copy_to_stage(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        """PostgreSQL: COPY, which streams rows without a statement round per row."""
+        driver = self.conn.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(
+            f"COPY {STAGE_TABLE} (id, {', '.join(STAGED_COLUMNS)}) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
 
     def _create_stage(self) -> None:
         columns = ", ".join(
