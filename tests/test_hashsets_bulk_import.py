@@ -209,3 +209,22 @@ def test_the_import_bar_shows_records_rate_and_bytes(monkeypatch: pytest.MonkeyP
     shown = screen.getvalue()
     assert "importing" in shown and "1,500,000 records" in shown and "records/s" in shown
     assert "2.1/4.2 MB" in shown
+
+
+def test_queued_rows_give_the_same_set_however_often_they_are_flushed(
+    sqlite_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("cvis.hashsets.service.BATCH", 2)
+    items = [json.loads(line(m, category=c)) for m, c in
+             [("B", 1), ("A", 1), ("C", 1), ("A", 2), ("D", 1), ("B", 3), ("E", 1), ("A", 4)]]
+    items.insert(5, json.loads(line("C", deleted=True)))
+    path = _write(tmp_path / "list.jsonl", items)
+    results = {}
+    for flush_rows in (1, 3, 1000):
+        monkeypatch.setattr("cvis.hashsets.writer.STAGE_FLUSH_ROWS", flush_rows)
+        report = _import(sqlite_store, path, f"s{flush_rows}", reader_process=False)
+        kept = {k: r.category for k, r in records(sqlite_store, f"s{flush_rows}").items()}
+        results[flush_rows] = (kept, report.added, report.removed)
+    assert results[1][0] == {"A": 4, "B": 3, "D": 1, "E": 1}
+    assert results[1] == results[3] == results[1000]
+    assert results[1][1:] == (5, 1)

@@ -15,8 +15,10 @@ import importlib
 import io
 import os
 import pickle
+import queue
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +29,8 @@ from cvis.hashsets.staging import BATCH_RECORDS, StagedBatch, stage_records
 from cvis.signals import SIGNAL_TYPES, register_signal_type
 
 _BUILT_IN_SIGNALS = frozenset(SIGNAL_TYPES)
+# Batches parsed ahead of the writer (about 20 MB at 20,000 records a batch).
+READ_AHEAD_BATCHES = 16
 
 
 class ReaderFailed(RuntimeError):
@@ -67,25 +71,53 @@ def read_in_process(
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=env,
     )
     assert child.stdout is not None
+    messages: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=READ_AHEAD_BATCHES)
+    stop = threading.Event()
+    pump = threading.Thread(target=_pump, args=(child.stdout, messages, stop), daemon=True)
+    pump.start()
     try:
         while True:
-            try:
-                kind, payload = pickle.load(child.stdout)
-            except EOFError:
-                raise ReaderFailed(
-                    f"the list reader stopped unexpectedly (exit code {child.wait()})"
-                ) from None
+            kind, payload = messages.get()
             if kind == "batch":
                 yield payload
             elif kind == "failed":
                 raise payload
+            elif kind == "ended":
+                raise ReaderFailed(
+                    f"the list reader stopped unexpectedly (exit code {child.wait()})"
+                )
             else:
                 return
     finally:
+        stop.set()
         if child.poll() is None:
-            child.kill()
+            child.kill()  # the pump then reads the end of the pipe and stops
+        pump.join()
         child.stdout.close()
         child.wait()
+
+
+def _pump(pipe: BinaryIO, messages: queue.Queue[tuple[str, Any]], stop: threading.Event) -> None:
+    """Move the child's messages into the queue until the last one or until told to stop.
+
+    The queue lets the child parse on while this process spends seconds in one big write;
+    without it the pipe fills and the child waits.
+    """
+    while not stop.is_set():
+        try:
+            message = pickle.load(pipe)
+        except EOFError:
+            message = ("ended", None)
+        except Exception as exc:  # noqa: BLE001 - a garbled pipe ends the import, clearly
+            message = ("failed", ReaderFailed(f"unreadable message from the list reader: {exc}"))
+        while not stop.is_set():
+            try:
+                messages.put(message, timeout=0.1)
+                break
+            except queue.Full:
+                continue
+        if message[0] != "batch":
+            return
 
 
 def _register_plugins(paths: list[str]) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from cvis.hashsets.bulk import BulkWriter
+from cvis.hashsets.bulk import STAGE_FLUSH_ROWS, BulkWriter
 from cvis.hashsets.history import current_records
 from cvis.hashsets.records import RECORD_FIELDS, KnownRecord, record_to_dict
 from cvis.hashsets.staging import StagedBatch
@@ -38,17 +38,25 @@ class VersionWriter:
     def apply(self, batch: StagedBatch) -> None:
         """Write one batch (a media id appears once in it: the file's last record for it)."""
         tombstones = [KnownRecord(media_id=m, deleted=True) for m in batch.tombstones]
-        if self.fresh:
-            seen = self.bulk.add_columns(batch.live)
-            self.counts.added += len(batch) - len(seen)
-            rest = [*seen, *tombstones]
-        else:
-            rest = [*batch.records(), *tombstones]
-        if rest:
-            self._apply_existing({r.media_id: r for r in rest})
+        if not self.fresh:
+            self._apply_existing({r.media_id: r for r in [*batch.records(), *tombstones]})
+            return
+        self.bulk.stage(batch.live)
+        # A tombstone may name a queued row, so the queue goes in before tombstones apply.
+        if tombstones or self.bulk.staged >= STAGE_FLUSH_ROWS:
+            self._flush(tombstones)
 
     def finish(self) -> None:
+        if self.fresh:
+            self._flush([])
         self.bulk.finish()
+
+    def _flush(self, tombstones: list[KnownRecord]) -> None:
+        added, seen = self.bulk.flush()
+        self.counts.added += added
+        rest = [*seen, *tombstones]  # file order: a later record for a media id wins
+        if rest:
+            self._apply_existing({r.media_id: r for r in rest})
 
     def _apply_existing(self, latest: dict[str, KnownRecord]) -> None:
         existing = dict(self.session.execute(
