@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import platform
 import resource
 import tempfile
 import time
 from pathlib import Path
+from typing import TextIO
 
 from cvis.config import Settings
 from cvis.hashsets.service import import_file
@@ -22,8 +24,12 @@ from cvis.store.db import Store
 
 
 def generate(path: Path, count: int, fmt: str) -> None:
-    """Write ``count`` records: media id, md5, sha1, a category and a series every 50th."""
+    """Write ``count`` records: media id, md5, sha1, a category and a series every 50th
+    (plain: an md5 a line; hma: md5 rows; vics: also flags and a MediaSize kept as extra)."""
     with path.open("w", encoding="utf-8") as out:
+        if fmt == "vics":
+            _generate_vics(out, count)
+            return
         if fmt == "csv":
             out.write("media_id,md5,sha1,category,series\n")
         elif fmt == "hma":
@@ -41,10 +47,24 @@ def generate(path: Path, count: int, fmt: str) -> None:
                 out.write(f"M{i},{md5},{sha1},{i % 3},{series}\n")
 
 
+def _generate_vics(out: TextIO, count: int) -> None:
+    out.write('{"odata.metadata": "http://github.com/ICMEC/ProjectVic/DataModels/1.3.xml#Media",'
+              ' "value": [')
+    for i in range(count):
+        seed = i.to_bytes(8, "little")
+        media = {"MediaID": i, "Category": i % 3, "MD5": hashlib.md5(seed).hexdigest().upper(),
+                 "SHA1": hashlib.sha1(seed).hexdigest().upper(), "MediaSize": 10_000 + i,
+                 "IsDistributed": True, "VictimIdentified": i % 7 == 0}
+        if i % 50 == 0:
+            media["Series"] = f"series-{i // 50}"
+        out.write(("," if i else "") + "\n  " + json.dumps(media))
+    out.write("\n]}\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=1_000_000)
-    parser.add_argument("--format", default="csv", choices=["csv", "plain", "hma"])
+    parser.add_argument("--format", default="csv", choices=["csv", "plain", "hma", "vics"])
     parser.add_argument("--dir", type=Path, default=None, help="Work directory (default: tmp).")
     parser.add_argument("--database-url", default=None,
                         help="An empty database to import into instead of a fresh SQLite file "

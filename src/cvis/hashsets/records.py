@@ -20,8 +20,12 @@ _CANONICAL_DIGEST = {
 def normalize_hash(signal: str, value: str) -> str:
     """``cvis.signals.normalize`` with a fast path for the millions of clean digests in a list."""
     pattern = _CANONICAL_DIGEST.get(signal)
-    if pattern is not None and pattern.fullmatch(value):
-        return value
+    if pattern is not None:
+        if pattern.fullmatch(value):
+            return value
+        lowered = value.lower()  # VICS and ICSE write digests in upper case
+        if pattern.fullmatch(lowered):
+            return lowered
     return normalize(signal, value)
 
 

@@ -101,9 +101,12 @@ def record_row(record: KnownRecord) -> tuple[Any, ...]:
     rest: dict[str, Any] = {}
     if record.series is not None:
         rest["series"] = record.series
-    for flag in ("victim_identified", "offender_identified", "distributed"):
-        if (value := getattr(record, flag)) is not None:
-            rest[flag] = value
+    if record.victim_identified is not None:
+        rest["victim_identified"] = record.victim_identified
+    if record.offender_identified is not None:
+        rest["offender_identified"] = record.offender_identified
+    if record.distributed is not None:
+        rest["distributed"] = record.distributed
     if record.tags:
         rest["tags"] = record.tags
     if record.extra:
