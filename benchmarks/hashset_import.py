@@ -85,7 +85,11 @@ def main() -> None:
     started = time.perf_counter()
     done = [0]
 
-    def progress(records: int, position: int) -> None:
+    def progress(records: int, position: int, finishing: bool) -> None:
+        if finishing:
+            print(f"  read all {records:,} records in {time.perf_counter() - started:.0f} s; "
+                  "rebuilding indexes and committing", flush=True)
+            return
         before, done[0] = done[0], records
         if done[0] // 1_000_000 > before // 1_000_000:
             now = time.perf_counter()

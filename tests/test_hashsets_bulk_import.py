@@ -53,6 +53,9 @@ RICH = [
     {"media_id": "R2", "signals": {"md5": md5("r2")}},
     {"media_id": "R3", "signals": {"toy_plugin": "REVG"}, "category": 0,
      "victim_identified": False},
+    # What COPY's text format must escape: tab, newline, backslash, and \N (its NULL).
+    {"media_id": "R4\t\n\\N", "signals": {"md5": md5("r4")}, "series": "a\\b\tc",
+     "tags": ["\\N"]},
 ]
 
 
@@ -82,12 +85,14 @@ def test_every_field_survives_the_fast_path(store: Store, tmp_path: Path,
     assert kept["R3"].signals == {"toy_plugin": "REVG"}
     assert (kept["R3"].category, kept["R3"].victim_identified) == (0, False)
     assert kept["R3"].distributed is None
+    odd = kept["R4\t\n\\N"]
+    assert (odd.series, odd.tags) == ("a\\b\tc", ["\\N"])
 
 
 def test_reader_process_and_in_process_store_the_same(sqlite_store: Store, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("cvis.hashsets.service.BATCH", 2)
-    items = [*RICH, json.loads(line("R2", category=4)), json.loads(line("R9")),
+    items = [*RICH[:3], json.loads(line("R2", category=4)), json.loads(line("R9")),
              json.loads(line("R1", deleted=True))]
     path = _write(tmp_path / "list.jsonl", items)
     reports = [_import(sqlite_store, path, name, reader_process=flag)
@@ -176,7 +181,7 @@ def test_big_files_go_to_the_reader_process(sqlite_store: Store, tmp_path: Path,
         import_file(session, small, name="s")
         import_file(session, big, name="b")
     assert started == [big]
-    assert set(records(sqlite_store, "b")) == {"R1", "R2", "R3"}
+    assert set(records(sqlite_store, "b")) == {r["media_id"] for r in RICH}
 
 
 @pytest.mark.parametrize("reader_process", [True, False])
@@ -185,12 +190,13 @@ def test_progress_counts_records_and_bytes_up_to_the_whole_file(
 ) -> None:
     monkeypatch.setattr("cvis.hashsets.service.BATCH", 3)
     path = _write(tmp_path / "list.jsonl", [json.loads(line(f"M{i}")) for i in range(8)])
-    seen: list[tuple[int, int]] = []
+    seen: list[tuple[int, int, bool]] = []
     with sqlite_store.session() as session:
         import_file(session, path, name="nat", reader_process=reader_process,
-                    on_progress=lambda records, position: seen.append((records, position)))
-    assert [records for records, _ in seen] == [3, 6, 8]
-    positions = [position for _, position in seen]
+                    on_progress=lambda *update: seen.append(update))
+    assert [(records, finishing) for records, _, finishing in seen] == [
+        (3, False), (6, False), (8, False), (8, True)]
+    positions = [position for _, position, _ in seen]
     assert positions == sorted(positions) and positions[-1] == path.stat().st_size
 
 
@@ -205,10 +211,11 @@ def test_the_import_bar_shows_records_rate_and_bytes(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(render, "err_console", Console(file=screen, force_terminal=True,
                                                        width=200))
     with render.file_progress("importing", 4 * 2**20, enabled=True) as update:
-        update(1_500_000, 2 * 2**20)
+        update(1_500_000, 2 * 2**20, False)
+        update(1_500_000, 2 * 2**20, True)
     shown = screen.getvalue()
     assert "importing" in shown and "1,500,000 records" in shown and "records/s" in shown
-    assert "2.1/4.2 MB" in shown
+    assert "2.1/4.2 MB" in shown and "indexing and committing" in shown
 
 
 def test_queued_rows_give_the_same_set_however_often_they_are_flushed(

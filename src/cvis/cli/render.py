@@ -92,10 +92,11 @@ def scan_progress(enabled: bool) -> Iterator[Any]:
 
 @contextmanager
 def file_progress(label: str, size: int, enabled: bool) -> Iterator[Any]:
-    """Yields update(records, bytes_read): a bar over the file's bytes (they drive the ETA)
-    with the records read and records/s, for lists whose record count is not known ahead."""
+    """Yields update(records, bytes_read, finishing): a bar over the file's bytes (they drive
+    the ETA) with records and records/s, for lists whose record count is not known ahead;
+    ``finishing`` relabels it while indexes are rebuilt and the import commits."""
     if not enabled:
-        yield lambda records, position: None
+        yield lambda records, position, finishing: None
         return
     columns = [
         TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[records]}"),
@@ -105,7 +106,10 @@ def file_progress(label: str, size: int, enabled: bool) -> Iterator[Any]:
     with Progress(*columns, console=err_console, transient=False) as progress:
         task = progress.add_task(label, total=size or None, records="0 records", rate="")
 
-        def update(records: int, position: int) -> None:
+        def update(records: int, position: int, finishing: bool) -> None:
+            if finishing:
+                progress.update(task, description=f"{label}: indexing and committing")
+                return
             elapsed = progress.tasks[0].elapsed or 0.0
             rate = f"{records / elapsed:,.0f} records/s" if elapsed > 0 else ""
             progress.update(task, completed=position, records=f"{records:,} records", rate=rate)

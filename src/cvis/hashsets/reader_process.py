@@ -165,3 +165,5 @@ if __name__ == "__main__":
                        sys.stdout.buffer)
     except BrokenPipeError:  # the parent stopped reading (it failed or was interrupted)
         sys.exit(1)
+    except KeyboardInterrupt:  # Ctrl-C reaches both processes; the parent reports it
+        sys.exit(130)

@@ -28,9 +28,10 @@ BATCH = BATCH_RECORDS
 # Below this a second process costs more to start than it saves.
 READER_PROCESS_MIN_BYTES = 16 * 1024 * 1024
 SET_SETTINGS = ("description", "source", "agency", "enabled", "thresholds")
-# Called after each batch with the records read so far and the bytes of the file read so
-# far (0 when reading a stream that cannot tell).
-ProgressCallback = Callable[[int, int], None]
+# Called after each batch with the records read so far, the bytes of the file read so far
+# (0 when reading a stream that cannot tell) and False; then once with True when reading is
+# done and the import's last steps (index rebuilds, the caller's commit) follow.
+ProgressCallback = Callable[[int, int, bool], None]
 
 
 class ImportRejected(ValueError):
@@ -230,7 +231,7 @@ def _import_batches(
     fresh = session.scalar(select(KnownMedia.id).where(KnownMedia.set_id == hash_set.id).limit(1))
     writer = VersionWriter(session, hash_set.id, version.id, fresh is None)
     report = ImportReport(name, number, format_name)
-    consumed = 0
+    consumed = position = 0
     for batch in _collector_paused(batches):
         report.error_count += batch.error_count
         report.errors.extend(batch.errors[:MAX_REPORTED_ERRORS - len(report.errors)])
@@ -238,10 +239,13 @@ def _import_batches(
             continue  # read on, so the rejection lists every malformed record
         writer.apply(batch)
         consumed += batch.consumed
+        position = batch.position
         if on_progress:
-            on_progress(consumed, batch.position)
+            on_progress(consumed, position, False)
     if report.error_count and not skip_bad:
         raise ImportRejected(report.errors, report.error_count)
+    if on_progress:
+        on_progress(consumed, position, True)
     writer.finish()
     counts = writer.counts
     report.added, report.updated, report.removed, report.unchanged = (
