@@ -235,3 +235,14 @@ def test_queued_rows_give_the_same_set_however_often_they_are_flushed(
     assert results[1][0] == {"A": 4, "B": 3, "D": 1, "E": 1}
     assert results[1] == results[3] == results[1000]
     assert results[1][1:] == (5, 1)
+
+
+@pytest.mark.parametrize("value", [
+    {"series": "Série «Ärger» \u2028", "tags": ["a", "b"], "extra": {"n": [1, 2.5, None]}},
+    {"victim_identified": False, "distributed": True, "extra": {"nan": float("nan")}},
+    {}, ["x", 1], "text", 1e300,
+])
+def test_the_staging_encoder_writes_what_json_dumps_writes(value: object) -> None:
+    from cvis.hashsets.staging import dumps
+
+    assert dumps(value) == json.dumps(value)

@@ -8,8 +8,9 @@ from typing import Any
 
 from cvis.signals import normalize
 
-# Already-canonical hex digests pass without the validator's strip/lower/regex round: the
-# result would be the same string. Anything else (and every PDQ) goes through the one gate.
+# Hex digests that are canonical once lower-cased skip the validator's strip/lower/regex
+# round: the result would be the same string. Anything else (and every PDQ) goes through
+# the one gate.
 _CANONICAL_DIGEST = {
     "md5": re.compile(r"[0-9a-f]{32}"),
     "sha1": re.compile(r"[0-9a-f]{40}"),
@@ -21,8 +22,6 @@ def normalize_hash(signal: str, value: str) -> str:
     """``cvis.signals.normalize`` with a fast path for the millions of clean digests in a list."""
     pattern = _CANONICAL_DIGEST.get(signal)
     if pattern is not None:
-        if pattern.fullmatch(value):
-            return value
         lowered = value.lower()  # VICS and ICSE write digests in upper case
         if pattern.fullmatch(lowered):
             return lowered

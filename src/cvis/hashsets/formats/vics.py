@@ -81,12 +81,14 @@ class VicsFormat(HashListFormat):
         extra = {k: v for k, v in media.items() if k not in KNOWN_KEYS}
         others = []
         for key in HASH_LISTS:
-            for entry in media.get(key) or []:
+            if key not in media:
+                continue
+            for entry in media[key] or []:
                 if str(entry.get("HashName", "")).lower() == "pdq" and "pdq" not in signals:
                     signals["pdq"] = _pdq_hex(str(entry.get("HashValue", "")))
                 else:
                     others.append(entry)
-            if key in media and key != "AlternativeHashes":
+            if key != "AlternativeHashes":
                 extra["_vics_hash_key"] = key
         if others:
             extra["AlternativeHashes"] = others
