@@ -219,7 +219,7 @@ def test_the_import_bar_shows_records_rate_and_bytes(monkeypatch: pytest.MonkeyP
 
 
 def test_queued_rows_give_the_same_set_however_often_they_are_flushed(
-    sqlite_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("cvis.hashsets.service.BATCH", 2)
     items = [json.loads(line(m, category=c)) for m, c in
@@ -229,8 +229,8 @@ def test_queued_rows_give_the_same_set_however_often_they_are_flushed(
     results = {}
     for flush_rows in (1, 3, 1000):
         monkeypatch.setattr("cvis.hashsets.writer.STAGE_FLUSH_ROWS", flush_rows)
-        report = _import(sqlite_store, path, f"s{flush_rows}", reader_process=False)
-        kept = {k: r.category for k, r in records(sqlite_store, f"s{flush_rows}").items()}
+        report = _import(store, path, f"s{flush_rows}", reader_process=False)
+        kept = {k: r.category for k, r in records(store, f"s{flush_rows}").items()}
         results[flush_rows] = (kept, report.added, report.removed)
     assert results[1][0] == {"A": 4, "B": 3, "D": 1, "E": 1}
     assert results[1] == results[3] == results[1000]
