@@ -17,8 +17,8 @@ from cvis.hashsets.staging import (
     REST_FIELDS,
     STAGED_COLUMNS,
     STAGED_SIGNALS,
+    as_columns,
     record_from_row,
-    record_row,
 )
 
 MEDIA_COLUMNS = ("id", "set_id", "media_id", "category", "series", "victim_identified",
@@ -75,15 +75,7 @@ class BulkWriter:
 
     def add_new(self, records: Sequence[KnownRecord]) -> list[KnownRecord]:
         """Insert records believed new; returns those whose media id was already there."""
-        columns: tuple[list[Any], ...] = tuple([] for _ in STAGED_COLUMNS)
-        for record in records:
-            for column, value in zip(columns, record_row(record), strict=True):
-                column.append(value)
-        return self.add_columns(columns)
-
-    def add_columns(self, columns: tuple[list[Any], ...]) -> list[KnownRecord]:
-        """Insert rows believed new; returns those whose media id was already there."""
-        self.stage(columns)
+        self.stage(as_columns(records))
         return self.flush()[1]
 
     def stage(self, columns: tuple[list[Any], ...]) -> None:

@@ -22,6 +22,7 @@ STAGED_COLUMNS = ("media_id", "category", *STAGED_SIGNALS, "rest")
 REST_FIELDS = ("series", "victim_identified", "offender_identified", "distributed", "tags",
                "extra")
 BATCH_RECORDS = 20_000
+MAX_REPORTED_ERRORS = 1000
 
 
 def _make_dumps() -> Callable[[Any], str]:
@@ -39,7 +40,6 @@ def _make_dumps() -> Callable[[Any], str]:
 
 
 dumps = _make_dumps()
-MAX_REPORTED_ERRORS = 1000
 
 
 @dataclass
@@ -57,9 +57,6 @@ class StagedBatch:
     tombstones: list[str] = field(default_factory=list)
     errors: list[RecordError] = field(default_factory=list)
     error_count: int = 0
-
-    def __len__(self) -> int:
-        return len(self.live[0])
 
     def records(self) -> list[KnownRecord]:
         """The live rows as records again (for the update path, which compares with priors)."""
@@ -105,18 +102,26 @@ def stage_records(
 def _filled(batch: StagedBatch, latest: dict[str, KnownRecord],
             position: Callable[[], int] | None) -> StagedBatch:
     batch.position = position() if position else 0
-    rows = []
+    live = []
     for record in latest.values():
         if record.deleted:
             batch.tombstones.append(record.media_id)
         else:
-            rows.append(record_row(record))
-    if rows:
-        batch.live = tuple(list(column) for column in zip(*rows, strict=True))
+            live.append(record)
+    batch.live = as_columns(live)
     return batch
 
 
+def as_columns(records: Iterable[KnownRecord]) -> tuple[list[Any], ...]:
+    """Records as STAGED_COLUMNS lists (the form the bulk writer binds)."""
+    rows = [record_row(record) for record in records]
+    if not rows:
+        return tuple([] for _ in STAGED_COLUMNS)
+    return tuple(list(column) for column in zip(*rows, strict=True))
+
+
 def record_row(record: KnownRecord) -> tuple[Any, ...]:
+    """One STAGED_COLUMNS row; the rest holds only the REST_FIELDS (and signals) that are set."""
     signals = record.signals
     get = signals.get
     rest: dict[str, Any] = {}
