@@ -92,8 +92,8 @@ def find_lead(
 
 
 def add_keys(session: Session, lead: Lead, keys: list[tuple[str, str]]) -> None:
-    held = set(session.execute(select(LeadKey.kind, LeadKey.value)
-                               .where(LeadKey.lead_id == lead.id)).tuples())
+    held = {(k, v) for k, v in session.execute(select(LeadKey.kind, LeadKey.value)
+                                               .where(LeadKey.lead_id == lead.id))}
     session.add_all(LeadKey(lead_id=lead.id, kind=k, value=v) for k, v in keys
                     if (k, v) not in held)
 

@@ -15,7 +15,8 @@ from typing import Any
 
 TIERS = ("IMMEDIATE", "URGENT", "STANDARD", "MONITOR", "PAUSED")
 RANK = {"IMMEDIATE": 4, "URGENT": 3, "STANDARD": 2, "MONITOR": 1, "PAUSED": 0}
-THRESHOLDS = (("IMMEDIATE", 100), ("URGENT", 50), ("STANDARD", 15))
+# IMMEDIATE is never reached by adding points: only a child in immediate danger sets it.
+THRESHOLDS = (("URGENT", 50), ("STANDARD", 15))
 RETENTION_CLOSE = timedelta(hours=72)
 RETENTION_NOTED = timedelta(days=14)
 DANGER_WORDS = re.compile(
