@@ -38,7 +38,8 @@ class Factor:
     pause: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v not in (None, "", False)}
+        return {k: v for k, v in asdict(self).items()
+                if k in ("name", "points") or v not in (None, "", False)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Factor:
