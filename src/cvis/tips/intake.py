@@ -43,7 +43,7 @@ _RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 _PASSPHRASE_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
 # The passphrase is 100 random bits chosen by cvis, not by a person: no dictionary to
 # try, so a modest argon2 cost protects it as well as a heavy one and keeps intake fast.
-PASSPHRASES = PasswordHasher(time_cost=2, memory_cost=8192, parallelism=1)
+PASSPHRASES = PasswordHasher(time_cost=1, memory_cost=4096, parallelism=1)
 
 
 class RateLimiter:

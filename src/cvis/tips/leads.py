@@ -14,7 +14,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from anyascii import anyascii
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from cvis.tips import deadlines
@@ -72,12 +72,13 @@ def _open_leads_with(session: Session, keys: list[tuple[str, str]],
                      kinds: Iterable[str]) -> dict[int, set[str]]:
     wanted = [(k, v) for k, v in keys if k in kinds]
     found: dict[int, set[str]] = {}
-    for kind, value in wanted:
-        rows = session.execute(
-            select(LeadKey.lead_id).join(Lead, Lead.id == LeadKey.lead_id)
-            .where(LeadKey.kind == kind, LeadKey.value == value, Lead.status != "closed"))
-        for (lead_id,) in rows:
-            found.setdefault(lead_id, set()).add(kind)
+    if not wanted:
+        return found
+    rows = session.execute(
+        select(LeadKey.lead_id, LeadKey.kind).join(Lead, Lead.id == LeadKey.lead_id)
+        .where(tuple_(LeadKey.kind, LeadKey.value).in_(wanted), Lead.status != "closed"))
+    for lead_id, kind in rows:
+        found.setdefault(lead_id, set()).add(kind)
     return found
 
 

@@ -7,12 +7,13 @@ chooses which part of a tip's location to ask with.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cvis.offices.models import Office
-from cvis.offices.service import office_for, office_for_zip, place_for_zip
+from cvis.offices.service import Place, office_for, place_for_zip
 
 NO_OFFICE = ""  # no table imported yet: the lead waits, unrouted, for the national desk
 
@@ -26,8 +27,9 @@ class Route:
 def route(session: Session, location: dict[str, str]) -> Route:
     """The responsible office for a place, and why (for the lead's history)."""
     zip_code, state, county = (location.get(k, "") for k in ("zip", "state", "county"))
-    if zip_code and place_for_zip(zip_code) is not None:
-        office = office_for_zip(session, zip_code)
+    place = _place(zip_code) if zip_code else None
+    if place is not None:  # office_for_zip's answer, with the ZIP looked up once
+        office = office_for(session, place.state, place.county)
         basis = f"ZIP {zip_code}"
     else:
         office = office_for(session, state or None, county or None)
@@ -37,6 +39,12 @@ def route(session: Session, location: dict[str, str]) -> Route:
     if office.national:
         return Route(office.office_id, f"national desk ({basis or 'no location'})")
     return Route(office.office_id, basis)
+
+
+@lru_cache(maxsize=50_000)
+def _place(zip_code: str) -> Place | None:
+    """ZIP codes do not move; the offline lookup scans its table, so remember answers."""
+    return place_for_zip(zip_code)
 
 
 def national_desk(session: Session) -> str:
