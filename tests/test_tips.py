@@ -244,6 +244,11 @@ def test_rate_limit_per_source() -> None:
     with pytest.raises(TipRejected, match="too many"):
         limiter.check("198.51.100.7", now=2)
     limiter.check("198.51.100.7", now=61)
+    for _ in range(5):
+        limiter.check("127.0.0.1", now=62)  # the operator's own machine
+    with pytest.raises(TipRejected):
+        for _ in range(3):
+            limiter.check("+12025550188", now=62)  # an SMS sender is a source too
 
 
 REFERRAL = """<?xml version="1.0"?>

@@ -9,6 +9,8 @@ included, so a tip is either wholly accepted or not at all.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import os
 import secrets
 import threading
 import time
@@ -39,6 +41,7 @@ from cvis.tips.validate import TipInput, TipRejected, parse_tip
 
 __all__ = ["RateLimiter", "TipRejected", "submit_tip"]
 
+RATE_LIMIT_ENV = "CVIS_TIP_RATE_LIMIT"
 _RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 _PASSPHRASE_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
 # The passphrase is 100 random bits chosen by cvis, not by a person: no dictionary to
@@ -48,15 +51,26 @@ PASSPHRASES = PasswordHasher(time_cost=1, memory_cost=4096, parallelism=1)
 
 class RateLimiter:
     """At most ``limit`` tips per ``window`` seconds from one source (in memory only; the
-    source, an address or a number, is kept as a salted digest and never stored)."""
+    source, an address or a number, is kept as a salted digest and never stored).
 
-    def __init__(self, limit: int = 20, window: float = 600.0) -> None:
+    Loopback sources are not limited: that is the operator's own machine (a reverse proxy
+    in front of the portal must pass the client's address as the source)."""
+
+    def __init__(self, limit: int = 30, window: float = 600.0) -> None:
         self.limit, self.window = limit, window
         self._salt = secrets.token_bytes(16)
         self._seen: dict[bytes, deque[float]] = {}
         self._lock = threading.Lock()
 
+    @classmethod
+    def from_env(cls) -> RateLimiter:
+        """``CVIS_TIP_RATE_LIMIT`` as ``N/SECONDS`` (default 30/600; ``0`` turns it off)."""
+        limit, _, window = os.environ.get(RATE_LIMIT_ENV, "30/600").partition("/")
+        return cls(int(limit), float(window or 600))
+
     def check(self, source: str, now: float | None = None) -> None:
+        if self.limit <= 0 or _loopback(source):
+            return
         now = time.monotonic() if now is None else now
         key = hashlib.blake2b(source.encode(), key=self._salt, digest_size=16).digest()
         with self._lock:
@@ -71,7 +85,14 @@ class RateLimiter:
                 self._seen = {k: v for k, v in self._seen.items() if v}
 
 
-PUBLIC_LIMITS = RateLimiter()
+def _loopback(source: str) -> bool:
+    try:
+        return ipaddress.ip_address(source).is_loopback
+    except ValueError:
+        return False
+
+
+PUBLIC_LIMITS = RateLimiter.from_env()
 
 
 def _code(alphabet: str, groups: int, size: int, sep: str) -> str:
