@@ -112,6 +112,7 @@ def test_same_subject_account_or_url_collapse_into_one_lead(offices: Store) -> N
     other_dob = submit(offices, tip(subject={"name": "Morgan Reyes", "dob": "1990-01-01"}))
     assert same["lead_id"] == first["lead_id"] and same["office"] == "TX-H"
     assert other_dob["lead_id"] != first["lead_id"]
+    variant = submit(offices, tip(subject={"name": "Morgan Rayes", "dob": "1988-07-09"}))
     by_url = submit(offices, tip(urls=["https://www.example.com/u/x1/"]))
     assert submit(offices, tip(urls=["http://example.com/u/x1"]))["lead_id"] == by_url["lead_id"]
     by_account = submit(offices, tip(accounts=["chat:Shadow99"]))
@@ -120,6 +121,9 @@ def test_same_subject_account_or_url_collapse_into_one_lead(offices: Store) -> N
     with offices.session() as session:
         shown = service.show_lead(session, supervisor, first["lead_id"])
         assert len(shown["tips"]) == 2
+        bases = {c["leads"][1]: c["basis"] for c in shown["candidates"]}
+        assert bases == {other_dob["lead_id"]: "same name, date of birth differs or unknown",
+                         variant["lead_id"]: "names alike (variants, spelling)"}
         candidate = shown["candidates"][0]
         assert candidate["status"] == "proposed" and other_dob["lead_id"] in candidate["leads"]
         service.decide_candidate(session, supervisor, candidate["candidate_id"], True,

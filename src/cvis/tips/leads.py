@@ -17,6 +17,7 @@ from anyascii import anyascii
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from cvis.linkage.names import family_features, given_features, split_full_name
 from cvis.tips import deadlines
 from cvis.tips.history import event
 from cvis.tips.models import Lead, LeadCandidate, LeadKey, Tip
@@ -53,6 +54,16 @@ def normal_url(url: str) -> str:
     return f"{host}{path}" + (f"?{parts.query}" if parts.query else "")
 
 
+def likeness(name: str) -> str:
+    """The linkage engine's name features: given-name variant group and family skeleton, so
+    Bob/Robert and Mohammed/Muhammad agree (cvis.linkage.names)."""
+    parts = split_full_name(name)
+    given, family = given_features(parts.given), family_features(parts.family)
+    if not family.skel:
+        return ""
+    return f"{given.canon or ''}|{family.skel}"
+
+
 def tip_keys(subject: dict[str, object], urls: Iterable[str],
              accounts: Iterable[str]) -> list[tuple[str, str]]:
     """The exact keys that join leads, and the loose ``name`` keys that only propose."""
@@ -63,6 +74,9 @@ def tip_keys(subject: dict[str, object], urls: Iterable[str],
     aliases = subject.get("aliases") or []
     names = [name] + [normal_name(str(a)) for a in aliases]  # type: ignore[attr-defined]
     keys += [("name", n) for n in dict.fromkeys(names) if n]
+    if subject.get("name"):
+        alike = likeness(str(subject["name"]))
+        keys += [("likeness", alike)] if alike else []
     keys += [("account", a.strip().lower()) for a in accounts if a.strip()]
     keys += [("url", u) for u in dict.fromkeys(normal_url(u) for u in urls) if u]
     return [(kind, value[:500]) for kind, value in dict.fromkeys(keys)]
@@ -104,9 +118,10 @@ def propose_candidates(session: Session, lead: Lead, keys: list[tuple[str, str]]
     """Looser resemblances, and other leads sharing an exact key: a person decides."""
     bases: dict[int, str] = {other: "also shares " + ", ".join(sorted(kinds))
                              for other, kinds in sharing.items() if other != lead.id}
-    for other in _open_leads_with(session, keys, ("name",)):
+    for other, kinds in _open_leads_with(session, keys, ("name", "likeness")).items():
         if other != lead.id:
-            bases.setdefault(other, "same name, date of birth differs or unknown")
+            bases.setdefault(other, "same name, date of birth differs or unknown"
+                             if "name" in kinds else "names alike (variants, spelling)")
     for other, basis in bases.items():
         pair = sorted((lead.id, other))
         exists = session.scalar(select(LeadCandidate.id).where(
