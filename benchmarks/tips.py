@@ -89,7 +89,7 @@ def start_server(settings: Settings, port: int, workers: int) -> subprocess.Pope
                         "CVIS_DATABASE_URL": settings.database_url}
     server = subprocess.Popen([sys.executable, "-m", "cvis.cli.app", "serve", "--port",
                                str(port), "--workers", str(workers)], env=env)
-    for _ in range(300):
+    for _ in range(1200):  # a busy machine imports slowly
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return server
