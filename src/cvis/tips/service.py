@@ -34,7 +34,7 @@ def lead_resource(lead: Lead, national: str, kind: str = "lead") -> Resource:
 
 def visible_lead(session: Session, actor: Actor, lead_id: int, right: str = TIPS_READ) -> Lead:
     """The lead, if the policy lets this actor see it; else 'no such lead' (NotVisible)."""
-    lead = session.get(Lead, lead_id)
+    lead = session.get(Lead, lead_id) if 0 < lead_id < 2**31 else None
     if lead is None:
         raise leads.NoSuchLead(f"no such lead {lead_id}")
     try:
@@ -183,7 +183,7 @@ def forward(session: Session, actor: Actor, lead_id: int, agency: str, reason: s
 def decide_candidate(session: Session, actor: Actor, candidate_id: int, confirm: bool,
                      reason: str, now: datetime | None = None) -> dict[str, Any]:
     """A person confirms (the leads merge) or rejects a resemblance between two leads."""
-    candidate = session.get(LeadCandidate, candidate_id)
+    candidate = session.get(LeadCandidate, candidate_id) if 0 < candidate_id < 2**31 else None
     if candidate is None:
         raise leads.LeadError(f"no open candidate {candidate_id}")
     for lead_id in (candidate.lead_id, candidate.other_lead_id):
@@ -195,7 +195,7 @@ def decide_candidate(session: Session, actor: Actor, candidate_id: int, confirm:
 
 
 def tip_lead(session: Session, actor: Actor, tip_id: int, right: str = TIPS_READ) -> Tip:
-    tip = session.get(Tip, tip_id)
+    tip = session.get(Tip, tip_id) if 0 < tip_id < 2**31 else None
     if tip is None:
         raise leads.NoSuchLead(f"no such tip {tip_id}")
     lead = session.get_one(Lead, tip.lead_id)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, date, datetime
-from pathlib import Path
+from pathlib import Path as FilePath
 from tempfile import TemporaryDirectory
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -35,6 +35,7 @@ router = APIRouter(tags=["tips"])
 Intake = Annotated[Principal, Depends(require(TIPS_INTAKE))]
 Reader = Annotated[Principal, Depends(require(TIPS_READ))]
 Writer = Annotated[Principal, Depends(require(TIPS_WRITE))]
+Id = Annotated[int, Path(ge=1, le=2**31 - 1, description="an id (32-bit, as stored)")]
 CONSOLE_QUESTIONS = [
     {"field": "immediate_danger", "ask": "Is a child in danger now? (If yes: stay on the line; "
      "the lead is IMMEDIATE.)", "type": "boolean"},
@@ -177,14 +178,14 @@ def report_route(request: Request, services: ServicesDep, principal: Reader,
     """The weekly report (PDF) of an office, or national."""
     touch(request, f"report office:{office or 'national'}", "leads.report")
     with TemporaryDirectory() as folder, services.store.session() as session:
-        out = Path(folder) / "report.pdf"
+        out = FilePath(folder) / "report.pdf"
         report.write_weekly(session, _actor(principal), out, office=office, day=week)
         return Response(out.read_bytes(), media_type="application/pdf")
 
 
 @router.get("/leads/{lead_id}")
 def show_route(request: Request, services: ServicesDep, principal: Reader,
-               lead_id: int) -> dict[str, Any]:
+               lead_id: Id) -> dict[str, Any]:
     touch(request, f"lead:{lead_id}", "leads.show")
     try:
         with services.store.session() as session:
@@ -214,7 +215,7 @@ def _change(services: ServicesDep, principal: Principal, fn: Any, *args: Any) ->
 
 
 @router.post("/leads/{lead_id}/steps")
-def step_route(request: Request, services: ServicesDep, principal: Writer, lead_id: int,
+def step_route(request: Request, services: ServicesDep, principal: Writer, lead_id: Id,
                body: StepIn) -> dict[str, Any]:
     """One step of the lead's life: assign → accept → action → close (with the outcome)."""
     touch(request, f"lead:{lead_id}", f"leads.{body.step}")
@@ -226,7 +227,7 @@ def step_route(request: Request, services: ServicesDep, principal: Writer, lead_
 
 
 @router.post("/leads/{lead_id}/tier")
-def tier_route(request: Request, services: ServicesDep, principal: Writer, lead_id: int,
+def tier_route(request: Request, services: ServicesDep, principal: Writer, lead_id: Id,
                body: ChangeIn) -> dict[str, Any]:
     """A person sets the tier (``value`` null: back to the computed tier), with a reason."""
     touch(request, f"lead:{lead_id}", "leads.tier")
@@ -237,7 +238,7 @@ def tier_route(request: Request, services: ServicesDep, principal: Writer, lead_
 
 
 @router.post("/leads/{lead_id}/reroute")
-def reroute_route(request: Request, services: ServicesDep, principal: Writer, lead_id: int,
+def reroute_route(request: Request, services: ServicesDep, principal: Writer, lead_id: Id,
                   body: ChangeIn) -> dict[str, Any]:
     touch(request, f"lead:{lead_id}", "leads.reroute")
     result: dict[str, Any] = _change(services, principal, service.reroute, lead_id,
@@ -246,7 +247,7 @@ def reroute_route(request: Request, services: ServicesDep, principal: Writer, le
 
 
 @router.post("/leads/{lead_id}/forward")
-def forward_route(request: Request, services: ServicesDep, principal: Writer, lead_id: int,
+def forward_route(request: Request, services: ServicesDep, principal: Writer, lead_id: Id,
                   body: ChangeIn) -> dict[str, Any]:
     touch(request, f"lead:{lead_id}", "leads.forward")
     result: dict[str, Any] = _change(services, principal, service.forward, lead_id,
@@ -256,7 +257,7 @@ def forward_route(request: Request, services: ServicesDep, principal: Writer, le
 
 @router.post("/leads/candidates/{candidate_id}")
 def candidate_route(request: Request, services: ServicesDep, principal: Writer,
-                    candidate_id: int, body: ChangeIn) -> dict[str, Any]:
+                    candidate_id: Id, body: ChangeIn) -> dict[str, Any]:
     """Confirm (``value`` "confirm": the leads merge) or reject a resemblance."""
     touch(request, f"candidate:{candidate_id}", "leads.candidate")
     if body.value not in ("confirm", "reject"):
@@ -272,7 +273,7 @@ class MessageIn(BaseModel):
 
 @router.get("/tips/{tip_id}/messages")
 def messages_route(request: Request, services: ServicesDep, principal: Reader,
-                   tip_id: int) -> list[dict[str, Any]]:
+                   tip_id: Id) -> list[dict[str, Any]]:
     touch(request, f"tip:{tip_id}", "tips.messages")
 
     def read(session: Any, actor: Actor) -> list[dict[str, Any]]:
@@ -284,7 +285,7 @@ def messages_route(request: Request, services: ServicesDep, principal: Reader,
 
 
 @router.post("/tips/{tip_id}/messages", status_code=201)
-def ask_route(request: Request, services: ServicesDep, principal: Writer, tip_id: int,
+def ask_route(request: Request, services: ServicesDep, principal: Writer, tip_id: Id,
               body: MessageIn) -> dict[str, Any]:
     """Ask the anonymous tipster a question (they read it with receipt and passphrase)."""
     touch(request, f"tip:{tip_id}", "tips.ask")
