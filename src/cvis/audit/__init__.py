@@ -6,9 +6,13 @@ from cvis.audit.log import (
     AuditEntry,
     AuditQuery,
     audited,
+    checkpoint,
     cli_actor,
+    os_account,
     record_event,
+    record_in,
     search_audit,
+    verify_log,
 )
 
 __all__ = [
@@ -17,8 +21,12 @@ __all__ = [
     "AuditQuery",
     "VerifyReport",
     "audited",
+    "checkpoint",
     "cli_actor",
+    "os_account",
     "record_event",
+    "record_in",
     "search_audit",
     "verify_chain",
+    "verify_log",
 ]

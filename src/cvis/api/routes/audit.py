@@ -11,7 +11,7 @@ from cvis.accounts.roles import AUDIT_READ
 from cvis.accounts.service import Principal
 from cvis.api.deps import ServicesDep, require, touch
 from cvis.api.schemas.audit import AuditRecordOut, VerifyOut
-from cvis.audit import AuditQuery, search_audit, verify_chain
+from cvis.audit import AuditQuery, search_audit, verify_log
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 Auditor = Annotated[Principal, Depends(require(AUDIT_READ))]
@@ -41,6 +41,5 @@ def search_route(
 @router.get("/verify", response_model=VerifyOut)
 def verify_route(request: Request, services: ServicesDep, _: Auditor) -> VerifyOut:
     touch(request, "audit chain", "audit.verify")
-    with services.store.session() as session:
-        report = verify_chain(session)
+    report = verify_log(services.store)
     return VerifyOut(**vars(report))
