@@ -8,12 +8,12 @@ from cvis.audit.log import (
     audited,
     checkpoint,
     cli_actor,
-    os_account,
     record_event,
     record_in,
     search_audit,
     verify_log,
 )
+from cvis.policy.actors import os_account
 
 __all__ = [
     "Actor",

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import platform
-import pwd
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,11 +15,11 @@ from sqlalchemy.orm import Session
 from cvis.audit.chain import VerifyReport, append_records, verify_chain
 from cvis.audit.checkpoints import CheckpointForged, read_checkpoints, write_checkpoint
 from cvis.audit.keys import AuditKeyError, load_key
+from cvis.policy import Actor as PolicyActor
+from cvis.policy.actors import local_operator
 from cvis.store.db import Store
 from cvis.store.models import AuditRecord, utcnow
 
-AGENCY_ENV = "CVIS_AGENCY"
-CLAIMED_ENV = "CVIS_USER"
 MAX_FIELD = 4000
 
 
@@ -36,20 +34,16 @@ class Actor:
     claimed: str = ""
 
 
-def os_account() -> str:
-    """The operating-system account of this process, by uid (LOGNAME and USER can be set
-    by anyone, the uid cannot)."""
-    uid = os.getuid()
-    try:
-        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
-    except KeyError:  # no passwd entry in some containers
-        return f"uid {uid}"
-
-
 def cli_actor(claimed: str | None = None) -> Actor:
-    """The operating-system account at this host; CVIS_USER or ``claimed`` recorded beside."""
-    name = claimed if claimed is not None else os.environ.get(CLAIMED_ENV, "")
-    return Actor(os_account(), os.environ.get(AGENCY_ENV, ""), f"cli@{platform.node()}", name)
+    """The operating-system account at this host (``os:uid:name``, as the policy's local
+    operator); CVIS_USER or ``claimed`` recorded beside, never instead."""
+    operator = local_operator(claimed)
+    return Actor(operator.name, operator.agency, f"cli@{platform.node()}", operator.claimed)
+
+
+def from_policy_actor(actor: PolicyActor) -> Actor:
+    """The audit record's actor for a policy actor (API, web or CLI)."""
+    return Actor(actor.name, actor.agency, actor.client, actor.claimed)
 
 
 @dataclass(frozen=True)

@@ -89,8 +89,24 @@ def rule(kind: str) -> Callable[[Rule], Rule]:
     return register
 
 
+_loaded = False
+
+
+def _load_builtin_rules() -> None:
+    global _loaded
+    if not _loaded:
+        import importlib
+
+        from cvis.policy.builtin import RULE_MODULES
+
+        for name in RULE_MODULES:
+            importlib.import_module(name)
+        _loaded = True
+
+
 def decide(actor: Actor, right: str, resource: Resource) -> Decision:
     """The one answer to "may this actor do this to this resource", with its reason."""
+    _load_builtin_rules()
     if not actor.holds(right):
         return Decision.deny(f"role {actor.role!r} does not hold {right!r}")
     for check in _RULES.get(resource.kind, ()):
@@ -114,6 +130,15 @@ def permitted(
 ) -> list[R]:
     """The items whose resource this actor may exercise ``right`` on (listing, filtering)."""
     return [item for item in resources if decide(actor, right, to_resource(item)).allowed]
+
+
+def local_operator(actor: Actor, right: str, resource: Resource) -> Decision | None:
+    """The CLI on the machine that holds the store acts for the deployment."""
+    from cvis.policy.actors import LOCAL_OPERATOR_ROLE
+
+    if actor.role == LOCAL_OPERATOR_ROLE:
+        return Decision.allow(f"local operator {actor.name}")
+    return None
 
 
 def same_agency(actor: Actor, right: str, resource: Resource) -> Decision | None:
