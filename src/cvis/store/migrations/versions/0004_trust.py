@@ -1,4 +1,5 @@
-"""trust: single-use TOTP steps, the claimed name beside the audit actor, API scan jobs
+"""trust: single-use TOTP steps, the claimed name beside the audit actor, API scan jobs,
+per-agency suppressions
 
 Revision ID: 0004_trust
 Revises: 0004_offices
@@ -33,7 +34,22 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "agency_suppressions",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("set_id", sa.Integer(), sa.ForeignKey("hash_sets.id", ondelete="CASCADE"),
+                  nullable=False),
+        sa.Column("agency", sa.String(200), nullable=False),
+        sa.Column("signal_type", sa.String(30), nullable=False),
+        sa.Column("value", sa.String(200), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False, server_default=""),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("set_id", "agency", "signal_type", "value"),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("agency_suppressions")
     op.drop_table("api_scan_jobs")
     with op.batch_alter_table("audit_records") as batch:
         batch.drop_column("claimed")
