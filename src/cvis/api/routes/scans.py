@@ -85,7 +85,8 @@ def status_route(
     """A scan whose worker died is noticed here and resumed (or marked failed, with why)."""
     touch(request, f"scan:{scan_id}", "scan.status")
     status = _status(services, scan_id, actor)
-    if status.status == "running" and recover(services.store, scan_id):
+    if status.status == "running":
+        recover(services.store, scan_id)
         status = _status(services, scan_id, actor)
     return status
 
