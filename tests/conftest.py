@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from cvis.config import Settings
 from cvis.store.db import Store, upgrade
 
-pytest_plugins = ["tests.trust_helpers"]
+pytest_plugins = ["tests.trust_helpers"]  # the two-agency world (fixtures world, sqlite_world)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -26,7 +26,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not os.environ.get("CVIS_HOME"):
         import tempfile
 
-        os.environ["CVIS_HOME"] = tempfile.mkdtemp(prefix="cvis-test-home-")  # the two-agency world (fixtures world, sqlite_world)
+        os.environ["CVIS_HOME"] = tempfile.mkdtemp(prefix="cvis-test-home-")
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "CVIS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
