@@ -24,8 +24,8 @@ from cvis.hashsets.service import UnknownSet
 from cvis.identify.hashpool import DEFAULT_TIME_LIMIT, hash_items
 from cvis.identify.lookup import lookup_lines
 from cvis.identify.matcher import Matcher, UnknownSetError
-from cvis.identify.spark_engine import SparkUnavailable
 from cvis.identify.scan import ScanRequest, iter_scan_results, run_scan, summarize_scan
+from cvis.identify.spark_engine import SparkUnavailable
 from cvis.media.folders import iter_media
 from cvis.media.limits import IntakeLimits
 from cvis.signals import get_signal_type
