@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from cvis.audit import AuditQuery, search_audit
+from cvis.audit.log import verify_log
 from cvis.store.db import Store
 from cvis.store.models import AuditRecord
 from cvis.tips import messages, service
@@ -20,9 +21,11 @@ from cvis.tips.referral import parse_referral
 from cvis.tips.triage import Factor, safely, tier_for
 from cvis.tips.validate import NO_MEDIA, TipRejected
 from tests.hashset_helpers import import_lines, line, md5
-from tests.tips_helpers import load_offices, person, tip
+from tests.tips_helpers import audit_key, load_offices, person, tip
 
 NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)  # the middle of the night
+
+__all__ = ["audit_key"]
 
 
 @pytest.fixture
@@ -204,6 +207,7 @@ def test_anonymous_tipster_reads_and_answers_with_receipt_and_passphrase(
         assert not any("me@example.org" in r.detail for r in records)
     submitted = search_audit(offices, AuditQuery(event="tip.submit"))
     assert submitted[0]["user"] == "anonymous" and submitted[0]["client"] == ""
+    assert verify_log(offices).intact  # records written inside the tip's transaction chain
 
 
 def test_bad_input_is_refused_and_nothing_is_stored(offices: Store) -> None:

@@ -12,9 +12,9 @@ from cvis.store.db import Store
 from cvis.tips.sms import AUTH_TOKEN_ENV, twilio_signature
 from tests.service_helpers import bearer, fast_argon2, make_accounts, make_client
 from tests.test_tips import REFERRAL
-from tests.tips_helpers import load_offices, tip
+from tests.tips_helpers import audit_key, load_offices, tip
 
-__all__ = ["fast_argon2"]
+__all__ = ["audit_key", "fast_argon2"]
 SMS_URL = "http://testserver/api/v1/tips/sms"
 
 

@@ -10,7 +10,9 @@ from typer.testing import CliRunner
 
 from cvis.cli.app import app
 from cvis.config import Settings
-from tests.tips_helpers import OFFICES_CSV
+from tests.tips_helpers import OFFICES_CSV, audit_key
+
+__all__ = ["audit_key"]
 
 
 def _lines(output: str) -> list[dict]:

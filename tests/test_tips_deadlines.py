@@ -20,9 +20,11 @@ from cvis.tips import service
 from cvis.tips.intake import submit_tip
 from cvis.tips.scheduler import DeadlineScheduler, MailSettings
 from tests.hashset_helpers import import_lines, line, md5
-from tests.tips_helpers import load_offices, person, tip
+from tests.tips_helpers import audit_key, load_offices, person, tip
 
 NIGHT = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)  # a Sunday, 3 a.m.
+
+__all__ = ["audit_key"]
 
 
 class Inbox:

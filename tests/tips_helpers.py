@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from cvis.accounts.roles import ROLES
 from cvis.offices.service import import_offices, read_offices
@@ -16,6 +19,13 @@ TX-N,North Texas,ntx@example.org,TX,
 TX-H,Houston,hou@example.org,,TX:Harris County
 CA,California,ca@example.org,CA,
 """
+
+
+@pytest.fixture(autouse=True)
+def audit_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """One audit key for the test's records, wherever the store's data directory is."""
+    monkeypatch.setenv("CVIS_AUDIT_KEY", "k" * 40)
+    yield
 
 
 def load_offices(store: Store, tmp_path: Path) -> None:

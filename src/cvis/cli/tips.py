@@ -47,6 +47,7 @@ def _unit() -> Iterator[tuple[Session, Actor]]:
     store = Store()
     try:
         with store.session() as session:
+            session.info["settings"] = store.settings
             yield session, local_operator()
     except TipRejected as exc:
         render.error(str(exc))

@@ -19,10 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cvis import policy
-from cvis.accounts.roles import LOOKUP
+from cvis.accounts.roles import LOOKUP, SETS_MATCH, SETS_METADATA
+from cvis.hashsets.access import set_resources, shape_matches
 from cvis.identify.matcher import Matcher, Query
-from cvis.policy import Actor, Resource
-from cvis.store.models import Case, HashSet, KnownMedia, Match, Scan, ScanItem, Series, SetAccess
+from cvis.policy import Actor
+from cvis.store.models import Case, KnownMedia, Match, Scan, ScanItem, Series
 from cvis.tips.leads import normal_name
 from cvis.tips.triage import Factor
 
@@ -32,22 +33,11 @@ INTAKE_ROLE = "tip-intake"
 
 
 def intake_actor(agency: str) -> Actor:
-    """The tip line matching on intake: it may look up, in the sets the policy opens to it."""
+    """The tip line matching on intake, as the routed office: it matches, and sees metadata
+    (series, victim identified), only in the sets the policy opens to that office."""
     return Actor(name="tip-intake", agency=agency, role=INTAKE_ROLE,
-                 rights=frozenset({LOOKUP}), purpose="tip intake", interactive=False)
-
-
-def matchable_sets(session: Session, actor: Actor) -> list[str]:
-    access: dict[int, dict[str, tuple[bool, bool]]] = {}
-    for row in session.scalars(select(SetAccess)):
-        access.setdefault(row.set_id, {})[row.agency] = (row.can_match, row.can_see_metadata)
-    names = []
-    for hash_set in session.scalars(select(HashSet).where(HashSet.enabled.is_(True))):
-        resource = Resource("set", hash_set.name, hash_set.agency,
-                            {"access": access.get(hash_set.id, {})})
-        if policy.decide(actor, LOOKUP, resource).allowed:
-            names.append(hash_set.name)
-    return names
+                 rights=frozenset({LOOKUP, SETS_MATCH, SETS_METADATA}), purpose="tip intake",
+                 interactive=False)
 
 
 def match_hashes(session: Session, hashes: list[dict[str, str]], actor: Actor,
@@ -55,16 +45,17 @@ def match_hashes(session: Session, hashes: list[dict[str, str]], actor: Actor,
     """Candidate matches for a tip's hashes, with the evidence (set, media id, distance)."""
     if not hashes:
         return []
-    names = matchable_sets(session, actor)
+    resources = set_resources(session, enabled_only=True)
+    names = [n for n, r in resources.items() if policy.decide(actor, SETS_MATCH, r).allowed]
     if not names:
         return []
-    matcher = Matcher(session, names, index_dir)
-    results = matcher.match([Query(h["signal"], h["value"]) for h in hashes])
+    may_see = {n: policy.decide(actor, SETS_METADATA, resources[n]).allowed for n in names}
+    results = Matcher(session, names, index_dir).match(
+        [Query(h["signal"], h["value"]) for h in hashes])
     found = []
     for query, matches in zip(hashes, results, strict=True):
-        for m in matches:
-            found.append({"query": query["value"], **m.to_dict(),
-                          "known_media_pk": m.known_media_pk})
+        rows = [m.to_dict() | {"known_media_pk": m.known_media_pk} for m in matches]
+        found += [{"query": query["value"], **m} for m in shape_matches(rows, may_see)]
     return found
 
 

@@ -83,6 +83,7 @@ class DeadlineScheduler:
 
     def run_once(self) -> list[Notice]:
         with self.store.session() as session:
+            session.info["settings"] = self.store.settings
             return run_due(session, self.clock(), self._send, self._recipient)
 
     def run_forever(self, on_sent: Callable[[list[Notice]], None] = lambda _: None) -> None:

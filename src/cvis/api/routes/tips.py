@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path as FilePath
 from tempfile import TemporaryDirectory
@@ -16,6 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from cvis import policy
@@ -49,6 +52,14 @@ CONSOLE_QUESTIONS = [
      "passphrase to read our questions.)", "type": "boolean"},
     {"field": "callback", "ask": "Call-back number", "type": "phone"},
 ]
+
+
+@contextmanager
+def _session(services: ServicesDep) -> Iterator[Session]:
+    """A unit of work that knows its store's settings (the audit key is found from them)."""
+    with services.store.session() as session:
+        session.info["settings"] = services.store.settings
+        yield session
 
 
 def _actor(principal: Principal) -> Actor:
@@ -87,7 +98,7 @@ def _intake(services: ServicesDep, principal: Principal, payload: Any, channel: 
     if key and isinstance(payload, dict):
         payload = payload | {"idempotency_key": key}
     try:
-        with services.store.session() as session:
+        with _session(services) as session:
             return submit_tip(session, payload, channel=channel, actor=actor, limiter=None,
                               index_dir=services.store.settings.index_dir)
     except TipRejected as exc:
@@ -151,7 +162,7 @@ async def sms_route(request: Request, services: ServicesDep,
 
 
 def _sms_intake(services: ServicesDep, form: dict[str, str]) -> dict[str, Any]:
-    with services.store.session() as session:
+    with _session(services) as session:
         return submit_tip(session, sms_tip(form), channel="sms", source=form.get("From", ""))
 
 
@@ -163,7 +174,7 @@ def list_route(request: Request, services: ServicesDep, principal: Reader,
     touch(request, f"leads office:{office or '*'}", "leads.list")
     when = datetime.now(UTC) if overdue else None
     try:
-        with services.store.session() as session:
+        with _session(services) as session:
             return service.list_leads(session, _actor(principal), office=office, tier=tier,
                                       status=status, overdue_at=when)
     except LeadError as exc:
@@ -177,7 +188,7 @@ def report_route(request: Request, services: ServicesDep, principal: Reader,
                  ) -> Response:
     """The weekly report (PDF) of an office, or national."""
     touch(request, f"report office:{office or 'national'}", "leads.report")
-    with TemporaryDirectory() as folder, services.store.session() as session:
+    with TemporaryDirectory() as folder, _session(services) as session:
         out = FilePath(folder) / "report.pdf"
         report.write_weekly(session, _actor(principal), out, office=office, day=week)
         return Response(out.read_bytes(), media_type="application/pdf")
@@ -188,7 +199,7 @@ def show_route(request: Request, services: ServicesDep, principal: Reader,
                lead_id: Id) -> dict[str, Any]:
     touch(request, f"lead:{lead_id}", "leads.show")
     try:
-        with services.store.session() as session:
+        with _session(services) as session:
             return service.show_lead(session, _actor(principal), lead_id)
     except NoSuchLead as exc:
         raise _fail(exc) from None
@@ -208,7 +219,7 @@ class ChangeIn(BaseModel):
 
 def _change(services: ServicesDep, principal: Principal, fn: Any, *args: Any) -> Any:
     try:
-        with services.store.session() as session:
+        with _session(services) as session:
             return fn(session, _actor(principal), *args)
     except (NoSuchLead, LeadError, AccessDenied, TipRejected) as exc:
         raise _fail(exc) from None
