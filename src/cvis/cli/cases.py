@@ -17,15 +17,31 @@ from cvis.cases.case_export import export_case
 from cvis.cases.deconflict import deconflict_case
 from cvis.cases.report import build_report
 from cvis.cases.report_pdf import write_pdf
-from cvis.cases.review import ReviewError, categorise_item, decide_match, review_queue
+from cvis.cases.review import (
+    ReviewError,
+    categorise_item,
+    check_matches,
+    decide_match,
+    review_queue,
+    undo_item,
+    undo_match,
+)
 from cvis.cases.series import (
     SeriesError,
     build_candidate_series,
     export_candidate_series,
     list_candidate_series,
 )
-from cvis.cases.service import CaseError, close_case, list_cases, new_case, show_case
+from cvis.cases.service import (
+    CaseError,
+    close_case,
+    list_cases,
+    new_case,
+    reopen_case,
+    show_case,
+)
 from cvis.cli import render
+from cvis.cli.errors import fail
 from cvis.cli.review_session import run_interactive_review
 from cvis.hashsets.formats import UnknownFormatError
 from cvis.store.db import Store
@@ -33,6 +49,7 @@ from cvis.store.db import Store
 case_app = typer.Typer(help="Cases: open, list, show, close, series, deconfliction.",
                        no_args_is_help=True)
 Examiner = Annotated[str | None, typer.Option(help="Who is acting (default: CVIS_USER).")]
+Json = Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")]
 CASE_ERRORS = (CaseError, ReviewError, SeriesError, UnknownFormatError)
 
 
@@ -45,8 +62,7 @@ def _audited_session(event: str, obj: str) -> Iterator[Session]:
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    render.error(str(exc))
-    return typer.Exit(1)
+    return fail(exc)
 
 
 @case_app.command("new")
@@ -70,23 +86,29 @@ def case_new(
 
 
 @case_app.command("list")
-def case_list() -> None:
+def case_list(json_lines: Json = False) -> None:
     """List cases."""
     with _audited_session("case.list", "cases") as session:
         cases = list_cases(session)
+    if json_lines:
+        render.write_jsonl((render.plain(c) for c in cases), render.stdout())
+        return
     render.table("cases", ["number", "title", "agency", "status", "scans", "opened"],
                  ([c.number, c.title, c.agency, c.status, c.scans, c.created_at.date()]
                   for c in cases))
 
 
 @case_app.command("show")
-def case_show(number: str) -> None:
+def case_show(number: str, json_lines: Json = False) -> None:
     """A case: details, scans, evidence, deconfliction notices and its history."""
     with _audited_session("case.show", f"case:{number}") as session:
         try:
             detail = show_case(session, number)
         except CASE_ERRORS as exc:
             raise _fail(exc) from None
+    if json_lines:
+        render.write_jsonl([render.plain(detail)], render.stdout())
+        return
     render.case_detail(detail)
 
 
@@ -99,6 +121,17 @@ def case_close(number: str, reason: str = "", actor: Examiner = None) -> None:
         except CASE_ERRORS as exc:
             raise _fail(exc) from None
     render.note(f"closed case {number}")
+
+
+@case_app.command("reopen")
+def case_reopen(number: str, reason: str = "", actor: Examiner = None) -> None:
+    """Reopen a closed case (new evidence, an appeal); its history keeps the closing."""
+    with _audited_session("case.reopen", f"case:{number}") as session:
+        try:
+            reopen_case(session, number, actor=current_actor(actor), reason=reason)
+        except CASE_ERRORS as exc:
+            raise _fail(exc) from None
+    render.note(f"reopened case {number}")
 
 
 @case_app.command("deconflict")
@@ -120,8 +153,10 @@ def case_series(
     export: Annotated[str | None, typer.Option(help="Export this candidate series.")] = None,
     format: Annotated[str, typer.Option(help="Export format (vics, icse, csv).")] = "vics",
     out: Annotated[Path | None, typer.Option(help="Export file (stdout by default).")] = None,
-    max_distance: Annotated[int, typer.Option(help="PDQ distance linking pictures.")] = 31,
+    max_distance: Annotated[int, typer.Option(help="PDQ distance linking pictures.",
+                                              min=0, max=63)] = 31,
     actor: Examiner = None,
+    json_lines: Json = False,
 ) -> None:
     """Group categorised unmatched pictures into candidate series; export one."""
     with _audited_session("case.series", f"case:{number}") as session:
@@ -137,6 +172,10 @@ def case_series(
             series = list_candidate_series(session, number)
         except CASE_ERRORS as exc:
             raise _fail(exc) from None
+    if json_lines:
+        render.write_jsonl(({"label": s.label, "item_ids": list(s.item_ids)} for s in series),
+                           render.stdout())
+        return
     render.table("candidate series", ["label", "items"],
                  ([s.label, len(s.item_ids)] for s in series))
 
@@ -144,30 +183,48 @@ def case_series(
 def review_command(
     case: str,
     list_only: Annotated[bool, typer.Option("--list", help="Print the queue as JSON.")] = False,
-    match: Annotated[int | None, typer.Option(help="A match id to decide.")] = None,
-    confirm: Annotated[bool, typer.Option(help="Confirm --match.")] = False,
-    reject: Annotated[bool, typer.Option(help="Reject --match.")] = False,
-    item: Annotated[int | None, typer.Option(help="An item id to categorise.")] = None,
-    category: Annotated[int | None, typer.Option(help="Project VIC category 0-4.")] = None,
+    match: Annotated[list[int] | None, typer.Option(
+        help="A match id of this case to decide (repeatable: all are decided).")] = None,
+    confirm: Annotated[bool, typer.Option("--confirm", help="Confirm --match.")] = False,
+    reject: Annotated[bool, typer.Option("--reject", help="Reject --match.")] = False,
+    undo: Annotated[bool, typer.Option(
+        "--undo", help="Withdraw the decision on --match or the categorisation of --item.")
+    ] = False,
+    item: Annotated[list[int] | None, typer.Option(
+        help="An item id of this case to categorise (repeatable).")] = None,
+    category: Annotated[int | None, typer.Option(help="Project VIC category 0-4.",
+                                                 min=0, max=4)] = None,
     note: Annotated[str | None, typer.Option(help="A note.")] = None,
     tag: Annotated[list[str] | None, typer.Option(help="A tag (repeatable).")] = None,
-    unmatched: Annotated[bool, typer.Option(help="Queue unmatched items instead.")] = False,
+    unmatched: Annotated[bool, typer.Option("--unmatched",
+                                            help="Queue unmatched items instead.")] = False,
     examiner: Examiner = None,
 ) -> None:
     """Review a case's matches: interactively, or one decision at a time with options."""
     actor = current_actor(examiner)
-    if confirm and reject:
-        raise typer.BadParameter("give --confirm or --reject, not both")
+    verdicts = [v for v, given in (("confirmed", confirm), ("rejected", reject),
+                                   ("undo", undo)) if given]
+    if len(verdicts) > 1:
+        raise typer.BadParameter("give one of --confirm, --reject or --undo")
+    if match and item:
+        raise typer.BadParameter("give --match or --item, not both")
+    if match and not verdicts:
+        raise typer.BadParameter("--match needs --confirm, --reject or --undo")
+    if (confirm or reject) and not match:
+        raise typer.BadParameter("--confirm and --reject need --match")
     with _audited_session("review", f"case:{case}") as session:
         try:
-            if match is not None:
-                if not (confirm or reject):
-                    raise typer.BadParameter("--match needs --confirm or --reject")
-                decide_match(session, match, "confirmed" if confirm else "rejected",
-                             reviewer=actor, note=note or "")
-            elif item is not None:
-                categorise_item(session, item, reviewer=actor, category=category, notes=note,
-                                tags=tag)
+            if match:
+                _decide(session, case, match, verdicts[0], actor, note or "")
+            elif item:
+                for one in item:
+                    if undo:
+                        undo_item(session, case, one, reviewer=actor)
+                    else:
+                        categorise_item(session, case, one, reviewer=actor, category=category,
+                                        notes=note, tags=tag)
+                render.note(f"case {case}: item(s) {', '.join(map(str, item))} "
+                            f"{'restored to uncategorised' if undo else 'categorised'}")
             elif list_only:
                 queue = review_queue(session, case, unmatched=unmatched)
                 render.write_jsonl((render.review_entry_dict(e) for e in queue),
@@ -176,6 +233,19 @@ def review_command(
                 run_interactive_review(session, case, actor, unmatched=unmatched)
         except CASE_ERRORS as exc:
             raise _fail(exc) from None
+
+
+def _decide(session: Session, case: str, match_ids: list[int], verdict: str, actor: str,
+            note: str) -> None:
+    """All the matches named, or none: every id is checked against the case first."""
+    check_matches(session, case, match_ids)
+    for match_id in match_ids:
+        if verdict == "undo":
+            undo_match(session, case, match_id, reviewer=actor, note=note)
+        else:
+            decide_match(session, case, match_id, verdict, reviewer=actor, note=note)
+    what = "decision(s) undone" if verdict == "undo" else verdict
+    render.note(f"case {case}: match(es) {', '.join(map(str, match_ids))} {what}")
 
 
 def report_command(

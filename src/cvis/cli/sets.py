@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from cvis.audit import audited
 from cvis.cli import render
+from cvis.cli.errors import fail
 from cvis.hashsets.access import access_list, grant
 from cvis.hashsets.feed import FeedError, publish_feed, pull_feed
 from cvis.hashsets.feedback import UnknownMatch, contested_hashes, record_feedback
@@ -46,8 +47,7 @@ def _session(event: str, obj: str) -> Iterator[Session]:
         with audited(store, "cli", f"sets.{event}", obj), store.session() as session:
             yield session
     except FAILURES as exc:
-        render.error(str(exc))
-        raise typer.Exit(1) from None
+        raise fail(exc) from None
 
 
 @sets_app.command("import")
@@ -123,30 +123,36 @@ def configure_command(
     description: Annotated[str | None, typer.Option()] = None,
     enabled: Annotated[bool | None, typer.Option("--enabled/--disabled")] = None,
     threshold: Annotated[list[str] | None, typer.Option(
-        help="SIGNAL=DISTANCE, e.g. pdq=24 (repeatable).")] = None,
+        help="SIGNAL=DISTANCE, e.g. pdq=24, or SIGNAL=default to drop an override "
+             "(repeatable).")] = None,
     grant_match: Annotated[list[str] | None, typer.Option(
         help="Agency that may match against the set (repeatable).")] = None,
     grant_metadata: Annotated[list[str] | None, typer.Option(
         help="Agency that may match and see the set's metadata (repeatable).")] = None,
 ) -> None:
-    """Set a set's provenance, thresholds, enabled flag and visibility."""
+    """Set an existing set's provenance, thresholds, enabled flag and visibility."""
     try:
-        thresholds = dict(_threshold(t) for t in threshold) if threshold else None
+        pairs = [_threshold(t) for t in threshold or []]
     except ValueError as exc:
-        render.error(str(exc))
-        raise typer.Exit(2) from None
+        raise fail(str(exc), 2) from None
     with _session("configure", f"set:{name}") as session:
-        hash_set = configure_set(session, name, agency=agency, source=source,
-                                 description=description, enabled=enabled)
-        if thresholds:
-            hash_set.thresholds = {**(hash_set.thresholds or {}), **thresholds}
+        hash_set = configure_set(
+            session, name, create=False, agency=agency, source=source, description=description,
+            enabled=enabled, thresholds={k: v for k, v in pairs if v is not None} or None)
+        if pairs:
+            kept = {k: v for k, v in (hash_set.thresholds or {}).items()
+                    if k not in {signal for signal, _ in pairs}}
+            hash_set.thresholds = {**kept, **{k: v for k, v in pairs if v is not None}}
         grant(session, hash_set, grant_match or [], match=True, metadata=False)
         grant(session, hash_set, grant_metadata or [], match=True, metadata=True)
     render.note(f"set {name!r} updated")
 
 
-def _threshold(text: str) -> tuple[str, int]:
+def _threshold(text: str) -> tuple[str, int | None]:
+    """SIGNAL=DISTANCE; SIGNAL=default drops the override (None)."""
     signal, _, distance = text.partition("=")
+    if distance.strip().lower() == "default":
+        return signal.strip().lower(), None
     if not distance.strip().isdigit():
         raise ValueError(f"--threshold wants SIGNAL=DISTANCE, got {text!r}")
     return signal.strip().lower(), int(distance)
@@ -235,8 +241,7 @@ def pull_command(
             report = pull_feed(store, source, name=name,
                                on_version=lambda n: render.note(f"applied version {n}"))
     except FAILURES as exc:
-        render.error(str(exc))
-        raise typer.Exit(1) from None
+        raise fail(exc) from None
     render.note(f"set {report.set_name!r} is at feed version {report.up_to} "
                 f"({len(report.applied)} applied now)")
 

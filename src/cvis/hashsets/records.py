@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,3 +121,34 @@ def parse_category(value: object) -> int | None:
     if not 0 <= category <= 99:
         raise ValueError(f"category out of range: {value!r}")
     return category
+
+
+# Columns a list may carry beside the format's own: kept as extras and read by the report
+# (who identified the child, whom a prosecutor calls). Anything close to one of these or to
+# a format column, but not equal, is a typing mistake that would silently drop a fact.
+RECOGNISED_EXTRA_COLUMNS = (
+    "identifying_agency", "victim_identified_by", "contact", "prosecutor_contact", "notes",
+)
+
+
+class ColumnError(ValueError):
+    """A header names a column the format does not know but nearly does (an input error)."""
+
+
+def check_columns(
+    header: Sequence[str], known: Iterable[str],
+    recognised: Iterable[str] = RECOGNISED_EXTRA_COLUMNS,
+) -> None:
+    """Refuse misspelled columns, naming each with the column it was probably meant to be."""
+    vocabulary = [*known, *recognised]
+    exact = set(vocabulary)
+    mistakes = []
+    for column in header:
+        name = column.strip()
+        if name in exact:
+            continue
+        close = difflib.get_close_matches(name.lower(), vocabulary, n=1, cutoff=0.75)
+        if close:
+            mistakes.append(f"unknown column {name!r} (did you mean {close[0]!r}?)")
+    if mistakes:
+        raise ColumnError("; ".join(mistakes) + "; nothing imported")
