@@ -127,13 +127,6 @@ def _paths(paths: list[Path]) -> str:
     return "paths:" + ",".join(str(p) for p in paths)
 
 
-def check_out(path: Path | None) -> None:
-    """An output file's folder must exist: said before any work is done (exit 2)."""
-    if path is not None and not path.parent.is_dir():
-        render.error(f"cannot write {path}: the folder {path.parent} does not exist")
-        raise typer.Exit(USAGE)
-
-
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database schema to the newest version."""
@@ -150,7 +143,7 @@ def hash_command(
     quiet: Quiet = False,
 ) -> None:
     """Hash media: one JSON object per item (md5, sha1, sha256, pdq, quality, error)."""
-    check_out(jsonl)
+    render.check_out(jsonl)
     store = Store()
     with audited(store, "cli", "hash", _paths(paths)), render.output_stream(
         jsonl
@@ -185,7 +178,7 @@ def scan_command(
 
     Running the same scan again resumes it if it was stopped; a finished one is not
     repeated (nothing is added; --restart scans again)."""
-    check_out(jsonl)
+    render.check_out(jsonl)
     missing = [p for p in paths if not p.exists()]
     if missing:
         raise fail(f"no such file or folder: {', '.join(map(str, missing))}", USAGE)
@@ -222,7 +215,7 @@ def lookup_command(
     jsonl: Jsonl = None,
 ) -> None:
     """Look up hashes: one JSON line per query with its matches (a header line is skipped)."""
-    check_out(jsonl)
+    render.check_out(jsonl)
     try:
         if signal:
             signal = get_signal_type(signal).name

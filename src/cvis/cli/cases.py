@@ -159,6 +159,7 @@ def case_series(
     json_lines: Json = False,
 ) -> None:
     """Group categorised unmatched pictures into candidate series; export one."""
+    render.check_out(out)
     with _audited_session("case.series", f"case:{number}") as session:
         try:
             if export:
@@ -256,6 +257,7 @@ def report_command(
     """Write the victim-identification report for prosecution (no imagery)."""
     if format not in ("pdf", "json", "vics"):
         raise typer.BadParameter("format must be pdf, json or vics", param_hint="--format")
+    render.check_out(out)
     with _audited_session("report", f"case:{case} format:{format}") as session:
         try:
             if format == "vics":

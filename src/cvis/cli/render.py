@@ -134,12 +134,22 @@ def write_jsonl(rows: Iterable[dict[str, Any]], stream: TextIO) -> int:
     return count
 
 
+def check_out(path: Path | None) -> None:
+    """An output file's folder must exist: said in one line before any work (exit 2)."""
+    if path is not None and not path.parent.is_dir():
+        import typer
+
+        error(f"cannot write {path}: the folder {path.parent} does not exist")
+        raise typer.Exit(2)
+
+
 @contextmanager
 def output_stream(path: Path | None) -> Iterator[TextIO]:
     """A file when given (written whole, then renamed into place), else stdout."""
     if path is None:
         yield sys.stdout
         return
+    check_out(path)
     tmp = path.with_name(path.name + ".partial")
     with tmp.open("w", encoding="utf-8") as stream:
         yield stream

@@ -35,6 +35,7 @@ from cvis.store.db import Store
 
 sets_app = typer.Typer(help="Hash sets: import, export, versions, feedback, sync.",
                        no_args_is_help=True)
+Json = Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")]
 FAILURES = (ImportRejected, UnknownFormatError, UnicodeDecodeError, UnknownSet, UnknownVersion,
             UnknownMatch, FeedError, ValueError)
 
@@ -81,10 +82,13 @@ def import_command(
 
 
 @sets_app.command("list")
-def list_command() -> None:
+def list_command(json_lines: Json = False) -> None:
     """List hash sets with their sizes."""
     with _session("list", "hash sets") as session:
         summaries = list_sets(session)
+    if json_lines:
+        render.write_jsonl((render.plain(s) for s in summaries), render.stdout())
+        return
     render.table(
         "hash sets",
         ["name", "agency", "enabled", "media", "signals", "versions"],
@@ -97,7 +101,7 @@ def list_command() -> None:
 
 
 @sets_app.command("show")
-def show_command(name: str) -> None:
+def show_command(name: str, json_lines: Json = False) -> None:
     """A set's provenance, match settings, visibility and contested hashes."""
     with _session("show", f"set:{name}") as session:
         hash_set = get_set(session, name)
@@ -107,6 +111,10 @@ def show_command(name: str) -> None:
         rows += [[f"access: {a.agency}", f"match={a.can_match} metadata={a.can_see_metadata}"]
                  for a in access_list(session, hash_set)] or [["access", "every agency"]]
         contested = contested_hashes(session, hash_set)
+    if json_lines:
+        render.write_jsonl([{"set": name, "settings": {str(k): v for k, v in rows},
+                             "contested": render.plain(contested)}], render.stdout())
+        return
     render.table(f"set {name}", ["setting", "value"], rows)
     if contested:
         render.table("contested hashes", ["media", "signal", "value", "confirmed",
@@ -166,16 +174,20 @@ def export_command(
     version: Annotated[int | None, typer.Option(help="Export the set as of this version.")] = None,
 ) -> None:
     """Export a set's records, now or as of a version."""
+    render.check_out(out)
     with _session("export", f"set:{name} format:{format}") as session, \
             render.output_stream(out) as stream:
         export_set(session, name, format, stream, version)
 
 
 @sets_app.command("versions")
-def versions_command(name: str) -> None:
+def versions_command(name: str, json_lines: Json = False) -> None:
     """A set's version history."""
     with _session("versions", f"set:{name}") as session:
         versions = list_versions(session, name)
+    if json_lines:
+        render.write_jsonl((render.plain(v) for v in versions), render.stdout())
+        return
     render.table(
         f"versions of {name}",
         ["version", "imported", "format", "added", "updated", "removed", "skipped", "source"],
