@@ -9,8 +9,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cvis import policy
+from cvis.accounts.roles import CASES_READ, CASES_WRITE
 from cvis.audit import audited
 from cvis.cases.actor import current_actor
 from cvis.cases.case_export import export_case
@@ -34,6 +37,7 @@ from cvis.cases.series import (
 )
 from cvis.cases.service import (
     CaseError,
+    UnknownCase,
     close_case,
     list_cases,
     new_case,
@@ -44,7 +48,9 @@ from cvis.cli import render
 from cvis.cli.errors import fail
 from cvis.cli.review_session import run_interactive_review
 from cvis.hashsets.formats import UnknownFormatError
+from cvis.policy.actors import local_operator
 from cvis.store.db import Store
+from cvis.store.models import Case
 
 case_app = typer.Typer(help="Cases: open, list, show, close, series, deconfliction.",
                        no_args_is_help=True)
@@ -54,11 +60,30 @@ CASE_ERRORS = (CaseError, ReviewError, SeriesError, UnknownFormatError)
 
 
 @contextmanager
-def _audited_session(event: str, obj: str) -> Iterator[Session]:
-    """Every case command reads or changes case data: each one is audited."""
+def _audited_session(
+    event: str, obj: str, case: str | None = None, right: str = CASES_READ,
+    examiner: str | None = None,
+) -> Iterator[Session]:
+    """Every case command reads or changes case data: each one is audited, and the policy
+    is asked about the case it names (a refusal that hides the case reads "no case")."""
     store = Store()
     with audited(store, "cli", event, obj), store.session() as session:
+        if case is not None:
+            _require(session, case, right, examiner)
         yield session
+
+
+def _require(session: Session, number: str, right: str, examiner: str | None) -> None:
+    found = session.scalar(select(Case).where(Case.number == number.strip()))
+    if found is None:
+        return  # the command itself says there is no such case
+    actor = local_operator(examiner)
+    try:
+        policy.require(actor, right, policy.Resource("case", found.number, found.agency))
+    except policy.NotVisible:
+        raise fail(UnknownCase(f"no case numbered {number!r}")) from None
+    except policy.AccessDenied as exc:
+        raise fail(str(exc)) from None
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -101,7 +126,7 @@ def case_list(json_lines: Json = False) -> None:
 @case_app.command("show")
 def case_show(number: str, json_lines: Json = False) -> None:
     """A case: details, scans, evidence, deconfliction notices and its history."""
-    with _audited_session("case.show", f"case:{number}") as session:
+    with _audited_session("case.show", f"case:{number}", number) as session:
         try:
             detail = show_case(session, number)
         except CASE_ERRORS as exc:
@@ -115,7 +140,7 @@ def case_show(number: str, json_lines: Json = False) -> None:
 @case_app.command("close")
 def case_close(number: str, reason: str = "", actor: Examiner = None) -> None:
     """Close a case: its reviews and scans can no longer change."""
-    with _audited_session("case.close", f"case:{number}") as session:
+    with _audited_session("case.close", f"case:{number}", number, CASES_WRITE, actor) as session:
         try:
             close_case(session, number, actor=current_actor(actor), reason=reason)
         except CASE_ERRORS as exc:
@@ -126,7 +151,8 @@ def case_close(number: str, reason: str = "", actor: Examiner = None) -> None:
 @case_app.command("reopen")
 def case_reopen(number: str, reason: str = "", actor: Examiner = None) -> None:
     """Reopen a closed case (new evidence, an appeal); its history keeps the closing."""
-    with _audited_session("case.reopen", f"case:{number}") as session:
+    with _audited_session("case.reopen", f"case:{number}", number, CASES_WRITE,
+                          actor) as session:
         try:
             reopen_case(session, number, actor=current_actor(actor), reason=reason)
         except CASE_ERRORS as exc:
@@ -137,7 +163,8 @@ def case_reopen(number: str, reason: str = "", actor: Examiner = None) -> None:
 @case_app.command("deconflict")
 def case_deconflict(number: str, actor: Examiner = None) -> None:
     """Tell this case's owner and other agencies' case owners what they share."""
-    with _audited_session("case.deconflict", f"case:{number}") as session:
+    with _audited_session("case.deconflict", f"case:{number}", number, CASES_WRITE,
+                          actor) as session:
         try:
             new = deconflict_case(session, number, actor=current_actor(actor))
             detail = show_case(session, number)
@@ -160,7 +187,8 @@ def case_series(
 ) -> None:
     """Group categorised unmatched pictures into candidate series; export one."""
     render.check_out(out)
-    with _audited_session("case.series", f"case:{number}") as session:
+    with _audited_session("case.series", f"case:{number}", number, CASES_WRITE,
+                          actor) as session:
         try:
             if export:
                 with render.output_stream(out) as stream:
@@ -213,7 +241,7 @@ def review_command(
         raise typer.BadParameter("--match needs --confirm, --reject or --undo")
     if (confirm or reject) and not match:
         raise typer.BadParameter("--confirm and --reject need --match")
-    with _audited_session("review", f"case:{case}") as session:
+    with _audited_session("review", f"case:{case}", case, CASES_WRITE, examiner) as session:
         try:
             if match:
                 _decide(session, case, match, verdicts[0], actor, note or "")
@@ -258,7 +286,7 @@ def report_command(
     if format not in ("pdf", "json", "vics"):
         raise typer.BadParameter("format must be pdf, json or vics", param_hint="--format")
     render.check_out(out)
-    with _audited_session("report", f"case:{case} format:{format}") as session:
+    with _audited_session("report", f"case:{case} format:{format}", case) as session:
         try:
             if format == "vics":
                 with render.output_stream(out) as stream:
