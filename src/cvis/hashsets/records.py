@@ -127,7 +127,7 @@ def parse_category(value: object) -> int | None:
 # (who identified the child, whom a prosecutor calls). Anything close to one of these or to
 # a format column, but not equal, is a typing mistake that would silently drop a fact.
 RECOGNISED_EXTRA_COLUMNS = (
-    "identifying_agency", "victim_identified_by", "contact", "prosecutor_contact", "notes",
+    "identifying_agency", "victim_identified_by", "contact", "prosecutor_contact",
 )
 
 
@@ -147,8 +147,23 @@ def check_columns(
         name = column.strip()
         if name in exact:
             continue
-        close = difflib.get_close_matches(name.lower(), vocabulary, n=1, cutoff=0.75)
+        close = [v for v in difflib.get_close_matches(name.lower(), vocabulary, n=3, cutoff=0.6)
+                 if _typing_distance(name.lower(), v) <= max(1, min(2, len(v) // 4))]
         if close:
             mistakes.append(f"unknown column {name!r} (did you mean {close[0]!r}?)")
     if mistakes:
         raise ColumnError("; ".join(mistakes) + "; nothing imported")
+
+
+def _typing_distance(a: str, b: str) -> int:
+    """Edits (insert, delete, substitute, swap two neighbours) turning ``a`` into ``b``."""
+    rows = [list(range(len(b) + 1))]
+    for i, ca in enumerate(a, start=1):
+        row = [i]
+        for j, cb in enumerate(b, start=1):
+            cost = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, rows[-2][j - 2] + 1)
+            row.append(cost)
+        rows.append(row)
+    return rows[-1][-1]
