@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import platform
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from cvis.cases.case_export import export_case
 from cvis.cases.models import ScanLease
 from cvis.cases.report import build_report
 from cvis.cases.review import (
@@ -217,6 +219,8 @@ def test_rerun_of_a_finished_scan_adds_nothing_and_reports_count_files_once(
         for match_id in _matches(scanned, "A-1", "cat.png"):
             decide_match(session, "A-1", match_id, "confirmed", reviewer=EXAMINER)
         report = build_report(session, "A-1")
+        vics = io.StringIO()
+        assert export_case(session, "A-1", "vics", vics) == 6, "the VICS export too"
     assert report["summary"]["files"] == 6 and len(report["files"]) == 6
     assert [Path(f["path"]).name for f in report["identified_files"]] == [
         "cat-copy.jpg", "cat.png"]

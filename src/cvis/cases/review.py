@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from cvis.cases.contacts import SeriesBook
 from cvis.cases.service import get_case, record_event
 from cvis.store.models import (
     Case,
@@ -119,11 +120,12 @@ def _match_evidence(session: Session, item_ids: list[int]) -> dict[int, list[Mat
         .order_by(Match.item_id, Match.distance, HashSet.name, KnownMedia.media_id)
     )
     found: dict[int, list[MatchEvidence]] = {}
+    book = SeriesBook(session)  # identified status from the series when the media has none
     for match, media, hash_set, review in rows:
         found.setdefault(match.item_id, []).append(
             MatchEvidence(
                 match.id, hash_set.name, media.media_id, match.signal_type, match.distance,
-                media.category, media.series, media.victim_identified,
+                media.category, media.series, book.identification(media).victim_identified,
                 review.verdict if review else None,
                 review.reviewer if review else None,
                 review.reviewed_at if review else None,
