@@ -157,6 +157,9 @@ def test_repeated_match_options_all_apply_or_none(
             cat[0]: "confirmed", cat[1]: "confirmed"}
     clash = runner.invoke(app, ["review", "A-1", "--match", str(cat[0]), "--confirm", "--reject"])
     assert clash.exit_code == 2
+    twice = runner.invoke(app, ["review", "A-1", "--item", "1", "--category", "1",
+                                "--category", "2"])
+    assert twice.exit_code == 2 and "--category given more than once" in twice.output
 
 
 def test_sets_configure_checks_names_signals_and_ranges(

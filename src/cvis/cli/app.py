@@ -63,8 +63,38 @@ def safe_url(url: str) -> str:
         return "(the configured database)"
 
 
+def _refuse_repeats(group: TyperGroup, args: list[str]) -> None:
+    """An option that takes one value, given twice, is refused rather than half-applied."""
+    node: object = group
+    rest = list(args)
+    while hasattr(node, "commands"):
+        names = [a for a in rest if not a.startswith("-")]
+        if not names:
+            return
+        rest = rest[rest.index(names[0]) + 1:]
+        node = node.commands.get(names[0])
+        if node is None:
+            return  # click says "no such command"
+    single = {o: p for p in getattr(node, "params", [])
+              if not getattr(p, "multiple", False) and not getattr(p, "count", False)
+              for o in (*p.opts, *p.secondary_opts) if o.startswith("-")}
+    seen: dict[object, str] = {}
+    for token in rest[:rest.index("--")] if "--" in rest else rest:
+        param = single.get(token.split("=", 1)[0])
+        if param is None:
+            continue
+        if param in seen:
+            raise typer.BadParameter(f"{seen[param]} given more than once; give it once")
+        seen[param] = token.split("=", 1)[0]
+
+
 class CvisGroup(TyperGroup):
     """Errors any command can meet, said in one line with the one exit-code rule."""
+
+    def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
+        if ctx.parent is None:
+            _refuse_repeats(self, args)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: ClickContext) -> object:
         try:
