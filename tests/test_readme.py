@@ -48,9 +48,10 @@ from cvis.store.models import Match
 from tests.conftest import sample_image
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-# Commands run for real; other cvis commands are checked against the command tree only.
-RUN = {"hash", "sets", "scan", "lookup", "case", "review", "report", "evidence", "db",
-       "agency", "user", "token", "audit"}
+# The workflow run for real; other cvis commands (the service's accounts and server,
+# linkage, tips, ...) are checked against the command tree only, so their own README
+# lines can change without this walk needing their data.
+RUN = {"hash", "sets", "scan", "lookup", "case", "review", "report", "evidence", "db"}
 NOT_RUN = {
     "make": "builds the environment the test itself runs in",
     "curl": "needs a running server (the API has its own tests)",

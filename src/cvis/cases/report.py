@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 import cvis
 from cvis.cases.contacts import SeriesBook
+from cvis.cases.scan_state import mark_interrupted
 from cvis.cases.service import get_case
 from cvis.store.models import (
     Evidence,
@@ -169,6 +170,7 @@ def build_report(
     session: Session, number: str, *, generated_at: datetime | None = None
 ) -> dict[str, Any]:
     case = get_case(session, number)
+    mark_interrupted(session, case.id)  # a killed scan is not reported as running
     files, verdicts, matched_files = _identified_files(session, case.id)
     evidence_files = _evidence_files(session, case.id)
     return {
