@@ -117,6 +117,8 @@ def test_undo_from_the_command_line(scanned: Store, runner: CliRunner, cli_env: 
     assert ok.exit_code == 0 and f"{match_id}" in ok.output and "rejected" in ok.output
     undone = runner.invoke(app, ["review", "A-1", "--match", str(match_id), "--undo"])
     assert undone.exit_code == 0, undone.output
+    assert runner.invoke(app, ["review", "A-1", "--undo"]).exit_code == 2, "undo what?"
+    assert runner.invoke(app, ["review", "A-1", "--item", "1"]).exit_code == 2, "do what?"
     with scanned.session() as session:
         assert session.scalar(select(func.count()).select_from(Suppression)) == 0
 

@@ -241,6 +241,10 @@ def review_command(
         raise typer.BadParameter("--match needs --confirm, --reject or --undo")
     if (confirm or reject) and not match:
         raise typer.BadParameter("--confirm and --reject need --match")
+    if undo and not (match or item):
+        raise typer.BadParameter("--undo needs --match or --item")
+    if item and not undo and category is None and note is None and not tag:
+        raise typer.BadParameter("--item needs --category, --note, --tag or --undo")
     with _audited_session("review", f"case:{case}", case, CASES_WRITE, examiner) as session:
         try:
             if match:
