@@ -231,6 +231,27 @@ def review_command(
 ) -> None:
     """Review a case's matches: interactively, or one decision at a time with options."""
     actor = current_actor(examiner)
+    verdict = _review_verdict(confirm, reject, undo, bool(match), bool(item),
+                              category is not None or note is not None or bool(tag))
+    with _audited_session("review", f"case:{case}", case, CASES_WRITE, examiner) as session:
+        try:
+            if match:
+                _decide(session, case, match, verdict or "", actor, note or "")
+            elif item:
+                _categorise(session, case, item, actor, undo, category, note, tag)
+            elif list_only:
+                queue = review_queue(session, case, unmatched=unmatched)
+                render.write_jsonl((render.review_entry_dict(e) for e in queue),
+                                   render.stdout())
+            else:
+                run_interactive_review(session, case, actor, unmatched=unmatched)
+        except CASE_ERRORS as exc:
+            raise _fail(exc) from None
+
+
+def _review_verdict(confirm: bool, reject: bool, undo: bool, match: bool, item: bool,
+                    sets_something: bool) -> str | None:
+    """The one decision the options ask for; contradictory or incomplete options are refused."""
     verdicts = [v for v, given in (("confirmed", confirm), ("rejected", reject),
                                    ("undo", undo)) if given]
     if len(verdicts) > 1:
@@ -243,29 +264,21 @@ def review_command(
         raise typer.BadParameter("--confirm and --reject need --match")
     if undo and not (match or item):
         raise typer.BadParameter("--undo needs --match or --item")
-    if item and not undo and category is None and note is None and not tag:
+    if item and not undo and not sets_something:
         raise typer.BadParameter("--item needs --category, --note, --tag or --undo")
-    with _audited_session("review", f"case:{case}", case, CASES_WRITE, examiner) as session:
-        try:
-            if match:
-                _decide(session, case, match, verdicts[0], actor, note or "")
-            elif item:
-                for one in item:
-                    if undo:
-                        undo_item(session, case, one, reviewer=actor)
-                    else:
-                        categorise_item(session, case, one, reviewer=actor, category=category,
-                                        notes=note, tags=tag)
-                render.note(f"case {case}: item(s) {', '.join(map(str, item))} "
-                            f"{'restored to uncategorised' if undo else 'categorised'}")
-            elif list_only:
-                queue = review_queue(session, case, unmatched=unmatched)
-                render.write_jsonl((render.review_entry_dict(e) for e in queue),
-                                   render.stdout())
-            else:
-                run_interactive_review(session, case, actor, unmatched=unmatched)
-        except CASE_ERRORS as exc:
-            raise _fail(exc) from None
+    return verdicts[0] if verdicts else None
+
+
+def _categorise(session: Session, case: str, items: list[int], actor: str, undo: bool,
+                category: int | None, note: str | None, tags: list[str] | None) -> None:
+    for one in items:
+        if undo:
+            undo_item(session, case, one, reviewer=actor)
+        else:
+            categorise_item(session, case, one, reviewer=actor, category=category, notes=note,
+                            tags=tags)
+    render.note(f"case {case}: item(s) {', '.join(map(str, items))} "
+                f"{'restored to uncategorised' if undo else 'categorised'}")
 
 
 def _decide(session: Session, case: str, match_ids: list[int], verdict: str, actor: str,
