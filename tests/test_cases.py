@@ -74,9 +74,9 @@ def test_review_confirm_and_report(scanned: Store, tmp_path: Path) -> None:
         cat = queue[1]
         assert {(m.signal, m.distance) for m in cat.matches} == {("md5", 0), ("pdq", 0)}
         for m in cat.matches:
-            decide_match(session, "A-1", m.match_id, "confirmed", reviewer=EXAMINER)
+            decide_match(session, m.match_id, "confirmed", reviewer=EXAMINER)
         for m in queue[0].matches:
-            decide_match(session, "A-1", m.match_id, "rejected", reviewer=EXAMINER, note="not it")
+            decide_match(session, m.match_id, "rejected", reviewer=EXAMINER, note="not it")
     with scanned.session() as session:
         assert [Path(e.path).name for e in review_queue(session, "A-1")] == ["rocket.png"]
         report = build_report(session, "A-1")
@@ -153,10 +153,10 @@ def test_candidate_series_from_categorised_new_material(scanned: Store) -> None:
         unmatched = {Path(e.path).name: e for e in review_queue(session, "A-1", unmatched=True)}
         assert set(unmatched) == {"new-a.png", "new-b.jpg", "new-c.png"}
         for name in unmatched:
-            categorise_item(session, "A-1", unmatched[name].item_id, reviewer=EXAMINER, category=1,
+            categorise_item(session, unmatched[name].item_id, reviewer=EXAMINER, category=1,
                             tags=["new"])
         with pytest.raises(ReviewError, match="0-4"):
-            categorise_item(session, "A-1", unmatched["new-a.png"].item_id, reviewer=EXAMINER,
+            categorise_item(session, unmatched["new-a.png"].item_id, reviewer=EXAMINER,
                             category=7)
         series = build_candidate_series(session, "A-1", actor=EXAMINER)
         sizes = sorted(len(s.item_ids) for s in series)
@@ -205,7 +205,7 @@ def test_closed_cases_refuse_changes_and_history_is_kept(scanned: Store) -> None
         match_id = review_queue(session, "A-1")[0].matches[0].match_id
         close_case(session, "A-1", actor=EXAMINER, reason="charged")
         with pytest.raises(ReviewError, match="closed"):
-            decide_match(session, "A-1", match_id, "confirmed", reviewer=EXAMINER)
+            decide_match(session, match_id, "confirmed", reviewer=EXAMINER)
         with pytest.raises(CaseError, match="already closed"):
             close_case(session, "A-1", actor=EXAMINER)
         actions = [e["action"] for e in show_case(session, "A-1").events]

@@ -73,7 +73,7 @@ def test_a_reject_never_suppresses_a_hash_for_other_cases(
 ) -> None:
     with scanned.session() as session:
         for match_id in _matches(scanned, "A-1", "cat.png"):
-            decide_match(session, "A-1", match_id, "rejected", reviewer=EXAMINER, note="no")
+            decide_match(session, match_id, "rejected", reviewer=EXAMINER, note="no", case="A-1")
     with scanned.session() as session:
         assert session.scalar(select(func.count()).select_from(Suppression)) == 0
     other = tmp_path / "other"
@@ -88,15 +88,15 @@ def test_a_reject_never_suppresses_a_hash_for_other_cases(
 def test_every_decision_can_be_undone_leaving_history(scanned: Store) -> None:
     cat = _matches(scanned, "A-1", "cat.png")
     with scanned.session() as session:
-        decide_match(session, "A-1", cat[0], "confirmed", reviewer=EXAMINER)
-        decide_match(session, "A-1", cat[0], "rejected", reviewer="examiner.two")
-        previous = undo_match(session, "A-1", cat[0], reviewer="examiner.two", note="misclick")
+        decide_match(session, cat[0], "confirmed", reviewer=EXAMINER, case="A-1")
+        decide_match(session, cat[0], "rejected", reviewer="examiner.two", case="A-1")
+        previous = undo_match(session, cat[0], reviewer="examiner.two", note="misclick", case="A-1")
         assert previous is not None and previous["verdict"] == "rejected"
         with pytest.raises(ReviewError, match="no decision"):
-            undo_match(session, "A-1", cat[0], reviewer=EXAMINER)
+            undo_match(session, cat[0], reviewer=EXAMINER, case="A-1")
         item = next(e for e in review_queue(session, "A-1", unmatched=True))
-        categorise_item(session, "A-1", item.item_id, reviewer=EXAMINER, category=1)
-        undo_item(session, "A-1", item.item_id, reviewer=EXAMINER)
+        categorise_item(session, item.item_id, reviewer=EXAMINER, category=1, case="A-1")
+        undo_item(session, item.item_id, reviewer=EXAMINER, case="A-1")
         assert next(e for e in review_queue(session, "A-1", unmatched=True)
                     if e.item_id == item.item_id).category is None
         pending = [e for e in review_queue(session, "A-1") if Path(e.path).name == "cat.png"]
@@ -136,7 +136,7 @@ def test_review_match_must_belong_to_the_named_case(
     assert missing.exit_code == 2 and "no case" in missing.output
     with scanned.session() as session:
         with pytest.raises(NotInCase):
-            decide_match(session, "B-1", cat[0], "confirmed", reviewer=EXAMINER)
+            decide_match(session, cat[0], "confirmed", reviewer=EXAMINER, case="B-1")
         entry = next(e for e in review_queue(session, "A-1") if Path(e.path).name == "cat.png")
         assert all(m.verdict is None for m in entry.matches), "nothing was decided"
 
@@ -222,7 +222,7 @@ def test_rerun_of_a_finished_scan_adds_nothing_and_reports_count_files_once(
     with scanned.session() as session:
         assert session.scalar(select(func.count()).select_from(Scan)) == 2
         for match_id in _matches(scanned, "A-1", "cat.png"):
-            decide_match(session, "A-1", match_id, "confirmed", reviewer=EXAMINER)
+            decide_match(session, match_id, "confirmed", reviewer=EXAMINER, case="A-1")
         report = build_report(session, "A-1")
         vics = io.StringIO()
         assert export_case(session, "A-1", "vics", vics) == 6, "the VICS export too"
@@ -392,7 +392,7 @@ def test_case_reopen(scanned: Store, runner: CliRunner, cli_env: Settings) -> No
 def test_listing_candidate_series_writes_no_history(scanned: Store) -> None:
     with scanned.session() as session:
         for entry in review_queue(session, "A-1", unmatched=True):
-            categorise_item(session, "A-1", entry.item_id, reviewer=EXAMINER, category=1)
+            categorise_item(session, entry.item_id, reviewer=EXAMINER, category=1, case="A-1")
         build_candidate_series(session, "A-1", actor=EXAMINER)
         build_candidate_series(session, "A-1", actor=EXAMINER)
     assert _events(scanned, "A-1").count("candidate series built") == 1

@@ -134,8 +134,13 @@ def _match_evidence(session: Session, item_ids: list[int]) -> dict[int, list[Mat
     return found
 
 
-def _open_case(session: Session, number: str) -> Case:
-    case = get_case(session, number)
+def _open_case(session: Session, number: str | None, *, match_id: int | None = None,
+               item_id: int | None = None) -> Case:
+    """The case named (or, when none is named, the one the match or item belongs to); open."""
+    if number is not None:
+        case = get_case(session, number)
+    else:
+        case = _owning_case(session, match_id, item_id)
     if case.status == "closed":
         raise ReviewError(f"case {case.number} is closed; `cvis case reopen {case.number}` first")
     return case
@@ -165,6 +170,20 @@ def _item_in_case(session: Session, case: Case, item_id: int) -> ScanItem:
     return item
 
 
+def _owning_case(session: Session, match_id: int | None, item_id: int | None) -> Case:
+    query = select(Case).join(Scan, Scan.case_id == Case.id).join(
+        ScanItem, ScanItem.scan_id == Scan.id)
+    if match_id is not None:
+        query = query.join(Match, Match.item_id == ScanItem.id).where(Match.id == match_id)
+    else:
+        query = query.where(ScanItem.id == item_id)
+    case = session.scalar(query)
+    if case is None:
+        what = f"match {match_id}" if match_id is not None else f"item {item_id}"
+        raise ReviewError(f"no {what}")
+    return case
+
+
 def check_matches(session: Session, number: str, match_ids: list[int]) -> None:
     """Every id belongs to the case, or nothing is decided (repeated --match all apply)."""
     case = get_case(session, number)
@@ -173,18 +192,20 @@ def check_matches(session: Session, number: str, match_ids: list[int]) -> None:
 
 
 def decide_match(
-    session: Session, number: str, match_id: int, verdict: str, *, reviewer: str, note: str = ""
+    session: Session, match_id: int, verdict: str, *, reviewer: str, note: str = "",
+    case: str | None = None,
 ) -> MatchReview:
     """Confirm or reject one of the case's candidates; a later decision replaces an earlier one.
 
     The verdict is the case's and the examiner's alone: it never changes a hash set (the
     set owner decides suppressions, through `cvis sets feedback`). The case history keeps
-    every decision with the one it replaced.
+    every decision with the one it replaced. ``case``, when given (the CLI always gives
+    it), must be the match's case: an id of another case is refused (NotInCase).
     """
     if verdict not in VERDICTS:
         raise ReviewError(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
-    case = _open_case(session, number)
-    _match_in_case(session, case, match_id)
+    owner = _open_case(session, case, match_id=match_id)
+    _match_in_case(session, owner, match_id)
     review = session.scalar(select(MatchReview).where(MatchReview.match_id == match_id))
     previous = _verdict_of(review)
     if review is None:
@@ -194,23 +215,23 @@ def decide_match(
         review.verdict, review.reviewer, review.note = verdict, reviewer, note
         review.reviewed_at = utcnow()
     session.flush()
-    record_event(session, case, reviewer, f"match {verdict}", match_id=match_id,
+    record_event(session, owner, reviewer, f"match {verdict}", match_id=match_id,
                  previous=previous, note=note)
     return review
 
 
-def undo_match(session: Session, number: str, match_id: int, *, reviewer: str,
-               note: str = "") -> dict[str, str] | None:
+def undo_match(session: Session, match_id: int, *, reviewer: str, note: str = "",
+               case: str | None = None) -> dict[str, str] | None:
     """Withdraw the verdict on a match: it is pending again; the history keeps what it was."""
-    case = _open_case(session, number)
-    _match_in_case(session, case, match_id)
+    owner = _open_case(session, case, match_id=match_id)
+    _match_in_case(session, owner, match_id)
     review = session.scalar(select(MatchReview).where(MatchReview.match_id == match_id))
     if review is None:
         raise ReviewError(f"match {match_id} has no decision to undo")
     previous = _verdict_of(review)
     session.delete(review)
     session.flush()
-    record_event(session, case, reviewer, "match decision undone", match_id=match_id,
+    record_event(session, owner, reviewer, "match decision undone", match_id=match_id,
                  previous=previous, note=note)
     return previous
 
@@ -223,10 +244,11 @@ def _verdict_of(review: MatchReview | None) -> dict[str, str] | None:
             "note": review.note}
 
 
-def undo_item(session: Session, number: str, item_id: int, *, reviewer: str) -> None:
+def undo_item(session: Session, item_id: int, *, reviewer: str,
+              case: str | None = None) -> None:
     """Withdraw an item's categorisation, notes and tags; the history keeps what they were."""
-    case = _open_case(session, number)
-    _item_in_case(session, case, item_id)
+    owner = _open_case(session, case, item_id=item_id)
+    _item_in_case(session, owner, item_id)
     review = session.scalar(select(ItemReview).where(ItemReview.item_id == item_id))
     if review is None:
         raise ReviewError(f"item {item_id} has no categorisation to undo")
@@ -234,19 +256,20 @@ def undo_item(session: Session, number: str, item_id: int, *, reviewer: str) -> 
                 "reviewer": review.reviewer}
     session.delete(review)
     session.flush()
-    record_event(session, case, reviewer, "item categorisation undone", item_id=item_id,
+    record_event(session, owner, reviewer, "item categorisation undone", item_id=item_id,
                  previous=previous)
 
 
 def categorise_item(
-    session: Session, number: str, item_id: int, *, reviewer: str, category: int | None = None,
-    notes: str | None = None, tags: list[str] | None = None,
+    session: Session, item_id: int, *, reviewer: str, category: int | None = None,
+    notes: str | None = None, tags: list[str] | None = None, case: str | None = None,
 ) -> ItemReview:
-    """Set or correct one of the case's items' category, notes and tags (matched or not)."""
+    """Set or correct an item's category, notes and tags (matched or not); ``case``, when
+    given, must be the item's case."""
     if category is not None and category not in CATEGORY_RANGE:
         raise ReviewError(f"category must be 0-4 (Project VIC), not {category}")
-    case = _open_case(session, number)
-    _item_in_case(session, case, item_id)
+    owner = _open_case(session, case, item_id=item_id)
+    _item_in_case(session, owner, item_id)
     review = session.scalar(select(ItemReview).where(ItemReview.item_id == item_id))
     if review is None:
         review = ItemReview(item_id=item_id, reviewer=reviewer, tags=[])
@@ -259,6 +282,6 @@ def categorise_item(
         review.tags = sorted(set(tags))
     review.reviewer, review.reviewed_at = reviewer, utcnow()
     session.flush()
-    record_event(session, case, reviewer, "item categorised", item_id=item_id,
+    record_event(session, owner, reviewer, "item categorised", item_id=item_id,
                  category=review.category, tags=review.tags)
     return review

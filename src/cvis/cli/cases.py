@@ -273,10 +273,10 @@ def _categorise(session: Session, case: str, items: list[int], actor: str, undo:
                 category: int | None, note: str | None, tags: list[str] | None) -> None:
     for one in items:
         if undo:
-            undo_item(session, case, one, reviewer=actor)
+            undo_item(session, one, reviewer=actor, case=case)
         else:
-            categorise_item(session, case, one, reviewer=actor, category=category, notes=note,
-                            tags=tags)
+            categorise_item(session, one, reviewer=actor, category=category, notes=note,
+                            tags=tags, case=case)
     render.note(f"case {case}: item(s) {', '.join(map(str, items))} "
                 f"{'restored to uncategorised' if undo else 'categorised'}")
 
@@ -287,9 +287,9 @@ def _decide(session: Session, case: str, match_ids: list[int], verdict: str, act
     check_matches(session, case, match_ids)
     for match_id in match_ids:
         if verdict == "undo":
-            undo_match(session, case, match_id, reviewer=actor, note=note)
+            undo_match(session, match_id, reviewer=actor, note=note, case=case)
         else:
-            decide_match(session, case, match_id, verdict, reviewer=actor, note=note)
+            decide_match(session, match_id, verdict, reviewer=actor, note=note, case=case)
     what = "decision(s) undone" if verdict == "undo" else verdict
     render.note(f"case {case}: match(es) {', '.join(map(str, match_ids))} {what}")
 

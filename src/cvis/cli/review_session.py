@@ -16,21 +16,22 @@ HELP = ("[c]onfirm all matches, [r]eject all, [0-4] set category, [n]ote, [t]ag,
 
 def _decide(session: Session, case: str, entry: ReviewEntry, verdict: str, actor: str) -> str:
     for match in entry.matches:
-        decide_match(session, case, match.match_id, verdict, reviewer=actor)
+        decide_match(session, match.match_id, verdict, reviewer=actor, case=case)
     ids = ", ".join(str(m.match_id) for m in entry.matches)
     return f"{verdict} match(es) {ids}" if entry.matches else "no matches to decide"
 
 
 def _categorise(session: Session, case: str, entry: ReviewEntry, answer: str, actor: str) -> str:
     if answer == "n":
-        categorise_item(session, case, entry.item_id, reviewer=actor, notes=typer.prompt("note"))
+        categorise_item(session, entry.item_id, reviewer=actor, notes=typer.prompt("note"),
+                        case=case)
         return "note saved"
     if answer == "t":
         tags = [t.strip() for t in typer.prompt("tags (comma-separated)").split(",")]
-        categorise_item(session, case, entry.item_id, reviewer=actor,
-                        tags=[t for t in tags if t])
+        categorise_item(session, entry.item_id, reviewer=actor, tags=[t for t in tags if t],
+                        case=case)
         return "tags saved"
-    categorise_item(session, case, entry.item_id, reviewer=actor, category=int(answer))
+    categorise_item(session, entry.item_id, reviewer=actor, category=int(answer), case=case)
     return f"category {answer}"
 
 
