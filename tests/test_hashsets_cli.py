@@ -65,7 +65,7 @@ def test_unknown_things_are_clear_errors(cli_env: Settings, runner: CliRunner) -
     result = runner.invoke(app, ["sets", "feedback", "12345", "confirmed"])
     assert result.exit_code == 2 and "no match" in result.output
     result = runner.invoke(app, ["sets", "series", "S", "--contact-email", "bad"])
-    assert result.exit_code == 1 and "email" in result.output
+    assert result.exit_code == 2 and "email" in result.output
 
 
 def test_configure_and_publish_then_pull(cli_env: Settings, runner: CliRunner,

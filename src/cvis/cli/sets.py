@@ -271,8 +271,12 @@ def series_command(
 ) -> None:
     """Record a series: identified status and the contact a prosecutor calls."""
     with _session("series", f"series:{name}") as session:
-        save_series(session, SeriesRecord(
-            name=name, agency=agency, victim_identified=identified,
-            identifying_agency=identifying_agency, contact_agency=contact_agency,
-            contact_unit=contact_unit, contact_phone=contact_phone, contact_email=contact_email))
+        try:
+            save_series(session, SeriesRecord(
+                name=name, agency=agency, victim_identified=identified,
+                identifying_agency=identifying_agency, contact_agency=contact_agency,
+                contact_unit=contact_unit, contact_phone=contact_phone,
+                contact_email=contact_email))
+        except ValueError as exc:  # a value typed on the command line: an input error
+            raise fail(exc, 2) from None
     render.note(f"series {name!r} saved")
