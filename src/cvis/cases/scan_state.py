@@ -1,9 +1,11 @@
 """Is a `running` scan really running? Leases tell a killed scan from a live one.
 
 A scan holds a lease (host, process id, last heartbeat) while it runs; the heartbeat
-moves with every batch it stores. A scan whose process is gone (same host), whose
-heartbeat is older than ``STALE_AFTER`` (any host), or that has no lease at all is
-shown ``interrupted`` when scans are listed or resumed; running it again resumes it.
+moves with every batch it stores. A scan whose process is gone (same host) or whose
+heartbeat is older than ``STALE_AFTER`` (any host) is shown ``interrupted`` when scans
+are listed or resumed; running it again resumes it. A `running` scan without a lease has
+not started yet (an API job waiting for its worker, which keeps its own heartbeat) or
+predates leases: it is left as it is, and the command line may resume it.
 """
 
 from __future__ import annotations
@@ -63,13 +65,19 @@ def _process_alive(pid: int) -> bool:
 
 def is_stale(lease: ScanLease | None, now: datetime | None = None) -> bool:
     if lease is None:
-        return True
+        return False
     if lease.scan_id in _ACTIVE:
         return False
     if lease.host == platform.node():
         if lease.pid == os.getpid() or not _process_alive(lease.pid):
             return True
     return (now or utcnow()) - _aware(lease.heartbeat_at) > STALE_AFTER
+
+
+def is_live(session: Session, scan_id: int) -> bool:
+    """A process holds this scan now (its lease is fresh)."""
+    lease = session.get(ScanLease, scan_id)
+    return lease is not None and not is_stale(lease)
 
 
 def mark_interrupted(session: Session, case_id: int | None = None) -> list[int]:
@@ -82,7 +90,7 @@ def mark_interrupted(session: Session, case_id: int | None = None) -> list[int]:
         query = query.where(Scan.case_id == case_id)
     marked = []
     for scan, lease, case in session.execute(query).all():
-        if is_stale(lease):
+        if lease is not None and is_stale(lease):
             scan.status = INTERRUPTED
             record_event(session, case, "cvis", "scan interrupted", scan_id=scan.id,
                          last_heartbeat=lease.heartbeat_at.isoformat() if lease else None)

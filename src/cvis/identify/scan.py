@@ -28,6 +28,7 @@ from cvis.hashing import HashingLimits, HashRecord
 from cvis.identify.hashpool import DEFAULT_TIME_LIMIT, hash_items
 from cvis.identify.matcher import Matcher, MatchResult, Query
 from cvis.media.folders import iter_media
+from cvis.media.items import MediaItem
 from cvis.media.limits import IntakeLimits
 from cvis.store.db import Store
 from cvis.store.models import Case, HashSet, KnownMedia, Match, Scan, ScanItem, utcnow
@@ -48,11 +49,13 @@ class ScanRequest:
     hashing: HashingLimits = field(default_factory=HashingLimits)
     time_limit: float = DEFAULT_TIME_LIMIT
     acquired_by: str = ""
+    engine: str = "local"  # "local": worker processes here; "spark": Spark's executors
 
     def recorded_settings(self) -> dict[str, Any]:
         """What a court needs to reproduce the scan."""
         return {
             "sets": self.sets, "workers": self.workers, "time_limit": self.time_limit,
+            "engine": self.engine,
             "intake": self.intake.to_dict(), "hashing": vars(self.hashing).copy(),
             "python": platform.python_version(),
         }
@@ -127,7 +130,7 @@ def _find_resumable(session: Session, case_id: int, request: ScanRequest) -> Sca
             raise LookupError(f"no scan {request.resume_scan_id} in case {request.case}")
         if scan.status == "completed":
             raise LookupError(f"scan {scan.id} is completed and cannot change")
-        _refuse_live(scan)
+        _refuse_live(session, scan)
         return scan
     if request.restart:
         return None
@@ -137,13 +140,13 @@ def _find_resumable(session: Session, case_id: int, request: ScanRequest) -> Sca
     ) if s.paths == paths]
     for scan in same:
         if scan.status != "completed":
-            _refuse_live(scan)
+            _refuse_live(session, scan)
             return scan
     return next((s for s in same if (s.settings or {}).get("sets") == request.sets), None)
 
 
-def _refuse_live(scan: Scan) -> None:
-    if scan.status == "running":  # still running after stale scans were marked: a live one
+def _refuse_live(session: Session, scan: Scan) -> None:
+    if scan.status == "running" and scan_state.is_live(session, scan.id):
         raise LookupError(f"scan {scan.id} of these paths is running now; wait for it, "
                           "or give --restart to scan again beside it")
 
@@ -218,6 +221,8 @@ def run_scan(
     view of the hash sets; results are written in short transactions, every
     ``COMMIT_EVERY`` items or ``COMMIT_SECONDS``, whichever comes first.
     """
+    if request.engine not in ENGINES:
+        raise ValueError(f"unknown engine {request.engine!r}; choose one of {', '.join(ENGINES)}")
     scan_id, done, finished = _start_scan(store, request)
     if finished:  # the same scan ran to its end before: nothing to add, nothing counted twice
         return scan_id
@@ -244,14 +249,27 @@ def _hash_and_match(
     last_commit = time.monotonic()
     with store.session() as read_session:
         matcher = Matcher(read_session, request.sets, store.settings.index_dir)
-        records = hash_items(pending, workers, request.hashing, request.time_limit)
-        for record in records:
+        for record in _hash_records(request, pending, workers):
             batch.append((record, [] if record.error else match_record(matcher, record)))
             if len(batch) >= COMMIT_EVERY or time.monotonic() - last_commit > COMMIT_SECONDS:
                 _commit_batch(store, scan_id, batch)
                 batch, last_commit = [], time.monotonic()
             report.advance(1, (record.size or 0) if record.md5 else 0)
     _commit_batch(store, scan_id, batch)
+
+
+ENGINES = ("local", "spark")
+
+
+def _hash_records(
+    request: ScanRequest, pending: Iterator[MediaItem], workers: int
+) -> Iterator[HashRecord]:
+    """The engine hashes; matching and storing stay here, so both engines give one result."""
+    if request.engine == "spark":
+        from cvis.identify.spark_engine import spark_hash_items
+
+        return spark_hash_items(pending, request.hashing, request.time_limit)
+    return hash_items(pending, workers, request.hashing, request.time_limit)
 
 
 class _Adapter(ScanProgress):
