@@ -1,4 +1,4 @@
-"""The web application's one table: each examiner's wellbeing settings (created by 0004_web)."""
+"""The web application's one table: each examiner's wellbeing settings (created by 0005_web)."""
 
 from __future__ import annotations
 

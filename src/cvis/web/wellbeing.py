@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, distinct, func, or_, select
 from sqlalchemy.orm import Session
@@ -98,7 +99,7 @@ def counts_as_severe(category: int | None) -> bool:
     return category is None or category in SEVERE
 
 
-def _revealed(user: str) -> Select[tuple[int]]:
+def _revealed(user: str) -> Select[Any]:
     return select(func.count(distinct(AuditRecord.object))).where(
         AuditRecord.event == REVEAL_EVENT, AuditRecord.user == user,
         AuditRecord.outcome == "success",

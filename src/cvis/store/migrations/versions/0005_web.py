@@ -1,7 +1,7 @@
 """web: each examiner's wellbeing settings for the review screens
 
-Revision ID: 0004_web
-Revises: 0003_signal_media_index
+Revision ID: 0005_web
+Revises: 0004_offices
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_web"
-down_revision: str | None = "0003_signal_media_index"
+revision: str = "0005_web"
+down_revision: str | None = "0004_offices"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
