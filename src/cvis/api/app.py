@@ -19,7 +19,6 @@ from cvis.hashsets.service import UnknownSet
 from cvis.identify.matcher import UnknownSetError
 from cvis.signals.base import InvalidSignalValue
 from cvis.store.db import Store
-from cvis.web import create_web_app
 
 ERROR_STATUS: dict[type[Exception], int] = {
     InvalidSignalValue: 400,
@@ -54,5 +53,7 @@ def create_app(store: Store | None = None, settings: ServiceSettings | None = No
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     for module in (auth, hashing, lookup, sets, scans, audit, cases):
         app.include_router(module.router, prefix=API_PREFIX)
-    app.mount("/", create_web_app(app.state.services))  # the analyst web application
+    from cvis.web.app import create_web_app  # the analyst web application, at /
+
+    app.mount("/", create_web_app(app.state.services))
     return app

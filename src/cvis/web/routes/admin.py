@@ -27,7 +27,7 @@ def _admin_page(
 ) -> Response:
     with services.store.session() as session:
         agencies = list(session.scalars(select(Agency).order_by(Agency.name)))
-        users = list(session.scalars(select(User).order_by(User.name)))
+        users = [(u, u.agency.name) for u in session.scalars(select(User).order_by(User.name))]
         tokens = [(t, t.user.name) for t in session.scalars(
             select(ApiToken).where(ApiToken.revoked_at.is_(None)).order_by(ApiToken.id.desc())
             .limit(200))]
