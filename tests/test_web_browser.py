@@ -194,8 +194,8 @@ def test_agency_b_sees_none_of_agency_a_cases(page: Page, world: World) -> None:
 PAGES = {
     "ana": ["/", "/cases", f"/cases/{DEMO_CASE}", f"/cases/{DEMO_CASE}/review",
             f"/cases/{DEMO_CASE}/review?view=one&i=1",
-            f"/cases/{DEMO_CASE}/review?queue=unmatched", "/sets", "/sets/demo-known?first=0&last=1",
-            "/settings", "/cases/NO-SUCH"],
+            f"/cases/{DEMO_CASE}/review?queue=unmatched", "/sets",
+            "/sets/demo-known?first=0&last=1", "/settings", "/cases/NO-SUCH"],
     "adm": ["/audit?verify=1", "/admin"],
 }
 
