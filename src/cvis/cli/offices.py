@@ -22,7 +22,7 @@ office_app = typer.Typer(help="Field offices and their areas of responsibility."
 def import_command(
     file: Annotated[Path, typer.Argument(help="CSV: office_id,name,email,states,counties")],
 ) -> None:
-    """Replace the area-of-responsibility table with FILE (checked whole before anything is kept)."""
+    """Replace the area-of-responsibility table with FILE (checked whole before storing)."""
     try:
         rows = read_offices(file)
     except OfficeTableError as exc:
