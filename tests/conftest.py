@@ -17,6 +17,8 @@ from typer.testing import CliRunner
 from cvis.config import Settings
 from cvis.store.db import Store, upgrade
 
+pytest_plugins = ["tests.trust_helpers"]  # the two-agency world (fixtures world, sqlite_world)
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "CVIS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
