@@ -10,11 +10,19 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
 from argon2 import PasswordHasher
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 from sqlalchemy import select
 
 from cvis.accounts.credentials import use_password_hasher
@@ -94,12 +102,41 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
+@pytest.fixture(scope="module")
+def sessions() -> dict[str, Any]:
+    """Each user's signed-in browser state, kept for the module: a TOTP code is single-use,
+    so each user signs in through the form once and later tests reuse the cookie."""
+    return {}
+
+
+class Pages:
+    """Browser tabs on the server, signed in as a user or not."""
+
+    def __init__(self, browser: Browser, server: str, world: World, sessions: dict[str, Any]):
+        self.browser, self.server, self.world, self.sessions = browser, server, world, sessions
+        self.contexts: list[BrowserContext] = []
+
+    def open(self, user: str | None = None, path: str = "/", width: int = 1280) -> Page:
+        context = self.browser.new_context(
+            base_url=self.server, viewport={"width": width, "height": 900},
+            accept_downloads=True, storage_state=self.sessions.get(user or ""))
+        self.contexts.append(context)
+        page = context.new_page()
+        if user and user not in self.sessions:
+            sign_in(page, self.world, user, path)
+            self.sessions[user] = context.storage_state()
+        else:
+            page.goto(path)
+        return page
+
+
 @pytest.fixture
-def page(browser: Browser, server: str) -> Iterator[Page]:
-    context = browser.new_context(base_url=server, viewport={"width": 1280, "height": 900},
-                                  accept_downloads=True)
-    yield context.new_page()
-    context.close()
+def pages(browser: Browser, server: str, world: World, sessions: dict[str, Any]
+          ) -> Iterator[Pages]:
+    opened = Pages(browser, server, world, sessions)
+    yield opened
+    for context in opened.contexts:
+        context.close()
 
 
 def sign_in(page: Page, world: World, user: str, target: str = "/") -> None:
@@ -112,14 +149,15 @@ def sign_in(page: Page, world: World, user: str, target: str = "/") -> None:
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
-def test_sign_in_with_password_and_totp(page: Page, world: World) -> None:
-    page.goto("/cases")
+def test_sign_in_with_password_and_totp(pages: Pages, world: World) -> None:
+    page = pages.open(None, "/cases")
     page.get_by_label("User name").fill("ana")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("Code from your authenticator app").fill("123456")
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("alert")).to_contain_text("Wrong user name, password or code")
+    expect(page.get_by_role("alert")).to_contain_text("Sign-in refused")
     sign_in(page, world, "ana", "/cases")
+    pages.sessions["ana"] = page.context.storage_state()
     expect(page.get_by_role("heading", name="Cases")).to_be_visible()
     expect(page.get_by_role("link", name=DEMO_CASE)).to_be_visible()
 
@@ -136,8 +174,8 @@ def _card(page: Page, n: int) -> str:
     return str(page.locator("#cards > li.card").nth(n).get_attribute("id"))
 
 
-def test_review_the_demo_case_with_the_keyboard(page: Page, world: World) -> None:
-    sign_in(page, world, "ana", f"/cases/{DEMO_CASE}/review")
+def test_review_the_demo_case_with_the_keyboard(pages: Pages, world: World) -> None:
+    page = pages.open("ana", f"/cases/{DEMO_CASE}/review")
     first, second, third = (_card(page, n) for n in range(3))
     page.keyboard.press("c")  # confirm the first item; focus moves on
     expect(page.locator(f"#{first} .verdict-confirmed").first).to_be_visible()
@@ -166,8 +204,8 @@ def test_review_the_demo_case_with_the_keyboard(page: Page, world: World) -> Non
     assert f"item:{second.removeprefix('item-')}" in reveals
 
 
-def test_the_report_downloads(page: Page, world: World) -> None:
-    sign_in(page, world, "ana", f"/cases/{DEMO_CASE}")
+def test_the_report_downloads(pages: Pages) -> None:
+    page = pages.open("ana", f"/cases/{DEMO_CASE}")
     with page.expect_download() as pdf:
         page.get_by_role("link", name="PDF").click()
     assert Path(pdf.value.path()).read_bytes().startswith(b"%PDF")
@@ -176,15 +214,15 @@ def test_the_report_downloads(page: Page, world: World) -> None:
     assert b'"identified_files"' in Path(report.value.path()).read_bytes()
 
 
-def test_a_forged_form_is_refused(page: Page, world: World) -> None:
-    sign_in(page, world, "ana", "/settings")
+def test_a_forged_form_is_refused(pages: Pages) -> None:
+    page = pages.open("ana", "/settings")
     page.locator("form[action='/settings'] input[name=csrf]").evaluate("e => e.value = 'forged'")
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_role("heading", name="Form refused")).to_be_visible()
 
 
-def test_agency_b_sees_none_of_agency_a_cases(page: Page, world: World) -> None:
-    sign_in(page, world, "bob", "/cases")
+def test_agency_b_sees_none_of_agency_a_cases(pages: Pages) -> None:
+    page = pages.open("bob", "/cases")
     expect(page.get_by_role("link", name=B_CASE)).to_be_visible()
     expect(page.get_by_text(DEMO_CASE)).to_have_count(0)
     page.goto(f"/cases/{DEMO_CASE}")
@@ -209,14 +247,10 @@ def _axe_serious(page: Page) -> list[str]:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_axe_finds_no_serious_violation_on_any_page(page: Page, world: World, width: int
-                                                     ) -> None:
-    page.set_viewport_size({"width": width, "height": 900})
-    page.goto("/signin")
-    problems = {"/signin": _axe_serious(page)}
+def test_axe_finds_no_serious_violation_on_any_page(pages: Pages, width: int) -> None:
+    problems = {"/signin": _axe_serious(pages.open(None, "/signin", width))}
     for user, paths in PAGES.items():
-        page.context.clear_cookies()
-        sign_in(page, world, user)
+        page = pages.open(user, "/", width)
         for path in paths:
             page.goto(path)
             problems[path] = _axe_serious(page)

@@ -59,7 +59,7 @@ def test_sign_in_needs_password_and_totp_and_sets_a_strict_cookie(
     wrong = http.post("/signin", data={"user": "ana", "password": PASSWORD, "code": "000000",
                                        "csrf": nonce}, follow_redirects=False)
     assert wrong.status_code == 401 and "cvis_session" not in wrong.cookies
-    assert "Wrong user name, password or code" in wrong.text
+    assert "Sign-in refused" in wrong.text
     right = http.post("/signin", data={"user": "ana", "password": PASSWORD,
                                        "code": world.code("ana"), "csrf": nonce},
                       follow_redirects=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyotp
@@ -53,9 +54,15 @@ class World:
     store: Store
     evidence: Path
     secrets: dict[str, str] = field(default_factory=dict)
+    used: dict[str, int] = field(default_factory=dict)
 
     def code(self, user: str) -> str:
-        return pyotp.TOTP(self.secrets[user]).now()
+        """A fresh code: each is single-use, and a step at or before the last used is refused,
+        so successive sign-ins take the previous, current and next 30-second steps."""
+        totp = pyotp.TOTP(self.secrets[user])
+        step = max(totp.timecode(datetime.now(UTC)) - 1, self.used.get(user, -1) + 1)
+        self.used[user] = step
+        return totp.generate_otp(step)
 
 
 def build_world(store: Store, files: tuple[Path, Path]) -> World:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from cvis import policy
 from cvis.accounts.roles import AUDIT_READ
-from cvis.audit import AuditQuery, search_audit, verify_chain
+from cvis.audit import AuditQuery, search_audit, verify_log
 from cvis.policy import Resource
 from cvis.store.models import AuditRecord
 from cvis.web.render import page
@@ -60,8 +60,7 @@ def audit_page(
         records = [r for r in records if obj in r["object"]]
     records = list(reversed(records[-200:]))
     if verify:
-        with services.store.session() as session:
-            chain = verify_chain(session)
+        chain = verify_log(services.store)
     return page(request, "audit.html", user, title="Audit log", records=records, who=who,
                 agency=scope, event=event, obj=obj, since=since, until=until, chain=chain,
                 whole=whole, error=error)

@@ -27,6 +27,8 @@ from cvis.web.security import (
 from cvis.web.session import FormUserDep, SignInRequired, web_user
 
 router = APIRouter()
+REFUSED = ("Sign-in refused: the user name, password or code is wrong, the code was used "
+           "already, or the account is locked. Check them and try again with a new code.")
 HELP = (f"After {MAX_FAILED_LOGONS} wrong tries in a row the account is locked for "
         f"{int(LOCKOUT.total_seconds() // 60)} minutes. A session locks after "
         f"{int(SESSION_IDLE.total_seconds() // 60)} idle minutes.")
@@ -70,16 +72,11 @@ def signin(
     request.state.audit_user = user
     touch(request, f"user:{user}", "web.signin")
     check_token(request.cookies.get(SIGNIN_COOKIE, ""), csrf)
-    failure: AuthenticationFailed | None = None
-    with services.store.session() as session:
-        try:
-            token = logon(session, user.strip(), password, code.strip().replace(" ", ""))
-        except AuthenticationFailed as exc:  # committed: the failure counts toward lockout
-            failure = exc
-    if failure is not None:
+    try:
+        token = logon(services.store, user.strip(), password, code.strip().replace(" ", ""))
+    except AuthenticationFailed:
         request.state.audit_outcome = "denied"
-        message = str(failure).capitalize() + ". Check them and try again."
-        return _form(request, error=message, next_url=next, user=user, status=401)
+        return _form(request, error=REFUSED, next_url=next, user=user, status=401)
     response = see_other(_safe_next(next))
     set_cookie(request, response, SESSION_COOKIE, token)
     response.delete_cookie(SIGNIN_COOKIE, path="/")
