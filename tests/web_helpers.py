@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from cvis.accounts.credentials import use_password_hasher
+from cvis.accounts.roles import ROLES
 from cvis.accounts.service import add_agency, add_user
 from cvis.api import create_app
 from cvis.api.settings import ServiceSettings
@@ -75,11 +76,16 @@ def build_world(store: Store, files: tuple[Path, Path]) -> World:
             add_agency(session, agency)
         for name, (agency, role) in USERS.items():
             world.secrets[name] = add_user(session, name, agency, role, PASSWORD)[1]
+        for role in ROLES:  # one user per role in agency A, for the access matrix
+            world.secrets[f"{role}-a"] = add_user(session, f"{role}-a", AGENCY_A, role,
+                                                  PASSWORD)[1]
         new_case(session, DEMO_CASE, actor="ana", agency=AGENCY_A, examiners=["ana"],
                  title="Benign demonstration evidence")
         new_case(session, B_CASE, actor="bob", agency=AGENCY_B, examiners=["bob"],
                  title="Agency B's own case")
     run_scan(store, ScanRequest(DEMO_CASE, [world.evidence], [DEMO_SET], workers=1))
+    run_scan(store, ScanRequest(B_CASE, [world.evidence / "DCIM" / "IMG_0001.png"], [DEMO_SET],
+                                workers=1))
     return world
 
 

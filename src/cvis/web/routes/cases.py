@@ -11,18 +11,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from cvis.accounts.roles import CASES_READ
+from cvis.accounts.roles import CASES_EXPORT, CASES_READ
 from cvis.cases.case_export import export_case
 from cvis.cases.report import build_report
 from cvis.cases.report_pdf import write_pdf
 from cvis.cases.review import ReviewEntry, review_queue
 from cvis.cases.service import show_case
 from cvis.web.render import page
-from cvis.web.routes.common import ServicesDep, load_case, touch, visible_cases
+from cvis.web.routes.common import ServicesDep, load_case, require_right, touch, visible_cases
 from cvis.web.session import UserDep
 
 router = APIRouter()
-REPORT_RIGHT = CASES_READ
+REPORT_RIGHT = CASES_EXPORT
 REPORTS = {
     "pdf": ("application/pdf", "report.pdf"),
     "json": ("application/json", "report.json"),
@@ -37,6 +37,7 @@ def case_list(
     status: Annotated[str, Query(pattern="^(|open|closed)$")] = "",
 ) -> Response:
     touch(request, f"cases q={q!r} status={status!r}", "web.cases.search")
+    require_right(user, CASES_READ, "case")
     with services.store.session() as session:
         cases = visible_cases(session, user, CASES_READ)
     needle = q.strip().lower()

@@ -35,8 +35,16 @@ def case_resource(case: Case) -> Resource:
     return Resource("case", case.number, case.agency)
 
 
+def require_right(user: WebUser, right: str, kind: str) -> None:
+    """Refuse (403) a role without the right before looking anything up, so the refusal
+    says nothing about whether the thing asked for exists."""
+    if not user.may(right):
+        policy.require(user.actor, right, Resource(kind))
+
+
 def load_case(session: Session, user: WebUser, number: str, right: str) -> Case:
     """The case, if the policy lets this user exercise ``right`` on it; else "no such case"."""
+    require_right(user, right, "case")
     try:
         case = get_case(session, number)
         policy.require(user.actor, right, case_resource(case))

@@ -23,7 +23,7 @@ from cvis.store.models import (
     utcnow,
 )
 from cvis.web import thumbnails
-from cvis.web.routes.common import NoSuch, ServicesDep, load_case, touch
+from cvis.web.routes.common import NoSuch, ServicesDep, load_case, require_right, touch
 from cvis.web.session import UserDep, WebUser, session_started
 from cvis.web.wellbeing import (
     REVEAL_EVENT,
@@ -76,6 +76,7 @@ def thumbnail(
 ) -> Response:
     obj = f"item:{item_id}"
     touch(request, obj, "web.thumbnail")
+    require_right(user, CASES_READ, "case")
     with services.store.session() as session:
         item = session.get(ScanItem, item_id)
         if item is None:

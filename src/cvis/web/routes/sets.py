@@ -16,7 +16,7 @@ from cvis.hashsets.service import UnknownVersion, diff_versions, list_sets, list
 from cvis.policy import NotVisible, Resource
 from cvis.store.models import HashSet
 from cvis.web.render import page
-from cvis.web.routes.common import NoSuch, ServicesDep, touch
+from cvis.web.routes.common import NoSuch, ServicesDep, require_right, touch
 from cvis.web.session import UserDep, WebUser
 
 router = APIRouter()
@@ -37,6 +37,7 @@ def _visible(session: Session, user: WebUser) -> set[str]:
 @router.get("/sets")
 def set_list(request: Request, services: ServicesDep, user: UserDep) -> Response:
     touch(request, "sets", "web.sets")
+    require_right(user, SETS_READ, "set")
     with services.store.session() as session:
         visible = _visible(session, user)
         sets = [s for s in list_sets(session) if s.name in visible]
@@ -50,6 +51,7 @@ def set_page(
     last: Annotated[int | None, Query(ge=0)] = None,
 ) -> Response:
     touch(request, f"set:{name}", "web.set.show")
+    require_right(user, SETS_READ, "set")
     error, changes, more = "", [], False
     with services.store.session() as session:
         hash_set = session.scalar(select(HashSet).where(HashSet.name == name))
