@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
+import pyotp
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageFilter
@@ -204,3 +205,18 @@ def test_auditors_and_admins_get_their_pages_and_no_more(http: TestClient, world
     csrf = sign_in(admin, world, "adm")
     added = admin.post("/admin/agencies", data={"csrf": csrf, "name": "Agency C"})
     assert added.status_code == 200 and "Agency C added" in added.text
+
+
+def test_the_demo_account_signs_in_with_what_cvis_demo_serve_prints(store: Store) -> None:
+    from cvis.web.demo_account import DEMO_USER, ensure_demo_account
+
+    first = ensure_demo_account(store)
+    again = ensure_demo_account(store)  # idempotent: same secret, password reset
+    assert first == again and first.user == DEMO_USER
+    http = client(store)
+    nonce = csrf_of(http.get("/signin").text)
+    code = pyotp.TOTP(first.totp_secret).now()
+    signed_in = http.post("/signin", data={"user": first.user, "password": first.password,
+                                           "code": code, "csrf": nonce}, follow_redirects=False)
+    assert signed_in.status_code == 303
+    assert http.get("/cases").status_code == 200

@@ -24,7 +24,12 @@ from cvis.web.undo import UndoStacks, restore, snapshot
 from cvis.web.wellbeing import exposure, preferences
 
 router = APIRouter()
-undo_stacks = UndoStacks()
+
+
+def undo_stacks(request: Request) -> UndoStacks:
+    """The serving app's undo stacks (one per browser session)."""
+    stacks: UndoStacks = request.app.state.undo
+    return stacks
 ACTIONS = ("confirm", "reject", "category", "note", "tag")
 
 
@@ -79,7 +84,7 @@ def review_page(
     return page(request, "review.html", user, title=f"Review {case.number}", case=case,
                 view=state, entries=shown, first=first, total=len(entries), steps=STEPS,
                 step=step, error=error, may_decide=user.may(CASES_WRITE),
-                undo=undo_stacks.peek(user.session_id, case.number),
+                undo=undo_stacks(request).peek(user.session_id, case.number),
                 **_wellbeing(request, services, user))
 
 
@@ -170,7 +175,7 @@ def review_action(
             # Each check in _apply comes before its first write: a refusal changes nothing.
             _apply(session, user, entry, action, reason=reason, category=category, note=note,
                    tag=tag)
-            undo_stacks.push(user.session_id, before)
+            undo_stacks(request).push(user.session_id, before)
         except ReviewError as exc:
             request.state.audit_outcome = "failure"
             error = str(exc)
@@ -192,7 +197,7 @@ def review_undo(
     state = View(number, view, queue, bool(pending), i)
     with services.store.session() as session:
         case = load_case(session, user, number, CASES_WRITE)
-        undo = undo_stacks.pop(user.session_id, case.number)
+        undo = undo_stacks(request).pop(user.session_id, case.number)
         if undo is not None:
             restore(session, undo, user.name)
             touch(request, f"case:{number} item:{undo.item_id} undo {undo.label}")
