@@ -103,7 +103,7 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def sessions() -> dict[str, Any]:
+def sessions(world: World) -> dict[str, Any]:
     """Each user's signed-in browser state, kept for the module: a TOTP code is single-use,
     so each user signs in through the form once and later tests reuse the cookie."""
     return {}

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from cvis.demo import DEMO_CASE
 from cvis.store.db import Store
-from cvis.store.models import ApiToken, AuditRecord, MatchReview, utcnow
+from cvis.store.models import ApiToken, AuditRecord, Case, MatchReview, Scan, utcnow
 from cvis.web import thumbnails
 from tests.web_helpers import (
     B_CASE,
@@ -220,3 +220,17 @@ def test_the_demo_account_signs_in_with_what_cvis_demo_serve_prints(store: Store
                                            "code": code, "csrf": nonce}, follow_redirects=False)
     assert signed_in.status_code == 303
     assert http.get("/cases").status_code == 200
+
+
+def test_the_case_page_counts_matches_and_follows_a_running_scan(
+    http: TestClient, world: World
+) -> None:
+    sign_in(http, world, "ana")
+    page = http.get(f"/cases/{DEMO_CASE}").text
+    assert "25 matched item(s)" in page and "Demo Series Cat" in page
+    assert 'hx-trigger="every 2s"' not in page
+    with world.store.session() as session:
+        case_id = session.scalar(select(Case.id).where(Case.number == DEMO_CASE))
+        session.add(Scan(case_id=case_id, status="running", item_count=7))
+    page = http.get(f"/cases/{DEMO_CASE}").text
+    assert 'hx-trigger="every 2s"' in page and "running: 7 items so far" in page

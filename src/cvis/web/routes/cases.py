@@ -57,7 +57,7 @@ def _by_category_and_series(entries: list[ReviewEntry]) -> dict[str, Any]:
         by_series.update({m.series or "(none)" for m in entry.matches})
         verdicts.update(m.verdict or "pending" for m in entry.matches)
     return {"by_category": sorted(by_category.items()), "by_series": sorted(by_series.items()),
-            "verdicts": dict(verdicts), "items": len(entries)}
+            "verdicts": dict(verdicts), "item_count": len(entries)}
 
 
 @router.get("/cases/{number}")
