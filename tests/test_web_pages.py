@@ -15,6 +15,7 @@ from PIL import Image, ImageFilter
 from sqlalchemy import select, update
 
 from cvis.demo import DEMO_CASE
+from cvis.hashsets.feedback import AgencySuppression
 from cvis.store.db import Store
 from cvis.store.models import ApiToken, AuditRecord, Case, MatchReview, Scan, utcnow
 from cvis.web import thumbnails
@@ -179,9 +180,12 @@ def test_review_decisions_and_undo(http: TestClient, world: World) -> None:
     assert card.text.lstrip().startswith(f'<li id="item-{item}"') and "rejected" in card.text
     with world.store.session() as session:
         assert {r.verdict for r in session.scalars(select(MatchReview))} == {"rejected"}
+        assert session.scalars(select(AgencySuppression)).first() is not None
+    assert "DEMO-0001" in http.get("/sets/demo-known").text  # now a disputed hash
     http.post(f"/cases/{DEMO_CASE}/review/undo", data={"csrf": csrf})
     with world.store.session() as session:
         assert session.scalars(select(MatchReview)).first() is None
+        assert session.scalars(select(AgencySuppression)).first() is None
 
 
 def test_an_idle_session_locks_and_sign_out_ends_it(http: TestClient, world: World) -> None:

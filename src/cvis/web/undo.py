@@ -4,7 +4,9 @@ The stack lives in the serving process (a restart forgets it; with several
 workers, undo works within the worker that took the decision). Restoring goes
 through the review services where they can express it; withdrawing a first
 verdict or category (there is no service for "undecided") is done here and
-recorded in the case history like any other change.
+recorded in the case history like any other change; withdrawing a rejection also
+withdraws the suppression it made for the case's agency (a curator's suppression for
+every agency is the curator's to lift). The feedback rows stay: they are history.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from cvis.cases.review import decide_match
 from cvis.cases.service import get_case, record_event
-from cvis.hashsets.feedback import lift_suppression
-from cvis.store.models import HashSet, ItemReview, KnownMedia, KnownSignal, Match, MatchReview
+from cvis.hashsets.feedback import AgencySuppression
+from cvis.store.models import ItemReview, KnownMedia, KnownSignal, Match, MatchReview
 
 DEPTH = 50
 
@@ -61,19 +63,22 @@ def restore(session: Session, undo: Undo, reviewer: str) -> None:
 
 
 def _withdraw_verdict(session: Session, number: str, review: MatchReview, reviewer: str) -> None:
-    if review.verdict == "rejected":  # the rejection's suppression goes with it
+    case = get_case(session, number)
+    if review.verdict == "rejected" and case.agency:  # the agency's own suppression goes too
         found = session.execute(
-            select(HashSet, KnownSignal.signal_type, KnownSignal.value)
-            .join(KnownMedia, KnownMedia.set_id == HashSet.id)
+            select(KnownMedia.set_id, KnownSignal.signal_type, KnownSignal.value)
             .join(Match, Match.known_media_id == KnownMedia.id)
             .join(KnownSignal, KnownSignal.media_pk == KnownMedia.id)
             .where(Match.id == review.match_id, KnownSignal.signal_type == Match.signal_type)
         ).first()
         if found is not None:
-            lift_suppression(session, *found)
+            set_id, signal_type, value = found
+            session.execute(delete(AgencySuppression).where(
+                AgencySuppression.set_id == set_id, AgencySuppression.agency == case.agency,
+                AgencySuppression.signal_type == signal_type, AgencySuppression.value == value))
     session.delete(review)
-    record_event(session, get_case(session, number), reviewer, "match verdict withdrawn",
-                 match_id=review.match_id, previous=review.verdict)
+    record_event(session, case, reviewer, "match verdict withdrawn", match_id=review.match_id,
+                 previous=review.verdict)
 
 
 def _restore_review(session: Session, undo: Undo, reviewer: str) -> None:

@@ -1,4 +1,5 @@
-"""Hash sets: the list, a set's versions, and what changed between two versions."""
+"""Hash sets: the list, a set's versions, what changed between two versions, and the hashes
+examiners dispute (feedback and suppression)."""
 
 from __future__ import annotations
 
@@ -6,32 +7,19 @@ from itertools import islice
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from cvis import policy
-from cvis.accounts.roles import SETS_READ
-from cvis.hashsets.access import access_list
+from cvis.accounts.roles import SETS_METADATA, SETS_READ
+from cvis.hashsets.access import require_set, set_resource, sets_for
+from cvis.hashsets.feedback import contested_hashes
 from cvis.hashsets.service import UnknownVersion, diff_versions, list_sets, list_versions
-from cvis.policy import NotVisible, Resource
-from cvis.store.models import HashSet
+from cvis.policy import NotVisible
 from cvis.web.render import page
 from cvis.web.routes.common import NoSuch, ServicesDep, require_right, touch
-from cvis.web.session import UserDep, WebUser
+from cvis.web.session import UserDep
 
 router = APIRouter()
 DIFF_ROWS = 500
-
-
-def set_resource(session: Session, hash_set: HashSet) -> Resource:
-    access = {a.agency: (a.can_match, a.can_see_metadata)
-              for a in access_list(session, hash_set)}
-    return Resource("set", hash_set.name, hash_set.agency, {"access": access})
-
-
-def _visible(session: Session, user: WebUser) -> set[str]:
-    return {s.name for s in session.scalars(select(HashSet))
-            if policy.decide(user.actor, SETS_READ, set_resource(session, s)).allowed}
 
 
 @router.get("/sets")
@@ -39,7 +27,7 @@ def set_list(request: Request, services: ServicesDep, user: UserDep) -> Response
     touch(request, "sets", "web.sets")
     require_right(user, SETS_READ, "set")
     with services.store.session() as session:
-        visible = _visible(session, user)
+        visible = set(sets_for(session, user.actor, SETS_READ))
         sets = [s for s in list_sets(session) if s.name in visible]
     return page(request, "sets.html", user, title="Hash sets", sets=sets)
 
@@ -52,17 +40,18 @@ def set_page(
 ) -> Response:
     touch(request, f"set:{name}", "web.set.show")
     require_right(user, SETS_READ, "set")
-    error, changes, more = "", [], False
+    error, changes, more, contested = "", [], False, []
     with services.store.session() as session:
-        hash_set = session.scalar(select(HashSet).where(HashSet.name == name))
         try:
-            if hash_set is None:
-                raise NoSuch
-            policy.require(user.actor, SETS_READ, set_resource(session, hash_set))
-        except (NoSuch, NotVisible):
+            hash_set = require_set(session, user.actor, SETS_READ, name)
+        except NotVisible:
             raise NoSuch(f"There is no hash set named {name!r} that you can see.") from None
         versions = list_versions(session, name)
-        if first is not None and last is not None:
+        records = policy.decide(user.actor, SETS_METADATA,
+                                set_resource(hash_set, session=session)).allowed
+        if records:
+            contested = contested_hashes(session, hash_set)
+        if records and first is not None and last is not None:
             try:
                 found = list(islice(diff_versions(session, name, first, last), DIFF_ROWS + 1))
                 changes, more = found[:DIFF_ROWS], len(found) > DIFF_ROWS
@@ -70,4 +59,4 @@ def set_page(
                 error = f"{exc}. Choose two versions from the table."
     return page(request, "set.html", user, title=f"Hash set {name}", name=name,
                 versions=versions, changes=changes, more=more, first=first, last=last,
-                error=error)
+                error=error, records=records, contested=contested)
