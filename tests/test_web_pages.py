@@ -238,3 +238,18 @@ def test_the_case_page_counts_matches_and_follows_a_running_scan(
         session.add(Scan(case_id=case_id, status="running", item_count=7))
     page = http.get(f"/cases/{DEMO_CASE}").text
     assert 'hx-trigger="every 2s"' in page and "running: 7 items so far" in page
+
+
+def test_the_grid_pages_a_long_queue(
+    http: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cvis.web.routes import review
+
+    monkeypatch.setattr(review, "GRID_PAGE", 10)
+    sign_in(http, world, "ana")
+    first = http.get(f"/cases/{DEMO_CASE}/review").text
+    second = http.get(f"/cases/{DEMO_CASE}/review?i=13").text  # the page holding item 14
+    assert len(item_ids(first)) == 10 and len(item_ids(second)) == 10
+    assert not set(item_ids(first)) & set(item_ids(second))
+    assert 'rel="next"' in first and 'rel="prev"' not in first
+    assert "items 11–20 of 25" in second and 'rel="prev"' in second

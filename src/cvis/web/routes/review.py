@@ -30,7 +30,7 @@ def undo_stacks(request: Request) -> UndoStacks:
     """The serving app's undo stacks (one per browser session)."""
     stacks: UndoStacks = request.app.state.undo
     return stacks
-ACTIONS = ("confirm", "reject", "category", "note", "tag")
+GRID_PAGE = 50  # cards a grid page holds; j past the last one opens the next page
 
 
 @dataclass(frozen=True)
@@ -78,11 +78,14 @@ def review_page(
         state = View(case.number, view, queue, bool(pending), i)
         entries = _entries(session, state)
     index = min(i, max(0, len(entries) - 1))
+    if view == "grid":
+        index -= index % GRID_PAGE
     state = View(state.number, view, queue, bool(pending), index)
-    shown = entries[index:index + 1] if view == "one" else entries
-    first = index if view == "one" else 0
+    size = 1 if view == "one" else GRID_PAGE
+    shown, first = entries[index:index + size], index
     return page(request, "review.html", user, title=f"Review {case.number}", case=case,
-                view=state, entries=shown, first=first, total=len(entries), steps=STEPS,
+                view=state, entries=shown, first=first, total=len(entries), size=size,
+                steps=STEPS,
                 step=step, error=error, may_decide=user.may(CASES_WRITE),
                 undo=undo_stacks(request).peek(user.session_id, case.number),
                 **_wellbeing(request, services, user))

@@ -27,7 +27,11 @@
     var list = cards();
     var at = list.indexOf(from || current());
     var link = document.querySelector(delta > 0 ? "a[rel=next]" : "a[rel=prev]");
-    if (list.length <= 1 && link) { window.location.href = link.href; return; }
+    var past = delta > 0 ? at >= list.length - 1 : at <= 0;
+    if (link && (list.length <= 1 || past)) {
+      window.location.href = link.href + (delta < 0 && list.length > 1 ? "#last" : "");
+      return;
+    }
     var next = list[Math.max(0, Math.min(list.length - 1, at + delta))];
     if (next) { select(next); }
   }
@@ -82,6 +86,7 @@
   }, true);
 
   document.addEventListener("DOMContentLoaded", function () {
+    if (window.location.hash === "#last") { select(cards()[cards().length - 1]); return; }
     var hash = window.location.hash && document.getElementById(window.location.hash.slice(1));
     if (hash && hash.matches("li.card")) { select(hash); }
   });
