@@ -100,7 +100,7 @@ def _card(
     position = next((n for n, e in enumerate(entries) if e.item_id == item_id), None)
     if position is None:
         raise NoSuch("That item is not in this case.")
-    return page(request, "review.html", user, title="Review", block="card",
+    return page(request, "review.html", user, title="Review", block="card", partial=True,
                 entry=entries[position], position=position, view=view, steps=STEPS,
                 step=step, error=error, may_decide=user.may(CASES_WRITE), case=None,
                 **_wellbeing(request, services, user))
