@@ -20,20 +20,20 @@ from pathlib import Path
 CHROMIUM = "/usr/bin/chromium"
 PAGES = [  # (file, path, user, width, caption)
     ("signin", "/signin", None, 1280, "Sign-in with password and authenticator code"),
-    ("home", "/", "demo-examiner", 1280, "Home: review queue, my cases, deconfliction notices"),
-    ("cases", "/cases", "demo-examiner", 1280, "Cases: list and search"),
-    ("case", "/cases/DEMO-CASE", "demo-examiner", 1280,
+    ("home", "/", "demo", 1280, "Home: review queue, my cases, deconfliction notices"),
+    ("cases", "/cases", "demo", 1280, "Cases: list and search"),
+    ("case", "/cases/DEMO-CASE", "demo", 1280,
      "A case: report downloads, matches by category and series, scans, evidence, history"),
-    ("review-grid", "/cases/DEMO-CASE/review", "demo-examiner", 1280,
+    ("review-grid", "/cases/DEMO-CASE/review", "demo", 1280,
      "Review, grid: every picture blurred and grey, category and series shown first"),
-    ("review-one", "/cases/DEMO-CASE/review?view=one&i=0&step=1", "demo-examiner", 1280,
+    ("review-one", "/cases/DEMO-CASE/review?view=one&i=0&step=1", "demo", 1280,
      "Review, one at a time, after one step of reveal (less blur, still grey)"),
-    ("review-375", "/cases/DEMO-CASE/review?view=one&i=1", "demo-examiner", 375,
+    ("review-375", "/cases/DEMO-CASE/review?view=one&i=1", "demo", 375,
      "Review at 375 px"),
-    ("sets", "/sets", "demo-examiner", 1280, "Hash sets"),
-    ("set", "/sets/demo-known?first=0&last=1", "demo-examiner", 1280,
+    ("sets", "/sets", "demo", 1280, "Hash sets"),
+    ("set", "/sets/demo-known?first=0&last=1", "demo", 1280,
      "A hash set: versions and what changed between two"),
-    ("settings", "/settings", "demo-examiner", 1280, "Wellbeing settings, per examiner"),
+    ("settings", "/settings", "demo", 1280, "Wellbeing settings, per examiner"),
     ("audit", "/audit?verify=1", "demo-admin", 1280, "Audit log: search and chain status"),
     ("admin", "/admin", "demo-admin", 1280, "Administration: agencies, users, tokens"),
 ]
@@ -72,7 +72,7 @@ def shoot(out: Path) -> None:
     account = ensure_demo_account(store)
     with store.session() as session:
         admin_secret = add_user(session, "demo-admin", DEMO_AGENCY, "admin", account.password)[1]
-    secrets = {"demo-examiner": account.totp_secret, "demo-admin": admin_secret}
+    secrets = {"demo": account.totp_secret, "demo-admin": admin_secret}
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(store), host="127.0.0.1", port=port,
                                            log_level="warning"))
