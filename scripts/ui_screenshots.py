@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 CHROMIUM = "/usr/bin/chromium"
 PAGES = [  # (file, path, user, width, caption)
@@ -82,7 +83,7 @@ def shoot(out: Path) -> None:
     with sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, headless=True,
                                          args=["--no-sandbox", "--disable-gpu"])
-        signed_in: dict[str, object] = {}
+        signed_in: dict[str, Any] = {}
         for name, path, user, width, _caption in PAGES:
             context = browser.new_context(base_url=f"http://127.0.0.1:{port}",
                                           viewport={"width": width, "height": 860},
