@@ -187,6 +187,7 @@ def test_review_the_demo_case_with_the_keyboard(pages: Pages, world: World) -> N
     page.keyboard.type("a different picture")
     page.keyboard.press("Enter")
     expect(page.locator(f"#{third} .verdict-rejected").first).to_be_visible()
+    expect(page.locator("#cards > li.card").nth(3)).to_be_focused()  # moved on from the box
     assert {"confirmed", "rejected"} <= set().union(*_verdicts(world).values())
     page.keyboard.press("u")  # undo the rejection
     expect(page.locator(f"#{third} .verdict-rejected")).to_have_count(0)

@@ -13,7 +13,7 @@ from cvis.store.models import Agency, User
 
 DEMO_AGENCY = "Demo Agency"  # the demo case's agency (cvis.demo)
 DEMO_USER = "demo"  # the demo case names "demo" as its examiner (cvis.demo)
-DEMO_PASSWORD = "demo-password-only-for-benign-data"
+DEMO_PASSWORD = "benign-sample-photos-only"
 DEMO_ROLE = "supervisor"  # an examiner who may also read the agency's audit records
 
 
