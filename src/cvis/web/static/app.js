@@ -69,6 +69,13 @@
     advanceFrom = card && action && ADVANCE[action.value] ? card.id : null;
   }, true);
 
+  // htmx puts focus back into a swapped-in box with the same id; keys typed before the
+  // card settles would land there, so leave the box first (afterSettle picks the card).
+  document.addEventListener("htmx:beforeSwap", function () {
+    var active = document.activeElement;
+    if (active && typing(active) && active.closest("li.card")) { active.blur(); }
+  });
+
   document.addEventListener("htmx:afterSettle", function () {
     var card = lastCard && document.getElementById(lastCard);
     if (!card) { return; }
