@@ -25,6 +25,7 @@ from cvis.identify.hashpool import DEFAULT_TIME_LIMIT, hash_items
 from cvis.identify.lookup import lookup_lines
 from cvis.identify.matcher import Matcher, UnknownSetError
 from cvis.identify.scan import ScanRequest, iter_scan_results, run_scan, summarize_scan
+from cvis.identify.spark_engine import SparkUnavailable
 from cvis.media.folders import iter_media
 from cvis.media.limits import IntakeLimits
 from cvis.signals import get_signal_type
@@ -113,6 +114,9 @@ def scan_command(
         int, typer.Option(help="Larger pictures are decompression bombs.", min=1)
     ] = DEFAULT_MAX_PIXELS,
     max_depth: Annotated[int, typer.Option(help="Archives nested deeper are not opened.")] = 8,
+    engine: Annotated[str, typer.Option(
+        help="local: worker processes here; spark: Spark's executors (CVIS_SPARK_MASTER)."
+    )] = "local",
     quiet: Quiet = False,
 ) -> None:
     """Hash evidence and match it against the hash sets; results are stored in the case."""
@@ -120,14 +124,14 @@ def scan_command(
     request = ScanRequest(
         case, paths, _sets_option(sets), workers, restart, resume,
         intake=IntakeLimits(max_depth=max_depth), hashing=HashingLimits(max_pixels=max_pixels),
-        time_limit=time_limit, acquired_by=acquired_by,
+        time_limit=time_limit, acquired_by=acquired_by, engine=engine,
     )
     try:
         with audited(store, "cli", "scan", f"case:{case} {_paths(paths)}"), render.scan_progress(
             render.show_progress(quiet)
         ) as progress:
             scan_id = run_scan(store, request, progress)
-    except (UnknownSetError, LookupError, ValueError) as exc:
+    except (UnknownSetError, LookupError, ValueError, SparkUnavailable) as exc:
         raise fail(str(exc)) from None
     with store.session() as session, render.output_stream(jsonl) as out:
         render.write_jsonl(iter_scan_results(session, scan_id), out)

@@ -26,6 +26,7 @@ from cvis.hashing import HashingLimits, HashRecord
 from cvis.identify.hashpool import DEFAULT_TIME_LIMIT, hash_items
 from cvis.identify.matcher import Matcher, MatchResult, Query
 from cvis.media.folders import iter_media
+from cvis.media.items import MediaItem
 from cvis.media.limits import IntakeLimits
 from cvis.store.db import Store
 from cvis.store.models import Case, HashSet, KnownMedia, Match, Scan, ScanItem, utcnow
@@ -46,11 +47,13 @@ class ScanRequest:
     hashing: HashingLimits = field(default_factory=HashingLimits)
     time_limit: float = DEFAULT_TIME_LIMIT
     acquired_by: str = ""
+    engine: str = "local"  # "local": worker processes here; "spark": Spark's executors
 
     def recorded_settings(self) -> dict[str, Any]:
         """What a court needs to reproduce the scan."""
         return {
             "sets": self.sets, "workers": self.workers, "time_limit": self.time_limit,
+            "engine": self.engine,
             "intake": self.intake.to_dict(), "hashing": vars(self.hashing).copy(),
             "python": platform.python_version(),
         }
@@ -190,6 +193,8 @@ def run_scan(
     view of the hash sets; results are written in short transactions, every
     ``COMMIT_EVERY`` items or ``COMMIT_SECONDS``, whichever comes first.
     """
+    if request.engine not in ENGINES:
+        raise ValueError(f"unknown engine {request.engine!r}; choose one of {', '.join(ENGINES)}")
     scan_id, done = _start_scan(store, request)
     report = progress if isinstance(progress, ScanProgress) else _Adapter(progress)
     report.start(*_count(request, done))
@@ -200,8 +205,7 @@ def run_scan(
     last_commit = time.monotonic()
     with store.session() as read_session:
         matcher = Matcher(read_session, request.sets, store.settings.index_dir)
-        records = hash_items(pending, workers, request.hashing, request.time_limit)
-        for record in records:
+        for record in _hash_records(request, pending, workers):
             batch.append((record, [] if record.error else match_record(matcher, record)))
             if len(batch) >= COMMIT_EVERY or time.monotonic() - last_commit > COMMIT_SECONDS:
                 _commit_batch(store, scan_id, batch)
@@ -212,6 +216,20 @@ def run_scan(
         _finish(session, scan_id)
         deconflict_case(session, request.case, actor="cvis scan")
     return scan_id
+
+
+ENGINES = ("local", "spark")
+
+
+def _hash_records(
+    request: ScanRequest, pending: Iterator[MediaItem], workers: int
+) -> Iterator[HashRecord]:
+    """The engine hashes; matching and storing stay here, so both engines give one result."""
+    if request.engine == "spark":
+        from cvis.identify.spark_engine import spark_hash_items
+
+        return spark_hash_items(pending, request.hashing, request.time_limit)
+    return hash_items(pending, workers, request.hashing, request.time_limit)
 
 
 class _Adapter(ScanProgress):

@@ -23,6 +23,7 @@ from fastapi import (
     UploadFile,
 )
 from fastapi.responses import JSONResponse
+from sqlalchemy import select
 
 from cvis import policy
 from cvis.accounts.roles import (
@@ -54,6 +55,7 @@ from cvis.policy import Actor
 from cvis.policy.inputs import InvalidName, check_name
 from cvis.signals import get_signal_type
 from cvis.signals.base import InvalidSignalValue
+from cvis.store.models import HashSet
 
 router = APIRouter(prefix="/sets", tags=["hash sets"])
 Reader = Annotated[Actor, Depends(acting(SETS_READ))]
@@ -121,7 +123,7 @@ def import_route(
     stream = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
     try:
         with services.store.session() as session:
-            if name in {s.name for s in list_sets(session)}:
+            if session.scalar(select(HashSet.id).where(HashSet.name == name)) is not None:
                 require_set(session, actor, SETS_WRITE, name)
             else:
                 create_owned_set(session, name, actor.agency)
