@@ -66,6 +66,7 @@ def render(path: str, step: Step) -> bytes:
         with Image.open(source) as opened:
             if opened.width * opened.height > MAX_PIXELS:
                 raise NoPreview("no preview: the picture is too large")
+            opened.draft("RGB", (SIZE, SIZE))  # JPEG: decode at a reduced scale, much faster
             image = ImageOps.exif_transpose(opened).convert("RGB")
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise NoPreview("no preview: not a picture this viewer can open "
