@@ -191,6 +191,7 @@ def test_review_the_demo_case_with_the_keyboard(pages: Pages, world: World) -> N
     assert {"confirmed", "rejected"} <= set().union(*_verdicts(world).values())
     page.keyboard.press("u")  # undo the rejection
     expect(page.locator(f"#{third} .verdict-rejected")).to_have_count(0)
+    expect(page.locator(f"#{third}")).to_be_focused()  # the undone item is selected
     assert "rejected" not in set().union(*_verdicts(world).values())
     with world.store.session() as session:
         item = int(second.removeprefix("item-"))

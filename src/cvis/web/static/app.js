@@ -4,7 +4,6 @@
 (function () {
   "use strict";
   var ADVANCE = { confirm: true, reject: true, category: true };
-  var lastCard = null;
   var advanceFrom = null;
 
   function cards() { return Array.prototype.slice.call(document.querySelectorAll("#cards > li.card")); }
@@ -65,7 +64,6 @@
   document.addEventListener("submit", function (event) {
     var card = event.target.closest ? event.target.closest("li.card") : null;
     var action = event.target.querySelector("input[name=action]");
-    if (card) { lastCard = card.id; }
     advanceFrom = card && action && ADVANCE[action.value] ? card.id : null;
   }, true);
 
@@ -76,10 +74,13 @@
     if (active && typing(active) && active.closest("li.card")) { active.blur(); }
   });
 
-  document.addEventListener("htmx:afterSettle", function () {
-    var card = lastCard && document.getElementById(lastCard);
-    if (!card) { return; }
-    if (advanceFrom === lastCard && !card.querySelector(".error")) { move(1, card); }
+  // A card came back (a decision, a reveal, an undo): select it, or the next one after
+  // a decision. Other swaps (the exposure counter) leave the selection alone.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail && event.detail.target;
+    var card = target && target.id ? document.getElementById(target.id) : null;
+    if (!card || !card.matches("li.card")) { return; }
+    if (advanceFrom === card.id && !card.querySelector(".error")) { move(1, card); }
     else { select(card); }
     advanceFrom = null;
   });
