@@ -72,4 +72,7 @@ def create_app(store: Store | None = None, settings: ServiceSettings | None = No
     app.middleware("http")(audit_requests)
     for module in (auth, hashing, lookup, sets, scans, audit, cases):
         app.include_router(module.router, prefix=API_PREFIX)
+    from cvis.web.app import create_web_app  # the analyst web application, at /
+
+    app.mount("/", create_web_app(app.state.services), name="web")
     return app

@@ -291,12 +291,18 @@ def demo_command(
         Path | None, typer.Option(help="Where to build the benign demo data.")
     ] = None,
     quiet: Quiet = False,
+    serve: Annotated[bool, typer.Option(
+        help="Then serve the web application on the demo data, with a demo sign-in.")] = False,
 ) -> None:
     """Run the whole job end to end on benign sample pictures."""
     from cvis.demo import run_demo
 
     with audited(Store(), "cli", "demo", "benign demo data"):
         run_demo(workdir, quiet=quiet)
+    if serve:
+        from cvis.cli.web import serve_demo
+
+        serve_demo()
 
 
 def main() -> None:
