@@ -1,7 +1,7 @@
 """web: each examiner's wellbeing settings for the review screens
 
 Revision ID: 0005_web
-Revises: 0004_trust
+Revises: 0004_casework
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_web"
-down_revision: str | None = "0004_trust"
+down_revision: str | None = "0004_casework"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
