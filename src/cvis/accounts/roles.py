@@ -15,10 +15,16 @@ AUDIT_READ = "audit:read"
 ACCOUNTS_ADMIN = "accounts:admin"
 OFFICES_READ = "offices:read"
 OFFICES_WRITE = "offices:write"
+FUSION_READ = "fusion:read"  # subjects, targets, queues
+FUSION_WRITE = "fusion:write"  # facts, merges, assignments, shares, detainers
+FOREIGN_READ = "foreign:read"  # screenings, notices, complaints
+FOREIGN_WRITE = "foreign:write"  # screen, determine, draft, review complaints
+FOREIGN_CONFIRM = "foreign:confirm"  # an officer confirms a notice before it goes out
 
 ALL_PERMISSIONS = frozenset(
     {HASH, LOOKUP, SETS_READ, SETS_WRITE, SETS_FEEDBACK, SCANS_READ, SCANS_WRITE, CASES_READ,
-     CASES_WRITE, AUDIT_READ, ACCOUNTS_ADMIN, OFFICES_READ, OFFICES_WRITE}
+     CASES_WRITE, AUDIT_READ, ACCOUNTS_ADMIN, OFFICES_READ, OFFICES_WRITE, FUSION_READ,
+     FUSION_WRITE, FOREIGN_READ, FOREIGN_WRITE, FOREIGN_CONFIRM}
 )
 _EXAMINER = frozenset(
     {HASH, LOOKUP, SETS_READ, SETS_FEEDBACK, SCANS_READ, SCANS_WRITE, CASES_READ, CASES_WRITE,
@@ -27,10 +33,12 @@ _EXAMINER = frozenset(
 ROLES: dict[str, frozenset[str]] = {
     "examiner": _EXAMINER,
     "analyst": frozenset(
-        {HASH, LOOKUP, SETS_READ, SETS_FEEDBACK, SCANS_READ, CASES_READ, OFFICES_READ}
+        {HASH, LOOKUP, SETS_READ, SETS_FEEDBACK, SCANS_READ, CASES_READ, OFFICES_READ,
+         FUSION_READ, FUSION_WRITE, FOREIGN_READ, FOREIGN_WRITE}
     ),
     "curator": frozenset({HASH, LOOKUP, SETS_READ, SETS_WRITE, SETS_FEEDBACK, OFFICES_READ}),
-    "supervisor": _EXAMINER | {AUDIT_READ},
+    "supervisor": _EXAMINER | {AUDIT_READ, FUSION_READ, FUSION_WRITE, FOREIGN_READ,
+                               FOREIGN_WRITE, FOREIGN_CONFIRM},
     "auditor": frozenset({AUDIT_READ}),
     "admin": ALL_PERMISSIONS,
 }
