@@ -19,6 +19,7 @@ from cvis.cli.link import link_app
 from cvis.cli.offices import office_app
 from cvis.cli.serve import SERVE_HELP, serve_command
 from cvis.cli.sets import sets_app
+from cvis.cli.targets import month_app, subject_app, target_app
 from cvis.cli.travel import travel_app
 from cvis.hashing import DEFAULT_MAX_PIXELS, HashingLimits
 from cvis.hashsets.service import UnknownSet
@@ -50,6 +51,9 @@ app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
 app.add_typer(link_app, name="link")
 app.add_typer(travel_app, name="travel")
+app.add_typer(target_app, name="target")
+app.add_typer(subject_app, name="subject")
+app.add_typer(month_app, name="month")
 app.add_typer(office_app, name="office")
 app.command("serve", help=SERVE_HELP)(serve_command)
 
