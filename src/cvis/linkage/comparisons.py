@@ -68,8 +68,18 @@ def family_name() -> ComparisonSpec:
     ))
 
 
+PLACEHOLDER_SQL = "(dob_ph_l = 'Y' OR dob_ph_r = 'Y')"
+
+
 def dob() -> ComparisonSpec:
+    """Date of birth. Placeholder dates (1 January, 1900-01-01) come first so that they
+    weigh little whatever they meet; a date that disagrees by more than two characters is
+    strong evidence of two people (its m is fixed from labelled data, see calibration.py)."""
     return ComparisonSpec("dob", "dob", (
+        ("placeholder date, same year", cll.CustomLevel(
+            f"{PLACEHOLDER_SQL} AND substr(dob_l, 1, 4) = substr(dob_r, 1, 4)",
+            "placeholder, same year")),
+        ("placeholder date", cll.CustomLevel(PLACEHOLDER_SQL, "placeholder")),
         ("exact", cll.ExactMatchLevel("dob")),
         ("day and month swapped", cll.CustomLevel("dob_dm_l = dob_r", "day/month swapped")),
         ("one typo", cll.LevenshteinLevel("dob", 1)),
@@ -126,34 +136,33 @@ def blocking_rules(fields: list[str]) -> list[str]:
     ]
     if "dob" in fields:
         rules += [
-            "l.dob = r.dob AND l.given_canon = r.given_canon",
-            "l.dob = r.dob AND l.family_skel = r.family_skel",
-            "l.dob_dm = r.dob AND l.family_skel = r.family_skel",
+            "l.dob_block = r.dob_block AND l.given_canon = r.given_canon",
+            "l.dob_block = r.dob_block AND l.family_skel = r.family_skel",
+            "l.dob_dm = r.dob_block AND l.family_skel = r.family_skel",
         ]
         if "postcode" in fields:
-            rules.append("l.dob = r.dob AND l.postcode = r.postcode")
+            rules.append("l.dob_block = r.dob_block AND l.postcode = r.postcode")
     if "national_id" in fields:
         rules.append("l.national_id = r.national_id")
     return rules
 
 
 def training_rules(fields: list[str]) -> list[str]:
-    """EM passes: each blocks on something the other pass lets EM estimate."""
-    rules = ["l.given_canon = r.given_canon AND l.family_canon = r.family_canon"]
+    """EM passes. Names and date of birth have m fixed from labelled data (EM among
+    namesakes would learn that dates of birth do not matter), so one pass blocked on a
+    real date of birth estimates the rest; without a date, a pass blocked on names."""
     if "dob" in fields:
-        rules.insert(0, "l.dob = r.dob")
-    elif "national_id" in fields:
-        rules.insert(0, "l.national_id = r.national_id")
-    elif "postcode" in fields:
-        rules.insert(0, "l.postcode = r.postcode")
-    return rules
+        return ["l.dob_block = r.dob_block"]
+    if "national_id" in fields:
+        return ["l.national_id = r.national_id"]
+    return ["l.given_canon = r.given_canon AND l.family_canon = r.family_canon"]
 
 
 def deterministic_rules(fields: list[str]) -> list[str]:
     """Near-certain matches, used only to estimate the prior match probability."""
     if "dob" in fields:
         return ["l.given_canon = r.given_canon AND l.family_canon = r.family_canon "
-                "AND l.dob = r.dob"]
+                "AND l.dob_block = r.dob_block"]
     if "national_id" in fields:
         return ["l.national_id = r.national_id"]
     return ["l.given_std = r.given_std AND l.family_std = r.family_std"]

@@ -110,6 +110,13 @@ def dob_day_month_swapped(dob: pd.Series) -> pd.Series:
     return swapped.astype(object).where(ok, None)
 
 
+def is_placeholder_date(dob: pd.Series) -> pd.Series:
+    """1 January of any year and 1900-01-01: what clerks type when the date is unknown."""
+    s = dob.astype("string")
+    return (s.str.slice(5, 10).eq("01-01") | s.str.slice(0, 4).le("1901")).fillna(False
+                                                                              ).astype(bool)
+
+
 def splink_input(frame: pd.DataFrame, fields: list[str], side: str = "r") -> pd.DataFrame:
     """One row per name form with the name keys and the given plain fields; `side`
     prefixes unique ids so a pair says which record came from the registry."""
@@ -133,7 +140,10 @@ def splink_input(frame: pd.DataFrame, fields: list[str], side: str = "r") -> pd.
     for name in fields:
         out[name] = frame[name].to_numpy(dtype=object)[pos]
     if "dob" in fields:
-        out["dob_dm"] = dob_day_month_swapped(out["dob"])
+        placeholder = is_placeholder_date(out["dob"])
+        out["dob_ph"] = np.where(placeholder, "Y", None)
+        out["dob_block"] = out["dob"].where(~placeholder, None)
+        out["dob_dm"] = dob_day_month_swapped(out["dob_block"])
     return out
 
 
