@@ -23,9 +23,9 @@ import numpy as np
 
 FORMAT = "cvis-linkage-calibration/1"
 #: Comparisons whose m-probabilities are fixed (EM may not wash them out).
-FIXED = ("given_name", "family_name", "dob")
+FIXED = ("given_name", "family_name", "name_order", "dob")
 #: No level is impossible among true matches; this keeps every weight finite.
-M_FLOOR = 0.002
+M_FLOOR = 0.005
 #: How many labelled pairs the shipped defaults count for against a deployment's own.
 PRIOR_STRENGTH = 200.0
 

@@ -6,6 +6,7 @@ agreed and how ("family_name: double surname") without reading Splink internals.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,16 +41,12 @@ def _else() -> tuple[str, ComparisonLevelCreator]:
     return ("different", cll.ElseLevel())
 
 
-SWAP_SQL = "given_canon_l = family_canon_r AND family_canon_l = given_canon_r"
-
-
 def given_name() -> ComparisonSpec:
     return ComparisonSpec("given_name", "given_std", (
         ("exact", cll.ExactMatchLevel("given_std", term_frequency_adjustments=True)),
         ("variant or nickname", cll.ArrayIntersectLevel("given_groups", 1)),
         ("same consonants", cll.ExactMatchLevel("given_skel")),
         ("close spelling", cll.JaroWinklerLevel("given_std", 0.92)),
-        ("swapped with family name", cll.CustomLevel(SWAP_SQL, "swapped")),
         ("similar spelling", cll.JaroWinklerLevel("given_std", 0.8)),
         _else(),
     ))
@@ -62,7 +59,6 @@ def family_name() -> ComparisonSpec:
         ("same consonants", cll.ExactMatchLevel("family_skel")),
         ("close spelling", cll.JaroWinklerLevel("family_std", 0.92)),
         ("double surname", cll.ArrayIntersectLevel("family_tokens", 1)),
-        ("swapped with given name", cll.CustomLevel(SWAP_SQL, "swapped")),
         ("similar spelling", cll.JaroWinklerLevel("family_std", 0.8)),
         _else(),
     ))
@@ -88,6 +84,16 @@ def dob() -> ComparisonSpec:
     ))
 
 
+def name_order() -> ComparisonSpec:
+    """Whether the names compared are as written or with given and family name exchanged
+    (the registry side carries both forms; see features.py). A swap is then scored by the
+    name comparisons themselves, term frequencies included, and costs this level's weight."""
+    return ComparisonSpec("name_order", "name_order", (
+        ("as written", cll.CustomLevel("name_order_l = name_order_r", "as written")),
+        ("given and family swapped", cll.ElseLevel()),
+    ))
+
+
 def identifier(name: str) -> ComparisonSpec:
     return ComparisonSpec(name, name, (
         ("exact", cll.ExactMatchLevel(name)),
@@ -110,9 +116,11 @@ def code(name: str) -> ComparisonSpec:
     return ComparisonSpec(name, name, (("exact", cll.ExactMatchLevel(name)), _else()))
 
 
-def build(fields: list[str]) -> list[ComparisonSpec]:
-    """Comparisons for the names plus every plain field both sides carry."""
-    specs = [given_name(), family_name()]
+def build(fields: list[str],
+          fixed_m: Mapping[str, Mapping[str, float]] | None = None) -> list[ComparisonSpec]:
+    """Comparisons for the names plus every plain field both sides carry; `fixed_m`
+    (comparison -> level label -> m) fixes those levels' m-probabilities for EM."""
+    specs = [given_name(), family_name(), name_order()]
     for f in fields:
         if f == "dob":
             specs.append(dob())
@@ -122,6 +130,11 @@ def build(fields: list[str]) -> list[ComparisonSpec]:
             specs.append(text(f, tf=True))
         else:
             specs.append(code(f))
+    for spec in specs:
+        known = (fixed_m or {}).get(spec.name, {})
+        if all(label in known for label, _ in spec.levels):
+            for label, level in spec.levels:
+                level.configure(m_probability=known[label], fix_m_probability=True)
     return specs
 
 
@@ -132,7 +145,6 @@ def blocking_rules(fields: list[str]) -> list[str]:
     rules = [
         "l.given_canon = r.given_canon AND l.family_canon = r.family_canon",
         "l.given_skel = r.given_skel AND l.family_skel = r.family_skel",
-        "l.given_canon = r.family_canon AND l.family_canon = r.given_canon",
     ]
     if "dob" in fields:
         rules += [

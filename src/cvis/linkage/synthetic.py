@@ -455,7 +455,7 @@ def _decoy(rnd: random.Random, kind: str, reg: dict, person: dict, books: dict[s
         family = family + (" Sr" if years < 0 else " Jr")
     elif kind == "namesake other state":
         years = rnd.choice([-1, 1]) * rnd.randint(1, 15)
-        dob = date(min(max(dob.year + years, 1930), 2006), dob.month, min(dob.day, 28))
+        dob = date(min(max(dob.year + years, 1930), 2006), rnd.randint(1, 12), rnd.randint(1, 28))
         state = rnd.choice([s for s in STATES if s != state])
     return {"FirstName": given, "LastName": family, "NameAsBooked": "",
             "BirthDate": dob.strftime("%m/%d/%Y"), "Gender": sex, "SSN": "",
