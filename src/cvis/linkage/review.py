@@ -46,6 +46,10 @@ class ReviewItem:
     status: str  # pending | re-review | confirmed | rejected
     registrant: dict[str, Any]
     record: dict[str, Any]
+    band: str = "link"  # link | review (the clerical band below the threshold)
+    reason: str = ""
+    office: str = ""
+    explanation: list[dict[str, Any]] | None = None
 
 
 def _items(state: LinkageState, run_id: int) -> list[ReviewItem]:
@@ -77,6 +81,11 @@ def _items(state: LinkageState, run_id: int) -> list[ReviewItem]:
             agreement=r.agreement or "", person_id=r.person_id, status=status,
             registrant=json.loads(r.reg_data) if isinstance(r.reg_data, str) else {},
             record=json.loads(r.rec_data) if isinstance(r.rec_data, str) else {},
+            band=r.band if isinstance(r.band, str) else "link",
+            reason=r.reason if isinstance(r.reason, str) else "",
+            office=r.office if isinstance(r.office, str) else "",
+            explanation=(json.loads(r.explanation).get("fields")
+                         if isinstance(r.explanation, str) else None),
         ))
     return items
 
@@ -104,15 +113,20 @@ def decide(state: LinkageState, key: str, decision: str, reviewer: str,
     if not matches:
         raise ReviewError(f"no link with key {key} in the latest run")
     item = matches[0]
-    fp = state.query(
-        "SELECT fingerprint FROM links WHERE run_id=? AND registry_id=? AND index_name=? "
-        "AND record_id=?", [run_id, item.registry_id, item.index, item.record_id]
-    ).fingerprint.iloc[0]
-    state.execute(
-        "INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [item.registry_id, item.index, item.record_id, decision, reviewer, note,
-         datetime.now(UTC).replace(tzinfo=None), run_id, fp],
-    )
+    if decision == "reject" and not note.strip():
+        raise ReviewError("a rejection needs a reason (--note)")
+    row = state.query(
+        "SELECT fingerprint, explanation, match_weight FROM links WHERE run_id=? AND "
+        "registry_id=? AND index_name=? AND record_id=?",
+        [run_id, item.registry_id, item.index, item.record_id]).iloc[0]
+    detail = json.loads(row.explanation) if isinstance(row.explanation, str) else {}
+    label = json.dumps({**detail, "match_weight": float(row.match_weight)})
+    values = [item.registry_id, item.index, item.record_id, decision, reviewer, note,
+              datetime.now(UTC).replace(tzinfo=None), run_id, row.fingerprint, label]
+    state.execute("INSERT OR REPLACE INTO decisions (registry_id, index_name, record_id, "
+                  "decision, reviewer, note, decided_at, run_id, fingerprint, explanation) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+    state.execute("INSERT INTO decision_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
     if decision == "confirm":
         _open_lead(state, item, run_id)
     else:
@@ -126,7 +140,10 @@ def _replace_status(item: ReviewItem, status: str) -> ReviewItem:
 
 
 def field_office(item: ReviewItem) -> str:
-    """The owning field office: the index record's, else the registrant's, else by state."""
+    """The owning field office: the one resolved at the run (area-of-responsibility table),
+    else the index record's or registrant's own, else by state."""
+    if item.office:
+        return item.office
     for data in (item.record, item.registrant):
         if data.get("field_office"):
             return str(data["field_office"])

@@ -1,0 +1,107 @@
+"""What labelled data teaches the model: fixed m-probabilities and a probability map.
+
+EM among namesakes learns the wrong lesson: blocked on names, most pairs are two
+people with the same name, and EM concludes that a date of birth that disagrees is
+common among matches. The m-probabilities of the name and date-of-birth comparisons
+are therefore fixed from labelled pairs: the project's own generated calibration
+sets (``python benchmarks/linkage.py calibrate``, seeds apart from the benchmark's),
+updated by a deployment's review decisions when it retrains. The Fellegi-Sunter
+probability is then mapped through a logistic (Platt) fit on the same labelled
+pairs, so that ``match_probability`` means what it says.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+FORMAT = "cvis-linkage-calibration/1"
+#: Comparisons whose m-probabilities are fixed (EM may not wash them out).
+FIXED = ("given_name", "family_name", "name_order", "dob")
+#: No level is impossible among true matches; this keeps every weight finite.
+M_FLOOR = 0.005
+#: How many labelled pairs the shipped defaults count for against a deployment's own.
+PRIOR_STRENGTH = 200.0
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """m-probabilities per comparison level label, and the Platt map on match weight."""
+
+    m: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    platt_a: float = math.log(2)  # the identity map: p = 1 / (1 + 2^-w)
+    platt_b: float = 0.0
+    source: str = "none"
+    labels: int = 0
+
+    def probability(self, weight: np.ndarray) -> np.ndarray:
+        """Calibrated match probability of Splink match weights (log2 Bayes factors)."""
+        z = np.clip(self.platt_a * np.asarray(weight, dtype=float) + self.platt_b, -50, 50)
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"format": FORMAT, "m": {k: dict(v) for k, v in self.m.items()},
+                "platt": {"a": self.platt_a, "b": self.platt_b}, "source": self.source,
+                "labels": self.labels}
+
+
+def from_dict(doc: Mapping[str, Any]) -> Calibration:
+    platt = doc.get("platt", {})
+    return Calibration(m={k: dict(v) for k, v in doc.get("m", {}).items()},
+                       platt_a=float(platt.get("a", math.log(2))),
+                       platt_b=float(platt.get("b", 0.0)),
+                       source=str(doc.get("source", "")), labels=int(doc.get("labels", 0)))
+
+
+def shipped() -> Calibration:
+    """The defaults measured on the project's generated labelled sets."""
+    path = resources.files("cvis.linkage").joinpath("data/calibration.json")
+    if not path.is_file():
+        return Calibration()
+    return from_dict(json.loads(path.read_text("utf-8")))
+
+
+def m_from_counts(counts: Mapping[str, Mapping[str, float]],
+                  prior: Calibration | None = None,
+                  strength: float = PRIOR_STRENGTH) -> dict[str, dict[str, float]]:
+    """m per level from labelled true pairs' level counts, smoothed towards `prior`
+    (its m as pseudo-counts worth `strength` pairs) and floored at M_FLOOR."""
+    out: dict[str, dict[str, float]] = {}
+    for comparison in set(counts) | set(prior.m if prior else {}):
+        seen = dict(counts.get(comparison, {}))
+        base = dict(prior.m.get(comparison, {})) if prior else {}
+        levels = set(seen) | set(base)
+        raw = {lvl: seen.get(lvl, 0.0) + strength * base.get(lvl, 0.0) for lvl in levels}
+        total = sum(raw.values())
+        if total <= 0:
+            continue
+        floored = {lvl: max(v / total, M_FLOOR) for lvl, v in raw.items()}
+        norm = sum(floored.values())
+        out[comparison] = {lvl: v / norm for lvl, v in floored.items()}
+    return out
+
+
+def fit_platt(weights: np.ndarray, labels: np.ndarray, iterations: int = 50
+              ) -> tuple[float, float]:
+    """Logistic regression of labels on match weight (two parameters, Newton's method,
+    a small ridge so that a perfectly separated sample stays finite)."""
+    x = np.asarray(weights, dtype=float)
+    y = np.asarray(labels, dtype=float)
+    a, b = math.log(2), 0.0
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-np.clip(a * x + b, -50, 50)))
+        w = p * (1 - p) + 1e-9
+        grad = np.array([np.sum((p - y) * x) + 1e-3 * a, np.sum(p - y)])
+        hess = np.array([[np.sum(w * x * x) + 1e-3, np.sum(w * x)],
+                         [np.sum(w * x), np.sum(w)]])
+        step = np.linalg.solve(hess, grad)
+        a, b = a - step[0], b - step[1]
+        if np.abs(step).max() < 1e-8:
+            break
+    return float(a), float(b)
