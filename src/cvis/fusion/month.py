@@ -27,7 +27,6 @@ from cvis.fusion.targets import load_config
 from cvis.linkage import releases as releases_mod
 from cvis.linkage import service as linkage
 from cvis.linkage.mapping import load_mapping, load_source
-from cvis.linkage.state import LinkageState
 from cvis.policy import Actor
 from cvis.store.db import Store
 
@@ -62,10 +61,8 @@ def _office_of(session: Session) -> ingest.OfficeOf:
     return lookup
 
 
-def _draft_detainers(session: Session, state_dir: Path, as_of: date) -> int:
+def _draft_detainers(session: Session, found: list[releases_mod.Release], as_of: date) -> int:
     """A draft per linked inmate released within 90 days (not yet drafted)."""
-    with LinkageState(state_dir) as state:
-        found = releases_mod.upcoming(state, 90, as_of)
     drafted = 0
     for release in found:
         if session.scalar(select(Detainer).where(Detainer.link_key == release.key)):
@@ -103,6 +100,8 @@ def run_month(store: Store, actor: Actor, req: MonthRequest) -> MonthResult:
         tables = {i.name: load_source(i.name, i.path, load_mapping(i.mapping))
                   for i in req.indices}
         counts = ingest.IngestCounts()
+        # read the linkage state before the store's write transaction opens (it audits too)
+        upcoming = linkage.list_releases(req.state_dir, 90, req.as_of).releases
         with store.session() as session:
             ingest.ingest_registry(session, registry, req.as_of, actor.agency,
                                    _office_of(session), counts, actor.name)
@@ -112,7 +111,7 @@ def run_month(store: Store, actor: Actor, req: MonthRequest) -> MonthResult:
                 ingest.ingest_tips(session, ingest.TipFile(req.tips), registry, counts,
                                    actor.name)
             session.flush()
-            drafted = _draft_detainers(session, req.state_dir, req.as_of)
+            drafted = _draft_detainers(session, upcoming, req.as_of)
             session.flush()
             targets = rank_targets(session, actor, config, req.as_of)
             totals = _counts(session)

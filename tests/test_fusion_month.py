@@ -1,0 +1,46 @@
+"""The monthly protocol on a generated month, then a second month showing what changed."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+from cvis.fusion.generate import generate_month
+from cvis.fusion.month import MonthRequest, run_month
+from cvis.linkage import service as linkage
+from cvis.policy.actors import local_operator
+from cvis.store.db import Store
+
+
+def _request(folder: Path, month: int, out: Path, state: Path) -> MonthRequest:
+    files = generate_month(folder / f"in{month}", month, registrants=200,
+                           start=date(2026, 10, 1))
+    return MonthRequest(
+        period=files.as_of.strftime("%Y-%m"),
+        registry=linkage.InputSpec("registry", files.registry),
+        indices=[linkage.InputSpec(n, p, files.mappings.get(n)) for n, p in files.indices.items()],
+        out=out, state_dir=state, as_of=files.as_of, tips=files.tips)
+
+
+def test_two_generated_months(sqlite_store: Store, tmp_path: Path) -> None:
+    actor = local_operator(purpose="monthly protocol")
+    state = tmp_path / "linkage"
+    first = run_month(sqlite_store, actor, _request(tmp_path, 1, tmp_path / "m1", state))
+    s1 = first.summary
+    assert s1["subjects"] == 200 and s1["links"] > 0 and s1["targets"] > 0
+    assert s1["link_changes"] == {"new": s1["links"]}
+    assert first.targets[0].rank == 1 and first.targets[0].factors
+    assert {t.tier for t in first.targets} <= {"critical", "high", "medium", "low"}
+    assert (tmp_path / "m1" / "month.pdf").read_bytes().startswith(b"%PDF")
+    lines = (tmp_path / "m1" / "targets.jsonl").read_text().splitlines()
+    assert json.loads(lines[0])["subject_id"] == first.targets[0].subject_id
+    assert s1["detainers_drafted"] > 0  # linked inmates released within 90 days
+
+    second = run_month(sqlite_store, actor, _request(tmp_path, 2, tmp_path / "m2", state))
+    s2 = second.summary
+    assert s2["subjects"] == 200 and s2["link_run"] == s1["link_run"] + 1
+    assert s2["ingested"]["facts"] < s1["ingested"]["facts"]  # only what changed is new
+    absconders = {t.subject_id for t in second.targets
+                  if any(f["name"] == "absconder" for f in t.factors)}
+    assert {"S-R0000010", "S-R0000011"} <= absconders
