@@ -163,3 +163,29 @@ def test_tips_join_a_subject_only_on_exact_name_and_birth_date(store: Store,
         ingest_tips(session, StubTips(), table, counts)
     facts = service.show_subject(store, local_operator(), "S-R1").facts
     assert [f.source_ref for f in facts] == ["tip:1"]
+
+
+def test_a_case_with_matches_of_unidentified_victims_raises_the_subject(store: Store) -> None:
+    from cvis.fusion.ingest import ingest_cases
+    from cvis.store.models import Case, HashSet, KnownMedia, Match, Scan, ScanItem
+
+    _subject(store, "S-R1", "", [("case_number", "C-77", "link", "cases:K1", 0.95)])
+    with store.session() as session:
+        hs = HashSet(name="known")
+        case = Case(number="C-77")
+        session.add_all([hs, case])
+        session.flush()
+        media = KnownMedia(set_id=hs.id, media_id="m1", victim_identified=False)
+        scan = Scan(case_id=case.id, status="done", finished_at=AT)
+        session.add_all([media, scan])
+        session.flush()
+        item = ScanItem(scan_id=scan.id, path="a.jpg")
+        session.add(item)
+        session.flush()
+        session.add(Match(item_id=item.id, known_media_id=media.id, signal_type="pdq"))
+    with store.session() as session:
+        ingest_cases(session, IngestCounts())
+    [target] = service.list_targets(store, local_operator(), today=TODAY)
+    assert [f["name"] for f in target.factors] == ["unidentified_victim", "new_material"]
+    assert target.tier == "critical"
+    assert {"kind": "case", "ref": "case:C-77"} in target.sources

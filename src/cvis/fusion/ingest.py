@@ -168,3 +168,42 @@ def ingest_tips(session: Session, source: TipSource, registry: SourceTable,
         subject: Subject = get_subject(session, subject_key(rid))
         counts.facts += add_fact(session, subject, FactIn(
             "tip", tip.ref, "tip", tip.ref, tip.received_at, 1.0), by)
+
+
+# ---------------------------------------------------------------------- cases
+
+
+def ingest_cases(session: Session, counts: IngestCounts, by: str = "") -> None:
+    """Subjects named in a case (a `case_number` fact): that case's hash matches say whether
+    it produced new material, and whether it shows a victim not yet identified."""
+    from sqlalchemy import select
+
+    from cvis.fusion.models import Fact
+    from cvis.store.models import Case, KnownMedia, Match, Scan, ScanItem
+
+    named = session.execute(select(Fact.subject_pk, Fact.value).where(
+        Fact.name == "case_number", Fact.retracted_at.is_(None))).all()
+    for subject_pk, value in named:
+        number = str(value.get("v"))
+        case = session.scalar(select(Case).where(Case.number == number))
+        if case is None:
+            continue
+        subject = session.get(Subject, subject_pk)
+        assert subject is not None
+        matched = (select(Scan.finished_at, KnownMedia.victim_identified)
+                   .join(ScanItem, ScanItem.scan_id == Scan.id)
+                   .join(Match, Match.item_id == ScanItem.id)
+                   .join(KnownMedia, KnownMedia.id == Match.known_media_id)
+                   .where(Scan.case_id == case.id))
+        rows = session.execute(matched).all()
+        if not rows:
+            continue
+        latest = max((r[0] for r in rows if r[0] is not None), default=None)
+        at = latest or datetime.now(UTC)
+        ref = f"case:{number}"
+        counts.facts += add_fact(session, subject, FactIn(
+            "case_new_material", at.date().isoformat(), "case", ref, at, 1.0), by)
+        unidentified = sum(1 for r in rows if r[1] is False)
+        if unidentified:
+            counts.facts += add_fact(session, subject, FactIn(
+                "unidentified_victim", True, "case", ref, at, 1.0), by)

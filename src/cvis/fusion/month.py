@@ -107,6 +107,8 @@ def run_month(store: Store, actor: Actor, req: MonthRequest) -> MonthResult:
                                    _office_of(session), counts, actor.name)
             ingest.ingest_links(session, run.links, tables, req.as_of, counts, actor.name)
             ingest.retract_ended(session, run.changes, counts, run.run_id)
+            session.flush()
+            ingest.ingest_cases(session, counts, actor.name)
             if req.tips:
                 ingest.ingest_tips(session, ingest.TipFile(req.tips), registry, counts,
                                    actor.name)
