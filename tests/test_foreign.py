@@ -15,6 +15,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from cvis import policy
 from cvis.foreign import annual, notices
 from cvis.foreign.documents import render, verify
 from cvis.foreign.models import Delivery, Notice, ScreenedTraveller
@@ -145,3 +146,20 @@ def test_templates_per_language() -> None:
     spanish = render("notice", "es", context)
     assert "México" in spanish and "No recomienda ninguna medida" in spanish
     assert "does not recommend" in render("notice", "de", context)  # falls back to English
+
+
+def test_an_inbound_request_is_screened_then_answered_after_approval(store: Store, registry,
+                                                                     tmp_path: Path) -> None:
+    from cvis.foreign.travel import answer_inbound, receive_inbound
+
+    path, frame = registry
+    r = frame.iloc[5]
+    asked = {"given_names": r.given_names, "family_name": r.family_name, "dob": r.dob,
+             "sex": r.sex, "destination": "GB"}
+    request = receive_inbound(store, local_operator(), "GB", "UK-2026-001", asked, path)
+    stranger = Actor("stranger", "OTHER", "supervisor", frozenset({"foreign:confirm"}))
+    with pytest.raises(policy.NotVisible):
+        answer_inbound(store, stranger, request, covered=True, basis="x")
+    answer = answer_inbound(store, officer(), request, covered=True,
+                            basis="name and date of birth agree")
+    assert answer["registry_ids"] == [r.id] and answer["reference"] == "UK-2026-001"

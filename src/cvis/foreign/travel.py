@@ -103,3 +103,66 @@ def determine(store: Store, actor: Actor, traveller_id: int, registry_id: str, *
         session.flush()
         note.detail = f"{registry_id}: {'covered' if covered else 'not covered'}"
         return row.id
+
+
+def receive_inbound(store: Store, actor: Actor, country: str, reference: str,
+                    traveller: dict[str, str], registry: Path, *,
+                    registry_mapping: Path | None = None, at: datetime | None = None) -> int:
+    """A foreign government asks about a named traveller: screened the same way, then held
+    for an officer's approval before any answer goes back."""
+    import hashlib
+    import json
+
+    from cvis.foreign.manifest import make_traveller
+    from cvis.foreign.models import InboundRequest
+
+    policy.require(actor, "foreign:write", Resource("inbound", agency=actor.agency))
+    row = {"departure_at": (at or now()).isoformat(), **traveller}
+    person = make_traveller(row, f"request {reference}")
+    raw = json.dumps(row, sort_keys=True).encode()
+    manifest = Manifest("inbound", hashlib.sha256(raw).hexdigest(), [person])
+    with audited(store, "foreign", "inbound.receive", f"country:{country} ref:{reference}",
+                 actor=audit_actor(actor), purpose=actor.purpose) as note:
+        setup = ScreeningSetup(registry, registry_mapping, models_dir(store))
+        [result] = screen(setup, manifest, at)
+        with store.session() as session:
+            screening = Screening(kind="inbound", manifest_sha256=manifest.sha256,
+                                  format="inbound", source=f"{country}:{reference}",
+                                  registry_sha256=file_sha256(registry), agency=actor.agency,
+                                  screened_by=actor.name, travellers=1)
+            session.add(screening)
+            session.flush()
+            session.add(_traveller_row(screening.id, 0, result))
+            request = InboundRequest(country=country.upper(), reference=reference,
+                                     traveller=person.fields, screening_id=screening.id)
+            session.add(request)
+            session.flush()
+            note.object = f"inbound:{request.id}"
+            note.detail = f"{len(result.candidates)} candidates"
+            return request.id
+
+
+def answer_inbound(store: Store, officer: Actor, request_id: int, *, covered: bool,
+                   basis: str) -> dict[str, object]:
+    """The approval step: an officer approves the answer (no recommended action in it)."""
+    from cvis.foreign.models import InboundRequest
+
+    with audited(store, "foreign", "inbound.answer", f"inbound:{request_id}",
+                 actor=audit_actor(officer), purpose=officer.purpose), \
+            store.session() as session:
+        request = session.get(InboundRequest, request_id)
+        if request is None:
+            raise LookupError(f"no such inbound request {request_id}")
+        screening = session.get(Screening, request.screening_id)
+        policy.require(officer, "foreign:confirm", Resource(
+            "inbound", request_id, screening.agency if screening else ""))
+        if request.status != "pending":
+            raise ValueError(f"request {request_id} is {request.status}")
+        traveller = session.scalar(select(ScreenedTraveller).where(
+            ScreenedTraveller.screening_id == request.screening_id))
+        candidates = traveller.candidates if traveller else []
+        request.answer = {"reference": request.reference, "covered": covered, "basis": basis,
+                          "registry_ids": [c["registry_id"] for c in candidates]
+                          if covered else []}
+        request.status, request.approver, request.decided_at = "answered", officer.name, now()
+        return dict(request.answer)
