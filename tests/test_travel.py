@@ -147,3 +147,27 @@ def test_duplicates_are_recognised_and_times_keep_their_zones(tmp_path: Path) ->
     manifest = read_manifest(write_manifest(tmp_path / "m.csv", [row, row]).read_bytes())
     assert len(manifest.travellers) == 1 and manifest.duplicates == ["line 3"]
     assert manifest.travellers[0].departure_at.utcoffset().total_seconds() == 9 * 3600
+
+
+def test_review_commands_from_screening_to_a_drafted_notice(home: Settings, registry,
+                                                            tmp_path: Path,
+                                                            runner: CliRunner) -> None:
+    path, frame, _ = registry
+    manifest = write_manifest(tmp_path / "m.csv", [traveller_from(frame.iloc[8])])
+    assert runner.invoke(app, ["travel", "screen", str(manifest), "--registry",
+                               str(path)]).exit_code == 0
+    shown = runner.invoke(app, ["travel", "show", "1"])
+    [row] = _lines(shown.stdout)
+    candidate = row["candidates"][0]
+    assert candidate["registry_id"] == frame.iloc[8]["id"] and "dob" in candidate["agreement"]
+    refused = runner.invoke(app, ["travel", "determine", str(row["traveller_id"]),
+                                  candidate["registry_id"], "--covered", "--basis", "agree"])
+    assert refused.exit_code == 1  # covered, but neither notified nor a reason given
+    done = runner.invoke(app, ["travel", "determine", str(row["traveller_id"]),
+                               candidate["registry_id"], "--covered", "--basis",
+                               "name and date of birth agree", "--notify"])
+    assert done.exit_code == 0, done.output
+    drafted = runner.invoke(app, ["notice", "draft", "--determination", "1"])
+    assert drafted.exit_code == 0 and "notice 1 drafted" in drafted.output
+    assert runner.invoke(app, ["notice", "confirm", "1"]).exit_code == 0
+    assert runner.invoke(app, ["travel", "show", "99"]).exit_code == 1

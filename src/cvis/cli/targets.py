@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
@@ -21,6 +22,7 @@ target_app = typer.Typer(help="Prioritised targets (a person decides what to do)
 subject_app = typer.Typer(help="Subjects: facts with their sources; merges.",
                           no_args_is_help=True)
 
+T = TypeVar("T")
 Jsonl = Annotated[Path | None, typer.Option(help="Write JSON lines here instead of stdout.")]
 
 
@@ -125,3 +127,95 @@ def month_run_command(
                 f"{s['link_changes']}, {s['targets']} targets {s['targets_by_tier']}, "
                 f"{s['detainers_drafted']} detainer drafts, {s['merges_open']} merges to review; "
                 f"report {result.paths['month.pdf']}")
+
+
+queue_app = typer.Typer(help="Work queues per field office and fugitive team.",
+                        no_args_is_help=True)
+detainer_app = typer.Typer(help="Detainer requests for inmates due for release.",
+                           no_args_is_help=True)
+
+
+def _queue_call(fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+    from cvis.fusion.queues import QueueError
+
+    try:
+        return fn(Store(), local_operator(purpose="work queue"), *args, **kwargs)
+    except (QueueError, SubjectError, policy.NotVisible, policy.AccessDenied) as exc:
+        render.error(str(exc))
+        raise typer.Exit(1) from None
+
+
+@queue_app.command("assign")
+def queue_assign_command(
+    subject_id: str, office: str,
+    team: Annotated[str, typer.Option(help="Fugitive operations team.")] = "",
+    assignee: Annotated[str, typer.Option(help="Who works it.")] = "",
+    link: Annotated[str, typer.Option(help="The link (INDEX:RECORD) it rests on.")] = "",
+) -> None:
+    """Put a target in an office's (or team's) queue."""
+    from cvis.fusion import queues
+
+    job = _queue_call(queues.assign, subject_id, office, team, assignee, link)
+    render.note(f"assignment {job}")
+
+
+@queue_app.command("accept")
+def queue_accept_command(assignment_id: int) -> None:
+    from cvis.fusion import queues
+
+    _queue_call(queues.accept, assignment_id)
+
+
+@queue_app.command("outcome")
+def queue_outcome_command(
+    assignment_id: int,
+    outcome: Annotated[str, typer.Argument(help="located | arrested | detainer_lodged | "
+                                           "removed | not_found | wrong_person")],
+    note: Annotated[str, typer.Option(help="What happened.")] = "",
+    state: Annotated[Path | None, typer.Option(help="Linkage state directory.")] = None,
+) -> None:
+    """Close an assignment; wrong_person sends its link back to review."""
+    from cvis.fusion import queues
+    from cvis.linkage import service as linkage
+
+    status = _queue_call(queues.record_outcome, assignment_id, outcome, note,
+                         state_dir=linkage.state_dir(state))
+    render.note(f"assignment {assignment_id}: {status}")
+
+
+@queue_app.command("list")
+def queue_list_command(office: Annotated[str | None, typer.Option()] = None) -> None:
+    from cvis.fusion import queues
+
+    rows = _queue_call(queues.queue, office)
+    render.write_jsonl([{"assignment_id": r.id, "office": r.office, "team": r.team,
+                         "assignee": r.assignee, "status": r.status, "link": r.link_key}
+                        for r in rows], render.stdout())
+
+
+@detainer_app.command("set")
+def detainer_set_command(
+    detainer_id: int,
+    status: Annotated[str, typer.Argument(help="signed | lodged | honoured | declined | "
+                                          "released_before_action")],
+) -> None:
+    """Sign a draft (an officer), then track what became of it."""
+    from cvis.fusion import queues
+
+    _queue_call(queues.set_detainer, detainer_id, status)
+
+
+@target_app.command("share")
+def target_share_command(
+    partner: Annotated[list[str], typer.Option(help="Partner agency; repeatable.")],
+    purpose: Annotated[str, typer.Option(help="Why they need to know.")],
+    as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    jsonl: Jsonl = None,
+) -> None:
+    """The 30-day high-priority list: critical and high targets, shared read-only."""
+    from cvis.fusion import queues
+
+    listed = _queue_call(queues.share_high_priority, partner, _day(as_of) or date.today(),
+                         purpose)
+    with render.output_stream(jsonl) as out:
+        render.write_jsonl([t.contract() for t in listed], out)

@@ -166,3 +166,19 @@ def answer_inbound(store: Store, officer: Actor, request_id: int, *, covered: bo
                           if covered else []}
         request.status, request.approver, request.decided_at = "answered", officer.name, now()
         return dict(request.answer)
+
+
+def screened_travellers(store: Store, actor: Actor, screening_id: int) -> list[dict[str, object]]:
+    """A screening's travellers with their ids, candidates and the evidence, for review."""
+    with audited(store, "foreign", "travel.read", f"screening:{screening_id}",
+                 actor=audit_actor(actor), purpose=actor.purpose), store.session() as session:
+        screening = session.get(Screening, screening_id)
+        if screening is None:
+            raise LookupError(f"no such screening {screening_id}")
+        policy.require(actor, "foreign:read", Resource("screening", screening.id,
+                                                       screening.agency))
+        rows = session.scalars(select(ScreenedTraveller).where(
+            ScreenedTraveller.screening_id == screening_id).order_by(ScreenedTraveller.position))
+        return [{"traveller_id": t.id, "traveller": t.fields, "destination": t.destination,
+                 "hours_before_departure": round(t.hours_before, 1),
+                 "candidates": t.candidates} for t in rows]
