@@ -189,3 +189,21 @@ def test_a_case_with_matches_of_unidentified_victims_raises_the_subject(store: S
     assert [f["name"] for f in target.factors] == ["unidentified_victim", "new_material"]
     assert target.tier == "critical"
     assert {"kind": "case", "ref": "case:C-77"} in target.sources
+
+
+def test_api_targets_and_subjects_follow_need_to_know(store: Store, tmp_path: Path) -> None:
+    from tests.service_helpers import bearer, make_accounts, make_client
+
+    own = make_accounts(store, "Agency A")
+    partner = make_accounts(store, "Agency B")
+    _subject(store, "S-R1", "Agency A", [("wanted", True, "link", "warrants:W1", 0.97)])
+    with make_client(store, tmp_path) as client:
+        rows = client.get("/api/v1/targets", headers=bearer(own["analyst"])).json()
+        assert [r["subject_id"] for r in rows] == ["S-R1"]
+        assert rows[0]["reasons"] == ["charged and at large (active warrant)"]
+        assert client.get("/api/v1/targets", headers=bearer(partner["analyst"])).json() == []
+        hidden = client.get("/api/v1/subjects/S-R1", headers=bearer(partner["analyst"]))
+        assert hidden.status_code == 404
+        seen = client.get("/api/v1/subjects/S-R1", headers=bearer(own["analyst"])).json()
+        assert seen["facts"][0]["source"] == {"kind": "link", "ref": "warrants:W1"}
+        assert client.get("/api/v1/targets", headers=bearer(own["curator"])).status_code == 403

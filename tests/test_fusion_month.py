@@ -44,3 +44,7 @@ def test_two_generated_months(sqlite_store: Store, tmp_path: Path) -> None:
     absconders = {t.subject_id for t in second.targets
                   if any(f["name"] == "absconder" for f in t.factors)}
     assert {"S-R0000010", "S-R0000011"} <= absconders
+    flagged = set(s2["no_bond_flags"])
+    assert flagged and flagged <= {t.subject_id for t in second.targets if t.tier in (
+        "critical", "high")}
+    assert s2["most_wanted_nominations"]

@@ -88,6 +88,18 @@ def _counts(session: Session) -> dict[str, Any]:
             "outcomes": dict(outcomes), "detainers": dict(detainers)}
 
 
+def no_bond_flags(targets: list[Target]) -> list[str]:
+    """Priority fugitives to hold without bond on apprehension (for a person to confirm)."""
+    return [t.subject_id for t in targets if t.tier in ("critical", "high")
+            and any(f["name"] in ("charged_at_large", "absconder") for f in t.factors)]
+
+
+def most_wanted_nominations(targets: list[Target], limit: int = 10) -> list[str]:
+    """Candidates for the public most-wanted list: a person decides and publishes."""
+    return [t.subject_id for t in targets if t.tier == "critical"
+            or any(f["name"] == "charged_at_large" for f in t.factors)][:limit]
+
+
 def run_month(store: Store, actor: Actor, req: MonthRequest) -> MonthResult:
     """One month end to end; writes links/, targets.jsonl, month.json and month.pdf."""
     config = load_config(req.weights)
@@ -118,6 +130,8 @@ def run_month(store: Store, actor: Actor, req: MonthRequest) -> MonthResult:
             targets = rank_targets(session, actor, config, req.as_of)
             totals = _counts(session)
         summary = {
+            "no_bond_flags": no_bond_flags(targets),
+            "most_wanted_nominations": most_wanted_nominations(targets),
             "period": req.period, "as_of": req.as_of.isoformat(), "link_run": run.run_id,
             "links": len(run.links),
             "link_changes": {k: int(v) for k, v in
