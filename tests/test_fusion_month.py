@@ -48,3 +48,12 @@ def test_two_generated_months(sqlite_store: Store, tmp_path: Path) -> None:
     assert flagged and flagged <= {t.subject_id for t in second.targets if t.tier in (
         "critical", "high")}
     assert s2["most_wanted_nominations"]
+
+
+def test_the_fusion_demo_runs_end_to_end(sqlite_store: Store, tmp_path: Path) -> None:
+    from cvis.fusion.demo import run_fusion_demo
+
+    said: list[str] = []
+    made = run_fusion_demo(tmp_path, said.append, store=sqlite_store)
+    assert len(made["months"]) == 2 and made["annual"]["errors_found"] == 1
+    assert any("the namesake is not proposed" in line and "[1, 0]" in line for line in said)
