@@ -76,13 +76,14 @@ def _compatible(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
 
 
 def _relative(explanation: pd.Series) -> np.ndarray:
-    """Same date of birth, given names that do not agree: possibly a sibling or twin, whose
-    family name, birthday and address agree by kinship, not identity."""
+    """Same date of birth, given names that do not agree and no shared identifier: possibly
+    a sibling or twin, whose family name, birthday and address agree by kinship."""
     out = []
     for raw in explanation:
         levels = {f["field"]: f["agreement"] for f in json.loads(raw)["fields"]} if raw else {}
         out.append(levels.get("dob") == "exact"
-                   and levels.get("given_name") in ("different", "similar spelling"))
+                   and levels.get("given_name") in ("different", "similar spelling")
+                   and levels.get("national_id") != "exact")
     return np.array(out, dtype=bool)
 
 
