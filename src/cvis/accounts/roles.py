@@ -15,11 +15,12 @@ AUDIT_READ = "audit:read"
 ACCOUNTS_ADMIN = "accounts:admin"
 OFFICES_READ = "offices:read"
 OFFICES_WRITE = "offices:write"
+LINKAGE = frozenset({"linkage:read", "linkage:review", "linkage:run"})  # registry cross-matching
 
 ALL_PERMISSIONS = frozenset(
     {HASH, LOOKUP, SETS_READ, SETS_WRITE, SETS_FEEDBACK, SCANS_READ, SCANS_WRITE, CASES_READ,
      CASES_WRITE, AUDIT_READ, ACCOUNTS_ADMIN, OFFICES_READ, OFFICES_WRITE}
-)
+) | LINKAGE
 _EXAMINER = frozenset(
     {HASH, LOOKUP, SETS_READ, SETS_FEEDBACK, SCANS_READ, SCANS_WRITE, CASES_READ, CASES_WRITE,
      OFFICES_READ}

@@ -7,4 +7,5 @@ RULE_MODULES: tuple[str, ...] = (
     "cvis.cases.access",
     "cvis.hashsets.access",
     "cvis.offices.access",
+    "cvis.linkage.access",
 )
