@@ -96,6 +96,7 @@ def calibrate(argv: list[str]) -> None:
     p.add_argument("--out", type=Path,
                    default=Path("src/cvis/linkage/data/calibration.json"))
     args = p.parse_args(argv)
+    os.environ["CVIS_HOME"] = str((args.work / "home").resolve())
     sets = []
     for seed in CALIBRATION_SEEDS:
         data = synthetic.generate_hard(args.registrants, args.index_records, seed=seed)
@@ -174,6 +175,7 @@ def accuracy(argv: list[str]) -> None:
     p.add_argument("--work", type=Path, default=Path("out/linkage-accuracy"))
     p.add_argument("--no-febrl", action="store_true")
     args = p.parse_args(argv)
+    os.environ["CVIS_HOME"] = str((args.work / "home").resolve())  # audit records stay here
     report: dict[str, object] = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
                                  "load_average_before": os.getloadavg(),
                                  "registrants": args.registrants,

@@ -20,12 +20,13 @@ FUSION_WRITE = "fusion:write"  # facts, merges, assignments, shares, detainers
 FOREIGN_READ = "foreign:read"  # screenings, notices, complaints
 FOREIGN_WRITE = "foreign:write"  # screen, determine, draft, review complaints
 FOREIGN_CONFIRM = "foreign:confirm"  # an officer confirms a notice before it goes out
+LINKAGE = frozenset({"linkage:read", "linkage:review", "linkage:run"})  # registry cross-matching
 
 ALL_PERMISSIONS = frozenset(
     {HASH, LOOKUP, SETS_READ, SETS_WRITE, SETS_FEEDBACK, SCANS_READ, SCANS_WRITE, CASES_READ,
      CASES_WRITE, AUDIT_READ, ACCOUNTS_ADMIN, OFFICES_READ, OFFICES_WRITE, FUSION_READ,
      FUSION_WRITE, FOREIGN_READ, FOREIGN_WRITE, FOREIGN_CONFIRM}
-)
+) | LINKAGE
 _EXAMINER = frozenset(
     {HASH, LOOKUP, SETS_READ, SETS_FEEDBACK, SCANS_READ, SCANS_WRITE, CASES_READ, CASES_WRITE,
      OFFICES_READ}

@@ -70,19 +70,31 @@ def _compatible(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
         return (x.isna().to_numpy() | y.isna().to_numpy()
                 | (x.to_numpy() == y.to_numpy()))
 
-    dob_ok = agree(a["dob_block"], b["dob_block"]) | (a["dob_dm"].to_numpy() == b[
-        "dob_block"].to_numpy())
+    dob_ok = (agree(a["dob_block"], b["dob_block"])
+              | (a["dob_dm"].to_numpy() == b["dob_block"].to_numpy())
+              | _one_typo(a["dob_block"], b["dob_block"]))
     return dob_ok & agree(a["national_id"], b["national_id"])
 
 
+def _one_typo(x: pd.Series, y: pd.Series) -> np.ndarray:
+    """ISO dates that differ in one character (a slip of one digit)."""
+    out = np.zeros(len(x), dtype=bool)
+    both = (x.notna() & y.notna()).to_numpy()
+    for i in np.flatnonzero(both):
+        a, b = str(x.iat[i]), str(y.iat[i])
+        out[i] = len(a) == len(b) and sum(c != d for c, d in zip(a, b, strict=True)) <= 1
+    return out
+
+
 def _relative(explanation: pd.Series) -> np.ndarray:
-    """Same date of birth, given names that do not agree: possibly a sibling or twin, whose
-    family name, birthday and address agree by kinship, not identity."""
+    """Same date of birth, given names that do not agree and no shared identifier: possibly
+    a sibling or twin, whose family name, birthday and address agree by kinship."""
     out = []
     for raw in explanation:
         levels = {f["field"]: f["agreement"] for f in json.loads(raw)["fields"]} if raw else {}
         out.append(levels.get("dob") == "exact"
-                   and levels.get("given_name") in ("different", "similar spelling"))
+                   and levels.get("given_name") in ("different", "similar spelling")
+                   and levels.get("national_id") != "exact")
     return np.array(out, dtype=bool)
 
 

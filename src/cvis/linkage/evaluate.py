@@ -25,7 +25,7 @@ class Score:
     f1: float
     recall_by_corruption: dict[str, tuple[int, int]] = field(default_factory=dict)
     false_positives_by_decoy: dict[str, int] = field(default_factory=dict)
-    reliability: list[dict[str, float]] = field(default_factory=list)
+    reliability: list[dict[str, object]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -39,9 +39,9 @@ class Score:
         }
 
 
-def reliability(probability: np.ndarray, correct: np.ndarray) -> list[dict[str, float]]:
+def reliability(probability: np.ndarray, correct: np.ndarray) -> list[dict[str, object]]:
     """Per probability bin: links, mean predicted probability, observed share true."""
-    rows = []
+    rows: list[dict[str, object]] = []
     edges = [*BINS, 1.0000001]
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         inside = (probability >= lo) & (probability < hi)

@@ -158,7 +158,7 @@ def splink_input(frame: pd.DataFrame, fields: list[str], side: str = "r") -> pd.
         out[name] = frame[name].to_numpy(dtype=object)[pos]
     if "dob" in fields:
         placeholder = is_placeholder_date(out["dob"])
-        out["dob_ph"] = np.where(placeholder, "Y", None)
+        out["dob_ph"] = pd.Series("Y", index=out.index, dtype=object).where(placeholder, None)
         out["dob_block"] = out["dob"].where(~placeholder, None)
         out["dob_dm"] = dob_day_month_swapped(out["dob_block"])
     return out

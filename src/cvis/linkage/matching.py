@@ -44,6 +44,7 @@ def _explain(best: pd.DataFrame, specs: list[comparisons.ComparisonSpec],
              prior_weight: float) -> tuple[list[str], list[str]]:
     """Per pair: the agreement text (agreeing fields) and the explanation JSON."""
     labels, weights = [], []
+    full = best["full_name_weight"].to_numpy(dtype=float)
     for spec in specs:
         gamma = best[f"gamma_{spec.name}"].to_numpy(dtype=int)
         labels.append([spec.label(int(g)) for g in gamma])
@@ -63,10 +64,38 @@ def _explain(best: pd.DataFrame, specs: list[comparisons.ComparisonSpec],
                            "weight": round(float(weights[k][row]), 2)})
             if label != "different":
                 agreed.append(f"{spec.name}: {label}")
+        if full[row] < 0:
+            fields.append({"field": "full_name", "agreement": "common combination",
+                           "weight": round(float(full[row]), 2)})
         agreement.append("; ".join(agreed))
         explanation.append(json.dumps({"prior_weight": round(prior_weight, 2),
                                        "fields": fields}))
     return agreement, explanation
+
+
+def _full_name_adjustment(pairs: pd.DataFrame, left: pd.DataFrame, right: pd.DataFrame
+                          ) -> np.ndarray:
+    """Term-frequency adjustment of the full name, in bits, for pairs whose given and family
+    names both agree exactly: the given- and family-name adjustments assume the two names
+    independent, but within a culture they are not (Nguyen goes with Anh, Hassan with
+    Mohamed), so the product of their frequencies understates how common the pair is.
+    The correction replaces that product with the frequency of the full name."""
+    names = pd.concat([left[["given_std", "family_std"]], right[["given_std", "family_std"]]],
+                      ignore_index=True)
+    given_tf = names["given_std"].value_counts(normalize=True)
+    family_tf = names["family_std"].value_counts(normalize=True)
+    both = names.dropna()
+    full_tf = (both["given_std"] + "|" + both["family_std"]).value_counts(normalize=True)
+    exact = ((pairs["given_std_l"] == pairs["given_std_r"])
+             & (pairs["family_std_l"] == pairs["family_std_r"])).fillna(False).to_numpy(bool)
+    out = np.zeros(len(pairs))
+    if exact.any():
+        sub = pairs.loc[exact]
+        g = sub["given_std_l"].map(given_tf).to_numpy(float)
+        f = sub["family_std_l"].map(family_tf).to_numpy(float)
+        full = (sub["given_std_l"] + "|" + sub["family_std_l"]).map(full_tf).to_numpy(float)
+        out[exact] = np.nan_to_num(np.log2(g * f / full), nan=0.0)
+    return np.minimum(out, 0.0)  # only ever a discount: rare pairings are not rewarded
 
 
 def predict(
@@ -92,6 +121,9 @@ def predict(
     reg = pairs["record_id_l"].where(~flip, pairs["record_id_r"])
     rec = pairs["record_id_r"].where(~flip, pairs["record_id_l"])
     pairs = pairs.assign(registry_id=reg.astype(str), record_id=rec.astype(str))
+    adjust = _full_name_adjustment(pairs, left, right)
+    pairs["full_name_weight"] = adjust
+    pairs["match_weight"] = pairs["match_weight"] + adjust
     best = pairs.sort_values("match_weight", ascending=False).drop_duplicates(
         ["registry_id", "record_id"]
     ).reset_index(drop=True)

@@ -25,6 +25,10 @@ class ReviewError(ValueError):
     """Unknown link key, or no run to review."""
 
 
+class ConflictingDecisions(ReviewError):
+    """One request both confirms and rejects the same link (a usage error)."""
+
+
 def link_key(registry_id: str, index: str, record_id: str) -> str:
     """Short stable key a reviewer types; the same link has the same key every month."""
     raw = "\x1f".join((str(registry_id), str(index), str(record_id))).encode()
@@ -99,6 +103,17 @@ def queue(state: LinkageState, include_decided: bool = False) -> list[ReviewItem
     if include_decided:
         return items
     return [i for i in items if i.status in ("pending", "re-review")]
+
+
+def check_actions(actions: list[tuple[str, str]]) -> None:
+    """Refuse a request that both confirms and rejects one link."""
+    verdicts: dict[str, set[str]] = {}
+    for key, decision in actions:
+        verdicts.setdefault(key, set()).add(decision)
+    both = sorted(k for k, v in verdicts.items() if len(v) > 1)
+    if both:
+        raise ConflictingDecisions(f"conflicting decisions (confirm and reject) for "
+                                   f"{', '.join(both)}; nothing recorded")
 
 
 def decide(state: LinkageState, key: str, decision: str, reviewer: str,

@@ -142,7 +142,7 @@ def execute(req: RunRequest, progress: Progress | None = None) -> RunResult:
     indices = [load_source(i.name, i.path, load_mapping(i.mapping)) for i in req.indices]
     timings["read"] = (datetime.now(UTC) - t0).total_seconds()
     engine = Engine(req.engine, threads=req.threads)
-    with LinkageState(req.state_dir) as state:
+    with LinkageState(req.state_dir, purpose="link run") as state:
         run_id = state.next_run_id()
         all_links, models = [], {}
         for table in indices:
