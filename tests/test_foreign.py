@@ -102,6 +102,9 @@ def test_paxlst_to_annual_report(store: Store, registry, smtp, tmp_path: Path) -
     text = message.get_body(preferencelist=("plain",)).get_content()
     assert "does not recommend any action" in text
     notices.mark(store, analyst, notice_id, "received")
+    [tracked] = notices.list_notices(store, analyst)
+    assert tracked["status"] == "sent" and tracked["before_departure"] is True
+    assert tracked["received_at"] and tracked["answered_at"] is None
 
     complaint = notices.file_complaint(store, "Alex Doe", "I am not that person",
                                        notice_id=notice_id, contact="alex@example.org")

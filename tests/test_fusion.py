@@ -207,3 +207,28 @@ def test_api_targets_and_subjects_follow_need_to_know(store: Store, tmp_path: Pa
         seen = client.get("/api/v1/subjects/S-R1", headers=bearer(own["analyst"])).json()
         assert seen["facts"][0]["source"] == {"kind": "link", "ref": "warrants:W1"}
         assert client.get("/api/v1/targets", headers=bearer(own["curator"])).status_code == 403
+
+
+def test_registry_subjects_take_the_office_of_their_county_or_state(store: Store,
+                                                                    tmp_path: Path) -> None:
+    from cvis.fusion.ingest import ingest_registry
+    from cvis.fusion.month import _office_of
+    from cvis.offices.service import import_offices, read_offices
+
+    table = tmp_path / "offices.csv"
+    table.write_text("office_id,name,email,states,counties\n"
+                     "HOU,Houston,h@example.org,TX,\n"
+                     "DAL,Dallas,d@example.org,,TX:Dallas\n"
+                     "HQ,National desk,hq@example.org,*,\n")
+    reg = tmp_path / "registry.csv"
+    reg.write_text("id,given_names,family_name,dob,state,county\n"
+                   "R1,Ann,Lee,1980-05-06,TX,Harris\nR2,Bo,Kim,1975-01-02,TX,Dallas\n"
+                   "R3,Cy,Ng,1990-03-04,OR,\n")
+    with store.session() as session:
+        import_offices(session, read_offices(table))
+    with store.session() as session:
+        ingest_registry(session, load_source("registry", reg, Mapping()), TODAY, "A1",
+                        _office_of(session), IngestCounts())
+    with store.session() as session:
+        offices = {s.subject_id: s.office for s in subj.active_subjects(session)}
+    assert offices == {"S-R1": "HOU", "S-R2": "DAL", "S-R3": "HQ"}

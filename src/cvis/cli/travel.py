@@ -228,3 +228,12 @@ def show_command(screening_id: int) -> None:
         render.error(f"no such screening {screening_id}")
         raise typer.Exit(1) from None
     render.write_jsonl(rows, render.stdout())
+
+
+@notice_app.command("list")
+def notice_list_command(
+    status: Annotated[str | None, typer.Option(help="Only notices in this state.")] = None,
+) -> None:
+    """Notices with their tracking: sent, received, answered, before departure."""
+    rows = notices.list_notices(Store(), local_operator(purpose="notice tracking"), status)
+    render.write_jsonl(rows, render.stdout())

@@ -356,3 +356,32 @@ def _letter(store: Store, officer: Actor, complaint_id: int, folder: Path | None
         complaint.letter = {"path": str(path), "language": lang, "text": text,
                             "written_at": now().isoformat()}
         return dict(complaint.letter)
+
+
+def list_notices(store: Store, actor: Actor, status: str | None = None) -> list[dict[str, Any]]:
+    """Every notice the actor may see, with where it stands (sent, received, answered,
+    before departure, corrected)."""
+    from sqlalchemy import select
+
+    with audited(store, "foreign", "notice.list", f"status:{status or '*'}",
+                 actor=audit_actor(actor), purpose=actor.purpose), store.session() as session:
+        stmt = select(Notice).order_by(Notice.id)
+        if status:
+            stmt = stmt.where(Notice.status == status)
+        rows = []
+        for n in session.scalars(stmt):
+            if not policy.decide(actor, "foreign:read", _resource(n)).allowed:
+                continue
+            before = (aware(n.sent_at) < aware(n.departure_at)
+                      if n.sent_at and n.departure_at else None)
+            rows.append({"notice_id": n.id, "kind": n.kind, "country": n.country,
+                         "channel": n.channel, "language": n.language, "status": n.status,
+                         "registry_id": n.registry_id, "corrects": n.corrects_id,
+                         "sent_at": _iso(n.sent_at), "received_at": _iso(n.received_at),
+                         "answered_at": _iso(n.answered_at),
+                         "departure_at": _iso(n.departure_at), "before_departure": before})
+        return rows
+
+
+def _iso(value: datetime | None) -> str | None:
+    return aware(value).isoformat() if value else None
