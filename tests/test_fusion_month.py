@@ -37,6 +37,19 @@ def test_two_generated_months(sqlite_store: Store, tmp_path: Path) -> None:
     assert json.loads(lines[0])["subject_id"] == first.targets[0].subject_id
     assert s1["detainers_drafted"] > 0  # linked inmates released within 90 days
 
+    # a field team finds the wrong person: the link goes back to the review queue
+    from cvis.fusion import queues
+
+    item = next(i for i in linkage.review_queue(state) if i.index == "inmates")
+    linkage.decide(state, item.key, "confirm", "reviewer")
+    assert item.key not in {i.key for i in linkage.review_queue(state)}
+    job = queues.assign(sqlite_store, actor, f"S-{item.registry_id}", "HOU",
+                        link_key=f"inmates:{item.record_id}")
+    queues.record_outcome(sqlite_store, actor, job, "wrong_person", "not him",
+                          state_dir=state)
+    back = {i.key: i.status for i in linkage.review_queue(state)}
+    assert back[item.key] == "pending"
+
     second = run_month(sqlite_store, actor, _request(tmp_path, 2, tmp_path / "m2", state))
     s2 = second.summary
     assert s2["subjects"] == 200 and s2["link_run"] == s1["link_run"] + 1

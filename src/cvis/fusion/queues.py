@@ -110,7 +110,7 @@ def reopen_link(state_dir: Path, link_ref: str, reason: str) -> None:
     from cvis.linkage.state import LinkageState
 
     index, _, record = link_ref.partition(":")
-    with LinkageState(state_dir) as state:
+    with LinkageState(state_dir, purpose=f"wrong person: {reason}") as state:
         state.execute("DELETE FROM decisions WHERE index_name = ? AND record_id = ?",
                       [index, record])
         state.execute("UPDATE leads SET status = 'withdrawn' WHERE index_name = ? "
