@@ -232,3 +232,40 @@ def test_registry_subjects_take_the_office_of_their_county_or_state(store: Store
     with store.session() as session:
         offices = {s.subject_id: s.office for s in subj.active_subjects(session)}
     assert offices == {"S-R1": "HOU", "S-R2": "DAL", "S-R3": "HQ"}
+
+
+def test_tips_come_through_the_tips_service_when_it_is_installed(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+    from dataclasses import dataclass as dc
+
+    from cvis.fusion.ingest import TipsLeads
+
+    @dc
+    class Lead:
+        id: int
+
+    seen: list[str] = []
+    fake = types.ModuleType("cvis.tips.service")
+    fake.iter_leads = lambda session, actor: [Lead(7)]  # type: ignore[attr-defined]
+
+    def show_lead(session: object, actor: Actor, lead_id: int) -> dict:
+        seen.append(actor.name)
+        return {"tips": [{"tip_id": 3, "received_at": "2026-11-20T10:00:00+00:00",
+                          "subject": {"name": "Ann Lee", "dob": "1980-05-06"}}]}
+
+    fake.show_lead = show_lead  # type: ignore[attr-defined]
+    package = types.ModuleType("cvis.tips")
+    package.service = fake  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "cvis.tips", package)
+    monkeypatch.setitem(sys.modules, "cvis.tips.service", fake)
+    reg = tmp_path / "registry.csv"
+    reg.write_text("id,given_names,family_name,dob\nR1,Ann,Lee,1980-05-06\n")
+    _subject(store, "S-R1", "", [])
+    actor = local_operator()
+    with store.session() as session:
+        ingest_tips(session, TipsLeads(actor), load_source("registry", reg, Mapping()),
+                    IngestCounts())
+    facts = service.show_subject(store, actor, "S-R1").facts
+    assert [f.source_ref for f in facts] == ["lead:7/tip:3"] and seen == [actor.name]

@@ -148,6 +148,27 @@ class TipFile:
                                 datetime.fromisoformat(doc["received_at"]))
 
 
+class TipsLeads:
+    """Tips from `cvis.tips` through its public service functions (``iter_leads`` and
+    ``show_lead``, which check need-to-know and audit); no tips when it is not installed."""
+
+    def __init__(self, actor: Any) -> None:
+        self.actor = actor
+
+    def tips(self, session: Session) -> Iterable[TipRecord]:
+        try:
+            from cvis.tips import service as tips_service  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            return
+        for lead in list(tips_service.iter_leads(session, self.actor)):
+            shown = tips_service.show_lead(session, self.actor, lead.id)
+            for tip in shown.get("tips", []):
+                who = tip.get("subject") or {}
+                if who.get("name") and who.get("dob"):
+                    yield TipRecord(f"lead:{lead.id}/tip:{tip['tip_id']}", str(who["name"]),
+                                    str(who["dob"]), datetime.fromisoformat(tip["received_at"]))
+
+
 def _norm(name: str) -> str:
     return re.sub(r"[^a-z ]", "", " ".join(name.lower().split()))
 

@@ -121,6 +121,7 @@ def run_month(store: Store, actor: Actor, req: MonthRequest) -> MonthResult:
             ingest.retract_ended(session, run.changes, counts, run.run_id)
             session.flush()
             ingest.ingest_cases(session, counts, actor.name)
+            ingest.ingest_tips(session, ingest.TipsLeads(actor), registry, counts, actor.name)
             if req.tips:
                 ingest.ingest_tips(session, ingest.TipFile(req.tips), registry, counts,
                                    actor.name)
