@@ -61,6 +61,8 @@ def test_two_generated_months(sqlite_store: Store, tmp_path: Path) -> None:
     assert flagged and flagged <= {t.subject_id for t in second.targets if t.tier in (
         "critical", "high")}
     assert s2["most_wanted_nominations"]
+    assert s2["previous_period"] == s1["period"]
+    assert {"S-R0000010", "S-R0000011"} & (set(s2["targets_new"]) | set(s2["tier_changes"]))
 
 
 def test_the_fusion_demo_runs_end_to_end(sqlite_store: Store, tmp_path: Path) -> None:

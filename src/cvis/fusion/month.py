@@ -143,8 +143,26 @@ def run_month(store: Store, actor: Actor, req: MonthRequest) -> MonthResult:
             "weights_version": config.version, **totals,
         }
         note.detail = json.dumps({k: summary[k] for k in ("links", "targets")})
+    summary.update(_changes_since_last(store.settings.home / "fusion", req.period, targets))
     paths = _write(req.out, summary, targets, link_paths)
     return MonthResult(summary, targets, paths)
+
+
+def _changes_since_last(folder: Path, period: str, targets: list[Target]) -> dict[str, Any]:
+    """New and dropped targets against the latest earlier month (snapshots kept per month)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    earlier = sorted(p for p in folder.glob("targets-*.json") if p.stem[8:] < period)
+    now_ids = {t.subject_id: t.tier for t in targets}
+    (folder / f"targets-{period}.json").write_text(json.dumps(now_ids), encoding="utf-8")
+    if not earlier:
+        return {"previous_period": None, "targets_new": sorted(now_ids), "targets_dropped": [],
+                "tier_changes": {}}
+    before: dict[str, str] = json.loads(earlier[-1].read_text(encoding="utf-8"))
+    return {"previous_period": earlier[-1].stem[8:],
+            "targets_new": sorted(set(now_ids) - set(before)),
+            "targets_dropped": sorted(set(before) - set(now_ids)),
+            "tier_changes": {k: [before[k], v] for k, v in sorted(now_ids.items())
+                             if k in before and before[k] != v}}
 
 
 def _write(out: Path, summary: dict[str, Any], targets: list[Target],

@@ -63,5 +63,10 @@ def month_pdf(summary: dict[str, Any], targets: Sequence[Any], path: Path) -> Pa
                          ("Targets by tier",
                           [bar_chart("targets", summary["targets_by_tier"])]),
                          ("Outcomes recorded", [bar_chart("outcomes", summary["outcomes"])]),
+                         ("Since the previous month", [_table([
+                             ["previous month", summary.get("previous_period") or "none"],
+                             ["new targets", len(summary.get("targets_new", []))],
+                             ["dropped targets", len(summary.get("targets_dropped", []))],
+                             ["tier changes", len(summary.get("tier_changes", {}))]])]),
                          ("Top targets", [_table(top)]),
                      ])
