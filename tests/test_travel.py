@@ -171,3 +171,22 @@ def test_review_commands_from_screening_to_a_drafted_notice(home: Settings, regi
     assert drafted.exit_code == 0 and "notice 1 drafted" in drafted.output
     assert runner.invoke(app, ["notice", "confirm", "1"]).exit_code == 0
     assert runner.invoke(app, ["travel", "show", "99"]).exit_code == 1
+
+
+def test_a_registry_of_a_few_people_still_scores_sensibly(cli_env: Settings, tmp_path: Path,
+                                                          runner: CliRunner) -> None:
+    registry = tmp_path / "registry.csv"
+    registry.write_text("id,given_names,family_name,dob,sex\nR1,John,Smith,1971-03-14,M\n"
+                        "R2,Maria,Garcia,1980-01-02,F\nR3,Wei,Zhang,1965-07-08,M\n")
+    manifest = write_manifest(tmp_path / "m.csv", [
+        {"given_names": "John", "family_name": "Smith", "dob": "1985-05-05", "sex": "M",
+         "departure_at": "2026-12-05T10:00:00Z", "destination": "GB"},
+        {"given_names": "Maria", "family_name": "Garcia", "dob": "1980-01-02", "sex": "F",
+         "departure_at": "2026-12-05T10:00:00+01:00", "destination": "MX"}])
+    result = runner.invoke(app, ["travel", "screen", str(manifest), "--registry",
+                                 str(registry)])
+    assert result.exit_code == 0, result.output
+    smith, garcia = _lines(result.stdout)
+    assert smith["candidates"] == []
+    assert [c["registry_id"] for c in garcia["candidates"]] == ["R2"]
+    assert garcia["candidates"][0]["match_probability"] > 0.9

@@ -34,6 +34,8 @@ MODEL_NAME = "travellers"
 DEFAULT_THRESHOLD = 0.5
 LEAD_TIME_HOURS = 48  # the registry is checked at least this long before departure
 TRAINING_SAMPLE = 20_000
+MIN_TRAINING_ROWS = 3_000
+STRANGER = "stranger:"  # ids of the synthetic people that pad a small registry
 
 
 @dataclass(frozen=True)
@@ -101,9 +103,25 @@ def _model_for(engine: Engine, setup: ScreeningSetup, registry: SourceTable,
     log.info("training the traveller model on the registry (fields %s)", fields)
     left = features.splink_input(registry.frame, fields)
     sample = registry.frame.sample(n=min(len(registry.frame), TRAINING_SAMPLE), random_state=7)
-    right = features.splink_input(sample, fields, side="i")
+    right = features.splink_input(_with_strangers(sample, fields), fields, side="i")
     trained = model.train(engine, left, right, fields)
     return model.save(setup.models, MODEL_NAME, engine.name, trained, fields)
+
+
+def _with_strangers(sample: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
+    """Pad a small registry with synthetic strangers (Faker) for training: random pairs of
+    a registry with itself would be mostly the same person, and the u-probabilities (how
+    often fields agree by chance) would be wildly wrong."""
+    missing = MIN_TRAINING_ROWS - len(sample)
+    if missing <= 0:
+        return sample
+    from cvis.linkage import synthetic
+
+    strangers = synthetic.generate(missing, 1, matched_share=0.0, seed=29).registry
+    strangers = strangers.assign(id=STRANGER + strangers["id"].astype(str))
+    columns = ["id", "given_names", "family_name", *fields]
+    return pd.concat([sample, strangers[[c for c in columns if c in strangers.columns]]],
+                     ignore_index=True)
 
 
 def _dob_agrees(agreement: str) -> bool:
@@ -136,7 +154,9 @@ def _score(setup: ScreeningSetup, travellers: list[Traveller]) -> dict[str, list
     fields = [f for f in features.shared_fields(registry.frame, frame) if f in ("dob", "sex")]
     engine = Engine(setup.engine)
     ref = _model_for(engine, setup, registry, fields)
-    left = features.splink_input(registry.frame, fields)
+    # strangers pad a small registry here too: term frequencies come from the inputs, and
+    # in a registry of a handful of people every name would look common
+    left = features.splink_input(_with_strangers(registry.frame, fields), fields)
     right = features.splink_input(frame, fields, side="i")
     links = matching.predict(engine, ref, MODEL_NAME, left, right, setup.threshold).links
     has_dob = set(frame.loc[frame["dob"].notna(), "id"])
@@ -147,6 +167,9 @@ def _score(setup: ScreeningSetup, travellers: list[Traveller]) -> dict[str, list
         both_dated = row.record_id in has_dob and row.registry_id in reg_dob
         if both_dated and not _dob_agrees(str(row.agreement)):
             continue  # a name in common is not a candidate
+        if float(row.match_probability) < setup.threshold or str(row.registry_id).startswith(
+                STRANGER):
+            continue
         out.setdefault(str(row.record_id), []).append(Candidate(
             str(row.registry_id), float(row.match_probability), float(row.match_weight),
             str(row.agreement)))
