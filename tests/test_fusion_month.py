@@ -72,3 +72,29 @@ def test_the_fusion_demo_runs_end_to_end(sqlite_store: Store, tmp_path: Path) ->
     made = run_fusion_demo(tmp_path, said.append, store=sqlite_store)
     assert len(made["months"]) == 2 and made["annual"]["errors_found"] == 1
     assert any("the namesake is not proposed" in line and "[1, 0]" in line for line in said)
+
+
+def test_target_list_takes_in_a_plain_link_run(tmp_path: Path, monkeypatch) -> None:
+    import json as _json
+
+    from typer.testing import CliRunner
+
+    from cvis.cli.app import app
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("CVIS_HOME", str(home))
+    monkeypatch.setenv("CVIS_DATABASE_URL", f"sqlite:///{home / 'cvis.db'}")
+    files = generate_month(tmp_path / "in", 1, registrants=150, start=date(2026, 10, 1))
+    runner = CliRunner()
+    linked = runner.invoke(app, ["link", "run", "--registry", str(files.registry),
+                                 "--index", f"inmates={files.indices['inmates']}",
+                                 "--mapping", f"inmates={files.mappings['inmates']}",
+                                 "--out", str(tmp_path / "links"), "--quiet"])
+    assert linked.exit_code == 0, linked.output
+    result = runner.invoke(app, ["target", "list", "--as-of", files.as_of.isoformat()])
+    assert result.exit_code == 0, result.output
+    rows = [_json.loads(line) for line in result.stdout.splitlines()]
+    assert rows and [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
+    assert all(any(s["kind"] == "link" for s in r["sources"]) for r in rows)
+    again = runner.invoke(app, ["target", "list", "--as-of", files.as_of.isoformat()])
+    assert again.stdout == result.stdout  # the same run is not taken in twice

@@ -39,11 +39,15 @@ def list_command(
     jsonl: Jsonl = None,
     as_of: Annotated[str | None, typer.Option(help="Score as of this day (YYYY-MM-DD).")] = None,
     weights: Annotated[Path | None, typer.Option(help="Weights file (TOML).")] = None,
+    state: Annotated[Path | None, typer.Option(help="Linkage state directory whose latest "
+                                               "run is taken in first.")] = None,
 ) -> None:
     """Prioritised subjects, best first, each with the factors that put it there."""
+    from cvis.linkage import service as linkage
+
     try:
         targets = service.list_targets(Store(), local_operator(purpose="target list"), office,
-                                       _day(as_of), weights)
+                                       _day(as_of), weights, linkage.state_dir(state))
     except TargetConfigError as exc:
         render.error(str(exc))
         raise typer.Exit(2) from None

@@ -84,10 +84,10 @@ def ingest_links(session: Session, links: pd.DataFrame, tables: dict[str, Source
         ref = f"{link['index']}:{rec}"
         for fact in _facts(data, "link", ref, at, float(link["match_probability"])):
             counts.facts += add_fact(session, subject, fact, by)
-    _propose_merges(session, links, counts)
+    propose_merges(session, links, counts)
 
 
-def _propose_merges(session: Session, links: pd.DataFrame, counts: IngestCounts) -> None:
+def propose_merges(session: Session, links: pd.DataFrame, counts: IngestCounts) -> None:
     """Registrants the linkage engine grouped as one person: merge candidates."""
     if links.empty or "person_id" not in links.columns:
         return

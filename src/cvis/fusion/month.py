@@ -143,6 +143,9 @@ def run_month(store: Store, actor: Actor, req: MonthRequest) -> MonthResult:
             "weights_version": config.version, **totals,
         }
         note.detail = json.dumps({k: summary[k] for k in ("links", "targets")})
+    from cvis.fusion.sync import mark_synced
+
+    mark_synced(store, req.state_dir, run.run_id)
     summary.update(_changes_since_last(store.settings.home / "fusion", req.period, targets))
     paths = _write(req.out, summary, targets, link_paths)
     return MonthResult(summary, targets, paths)

@@ -82,9 +82,15 @@ def rank_targets(session: Session, actor: Actor, config: TargetConfig, today: da
 
 
 def list_targets(store: Store, actor: Actor, office: str | None = None,
-                 today: date | None = None, config_path: Path | None = None) -> list[Target]:
-    """The prioritised target list (a person decides what to do with it)."""
+                 today: date | None = None, config_path: Path | None = None,
+                 linkage_state: Path | None = None) -> list[Target]:
+    """The prioritised target list (a person decides what to do with it); with a linkage
+    state, its latest run is taken in first if it is new."""
     config = load_config(config_path or _home_config(store))
+    if linkage_state is not None:
+        from cvis.fusion.sync import sync_from_linkage
+
+        sync_from_linkage(store, linkage_state, actor.agency, actor.name)
     with audited(store, "fusion", "target.list", f"office:{office or '*'}",
                  actor=audit_actor(actor), purpose=actor.purpose) as note, \
             store.session() as session:
