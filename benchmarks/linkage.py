@@ -43,7 +43,7 @@ from cvis.linkage.mapping import load_mapping, load_source
 
 def generate(work: Path, registrants: int, index_records: int, seed: int) -> None:
     t0 = time.perf_counter()
-    data = synthetic.generate(registrants, index_records, seed=seed, pool_size=3000)
+    data = synthetic.generate_hard(registrants, index_records, seed=seed)
     data.registry.to_parquet(work / "registry.parquet", index=False)
     data.index.to_parquet(work / "inmates.parquet", index=False)
     (work / "inmates.toml").write_text(data.index_mapping, encoding="utf-8")
@@ -225,6 +225,7 @@ def scale(argv: list[str]) -> None:
         for f in sorted(state.rglob("*"), reverse=True):
             f.unlink() if f.is_file() else f.rmdir()
     load_before = os.getloadavg()
+    os.environ["CVIS_HOME"] = str((work / "home").resolve())  # the child's audit records
     cmd = [sys.executable, "-c", "from cvis.cli.link import link_app; link_app()", "run",
            "--registry", str(work / "registry.parquet"),
            "--index", f"inmates={work / 'inmates.parquet'}",
