@@ -43,7 +43,7 @@ from cvis.linkage.mapping import load_mapping, load_source
 
 def generate(work: Path, registrants: int, index_records: int, seed: int) -> None:
     t0 = time.perf_counter()
-    data = synthetic.generate(registrants, index_records, seed=seed, pool_size=3000)
+    data = synthetic.generate_hard(registrants, index_records, seed=seed)
     data.registry.to_parquet(work / "registry.parquet", index=False)
     data.index.to_parquet(work / "inmates.parquet", index=False)
     (work / "inmates.toml").write_text(data.index_mapping, encoding="utf-8")
@@ -95,6 +95,8 @@ def calibrate(argv: list[str]) -> None:
     p.add_argument("--work", type=Path, default=Path("out/linkage-calibration"))
     p.add_argument("--out", type=Path,
                    default=Path("src/cvis/linkage/data/calibration.json"))
+    p.add_argument("--map-only", action="store_true",
+                   help="keep the shipped m-probabilities; refit only the probability map")
     args = p.parse_args(argv)
     os.environ["CVIS_HOME"] = str((args.work / "home").resolve())
     sets = []
@@ -104,7 +106,7 @@ def calibrate(argv: list[str]) -> None:
         sets.append((args.work / str(seed), data.true_links))
     # Stage 1: level frequencies of the name and date-of-birth comparisons among true pairs.
     counts: dict[str, dict[str, float]] = {}
-    for work, truth in sets:
+    for work, truth in [] if args.map_only else sets:
         pairs = _scored(work, calibration.Calibration(), 1e-6)
         for reg, rec, raw in zip(pairs.registry_id, pairs.record_id, pairs.explanation,
                                  strict=True):
@@ -118,7 +120,7 @@ def calibrate(argv: list[str]) -> None:
     for name, spec_levels in labels_all.items():
         for label, _ in spec_levels:
             counts.setdefault(name, {}).setdefault(label, 0)
-    m = calibration.m_from_counts(counts)
+    m = dict(calibration.shipped().m) if args.map_only else calibration.m_from_counts(counts)
     # Stage 2: the probability map, on the pairs the fixed-m model scores.
     fixed = calibration.Calibration(m=m)
     weights, labels = [], []
@@ -128,8 +130,9 @@ def calibrate(argv: list[str]) -> None:
         labels += [(r, i) in truth for r, i in zip(pairs.registry_id, pairs.record_id,
                                                    strict=True)]
     a, b = calibration.fit_platt(np.array(weights), np.array(labels, dtype=float))
+    iso = calibration.fit_isotonic(np.array(weights), np.array(labels, dtype=float))
     cal = calibration.Calibration(
-        m=m, platt_a=a, platt_b=b, labels=len(labels),
+        m=m, platt_a=a, platt_b=b, isotonic=iso, labels=len(labels),
         source=f"generated labelled sets, seeds {', '.join(map(str, CALIBRATION_SEEDS))}, "
                f"{args.registrants} x {args.index_records} each")
     args.out.write_text(json.dumps(cal.as_dict(), indent=1, sort_keys=True) + "\n",
@@ -222,6 +225,7 @@ def scale(argv: list[str]) -> None:
         for f in sorted(state.rglob("*"), reverse=True):
             f.unlink() if f.is_file() else f.rmdir()
     load_before = os.getloadavg()
+    os.environ["CVIS_HOME"] = str((work / "home").resolve())  # the child's audit records
     cmd = [sys.executable, "-c", "from cvis.cli.link import link_app; link_app()", "run",
            "--registry", str(work / "registry.parquet"),
            "--index", f"inmates={work / 'inmates.parquet'}",

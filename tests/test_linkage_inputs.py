@@ -4,7 +4,9 @@ owner-only and audited; each link names its owning field office. Synthetic peopl
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +17,9 @@ from typer.testing import CliRunner
 
 from cvis.audit import AuditQuery, search_audit
 from cvis.cli.link import link_app
-from cvis.linkage import synthetic
+from cvis.linkage import calibration, feedback, synthetic
 from cvis.linkage.review import link_key
+from cvis.linkage.state import LinkageState
 from cvis.offices.service import import_offices, read_offices
 from cvis.store.db import Store
 
@@ -173,3 +176,35 @@ def test_releases_with_an_unknown_index_is_a_usage_error(month: dict) -> None:
     assert bad.exit_code == 2 and "inmates" in bad.output
     good = CliRunner().invoke(link_app, ["releases", "--state", state, "--index", "inmates"])
     assert good.exit_code == 0
+
+
+def test_interactive_review_confirms_rejects_with_reason_and_summarises(
+        month: dict, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    shutil.copytree(Path(month["base"]) / "state", state)
+    runner = CliRunner()
+    result = runner.invoke(link_app, ["review", "--state", str(state), "--interactive",
+                                      "--reviewer", "analyst [bold]1[/bold]"],
+                           input="c\n\nr\nother date of birth\ns\nq\n")
+    assert result.exit_code == 0, result.output
+    assert "1 confirmed, 1 rejected, 1 skipped" in result.output
+    assert "dob" in result.output and "[c]onfirm" in result.output  # evidence and hints shown
+    decided = runner.invoke(link_app, ["review", "--state", str(state), "--all", "--json"])
+    rows = [json.loads(line) for line in decided.output.splitlines()]
+    assert sorted(r["status"] for r in rows[:2]) == ["confirmed", "rejected"]
+
+
+def test_decisions_are_labels_when_retraining(tmp_path: Path, home: Path) -> None:
+    base = calibration.shipped()
+    with LinkageState(tmp_path / "state") as st:
+        explanation = json.dumps({"match_weight": 3.0, "fields": [
+            {"field": "dob", "agreement": "one typo", "weight": 5.0}]})
+        for n in range(300):
+            st.execute("INSERT INTO decisions (registry_id, index_name, record_id, decision, "
+                       "explanation) VALUES (?, 'inmates', ?, 'confirm', ?)",
+                       [f"R{n}", f"I{n}", explanation])
+        updated = feedback.calibration_with_decisions(st, "inmates")
+        other = feedback.calibration_with_decisions(st, "arrests")
+    assert updated.m["dob"]["one typo"] > 3 * base.m["dob"]["one typo"]
+    assert abs(sum(updated.m["dob"].values()) - 1) < 1e-9
+    assert other == base and "300 review decisions" in updated.source

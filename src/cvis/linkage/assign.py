@@ -79,9 +79,10 @@ def _compatible(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
 def _one_typo(x: pd.Series, y: pd.Series) -> np.ndarray:
     """ISO dates that differ in one character (a slip of one digit)."""
     out = np.zeros(len(x), dtype=bool)
-    both = (x.notna() & y.notna()).to_numpy()
+    xs, ys = x.to_numpy(), y.to_numpy()
+    both = x.notna().to_numpy() & y.notna().to_numpy()
     for i in np.flatnonzero(both):
-        a, b = str(x.iat[i]), str(y.iat[i])
+        a, b = str(xs[i]), str(ys[i])
         out[i] = len(a) == len(b) and sum(c != d for c, d in zip(a, b, strict=True)) <= 1
     return out
 

@@ -39,24 +39,50 @@ class Calibration:
     platt_b: float = 0.0
     source: str = "none"
     labels: int = 0
+    #: Isotonic map (weight knots, probabilities); used instead of Platt when present.
+    isotonic: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
     def probability(self, weight: np.ndarray) -> np.ndarray:
         """Calibrated match probability of Splink match weights (log2 Bayes factors)."""
-        z = np.clip(self.platt_a * np.asarray(weight, dtype=float) + self.platt_b, -50, 50)
+        w = np.asarray(weight, dtype=float)
+        if self.isotonic:
+            return np.interp(w, self.isotonic[0], self.isotonic[1])
+        z = np.clip(self.platt_a * w + self.platt_b, -50, 50)
         return 1.0 / (1.0 + np.exp(-z))
 
+    def weight_for(self, probability: float) -> float:
+        """The smallest match weight whose calibrated probability reaches `probability`."""
+        p = min(max(probability, 1e-9), 1 - 1e-9)
+        if self.isotonic:
+            xs, ys = np.array(self.isotonic[0]), np.array(self.isotonic[1])
+            above = np.flatnonzero(ys >= p)
+            if not len(above):
+                return float(xs[-1]) + 1.0
+            k = int(above[0])
+            if k == 0:
+                return -math.inf
+            return float(np.interp(p, ys[k - 1:k + 1], xs[k - 1:k + 1]))
+        return (math.log(p / (1 - p)) - self.platt_b) / self.platt_a
+
     def as_dict(self) -> dict[str, Any]:
-        return {"format": FORMAT, "m": {k: dict(v) for k, v in self.m.items()},
-                "platt": {"a": self.platt_a, "b": self.platt_b}, "source": self.source,
-                "labels": self.labels}
+        doc = {"format": FORMAT, "m": {k: dict(v) for k, v in self.m.items()},
+               "platt": {"a": self.platt_a, "b": self.platt_b}, "source": self.source,
+               "labels": self.labels}
+        if self.isotonic:
+            doc["isotonic"] = {"weight": list(self.isotonic[0]),
+                               "probability": list(self.isotonic[1])}
+        return doc
 
 
 def from_dict(doc: Mapping[str, Any]) -> Calibration:
     platt = doc.get("platt", {})
+    iso = doc.get("isotonic")
     return Calibration(m={k: dict(v) for k, v in doc.get("m", {}).items()},
                        platt_a=float(platt.get("a", math.log(2))),
                        platt_b=float(platt.get("b", 0.0)),
-                       source=str(doc.get("source", "")), labels=int(doc.get("labels", 0)))
+                       source=str(doc.get("source", "")), labels=int(doc.get("labels", 0)),
+                       isotonic=(tuple(iso["weight"]), tuple(iso["probability"])) if iso
+                       else None)
 
 
 def shipped() -> Calibration:
@@ -105,3 +131,27 @@ def fit_platt(weights: np.ndarray, labels: np.ndarray, iterations: int = 50
         if np.abs(step).max() < 1e-8:
             break
     return float(a), float(b)
+
+
+def fit_isotonic(weights: np.ndarray, labels: np.ndarray, knots: int = 60
+                 ) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Isotonic regression of labels on match weight (pool-adjacent-violators), kept as
+    at most `knots` points of a non-decreasing piecewise-linear map."""
+    order = np.argsort(weights, kind="stable")
+    x, y = np.asarray(weights, float)[order], np.asarray(labels, float)[order]
+    means, sizes, lows = [], [], []
+    for xi, yi in zip(x, y, strict=True):
+        means.append(yi)
+        sizes.append(1.0)
+        lows.append(xi)
+        while len(means) > 1 and means[-2] >= means[-1]:
+            total = sizes[-2] + sizes[-1]
+            means[-2] = (means[-2] * sizes[-2] + means[-1] * sizes[-1]) / total
+            sizes[-2] = total
+            means.pop()
+            sizes.pop()
+            lows.pop()
+    centres = np.array(lows)
+    values = np.clip(np.array(means), 0.0005, 0.9995)
+    pick = np.unique(np.linspace(0, len(centres) - 1, min(knots, len(centres))).astype(int))
+    return tuple(float(v) for v in centres[pick]), tuple(float(v) for v in values[pick])

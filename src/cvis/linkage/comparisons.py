@@ -65,6 +65,7 @@ def family_name() -> ComparisonSpec:
 
 
 PLACEHOLDER_SQL = "(dob_ph_l = 'Y' OR dob_ph_r = 'Y')"
+SAME_DECADE = "substr(dob_l, 1, 3) = substr(dob_r, 1, 3)"
 
 
 def dob() -> ComparisonSpec:
@@ -78,8 +79,11 @@ def dob() -> ComparisonSpec:
         ("placeholder date", cll.CustomLevel(PLACEHOLDER_SQL, "placeholder")),
         ("exact", cll.ExactMatchLevel("dob")),
         ("day and month swapped", cll.CustomLevel("dob_dm_l = dob_r", "day/month swapped")),
-        ("one typo", cll.LevenshteinLevel("dob", 1)),
-        ("two typos", cll.LevenshteinLevel("dob", 2)),
+        # a slip within the decade; a changed decade or century digit is years apart
+        ("one typo", cll.CustomLevel(f"{SAME_DECADE} AND levenshtein(dob_l, dob_r) <= 1",
+                                     "one typo")),
+        ("two typos", cll.CustomLevel(f"{SAME_DECADE} AND levenshtein(dob_l, dob_r) <= 2",
+                                      "two typos")),
         _else(),
     ))
 

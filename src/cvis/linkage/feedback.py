@@ -41,9 +41,10 @@ def calibration_with_decisions(state: LinkageState, index: str) -> calibration.C
             if item["field"] in calibration.FIXED:
                 counts[item["field"]][item["agreement"]] += 1
     m = calibration.m_from_counts(counts, base) if counts else dict(base.m)
-    a, b = base.platt_a, base.platt_b
+    a, b, iso = base.platt_a, base.platt_b, base.isotonic
     if labels.count(1.0) >= MIN_FOR_PLATT and labels.count(0.0) >= MIN_FOR_PLATT:
         a, b = calibration.fit_platt(np.array(weights), np.array(labels))
-    return calibration.Calibration(m=m, platt_a=a, platt_b=b,
+        iso = None  # the deployment's own decisions replace the generated map
+    return calibration.Calibration(m=m, platt_a=a, platt_b=b, isotonic=iso,
                                    source=f"{base.source} + {len(rows)} review decisions",
                                    labels=base.labels + len(rows))

@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from cvis.linkage import comparisons
-from cvis.linkage.calibration import Calibration
 from cvis.linkage.engines import Engine
 from cvis.linkage.model import ModelRef, load_calibration, load_settings
 
@@ -32,12 +31,6 @@ class IndexLinks:
 
     index: str
     links: pd.DataFrame  # SCORED_COLUMNS
-
-
-def _weight_floor(cal: Calibration, probability: float) -> float:
-    """The match weight at which the calibrated probability reaches `probability`."""
-    p = min(max(probability, 1e-9), 1 - 1e-9)
-    return (math.log(p / (1 - p)) - cal.platt_b) / cal.platt_a
 
 
 def _explain(best: pd.DataFrame, specs: list[comparisons.ComparisonSpec],
@@ -113,7 +106,8 @@ def predict(
     settings["retain_matching_columns"] = True
     linker = engine.linker([left, right], settings)
     pairs = linker.inference.predict(
-        threshold_match_weight=_weight_floor(cal, floor)).as_pandas_dataframe()
+        # the full-name discount is applied after Splink: score down to 8 bits below
+        threshold_match_weight=max(cal.weight_for(floor), -40.0) - 8.0).as_pandas_dataframe()
     log.info("%s: %d scored name-form pairs at or above the floor", index, len(pairs))
     if pairs.empty:
         return IndexLinks(index, pd.DataFrame(columns=SCORED_COLUMNS))
@@ -129,6 +123,9 @@ def predict(
     ).reset_index(drop=True)
     specs = comparisons.build(list(ref.fields))
     lam = float(settings.get("probability_two_random_records_match", 1e-4))
+    best = best[cal.probability(best["match_weight"].to_numpy()) >= floor].reset_index(drop=True)
+    if best.empty:
+        return IndexLinks(index, pd.DataFrame(columns=SCORED_COLUMNS))
     agreement, explanation = _explain(best, specs, math.log2(lam / (1 - lam)))
     best = best.assign(
         index=index, raw_probability=best["match_probability"],

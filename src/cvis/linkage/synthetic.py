@@ -146,7 +146,7 @@ def _dob_slip(rnd: random.Random, d: date) -> date:
     if d.day <= 12 and d.day != d.month and rnd.random() < 0.5:
         return date(d.year, d.day, d.month)
     text = d.strftime("%Y%m%d")
-    i = rnd.choice([2, 3, 7])
+    i = rnd.choice([3, 5, 7])  # year, month or day unit digit
     slipped = text[:i] + str((int(text[i]) + 1) % 10) + text[i + 1:]
     try:
         return date(int(slipped[:4]), int(slipped[4:6]), int(slipped[6:]))
