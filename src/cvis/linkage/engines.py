@@ -75,7 +75,7 @@ class Engine:
 
             tables = [self._spark_table(f) for f in frames]
             return Linker(tables, settings, SparkAPI(spark_session=self.spark),
-                          input_table_aliases=names)
+                          input_table_aliases=names, set_up_basic_logging=False)
         import duckdb
         from splink import DuckDBAPI
 
@@ -91,7 +91,10 @@ class Engine:
             con.register("_frame", pa.Table.from_pandas(frame, preserve_index=False))
             con.execute(f"CREATE TABLE {name} AS SELECT * FROM _frame")
             con.unregister("_frame")
-        return Linker(names, settings, DuckDBAPI(connection=con), input_table_aliases=names)
+        # Splink would otherwise configure the root logger and print ~160 lines a run;
+        # the CLI shows them with --verbose.
+        return Linker(names, settings, DuckDBAPI(connection=con), input_table_aliases=names,
+                      set_up_basic_logging=False)
 
     def _spark_table(self, frame: pd.DataFrame) -> Any:
         from pyspark.sql import types as T
