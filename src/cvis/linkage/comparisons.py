@@ -45,9 +45,7 @@ def given_name() -> ComparisonSpec:
     return ComparisonSpec("given_name", "given_std", (
         ("exact", cll.ExactMatchLevel("given_std", term_frequency_adjustments=True)),
         ("variant or nickname", cll.ArrayIntersectLevel("given_groups", 1)),
-        # consonants say little about short names (Lan, Linh, Loan, Lien are all "ln")
-        ("same consonants", cll.CustomLevel(
-            "given_skel_l = given_skel_r AND length(given_skel_l) >= 3", "same consonants")),
+        ("same consonants", cll.ExactMatchLevel("given_skel")),
         ("close spelling", cll.JaroWinklerLevel("given_std", 0.92)),
         ("similar spelling", cll.JaroWinklerLevel("given_std", 0.8)),
         _else(),
@@ -58,8 +56,7 @@ def family_name() -> ComparisonSpec:
     return ComparisonSpec("family_name", "family_std", (
         ("exact", cll.ExactMatchLevel("family_std", term_frequency_adjustments=True)),
         ("variant", cll.ExactMatchLevel("family_variant")),
-        ("same consonants", cll.CustomLevel(
-            "family_skel_l = family_skel_r AND length(family_skel_l) >= 3", "same consonants")),
+        ("same consonants", cll.ExactMatchLevel("family_skel")),
         ("close spelling", cll.JaroWinklerLevel("family_std", 0.92)),
         ("double surname", cll.ArrayIntersectLevel("family_tokens", 1)),
         ("similar spelling", cll.JaroWinklerLevel("family_std", 0.8)),
