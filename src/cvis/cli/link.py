@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
@@ -60,11 +62,20 @@ def _allow(right: str, state: Path) -> None:
         _fail(f"not allowed: {exc}")
 
 
-def _quiet_splink(verbose: bool) -> None:
-    """Splink's own progress lines only with --verbose."""
-    level = logging.INFO if verbose else logging.ERROR
-    for name in ("splink", "py4j"):
-        logging.getLogger(name).setLevel(level)
+@contextmanager
+def _splink_output(verbose: bool) -> Iterator[None]:
+    """Splink's own progress lines only with --verbose (on stderr, for this command)."""
+    logger = logging.getLogger("splink")
+    handler = logging.StreamHandler(sys.stderr) if verbose else None
+    logger.setLevel(logging.INFO if verbose else logging.ERROR)
+    if handler:
+        logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        if handler:
+            logger.removeHandler(handler)
+        logger.setLevel(logging.ERROR)
 
 
 @link_app.command("run")
@@ -106,7 +117,6 @@ def run_cmd(
         training_sample=training_sample,
     )
     _allow("linkage:run", request.state_dir)
-    _quiet_splink(verbose)
     try:
         for note in service.check_inputs(request, set(allow_missing or [])):
             err.print(f"note: {escape(note)}")
@@ -118,7 +128,8 @@ def run_cmd(
             def progress(msg: str) -> None:
                 if status is not None:
                     status.update(msg)
-            with audited(Store(), "cli", "link.run", f"out:{out}", purpose="link run"):
+            with audited(Store(), "cli", "link.run", f"out:{out}", purpose="link run"), \
+                    _splink_output(verbose):
                 result, paths = service.run(request, out, progress)
     except MappingError as exc:
         _fail(str(exc), 2)
@@ -281,4 +292,4 @@ def releases_cmd(
         console.print(f"{len(listing.documents)} detainer-request drafts in {escape(str(out))}")
 
 
-_quiet_splink(False)
+logging.getLogger("splink").setLevel(logging.ERROR)

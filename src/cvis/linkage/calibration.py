@@ -133,25 +133,27 @@ def fit_platt(weights: np.ndarray, labels: np.ndarray, iterations: int = 50
     return float(a), float(b)
 
 
-def fit_isotonic(weights: np.ndarray, labels: np.ndarray, knots: int = 60
+def fit_isotonic(weights: np.ndarray, labels: np.ndarray, knots: int = 400
                  ) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Isotonic regression of labels on match weight (pool-adjacent-violators), kept as
-    at most `knots` points of a non-decreasing piecewise-linear map."""
+    at most `knots` points (one per block, evenly thinned beyond that) of a
+    non-decreasing piecewise-linear map through the blocks' mean weights."""
     order = np.argsort(weights, kind="stable")
     x, y = np.asarray(weights, float)[order], np.asarray(labels, float)[order]
-    means, sizes, lows = [], [], []
+    means, sizes, centres_ = [], [], []
     for xi, yi in zip(x, y, strict=True):
         means.append(yi)
         sizes.append(1.0)
-        lows.append(xi)
+        centres_.append(xi)
         while len(means) > 1 and means[-2] >= means[-1]:
             total = sizes[-2] + sizes[-1]
             means[-2] = (means[-2] * sizes[-2] + means[-1] * sizes[-1]) / total
+            centres_[-2] = (centres_[-2] * sizes[-2] + centres_[-1] * sizes[-1]) / total
             sizes[-2] = total
             means.pop()
             sizes.pop()
-            lows.pop()
-    centres = np.array(lows)
+            centres_.pop()
+    centres = np.array(centres_)
     values = np.clip(np.array(means), 0.0005, 0.9995)
     pick = np.unique(np.linspace(0, len(centres) - 1, min(knots, len(centres))).astype(int))
     return tuple(float(v) for v in centres[pick]), tuple(float(v) for v in values[pick])
