@@ -9,4 +9,5 @@ RULE_MODULES: tuple[str, ...] = (
     "cvis.offices.access",
     "cvis.fusion.access",
     "cvis.linkage.access",
+    "cvis.policy.rules",
 )

@@ -2,7 +2,7 @@
 determinations, notices, deliveries, complaints, inbound requests
 
 Revision ID: 0004_fusion
-Revises: 0004_offices
+Revises: 0004_casework
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_fusion"
-down_revision: str | None = "0004_offices"
+down_revision: str | None = "0004_casework"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
