@@ -27,7 +27,9 @@ def route_table(app: FastAPI) -> set[tuple[str, str]]:
             elif hasattr(route, "effective_route_contexts"):  # FastAPI's included routers
                 for ctx in route.effective_route_contexts():
                     found.update((m, prefix + ctx.path) for m in ctx.methods if m != "HEAD")
-            elif isinstance(route, Mount):
+            elif isinstance(route, Mount) and route.name != "web":
+                # The web pages sign in with a session cookie, not a bearer token: their own
+                # route x role x agency matrix is tests/test_web_access.py.
                 walk(getattr(route, "routes", []) or [], prefix + route.path)
 
     walk(app.routes)

@@ -1,7 +1,7 @@
 """The tip line: tips, leads, lead keys, events, candidates, deadlines, tipster messages
 
 Revision ID: 0004_tips
-Revises: 0004_trust
+Revises: 0004_fusion
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_tips"
-down_revision: str | None = "0004_trust"  # main: after offices and trust
+down_revision: str | None = "0004_fusion"  # main: the head when tips merged
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
