@@ -163,3 +163,8 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/api/v1/audit"): Expect("audit:read", _url("/api/v1/audit")),
     ("GET", "/api/v1/audit/verify"): Expect("audit:read", _url("/api/v1/audit/verify")),
 }
+
+# Each area's rows live beside its tests and join the one table here.
+from tests.tips_access_matrix import TIPS_EXPECTED  # noqa: E402
+
+EXPECTED.update(TIPS_EXPECTED)

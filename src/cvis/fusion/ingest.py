@@ -157,7 +157,7 @@ class TipsLeads:
 
     def tips(self, session: Session) -> Iterable[TipRecord]:
         try:
-            from cvis.tips import service as tips_service  # type: ignore[import-not-found,unused-ignore]
+            from cvis.tips import service as tips_service
         except ImportError:
             return
         for lead in list(tips_service.iter_leads(session, self.actor)):
