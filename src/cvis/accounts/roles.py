@@ -48,3 +48,10 @@ def check_scopes(scopes: list[str]) -> list[str]:
             f"unknown scope(s) {', '.join(unknown)} (known: {', '.join(sorted(ALL_PERMISSIONS))})"
         )
     return sorted(set(scopes))
+
+
+# The public portal: programme staff publish, update and withdraw most-wanted posters.
+POSTERS_PUBLISH = "posters:publish"
+ALL_PERMISSIONS = ALL_PERMISSIONS | {POSTERS_PUBLISH}
+ROLES["supervisor"] = ROLES["supervisor"] | {POSTERS_PUBLISH}
+ROLES["admin"] = ALL_PERMISSIONS
