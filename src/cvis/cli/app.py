@@ -17,6 +17,7 @@ from cvis.cli.cases import case_app, report_command, review_command
 from cvis.cli.evidence import evidence_app
 from cvis.cli.link import link_app
 from cvis.cli.offices import office_app
+from cvis.cli.portal import poster_app, public_app
 from cvis.cli.serve import SERVE_HELP, serve_command
 from cvis.cli.sets import sets_app
 from cvis.hashing import DEFAULT_MAX_PIXELS, HashingLimits
@@ -48,6 +49,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
 app.add_typer(link_app, name="link")
+app.add_typer(public_app, name="public")
+app.add_typer(poster_app, name="poster")
 app.add_typer(office_app, name="office")
 app.command("serve", help=SERVE_HELP)(serve_command)
 

@@ -8,6 +8,7 @@ withdrawn poster's entry is its ``Cancel``, which references every earlier messa
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -165,16 +166,16 @@ def atom_feed(base_url: str, events: list[FeedEvent], language: str) -> bytes:
     for event in reversed(events):  # feedgen lists the last added first
         entry = feed.add_entry()
         entry.id(f"{base_url}/posters/{event.poster_id}#event-{event.id}")
-        entry.title(f"{_(_status_word(event))}: {event.headline}")
+        entry.title(f"{_status_word(event, _)}: {event.headline}")
         entry.link(href=f"{base_url}/posters/{event.poster_id}")
         entry.updated(event.at if event.at.tzinfo else event.at.replace(tzinfo=UTC))
         entry.summary(event.note or event.description or event.headline)
     return feed.atom_str(pretty=True)
 
 
-def _status_word(event: FeedEvent) -> str:
+def _status_word(event: FeedEvent, _: Callable[[str], str]) -> str:
     if event.msg_type == "Cancel":
-        return "Withdrawn"
+        return _("Withdrawn")
     if event.status == "captured":
-        return "Captured"
-    return "Updated" if event.msg_type == "Update" else "Wanted"
+        return _("Captured")
+    return _("Updated") if event.msg_type == "Update" else _("Wanted")

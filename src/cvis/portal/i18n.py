@@ -32,3 +32,15 @@ def negotiate(asked: str | None, accept_language: str = "") -> str:
         if code in LANGUAGES:
             return code
     return DEFAULT
+
+
+def extract_messages() -> list[str]:
+    """Every message the portal translates (templates and Python), for the catalogues."""
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+
+    keywords = {**DEFAULT_KEYWORDS, "gettext": (2,)}
+    method_map = [("templates/**.html", "jinja2.ext:babel_extract"), ("*.py", "python")]
+    found = extract_from_dir(str(Path(__file__).parent), method_map, keywords=keywords,
+                             options_map={"templates/**.html": {"trimmed": "true"}})
+    return sorted({message for _file, _line, message, _comments, _context in found
+                   if isinstance(message, str) and message})

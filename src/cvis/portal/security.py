@@ -56,7 +56,7 @@ class _Bucket:
 class TokenBuckets:
     """One bucket per (class, address); old buckets are dropped as the table grows."""
 
-    def __init__(self, rate: float, burst: int, clock: type[time.monotonic] | None = None) -> None:
+    def __init__(self, rate: float, burst: int) -> None:
         self.rate, self.burst = rate, burst
         self._buckets: dict[str, _Bucket] = {}
 

@@ -7,6 +7,7 @@ the reason, writes the public tables, and then tells the subscribers (``alerts.d
 from __future__ import annotations
 
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,15 +16,12 @@ from cvis.accounts.roles import POSTERS_PUBLISH
 from cvis.audit import Actor as AuditActor
 from cvis.audit import audited
 from cvis.policy import Actor, Resource
-from cvis.portal import (
-    access,  # noqa: F401  (registers the poster rules)
-    alerts,
-    posters,
-)
+from cvis.portal import alerts, posters, registries
 from cvis.portal.settings import PortalSettings
 from cvis.store.db import Store
 
 COMPONENT = "portal"
+Action = Callable[[Store, PortalSettings], "Published"]
 
 
 @dataclass(frozen=True)
@@ -93,3 +91,14 @@ def withdraw(store: Store, settings: PortalSettings, actor: Actor, poster_id: st
         raise posters.PosterInvalid("a withdrawal needs a reason")
     return _change(store, settings, actor, poster_id, "poster.withdraw", reason,
                    status="withdrawn")
+
+
+def refresh_registries(store: Store, settings: PortalSettings, actor: Actor) -> dict[str, str]:
+    """Fetch the connected jurisdictions' daily copies into the public tables."""
+    directory = registries.load_directory(registries.load_endpoints(settings.jurisdictions_file))
+    with audited(store, COMPONENT, "registries.refresh", "registry daily copies",
+                 actor.purpose or "keep the daily copies", _who(actor)) as note, \
+            store.session() as session:
+        outcome = registries.refresh_daily_copies(session, directory)
+        note.detail = ", ".join(f"{k}: {v}" for k, v in sorted(outcome.items()))
+    return outcome

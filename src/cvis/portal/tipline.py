@@ -55,7 +55,8 @@ class TipLine:
     """Calls the intake with a session on the internal store, audited as the public."""
 
     def __init__(self, settings: Settings, intake: Intake | None = None) -> None:
-        self.settings, self._intake, self._store = settings, intake, None
+        self.settings, self._intake = settings, intake
+        self._store: Store | None = None
 
     def _store_for_intake(self) -> Store:
         if self._store is None:
