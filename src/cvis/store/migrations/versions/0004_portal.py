@@ -1,7 +1,7 @@
 """public portal: published posters, their events, alert subscriptions, registry snapshots
 
 Revision ID: 0004_portal
-Revises: 0003_signal_media_index
+Revises: 0004_offices
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_portal"
-down_revision: str | None = "0003_signal_media_index"
+down_revision: str | None = "0004_offices"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

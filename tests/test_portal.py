@@ -1,0 +1,321 @@
+"""The public portal: publication, the public app's pages and feeds, tips, security."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image, ImageDraw
+from sqlalchemy import select
+
+from cvis.audit import AuditQuery, search_audit
+from cvis.config import Settings
+from cvis.policy import AccessDenied, Actor
+from cvis.policy.actors import local_operator
+from cvis.portal import reader, service
+from cvis.portal.app import create_public_app
+from cvis.portal.feeds import CAP_NS
+from cvis.portal.models import PUBLIC_TABLES, PublicPoster
+from cvis.portal.posters import PosterInvalid
+from cvis.portal.settings import PortalSettings, RateLimits
+from cvis.store.db import Store
+
+CAP = f"{{{CAP_NS}}}"
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def draw_face(path: Path, hue: int = 0) -> Path:
+    """A cartoon face drawn here: never a real person."""
+    image = Image.new("RGB", (240, 300), (200 + hue % 40, 220, 235))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((40, 50, 200, 250), fill=(240, 200, 160), outline=(60, 40, 20), width=4)
+    draw.ellipse((80, 120, 105, 140), fill=(30, 30, 30))
+    draw.ellipse((135, 120, 160, 140), fill=(30, 30, 30))
+    draw.arc((85, 160, 155, 215), 20, 160, fill=(120, 30, 30), width=5)
+    draw.rectangle((40, 30, 200, 70), fill=(90 + hue % 100, 60, 30))
+    image.save(path)
+    return path
+
+
+def poster_json(folder: Path, **changes: Any) -> Path:
+    draw_face(folder / "face.png")
+    draw_face(folder / "profile.png", hue=50)
+    data: dict[str, Any] = {
+        "kind": "fugitive", "title": "Jordan Example",
+        "aliases": ["J. Sample", "Jay"],
+        "description": "Wanted for failing to register; may travel by bus.",
+        "descriptors": {"Height": "5 ft 10 in", "Eyes": "brown", "Marks": "scar on left hand"},
+        "charges": ["Failure to register as a sex offender"],
+        "photos": [{"path": "face.png", "caption": "Artist's drawing, 2026"}, "profile.png"],
+        "field_office": "Albany field office", "areas": [{"zip": "12207", "radius_miles": 25}],
+        "reward": "Up to $5,000", "caution": "Do not approach.",
+    }
+    data.update(changes)
+    path = folder / f"poster-{abs(hash(json.dumps(data, sort_keys=True))) % 10_000}.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def operator(agency: str = "NCMEC") -> Actor:
+    return replace(local_operator(), agency=agency)
+
+
+@pytest.fixture
+def portal_settings(settings: Settings) -> PortalSettings:
+    return PortalSettings(store=settings, public_url="http://portal.test", cache_seconds=0.0)
+
+
+@pytest.fixture
+def published(store: Store, portal_settings: PortalSettings, tmp_path: Path) -> service.Published:
+    return service.publish(store, portal_settings, operator(), poster_json(tmp_path))
+
+
+class FakeIntake:
+    """Stands in for the tip line's intake where the test is about the portal's side."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[dict[str, Any], str]] = []
+
+    def __call__(self, payload: dict[str, Any], source: str) -> dict[str, Any]:
+        self.calls.append((payload, source))
+        return {"tip_id": 7, "receipt": "R-TEST-1", "lead_id": 3, "tier": "high",
+                "office": "ALB", **({"passphrase": "apple-bear"} if payload.get("anonymous")
+                                    else {})}
+
+
+@pytest.fixture
+def public(portal_settings: PortalSettings) -> Iterator[tuple[TestClient, FakeIntake, set[str]]]:
+    intake, tables = FakeIntake(), set()
+    app = create_public_app(portal_settings, intake=intake, seen=tables.update)
+    with TestClient(app) as client:
+        yield client, intake, tables
+
+
+def test_publish_copies_the_poster_into_public_tables(store, published, portal_settings):
+    assert re.fullmatch(r"p-[0-9a-f]{8}", published.poster_id)
+    assert published.url == f"http://portal.test/posters/{published.poster_id}"
+    with store.session() as session:
+        poster = reader.poster(session, published.poster_id)
+    assert poster is not None and poster.title == "Jordan Example"
+    assert poster.aliases == ["J. Sample", "Jay"] and poster.status == "wanted"
+    assert [p.caption for p in poster.photos] == ["Artist's drawing, 2026", ""]
+    for photo in poster.photos:  # re-encoded files named by their hash, outside the database
+        assert (portal_settings.asset_dir / f"{photo.sha256}.jpg").is_file()
+    events = search_audit(store, AuditQuery(event="poster.publish"))
+    assert events[-1]["outcome"] == "success"
+    assert events[-1]["object"] == f"poster:{published.poster_id}"
+
+
+def test_publish_refuses_a_malformed_poster_and_stores_nothing(store, portal_settings, tmp_path):
+    for bad in ({"kind": "villain"}, {"title": ""}, {"areas": [{"zip": "00000"}]},
+                {"photos": ["missing.png"]}):
+        with pytest.raises(PosterInvalid):
+            service.publish(store, portal_settings, operator(), poster_json(tmp_path, **bad))
+    with store.session() as session:
+        assert session.scalars(select(PublicPoster)).all() == []
+
+
+def test_only_holders_of_the_right_publish(store, portal_settings, tmp_path, published):
+    analyst = Actor("ana", "NCMEC", "analyst", frozenset({"cases:read"}))
+    with pytest.raises(AccessDenied):
+        service.publish(store, portal_settings, analyst, poster_json(tmp_path))
+    other = replace(operator("Other PD"), role="supervisor")
+    with pytest.raises(AccessDenied):
+        service.withdraw(store, portal_settings, other, published.poster_id, "not ours")
+    refused = search_audit(store, AuditQuery(event="poster.withdraw"))
+    assert refused[-1]["outcome"] == "failure"
+
+
+def test_pages_show_the_poster_with_tip_form_and_share_metadata(public, published):
+    client, _intake, _tables = public
+    index = client.get("/")
+    assert index.status_code == 200 and "Jordan Example" in index.text
+    page = client.get(f"/posters/{published.poster_id}")
+    assert page.status_code == 200
+    html = page.text
+    for needle in ('property="og:title" content="Jordan Example"', 'name="twitter:card"',
+                   'og:image" content="http://portal.test/photos/', "mailto:?subject=",
+                   'class="copy-link"', 'action="/tips"',
+                   f'name="poster" value="{published.poster_id}"', "Artist&#39;s drawing",
+                   "Failure to register", "Up to $5,000", "Albany field office"):
+        assert needle in html, needle
+    scripts = re.findall(r"<script[^>]*>(.*?)</script>", html, re.S)
+    assert scripts == [""] and re.findall(r'<script src="([^"]+)"', html) == ["/static/portal.js"]
+    assert all(src.startswith("/") for src in re.findall(r'src="([^"]+)"', html))
+    photo = re.search(r'src="(/photos/[0-9a-f]{64}\.jpg)"', html)
+    assert photo and client.get(photo.group(1)).headers["content-type"] == "image/jpeg"
+
+
+def test_security_headers_and_no_cookies(public, published):
+    client, _intake, _tables = public
+    for path in ("/", f"/posters/{published.poster_id}", "/feed.atom", "/registries",
+                 "/api/v1/vapid", "/nothing-here"):
+        headers = client.get(path).headers
+        csp = headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp, path
+        assert "unsafe-inline" not in csp
+        assert headers["referrer-policy"] == "no-referrer"
+        assert headers["x-content-type-options"] == "nosniff"
+        assert "set-cookie" not in headers
+
+
+def test_spanish_pages_from_the_catalogue(public, published):
+    client, _intake, _tables = public
+    page = client.get(f"/posters/{published.poster_id}?lang=es")
+    assert '<html lang="es">' in page.text and "Enviar un aviso" in page.text
+    assert "Fugitivo buscado" in page.text
+    negotiated = client.get("/", headers={"accept-language": "es-MX,es;q=0.9"})
+    assert "Los más buscados" in negotiated.text
+
+
+def test_catalogue_covers_every_message_and_the_mo_is_compiled_from_the_po():
+    from babel.messages.mofile import read_mo
+    from babel.messages.pofile import read_po
+
+    from cvis.portal.i18n import LOCALE_DIR, extract_messages
+
+    po = read_po((LOCALE_DIR / "es/LC_MESSAGES/messages.po").open("rb"))
+    mo = read_mo((LOCALE_DIR / "es/LC_MESSAGES/messages.mo").open("rb"))
+    for message in extract_messages():
+        assert po.get(message) is not None and po.get(message).string, message
+        assert mo.get(message) is not None and mo.get(message).string == po.get(message).string
+
+
+def test_withdrawal_takes_the_poster_down_and_the_cap_feed_cancels(store, portal_settings,
+                                                                    public, published):
+    client, _intake, _tables = public
+    cap = ET.fromstring(client.get("/cap.xml").content)
+    alerts = list(cap.iter(f"{CAP}alert"))
+    assert [a.findtext(f"{CAP}msgType") for a in alerts] == ["Alert"]
+    first = alerts[0].findtext(f"{CAP}identifier")
+    area = alerts[0].find(f"{CAP}info/{CAP}area")
+    assert area is not None and area.findtext(f"{CAP}geocode/{CAP}value") == "12207"
+    service.withdraw(store, portal_settings, operator(), published.poster_id, "charges dropped")
+    assert client.get(f"/posters/{published.poster_id}").status_code == 410
+    assert "Jordan Example" not in client.get("/").text
+    cap = ET.fromstring(client.get("/cap.xml").content)
+    (cancel,) = list(cap.iter(f"{CAP}alert"))
+    assert cancel.findtext(f"{CAP}msgType") == "Cancel"
+    assert first in (cancel.findtext(f"{CAP}references") or "")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[-+]\d\d:\d\d",
+                        cancel.findtext(f"{CAP}sent") or "")
+    standalone = client.get(f"/cap/{cancel.findtext(f'{CAP}identifier')}.xml")
+    assert ET.fromstring(standalone.content).tag == f"{CAP}alert"
+    atom = ET.fromstring(client.get("/feed.atom").content)
+    titles = [e.findtext(f"{ATOM}title") for e in atom.iter(f"{ATOM}entry")]
+    assert titles[0].startswith("Withdrawn") and titles[-1].startswith("Wanted")
+
+
+def test_captured_shows_a_banner_then_leaves_the_list(store, portal_settings, public, published):
+    client, _intake, _tables = public
+    service.captured(store, portal_settings, operator(), published.poster_id, "arrested 30 Nov")
+    page = client.get(f"/posters/{published.poster_id}").text
+    assert 'class="banner"' in page and "arrested 30 Nov" in page
+    assert "Captured" in client.get("/").text
+    cap = ET.fromstring(client.get("/cap.xml").content)
+    assert [a.findtext(f"{CAP}msgType") for a in cap.iter(f"{CAP}alert")] == ["Update"]
+    app = create_public_app(replace(portal_settings, captured_days=0))
+    with TestClient(app) as later:
+        assert "Jordan Example" not in later.get("/").text
+
+
+def test_tip_api_hands_the_tip_to_the_intake_and_answers_the_receipt(public, store):
+    client, intake, _tables = public
+    tip = {"channel": "web", "narrative": "I saw him at the bus station", "anonymous": True,
+           "location": {"zip": "12207"}}
+    answer = client.post("/api/v1/tips", json=tip)
+    assert answer.status_code == 201
+    assert answer.json() == {"receipt": "R-TEST-1", "passphrase": "apple-bear"}
+    assert intake.calls == [(tip, "portal")]
+    assert search_audit(store, AuditQuery(event="tip.submit"))[-1]["outcome"] == "success"
+
+
+def test_tip_api_refuses_malformed_input_and_media(public):
+    client, intake, _tables = public
+    assert client.post("/api/v1/tips", content=b"{not json",
+                       headers={"content-type": "application/json"}).status_code == 400
+    assert client.post("/api/v1/tips", json={"channel": "web"}).status_code == 400
+    assert client.post("/api/v1/tips", json={"channel": "sms", "narrative": "x"}
+                       ).status_code == 400
+    media = client.post("/api/v1/tips", json={"narrative": "see photo", "media": ["a.jpg"]})
+    assert media.status_code == 400 and "pictures or videos" in media.json()["detail"]
+    upload = client.post("/api/v1/tips", files={"file": ("a.jpg", b"\xff\xd8", "image/jpeg")})
+    assert upload.status_code == 415 and "pictures or videos" in upload.json()["detail"]
+    assert intake.calls == []
+
+
+def test_tip_form_on_a_poster_carries_the_poster_reference(public, published):
+    client, intake, _tables = public
+    answer = client.post("/tips", data={"narrative": "He is at 5th and Main", "poster":
+                                        published.poster_id, "zip": "12207", "lang": "es"})
+    assert answer.status_code == 201 and "R-TEST-1" in answer.text and "Gracias" in answer.text
+    payload, source = intake.calls[-1]
+    assert source == f"poster:{published.poster_id}"
+    assert payload == {"channel": "web", "narrative": "He is at 5th and Main",
+                       "anonymous": False, "location": {"zip": "12207"}}
+
+
+def test_public_app_touches_only_public_tables(public, published, store, portal_settings):
+    client, _intake, tables = public
+    tables.clear()
+    for path in ("/", f"/posters/{published.poster_id}", "/feed.atom", "/cap.xml",
+                 "/registries", "/alerts", "/manifest.webmanifest", "/api/v1/vapid"):
+        assert client.get(path).status_code == 200, path
+    client.post("/alerts", data={"email": "a@example.org", "zip": "12207", "radius": "10"})
+    client.post("/api/v1/tips", json={"narrative": "x"})
+    assert tables and tables <= PUBLIC_TABLES, tables - PUBLIC_TABLES
+    with pytest.raises(reader.InternalTableRefused):
+        with client.app.state.portal.session() as session:  # type: ignore[attr-defined]
+            session.execute(select(PublicPoster.id).where(PublicPoster.id == 0))
+            from cvis.store.models import HashSet
+
+            session.execute(select(HashSet.id))
+    source = "".join(p.read_text() for p in Path(reader.__file__).parent.glob("*.py")
+                     if p.name not in ("service.py", "posters.py", "tipline.py"))
+    assert "cvis.store.models import" not in source.replace(
+        "from cvis.store.models import Base, utcnow", "").replace(
+        "from cvis.store.models import utcnow", "")
+
+
+def test_manifest_service_worker_and_icons(public):
+    client, _intake, _tables = public
+    manifest = client.get("/manifest.webmanifest").json()
+    assert manifest["display"] == "standalone" and manifest["start_url"].startswith("/")
+    assert {i["sizes"] for i in manifest["icons"]} == {"192x192", "512x512"}
+    for icon in manifest["icons"]:
+        assert client.get(icon["src"]).content.startswith(b"\x89PNG")
+    sw = client.get("/sw.js")
+    assert sw.headers["content-type"].startswith("text/javascript") and "caches" in sw.text
+    assert "/posters/" in sw.text and client.get("/offline").status_code == 200
+
+
+def test_rate_limit_answers_429(portal_settings):
+    limited = replace(portal_settings, limits=RateLimits(writes=0.01, writes_burst=2))
+    with TestClient(create_public_app(limited, intake=FakeIntake())) as client:
+        codes = [client.post("/api/v1/tips", json={"narrative": "x"}).status_code
+                 for _ in range(4)]
+    assert codes == [201, 201, 429, 429]
+
+
+def test_cli_publish_and_withdraw_follow_the_contract(cli_env, runner, tmp_path, monkeypatch):
+    from cvis.cli.app import app
+
+    monkeypatch.setenv("CVIS_PUBLIC_URL", "https://wanted.example.org")
+    result = runner.invoke(app, ["poster", "publish", str(poster_json(tmp_path))])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    assert set(printed) == {"poster_id", "url"}
+    assert printed["url"] == f"https://wanted.example.org/posters/{printed['poster_id']}"
+    bad = runner.invoke(app, ["poster", "publish", str(poster_json(tmp_path, kind="x"))])
+    assert bad.exit_code == 2
+    gone = runner.invoke(app, ["poster", "withdraw", printed["poster_id"], "--reason", "dup"])
+    assert gone.exit_code == 0, gone.output
+    assert runner.invoke(app, ["poster", "withdraw", "p-nothere", "--reason", "x"]
+                         ).exit_code == 1
