@@ -40,7 +40,8 @@ class Mailbox:
         self.messages: list[Message] = []
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content, policy=email_policy.default))
+        self.messages.append(
+            message_from_bytes(envelope.content, policy=email_policy.default))
         return "250 OK"
 
 
@@ -140,7 +141,8 @@ def test_poster_subscribers_hear_of_its_withdrawal(store, alert_settings, smtp, 
             "channel": "email", "email": "x@example.org", "poster": "p-none"}).status_code == 400
     service.withdraw(store, alert_settings, operator(), first.poster_id, "duplicate poster")
     (mail,) = box.messages
-    assert mail["To"] == "fan@example.org" and "duplicate poster" in mail.get_payload(decode=True).decode()
+    assert mail["To"] == "fan@example.org"
+    assert "duplicate poster" in mail.get_payload(decode=True).decode()
 
 
 def test_web_push_is_encrypted_for_the_browser_and_signed_with_our_vapid_key(
