@@ -15,22 +15,28 @@ AUDIT_READ = "audit:read"
 ACCOUNTS_ADMIN = "accounts:admin"
 OFFICES_READ = "offices:read"
 OFFICES_WRITE = "offices:write"
+TIPS_INTAKE = "tips:intake"
+TIPS_READ = "tips:read"
+TIPS_WRITE = "tips:write"
+_TIPS = frozenset({TIPS_INTAKE, TIPS_READ, TIPS_WRITE})
 
 ALL_PERMISSIONS = frozenset(
     {HASH, LOOKUP, SETS_READ, SETS_WRITE, SETS_FEEDBACK, SCANS_READ, SCANS_WRITE, CASES_READ,
      CASES_WRITE, AUDIT_READ, ACCOUNTS_ADMIN, OFFICES_READ, OFFICES_WRITE}
-)
+) | _TIPS
 _EXAMINER = frozenset(
     {HASH, LOOKUP, SETS_READ, SETS_FEEDBACK, SCANS_READ, SCANS_WRITE, CASES_READ, CASES_WRITE,
      OFFICES_READ}
 )
 ROLES: dict[str, frozenset[str]] = {
-    "examiner": _EXAMINER,
+    "examiner": _EXAMINER | _TIPS,
     "analyst": frozenset(
-        {HASH, LOOKUP, SETS_READ, SETS_FEEDBACK, SCANS_READ, CASES_READ, OFFICES_READ}
+        {HASH, LOOKUP, SETS_READ, SETS_FEEDBACK, SCANS_READ, CASES_READ, OFFICES_READ,
+         TIPS_INTAKE, TIPS_READ}
     ),
     "curator": frozenset({HASH, LOOKUP, SETS_READ, SETS_WRITE, SETS_FEEDBACK, OFFICES_READ}),
-    "supervisor": _EXAMINER | {AUDIT_READ},
+    "supervisor": _EXAMINER | _TIPS | {AUDIT_READ},
+    "call-taker": frozenset({TIPS_INTAKE, OFFICES_READ}),
     "auditor": frozenset({AUDIT_READ}),
     "admin": ALL_PERMISSIONS,
 }

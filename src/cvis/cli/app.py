@@ -20,6 +20,7 @@ from cvis.cli.offices import office_app
 from cvis.cli.portal import poster_app, public_app
 from cvis.cli.serve import SERVE_HELP, serve_command
 from cvis.cli.sets import sets_app
+from cvis.cli.tips import lead_app, tip_app
 from cvis.hashing import DEFAULT_MAX_PIXELS, HashingLimits
 from cvis.hashsets.service import UnknownSet
 from cvis.identify.hashpool import DEFAULT_TIME_LIMIT, hash_items
@@ -52,6 +53,8 @@ app.add_typer(link_app, name="link")
 app.add_typer(public_app, name="public")
 app.add_typer(poster_app, name="poster")
 app.add_typer(office_app, name="office")
+app.add_typer(tip_app, name="tip")
+app.add_typer(lead_app, name="lead")
 app.command("serve", help=SERVE_HELP)(serve_command)
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]

@@ -8,4 +8,5 @@ RULE_MODULES: tuple[str, ...] = (
     "cvis.hashsets.access",
     "cvis.offices.access",
     "cvis.portal.access",
+    "cvis.tips.access",
 )

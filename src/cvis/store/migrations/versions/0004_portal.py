@@ -1,7 +1,7 @@
 """public portal: published posters, their events, alert subscriptions, registry snapshots
 
 Revision ID: 0004_portal
-Revises: 0004_offices
+Revises: 0004_tips
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_portal"
-down_revision: str | None = "0004_offices"
+down_revision: str | None = "0004_tips"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
