@@ -233,7 +233,7 @@ def test_tip_api_hands_the_tip_to_the_intake_and_answers_the_receipt(public, sto
     answer = client.post("/api/v1/tips", json=tip)
     assert answer.status_code == 201
     assert answer.json() == {"receipt": "R-TEST-1", "passphrase": "apple-bear"}
-    assert intake.calls == [(tip, "portal")]
+    assert intake.calls == [(tip, "testclient")]
     assert search_audit(store, AuditQuery(event="tip.submit"))[-1]["outcome"] == "success"
 
 
@@ -256,10 +256,10 @@ def test_tip_form_on_a_poster_carries_the_poster_reference(public, published):
     answer = client.post("/tips", data={"narrative": "He is at 5th and Main", "poster":
                                         published.poster_id, "zip": "12207", "lang": "es"})
     assert answer.status_code == 201 and "R-TEST-1" in answer.text and "Gracias" in answer.text
-    payload, source = intake.calls[-1]
-    assert source == f"poster:{published.poster_id}"
+    payload, _client = intake.calls[-1]
     assert payload == {"channel": "web", "narrative": "He is at 5th and Main",
-                       "anonymous": False, "location": {"zip": "12207"}}
+                       "anonymous": False, "location": {"zip": "12207"},
+                       "incident": {"poster": published.poster_id}}
 
 
 def test_public_app_touches_only_public_tables(public, published, store, portal_settings):
@@ -319,3 +319,23 @@ def test_cli_publish_and_withdraw_follow_the_contract(cli_env, runner, tmp_path,
     assert gone.exit_code == 0, gone.output
     assert runner.invoke(app, ["poster", "withdraw", "p-nothere", "--reason", "x"]
                          ).exit_code == 1
+
+
+def test_a_tip_from_a_poster_lands_in_the_tip_line(store, portal_settings, published):
+    from cvis.tips.models import Tip
+
+    with TestClient(create_public_app(portal_settings)) as client:
+        answer = client.post("/api/v1/tips", json={"narrative": "Seen at the library",
+                                                   "anonymous": True,
+                                                   "location": {"zip": "12207"}})
+        assert answer.status_code == 201, answer.text
+        assert set(answer.json()) == {"receipt", "passphrase"}
+        form = client.post("/tips", data={"narrative": "He drives a red van",
+                                          "poster": published.poster_id})
+        assert form.status_code == 201, form.text
+        assert client.post("/api/v1/tips", json={"narrative": "x", "urls": "nope"}
+                           ).status_code == 400
+    with store.session() as session:
+        tips = session.scalars(select(Tip).order_by(Tip.id)).all()
+    assert [t.channel for t in tips] == ["web", "web"]
+    assert published.poster_id in json.dumps(tips[1].details)

@@ -46,7 +46,8 @@ async def submit_tip(request: Request) -> JSONResponse:
     """``cvis tip submit``'s JSON, channel web: 201 with the receipt; never media."""
     try:
         payload = await _json_body(request)
-        receipt = _portal(request).tipline.submit(payload, "portal")
+        client = request.client.host if request.client else ""
+        receipt = _portal(request).tipline.submit(payload, client)
     except _Refused as exc:
         return _error(exc.status, exc.detail)
     except TipInvalid as exc:

@@ -28,6 +28,10 @@ def _portal(request: Request) -> Portal:
     return portal
 
 
+def _client(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
 def _lang(request: Request) -> str:
     return negotiate(request.query_params.get("lang"), request.headers.get("accept-language", ""))
 
@@ -271,9 +275,9 @@ async def tip_form(request: Request) -> Response:
         return HTMLResponse(render("message.html", "en", heading="415", lines=[str(exc)]), 415)
     lang = negotiate(form.get("lang"))
     poster = form.get("poster", "")
-    source = f"poster:{poster}" if re.fullmatch(r"[a-z0-9-]{1,40}", poster) else "portal"
+    poster = poster if re.fullmatch(r"p-[0-9a-f]{8}", poster) else ""
     try:
-        receipt = portal.tipline.submit(_tip_payload(form), source)
+        receipt = portal.tipline.submit(_tip_payload(form), _client(request), poster)
     except TipInvalid as exc:
         return HTMLResponse(render("message.html", lang, heading=gettext(
             lang, "The tip was not sent"), lines=[str(exc)]), 400)

@@ -70,17 +70,23 @@ class TipLine:
             raise TipLineClosed("the tip line is not connected") from exc
         try:
             with self._store_for_intake().session() as session:
-                return dict(intake.submit_tip(session, payload, channel="web", source=source))
+                return dict(intake.submit_tip(session, payload, channel="web",
+                                              source=source or None))
         except intake.TipRejected as exc:
             raise TipInvalid(str(exc)) from None
 
-    def submit(self, payload: Any, source: str = "portal") -> dict[str, Any]:
+    def submit(self, payload: Any, client: str = "", poster: str = "") -> dict[str, Any]:
+        """Hand one tip to the intake. ``client`` (the sender's address) is only the intake's
+        rate-limit key, never stored; ``poster`` is the poster the tip was sent from."""
         tip = check_payload(payload)
+        if poster:
+            tip["incident"] = {"poster": poster}
         store = self._store_for_intake()
-        with audited(store, "portal", "tip.submit", source, "a tip from the public",
+        about = f"poster:{poster}" if poster else "portal"
+        with audited(store, "portal", "tip.submit", about, "a tip from the public",
                      PORTAL) as note:
-            answer = (self._intake or self._default_intake)(tip, source)
-            note.object = f"receipt:{answer.get('receipt', '')} {source}"
+            answer = (self._intake or self._default_intake)(tip, client)
+            note.object = f"receipt:{answer.get('receipt', '')} {about}"
         return {k: answer[k] for k in PUBLIC_FIELDS if answer.get(k)}
 
     def close(self) -> None:
