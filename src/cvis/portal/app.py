@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session, sessionmaker
 
 from cvis.portal import reader
-from cvis.portal.registries import FederatedSearch, load_directory, load_endpoints
+from cvis.portal.registries import DIRECTORY, FederatedSearch, load_directory, load_endpoints
 from cvis.portal.rendering import PageCache
 from cvis.portal.security import RateLimit, SecurityHeaders
 from cvis.portal.settings import PortalSettings, load_portal_settings
@@ -53,7 +53,8 @@ def create_public_app(settings: PortalSettings | None = None, *,
         with sessions() as session:
             return reader.publication_version(session)
 
-    directory = load_directory(load_endpoints(settings.jurisdictions_file))
+    endpoints = load_endpoints(settings.jurisdictions_file)
+    directory = load_directory(endpoints, settings.registry_directory or DIRECTORY)
     portal = Portal(settings, sessions, PageCache(version, settings.cache_seconds),
                     TipLine(settings.store, intake),
                     FederatedSearch(directory, timeout=settings.jurisdiction_timeout,

@@ -95,7 +95,8 @@ def withdraw(store: Store, settings: PortalSettings, actor: Actor, poster_id: st
 
 def refresh_registries(store: Store, settings: PortalSettings, actor: Actor) -> dict[str, str]:
     """Fetch the connected jurisdictions' daily copies into the public tables."""
-    directory = registries.load_directory(registries.load_endpoints(settings.jurisdictions_file))
+    directory = registries.load_directory(registries.load_endpoints(settings.jurisdictions_file),
+                                          settings.registry_directory or registries.DIRECTORY)
     with audited(store, COMPONENT, "registries.refresh", "registry daily copies",
                  actor.purpose or "keep the daily copies", _who(actor)) as note, \
             store.session() as session:

@@ -31,6 +31,7 @@ class PortalSettings:
     smtp_from: str = "alerts@cvis.invalid"
     vapid_subject: str = "mailto:alerts@cvis.invalid"
     jurisdictions_file: Path | None = None
+    registry_directory: Path | None = None  # None: the shipped directory
     jurisdiction_timeout: float = 15.0
     timeouts_before_skip: int = 3
     skip_seconds: float = 300.0
