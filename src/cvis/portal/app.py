@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session, sessionmaker
 
 from cvis.portal import reader
+from cvis.portal.fastpath import CachedPages
 from cvis.portal.registries import DIRECTORY, FederatedSearch, load_directory, load_endpoints
 from cvis.portal.rendering import PageCache
 from cvis.portal.security import RateLimit, SecurityHeaders
@@ -67,6 +68,7 @@ def create_public_app(settings: PortalSettings | None = None, *,
 
     app.include_router(routes_pages.router)
     app.include_router(routes_api.router)
+    app.add_middleware(CachedPages, cache=portal.cache)
     app.add_middleware(RateLimit, limits=settings.limits)
     app.add_middleware(SecurityHeaders)
 

@@ -7,7 +7,7 @@ import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +32,13 @@ def render(template: str, language: str, **context: Any) -> bytes:
         lang=language, **context).encode()
 
 
-@dataclass(frozen=True)
+@dataclass
 class Page:
     body: bytes
     media_type: str
     status: int = 200
 
-    @property
+    @cached_property
     def etag(self) -> str:
         return '"' + hashlib.blake2b(self.body, digest_size=12).hexdigest() + '"'
 
@@ -64,6 +64,11 @@ class PageCache:
         if current != self._seen:
             self._pages.clear()
             self._seen = current
+
+    def peek(self, key: tuple[str, ...]) -> Page | None:
+        """The cached page, if any, without building it."""
+        self._fresh()
+        return self._pages.get(key)
 
     def get(self, key: tuple[str, ...], build: Callable[[], Page]) -> Page:
         self._fresh()
