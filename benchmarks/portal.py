@@ -44,7 +44,7 @@ def build(home: Path, count: int, base: str) -> list[str]:
     return ids
 
 
-def wait_ready(url: str, seconds: float = 30) -> None:
+def wait_ready(url: str, seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
@@ -94,7 +94,11 @@ def main() -> None:
             load_after = subprocess.run(["uptime"], capture_output=True, text=True).stdout
         finally:
             server.terminate()
-            server.wait(10)
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
     rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
     p99 = re.search(r"99%\s+([\d.]+\w+)", out)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)

@@ -213,3 +213,21 @@ def test_registry_pages_show_statuses_deep_links_and_corrections(jurisdictions, 
         assert client.get("/registries/search", params={"zips": "1"}).status_code == 400
         directory = client.get("/registries").text
         assert "AA State Police, Capital, AA" in directory
+
+
+def test_cli_refresh_registries_keeps_the_daily_copies(jurisdictions, cli_env, runner,
+                                                       tmp_path, monkeypatch):
+    from cvis.cli.app import app
+    from cvis.store.db import Store
+
+    _path, _behaviours, endpoints = jurisdictions
+    endpoints_file = tmp_path / "endpoints.json"
+    endpoints_file.write_text(json.dumps({"AL": endpoints["AA"], "AK": endpoints["EE"]}))
+    monkeypatch.setenv("CVIS_PUBLIC_JURISDICTIONS", str(endpoints_file))
+    result = runner.invoke(app, ["public", "refresh-registries"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"AL": "2 records", "AK": "failed"}
+    store = Store(cli_env)
+    with store.session() as session:
+        assert set(registries.snapshots(session)) == {"AL"}
+    store.dispose()

@@ -33,7 +33,7 @@ class PortalSettings:
     jurisdictions_file: Path | None = None
     registry_directory: Path | None = None  # None: the shipped directory
     jurisdiction_timeout: float = 15.0
-    timeouts_before_skip: int = 3
+    timeouts_before_skip: int = 2
     skip_seconds: float = 300.0
     cache_seconds: float = 1.0
     captured_days: int = 14
