@@ -26,6 +26,7 @@ from cvis.portal.models import PUBLIC_TABLES, PublicPoster
 from cvis.portal.posters import PosterInvalid
 from cvis.portal.settings import PortalSettings, RateLimits
 from cvis.store.db import Store
+from tests.service_helpers import bearer, fast_argon2, make_accounts, make_client  # noqa: F401
 
 CAP = f"{{{CAP_NS}}}"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -339,3 +340,34 @@ def test_a_tip_from_a_poster_lands_in_the_tip_line(store, portal_settings, publi
         tips = session.scalars(select(Tip).order_by(Tip.id)).all()
     assert [t.channel for t in tips] == ["web", "web"]
     assert published.poster_id in json.dumps(tips[1].details)
+
+
+def test_the_analyst_api_publishes_and_withdraws_for_supervisors_only(store, tmp_path,
+                                                                      monkeypatch):
+    monkeypatch.setenv("CVIS_PUBLIC_URL", "http://portal.test")
+    tokens = make_accounts(store, "NCMEC")
+    face = draw_face(tmp_path / "face.png")
+    poster = {"kind": "unknown_suspect", "title": "Unknown man, bus depot",
+              "photos": [{"path": "face.png", "caption": "Composite drawing"}],
+              "areas": [{"zip": "12207", "radius_miles": 10}]}
+    with make_client(store, tmp_path) as client:
+        def publish(role: str) -> Any:
+            return client.post("/api/v1/posters", headers=bearer(tokens[role]),
+                               data={"poster": json.dumps(poster)},
+                               files=[("photos", ("face.png", face.read_bytes(), "image/png"))])
+
+        assert publish("analyst").status_code == 403
+        answer = publish("supervisor")
+        assert answer.status_code == 201, answer.text
+        poster_id = answer.json()["poster_id"]
+        assert answer.json()["url"] == f"http://portal.test/posters/{poster_id}"
+        assert client.post(f"/api/v1/posters/{poster_id}/withdraw", json={"reason": ""},
+                           headers=bearer(tokens["supervisor"])).status_code == 422
+        done = client.post(f"/api/v1/posters/{poster_id}/withdraw", json={"reason": "dup"},
+                           headers=bearer(tokens["supervisor"]))
+        assert done.status_code == 200
+        assert client.post("/api/v1/posters/p-00000000/withdraw", json={"reason": "x"},
+                           headers=bearer(tokens["admin"])).status_code == 404
+    with store.session() as session:
+        row = session.scalar(select(PublicPoster).where(PublicPoster.poster_id == poster_id))
+    assert row is not None and row.status == "withdrawn" and row.agency == "NCMEC"

@@ -11,7 +11,7 @@ import cvis
 from cvis.accounts.service import AccountError, AuthenticationFailed
 from cvis.api.audit_middleware import API_PREFIX, audit_requests
 from cvis.api.limits import BodySizeLimit
-from cvis.api.routes import audit, auth, cases, hashing, lookup, scans, sets, tips
+from cvis.api.routes import audit, auth, cases, hashing, lookup, posters, scans, sets, tips
 from cvis.api.services import Services
 from cvis.api.settings import ServiceSettings, load_service_settings
 from cvis.hashsets.formats import UnknownFormatError
@@ -53,4 +53,5 @@ def create_app(store: Store | None = None, settings: ServiceSettings | None = No
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     for module in (auth, hashing, lookup, sets, scans, audit, cases, tips):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(posters.router, prefix=API_PREFIX)
     return app
