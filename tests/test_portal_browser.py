@@ -91,10 +91,11 @@ def test_a_poster_seen_once_is_readable_offline(live_portal, browser):
     page = context.new_page()
     page.goto(f"{base}/")
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    page.goto(f"{base}/posters/{poster_id}")
-    page.wait_for_timeout(300)
-    page.goto(f"{base}/posters/{poster_id}")  # now under the worker's control: cached
-    page.wait_for_timeout(300)
+    page.goto(f"{base}/posters/{poster_id}")  # now under the worker's control
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.reload()
+    page.wait_for_function("url => caches.match(url).then(hit => !!hit)",
+                           arg=f"{base}/posters/{poster_id}")
     context.set_offline(True)
     page.goto(f"{base}/posters/{poster_id}")
     assert "Jordan Example" in page.content()
