@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image, ImageDraw
 from sqlalchemy import select
 
 from cvis.audit import AuditQuery, search_audit
@@ -21,6 +20,7 @@ from cvis.policy import AccessDenied, Actor
 from cvis.policy.actors import local_operator
 from cvis.portal import reader, service
 from cvis.portal.app import create_public_app
+from cvis.portal.demo import demo_poster, draw_face
 from cvis.portal.feeds import CAP_NS
 from cvis.portal.models import PUBLIC_TABLES, PublicPoster
 from cvis.portal.posters import PosterInvalid
@@ -32,36 +32,8 @@ CAP = f"{{{CAP_NS}}}"
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
-def draw_face(path: Path, hue: int = 0) -> Path:
-    """A cartoon face drawn here: never a real person."""
-    image = Image.new("RGB", (240, 300), (200 + hue % 40, 220, 235))
-    draw = ImageDraw.Draw(image)
-    draw.ellipse((40, 50, 200, 250), fill=(240, 200, 160), outline=(60, 40, 20), width=4)
-    draw.ellipse((80, 120, 105, 140), fill=(30, 30, 30))
-    draw.ellipse((135, 120, 160, 140), fill=(30, 30, 30))
-    draw.arc((85, 160, 155, 215), 20, 160, fill=(120, 30, 30), width=5)
-    draw.rectangle((40, 30, 200, 70), fill=(90 + hue % 100, 60, 30))
-    image.save(path)
-    return path
-
-
 def poster_json(folder: Path, **changes: Any) -> Path:
-    draw_face(folder / "face.png")
-    draw_face(folder / "profile.png", hue=50)
-    data: dict[str, Any] = {
-        "kind": "fugitive", "title": "Jordan Example",
-        "aliases": ["J. Sample", "Jay"],
-        "description": "Wanted for failing to register; may travel by bus.",
-        "descriptors": {"Height": "5 ft 10 in", "Eyes": "brown", "Marks": "scar on left hand"},
-        "charges": ["Failure to register as a sex offender"],
-        "photos": [{"path": "face.png", "caption": "Artist's drawing, 2026"}, "profile.png"],
-        "field_office": "Albany field office", "areas": [{"zip": "12207", "radius_miles": 25}],
-        "reward": "Up to $5,000", "caution": "Do not approach.",
-    }
-    data.update(changes)
-    path = folder / f"poster-{abs(hash(json.dumps(data, sort_keys=True))) % 10_000}.json"
-    path.write_text(json.dumps(data))
-    return path
+    return demo_poster(folder, **changes)
 
 
 def operator(agency: str = "NCMEC") -> Actor:
@@ -371,3 +343,12 @@ def test_the_analyst_api_publishes_and_withdraws_for_supervisors_only(store, tmp
     with store.session() as session:
         row = session.scalar(select(PublicPoster).where(PublicPoster.poster_id == poster_id))
     assert row is not None and row.status == "withdrawn" and row.agency == "NCMEC"
+
+
+def test_demo_poster_publishes_a_drawn_face(store, tmp_path):
+    from cvis.portal.demo import publish_demo_poster
+
+    published = publish_demo_poster(store, tmp_path / "demo", operator())
+    with store.session() as session:
+        poster = reader.poster(session, published.poster_id)
+    assert poster is not None and len(poster.photos) == 2
