@@ -352,3 +352,18 @@ def test_demo_poster_publishes_a_drawn_face(store, tmp_path):
     with store.session() as session:
         poster = reader.poster(session, published.poster_id)
     assert poster is not None and len(poster.photos) == 2
+
+
+def test_a_separate_public_database_gets_the_posters_and_the_store_keeps_none(
+        store, portal_settings, tmp_path):
+    public_url = f"sqlite:///{tmp_path / 'public.db'}"
+    separate = replace(portal_settings, public_database_url=public_url)
+    published = service.publish(store, separate, operator(), poster_json(tmp_path))
+    with store.session() as session:
+        assert session.scalars(select(PublicPoster)).all() == []
+    assert search_audit(store, AuditQuery(event="poster.publish"))[-1]["outcome"] == "success"
+    with TestClient(create_public_app(separate, intake=FakeIntake())) as client:
+        assert "Jordan Example" in client.get(f"/posters/{published.poster_id}").text
+    service.withdraw(store, separate, operator(), published.poster_id, "done")
+    with TestClient(create_public_app(separate, intake=FakeIntake())) as client:
+        assert client.get(f"/posters/{published.poster_id}").status_code == 410

@@ -15,6 +15,7 @@ from cvis import policy
 from cvis.accounts.roles import POSTERS_PUBLISH
 from cvis.audit import Actor as AuditActor
 from cvis.audit import audited
+from cvis.config import Settings
 from cvis.policy import Actor, Resource
 from cvis.portal import alerts, posters, registries
 from cvis.portal.settings import PortalSettings
@@ -35,6 +36,19 @@ class Published:
         return {"poster_id": self.poster_id, "url": self.url}
 
 
+_PUBLIC_STORES: dict[str, Store] = {}
+
+
+def public_store(store: Store, settings: PortalSettings) -> Store:
+    """Where the public tables live: the store's database, or CVIS_PUBLIC_DATABASE_URL."""
+    url = settings.database_url
+    if url == store.settings.database_url:
+        return store
+    if url not in _PUBLIC_STORES:
+        _PUBLIC_STORES[url] = Store(Settings(home=store.settings.home, database_url=url))
+    return _PUBLIC_STORES[url]
+
+
 def _who(actor: Actor) -> AuditActor:
     return AuditActor(actor.name, actor.agency, f"cli@{platform.node()}")
 
@@ -49,12 +63,12 @@ def publish(store: Store, settings: PortalSettings, actor: Actor, path: Path) ->
                  actor.purpose or "publish a poster", _who(actor)) as note:
         draft = posters.load_draft(path)
         policy.require(actor, POSTERS_PUBLISH, Resource("poster", None, actor.agency))
-        with store.session() as session:
+        with public_store(store, settings).session() as session:
             poster, event = posters.insert_poster(session, draft, actor.agency,
                                                   settings.asset_dir)
             poster_id, event_id = poster.poster_id, event.id
         note.object = f"poster:{poster_id}"
-    sent = alerts.deliver(store, settings, event_id)
+    sent = alerts.deliver(public_store(store, settings), settings, event_id)
     return Published(poster_id, poster_url(settings, poster_id), event_id, sent)
 
 
@@ -62,7 +76,7 @@ def _change(store: Store, settings: PortalSettings, actor: Actor, poster_id: str
             reason: str, path: Path | None = None, status: str = "") -> Published:
     with audited(store, COMPONENT, event, f"poster:{poster_id}", reason, _who(actor)):
         draft = posters.load_draft(path) if path else None
-        with store.session() as session:
+        with public_store(store, settings).session() as session:
             poster = posters.find_poster(session, poster_id)
             policy.require(actor, POSTERS_PUBLISH,
                            Resource("poster", poster_id, poster.agency, {"status": poster.status}))
@@ -71,7 +85,7 @@ def _change(store: Store, settings: PortalSettings, actor: Actor, poster_id: str
             else:
                 change = posters.change_status(session, poster, status, reason)
             event_id = change.id
-    sent = alerts.deliver(store, settings, event_id)
+    sent = alerts.deliver(public_store(store, settings), settings, event_id)
     return Published(poster_id, poster_url(settings, poster_id), event_id, sent)
 
 
@@ -99,7 +113,7 @@ def refresh_registries(store: Store, settings: PortalSettings, actor: Actor) -> 
                                           settings.registry_directory or registries.DIRECTORY)
     with audited(store, COMPONENT, "registries.refresh", "registry daily copies",
                  actor.purpose or "keep the daily copies", _who(actor)) as note, \
-            store.session() as session:
+            public_store(store, settings).session() as session:
         outcome = registries.refresh_daily_copies(session, directory)
         note.detail = ", ".join(f"{k}: {v}" for k, v in sorted(outcome.items()))
     return outcome
