@@ -367,3 +367,35 @@ def test_a_separate_public_database_gets_the_posters_and_the_store_keeps_none(
     service.withdraw(store, separate, operator(), published.poster_id, "done")
     with TestClient(create_public_app(separate, intake=FakeIntake())) as client:
         assert client.get(f"/posters/{published.poster_id}").status_code == 410
+
+
+CAP_ALERT_ORDER = ["identifier", "sender", "sent", "status", "msgType", "source", "scope",
+                   "restriction", "addresses", "code", "note", "references", "incidents", "info"]
+CAP_INFO_ORDER = ["language", "category", "event", "responseType", "urgency", "severity",
+                  "certainty", "audience", "eventCode", "effective", "onset", "expires",
+                  "senderName", "headline", "description", "instruction", "web", "contact",
+                  "parameter", "resource", "area"]
+
+
+def _in_schema_order(element: ET.Element, order: list[str]) -> bool:
+    names = [child.tag.removeprefix(CAP) for child in element]
+    positions = [order.index(name) for name in names]
+    return positions == sorted(positions)
+
+
+def test_cap_messages_follow_the_cap_1_2_element_order(store, portal_settings, public,
+                                                       published):
+    client, _intake, _tables = public
+    service.captured(store, portal_settings, operator(), published.poster_id)
+    service.withdraw(store, portal_settings, operator(), published.poster_id, "closed")
+    history = reader.history(reader.feed_events(client.app.state.portal.session()))
+    for n, event in enumerate(history[published.poster_id]):
+        from cvis.portal.feeds import cap_document
+
+        alert = ET.fromstring(cap_document("http://portal.test", event,
+                                           history[published.poster_id][:n]))
+        assert _in_schema_order(alert, CAP_ALERT_ORDER), event.msg_type
+        for info in alert.iter(f"{CAP}info"):
+            assert _in_schema_order(info, CAP_INFO_ORDER), event.msg_type
+        assert alert.findtext(f"{CAP}msgType") == ["Alert", "Update", "Cancel"][n]
+        assert len((alert.findtext(f"{CAP}references") or "").split()) == n

@@ -79,11 +79,11 @@ def cap_alert(base_url: str, event: FeedEvent, earlier: list[FeedEvent]) -> ET.E
                       ("sent", cap_time(event.at)), ("status", "Actual"),
                       ("msgType", event.msg_type), ("scope", "Public")):
         _sub(alert, tag, text)
+    if event.msg_type == "Cancel":  # the schema's order: note before references
+        _sub(alert, "note", event.note or "poster withdrawn")
     if earlier:
         _sub(alert, "references", " ".join(
             f"{sender(base_url)},{identifier(base_url, e)},{cap_time(e.at)}" for e in earlier))
-    if event.msg_type == "Cancel":
-        _sub(alert, "note", event.note or "poster withdrawn")
     info = ET.SubElement(alert, f"{{{CAP_NS}}}info")
     for tag, text in (("language", "en-US"), ("category", "Security"),
                       ("event", KIND_EVENT.get(event.kind, "Wanted person")),
