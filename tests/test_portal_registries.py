@@ -84,7 +84,7 @@ def jurisdictions(tmp_path: Path) -> Iterator[tuple[Path, dict[str, Behaviour], 
         "AA": Behaviour([offender("Pat", "Doe", "12207", 42.65, -73.75, "AA"),
                          offender("Sam", "Roe", "12203", 42.68, -73.82, "AA")]),
         "BB": Behaviour([offender("Pat", "Doe", "33101", 25.77, -80.19, "BB")]),
-        "CC": Behaviour([offender("Lee", "Doe", "60601", 41.88, -87.62, "CC")], delay=1.5),
+        "CC": Behaviour([offender("Lee", "Doe", "60601", 41.88, -87.62, "CC")], delay=3.0),
         "DD": Behaviour([offender("Kim", "Doe", "98101", 47.61, -122.33, "DD")]),
     }
     servers, endpoints = [], {}
@@ -133,7 +133,7 @@ def test_federated_search_by_name_reports_every_jurisdiction(jurisdictions):
     started = time.monotonic()
     results = by_id(asyncio.run(search.search(make_query(first_name="pat", last_name="doe"),
                                               {})))
-    assert time.monotonic() - started < 1.4  # the slow one does not hold the others up
+    assert time.monotonic() - started < 2.5  # the slow one (3 s) does not hold the others up
     assert results["AA"].status == "OK" and len(results["AA"].offenders) == 1
     assert results["AA"].offenders[0]["offenderUri"].startswith("https://registry.aa.")
     assert results["BB"].status == "OK"
