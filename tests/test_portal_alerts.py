@@ -149,7 +149,7 @@ def test_web_push_is_encrypted_for_the_browser_and_signed_with_our_vapid_key(
         store, settings, push_service, tmp_path):
     handler, port = push_service
     portal_settings = PortalSettings(store=settings, public_url="http://portal.test",
-                                     cache_seconds=0.0)
+                                     cache_seconds=0.0, push_to_loopback=True)
     private, auth, keys = browser_keys()
     endpoint = f"http://127.0.0.1:{port}/push/device-1"
     with TestClient(create_public_app(portal_settings)) as client:
@@ -187,7 +187,8 @@ def test_a_push_subscription_the_browser_dropped_is_forgotten(store, settings, p
     _private, _auth, keys = browser_keys()
     with store.session() as session:
         alerts.subscribe(session, channel="push", zip_code="12203", radius_miles=5,
-                         push={"endpoint": f"http://127.0.0.1:{port}/p", "keys": keys})
+                         push={"endpoint": f"http://127.0.0.1:{port}/p", "keys": keys},
+                         allow_loopback=True)
     sent = service.publish(store, portal_settings, operator(), poster_json(tmp_path)).delivered
     assert sent == 0 and len(handler.received) == 1
     with store.session() as session:
@@ -206,3 +207,20 @@ def test_no_smtp_server_configured_leaves_email_pending(store, alert_settings, s
     assert alerts.deliver(store, alert_settings, published.event_id) == 1
     assert alerts.deliver(store, alert_settings, published.event_id) == 0  # never twice
     assert [m["To"] for m in box.messages] == ["a@example.org"]
+
+
+def test_push_endpoints_must_be_public_push_services(store):
+    from cvis.portal import alerts
+
+    _private, _auth, keys = browser_keys()
+    with store.session() as session:
+        for endpoint in ("http://127.0.0.1:9/p", "https://127.0.0.1/p", "https://10.0.0.8/p",
+                         "https://localhost/p", "https://[::1]/p", "https://169.254.169.254/x",
+                         "ftp://push.example.org/p", 7):
+            with pytest.raises(alerts.SubscriptionInvalid):
+                alerts.subscribe(session, channel="push", zip_code="12203",
+                                 push={"endpoint": endpoint, "keys": keys})
+        sub = alerts.subscribe(session, channel="push", zip_code="12203",
+                               push={"endpoint": "https://fcm.googleapis.com/fcm/send/x",
+                                     "keys": keys})
+        assert sub.push["endpoint"].startswith("https://fcm.")

@@ -7,12 +7,14 @@ the area, the language) and a random token for the one-click unsubscribe link.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import re
 import secrets
 import smtplib
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import delete, or_, select
@@ -55,12 +57,27 @@ def vapid_key(session: Session) -> PublicKey:
     return key
 
 
-def _push_info(push: Any) -> dict[str, Any]:
+def _public_host(host: str) -> bool:
+    """Not this machine nor a private network: push endpoints must not reach inside (SSRF)."""
+    if not host or host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return True  # a name: the push services are public hosts
+    return address.is_global
+
+
+def _push_info(push: Any, allow_loopback: bool = False) -> dict[str, Any]:
     if not isinstance(push, dict):
         raise SubscriptionInvalid("a push subscription is {endpoint, keys: {p256dh, auth}}")
     endpoint, keys = push.get("endpoint"), push.get("keys") or {}
-    if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://127.0.0.1")):
-        raise SubscriptionInvalid("a push endpoint must be an https URL")
+    where = urlsplit(endpoint) if isinstance(endpoint, str) else None
+    ok = where is not None and (
+        (where.scheme == "https" and _public_host(where.hostname or ""))
+        or (allow_loopback and where.scheme == "http" and where.hostname == "127.0.0.1"))
+    if not ok:
+        raise SubscriptionInvalid("a push endpoint must be an https URL of a push service")
     if not isinstance(keys, dict) or not keys.get("p256dh") or not keys.get("auth"):
         raise SubscriptionInvalid("a push subscription needs keys p256dh and auth")
     return {"endpoint": endpoint, "keys": {"p256dh": str(keys["p256dh"]),
@@ -69,7 +86,7 @@ def _push_info(push: Any) -> dict[str, Any]:
 
 def subscribe(session: Session, *, channel: str, email: str = "", push: Any = None,
               zip_code: str = "", radius_miles: float = 10.0, poster_id: str = "",
-              language: str = "en") -> PublicSubscription:
+              language: str = "en", allow_loopback: bool = False) -> PublicSubscription:
     """One subscription to an area or to one poster; returns it with its unsubscribe token."""
     sub = PublicSubscription(token=secrets.token_urlsafe(24), channel=channel,
                              language=language if language in LANGUAGES else "en", push={})
@@ -78,7 +95,7 @@ def subscribe(session: Session, *, channel: str, email: str = "", push: Any = No
             raise SubscriptionInvalid("that is not an email address")
         sub.email = email
     elif channel == "push":
-        sub.push = _push_info(push)
+        sub.push = _push_info(push, allow_loopback)
     else:
         raise SubscriptionInvalid("channel must be email or push")
     if poster_id:

@@ -70,7 +70,8 @@ async def subscribe(request: Request) -> JSONResponse:
                 session, channel=str(body.get("channel", "")), email=str(body.get("email", "")),
                 push=body.get("push"), zip_code=str(body.get("zip") or ""),
                 radius_miles=float(body.get("radius_miles") or 10),
-                poster_id=str(body.get("poster") or ""), language=str(body.get("language", "en")))
+                poster_id=str(body.get("poster") or ""), language=str(body.get("language", "en")),
+                allow_loopback=portal.settings.push_to_loopback)
             token = sub.token
     except _Refused as exc:
         return _error(exc.status, exc.detail)

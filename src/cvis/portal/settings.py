@@ -37,6 +37,7 @@ class PortalSettings:
     skip_seconds: float = 300.0
     cache_seconds: float = 1.0
     captured_days: int = 14
+    push_to_loopback: bool = False  # tests: a local push service on 127.0.0.1
     limits: RateLimits = field(default_factory=RateLimits)
 
     @property
