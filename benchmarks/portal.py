@@ -28,17 +28,16 @@ def build(home: Path, count: int, base: str) -> list[str]:
     from cvis.config import Settings
     from cvis.policy.actors import local_operator
     from cvis.portal import service
+    from cvis.portal.demo import demo_poster
     from cvis.portal.settings import PortalSettings
     from cvis.store.db import Store
-    from tests.test_portal import poster_json
 
     store = Store(Settings(home=home, database_url=f"sqlite:///{home / 'cvis.db'}"))
     settings = PortalSettings(store=store.settings, public_url=base)
     ids = []
     for n in range(count):
         folder = home / f"draft-{n}"
-        folder.mkdir()
-        path = poster_json(folder, title=f"Poster subject {n}")
+        path = demo_poster(folder, title=f"Poster subject {n}")
         ids.append(service.publish(store, settings, local_operator(), path).poster_id)
     store.dispose()
     return ids
