@@ -13,6 +13,7 @@ Agency A's users, one per role; a role without the right gets ``denied`` (403).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -122,6 +123,35 @@ def _subject(w: World, relation: str, role: str) -> Built:
     return f"/api/v1/subjects/{subject_id}", {}
 
 
+def _poster_json() -> str:
+    return json.dumps({"kind": "unknown_suspect", "title": "Matrix suspect",
+                       "description": "A drawn suspect for the access matrix.", "photos": []})
+
+
+def _poster_publish(w: World, relation: str, role: str) -> Built:
+    return "/api/v1/posters", {"data": {"poster": _poster_json()}}
+
+
+def _poster(suffix: str, **body: Any) -> Builder:
+    """A poster published by Agency A ("own") or Agency B ("other")."""
+
+    def build(w: World, relation: str, role: str) -> Built:
+        from cvis.policy import Actor
+        from cvis.portal.demo import demo_poster
+        from cvis.portal.service import publish
+        from cvis.portal.settings import PortalSettings
+
+        agency = "Agency A" if relation == "own" else "Agency B"
+        staff = Actor(f"supervisor-{agency}", agency, "supervisor",
+                      frozenset({"posters:publish"}), purpose="matrix")
+        folder = w.store.settings.home / f"posters-{relation}-{role}"
+        found = publish(w.store, PortalSettings(store=w.store.settings), staff,
+                        demo_poster(folder))
+        return f"/api/v1/posters/{found.poster_id}{suffix}", body
+
+    return build
+
+
 EXPECTED: dict[tuple[str, str], Expect] = {
     # FastAPI's own documentation of the API (no data)
     ("GET", "/openapi.json"): Expect(None, _url("/openapi.json"), public=True),
@@ -156,6 +186,14 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/api/v1/scans/{scan_id}"): Expect("scans:read", _scan(""), other=404),
     ("GET", "/api/v1/scans/{scan_id}/results"): Expect("scans:read", _scan("/results"),
                                                        other=404),
+    # most-wanted posters, published for the public portal
+    ("POST", "/api/v1/posters"): Expect("posters:publish", _poster_publish, own=201),
+    ("PUT", "/api/v1/posters/{poster_id}"): Expect(
+        "posters:publish", _poster("", data={"poster": _poster_json()}), other=403),
+    ("POST", "/api/v1/posters/{poster_id}/captured"): Expect(
+        "posters:publish", _poster("/captured", json={"note": "captured"}), other=403),
+    ("POST", "/api/v1/posters/{poster_id}/withdraw"): Expect(
+        "posters:publish", _poster("/withdraw", json={"reason": "matrix"}), other=403),
     # intelligence fusion: the target list (filtered by the policy), a held subject
     ("GET", "/api/v1/targets"): Expect("fusion:read", _url("/api/v1/targets")),
     ("GET", "/api/v1/subjects/{subject_id}"): Expect("fusion:read", _subject, other=404),

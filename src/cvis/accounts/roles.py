@@ -95,3 +95,10 @@ def check_scopes(scopes: list[str], role: str | None = None) -> list[str]:
             raise ValueError(f"role {role!r} does not hold {', '.join(beyond)}: a token's scopes "
                              "cannot be wider than its user's role")
     return sorted(set(scopes))
+
+
+# The public portal: programme staff publish, update and withdraw most-wanted posters.
+POSTERS_PUBLISH = "posters:publish"
+ALL_PERMISSIONS = ALL_PERMISSIONS | {POSTERS_PUBLISH}
+ROLES["supervisor"] = ROLES["supervisor"] | {POSTERS_PUBLISH}
+ROLES["admin"] = ALL_PERMISSIONS

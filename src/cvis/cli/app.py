@@ -24,6 +24,7 @@ from cvis.cli.errors import USAGE, fail
 from cvis.cli.evidence import evidence_app
 from cvis.cli.link import link_app
 from cvis.cli.offices import office_app
+from cvis.cli.portal import poster_app, public_app
 from cvis.cli.serve import SERVE_HELP, serve_command
 from cvis.cli.sets import sets_app
 from cvis.cli.targets import detainer_app, month_app, queue_app, subject_app, target_app
@@ -155,6 +156,8 @@ app.add_typer(subject_app, name="subject")
 app.add_typer(month_app, name="month")
 app.add_typer(queue_app, name="queue")
 app.add_typer(detainer_app, name="detainer")
+app.add_typer(public_app, name="public")
+app.add_typer(poster_app, name="poster")
 app.add_typer(office_app, name="office")
 app.add_typer(tip_app, name="tip")
 app.add_typer(lead_app, name="lead")

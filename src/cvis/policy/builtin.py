@@ -11,5 +11,6 @@ RULE_MODULES: tuple[str, ...] = (
     "cvis.linkage.access",
     "cvis.policy.rules",
     "cvis.web.access",
+    "cvis.portal.access",
     "cvis.tips.access",
 )

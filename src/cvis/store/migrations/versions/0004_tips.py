@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_tips"
-down_revision: str | None = "0004_fusion"  # main: the head when tips merged
+down_revision: str | None = "0004_fusion"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
