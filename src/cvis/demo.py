@@ -134,7 +134,24 @@ def run_demo(workdir: Path | None = None, *, quiet: bool = False) -> int:
         summary = summarize_scan(session, scan_id)
         render.demo_matches(iter_scan_results(session, scan_id))
     render.scan_summary(summary, results)
+    run_programme_demo(store, workdir)
     render.note(f"demo finished in {time.monotonic() - started:.1f}s")
     render.note("review this case in the browser: cvis demo --serve (from a checkout: "
                 ".venv/bin/cvis demo --serve); it prints the address and a demo sign-in")
     return scan_id
+
+
+def run_programme_demo(store: Store, workdir: Path) -> None:
+    """The rest of the programme on generated people (Faker) and drawn faces: two monthly
+    registry cross-matches with targets and detainer drafts, tips, a screened flight, a
+    notice and its correction, the annual report, and a most-wanted poster."""
+    from cvis.fusion.demo import run_fusion_demo
+    from cvis.policy.actors import local_operator
+    from cvis.portal.demo import publish_demo_poster
+
+    render.note("the programme: monthly registry cross-matching, targets, travel, notices")
+    run_fusion_demo(workdir / "fusion", say=render.note, store=store)
+    poster = publish_demo_poster(store, workdir / "poster",
+                                 local_operator(purpose="cvis demo"))
+    render.note(f"published a demo poster (a drawn face) {poster.poster_id}: "
+                "see it with `cvis public serve`")
