@@ -52,10 +52,12 @@ class HashRecord:
     # Not part of the output contract: what the matcher also looks up.
     pdq_contrast_quality: int | None = None
     pdq_variants: list[PdqAlternative] = field(default_factory=list)
+    # Every other registered picture signal (cvis.signals.base.PictureSignal): name -> values.
+    signals: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        del data["pdq_contrast_quality"], data["pdq_variants"]
+        del data["pdq_contrast_quality"], data["pdq_variants"], data["signals"]
         return data
 
 
@@ -142,7 +144,7 @@ def digest_item(item: MediaItem, limits: HashingLimits = HashingLimits()) -> Dig
 def decode_picture(record: HashRecord, picture: bytes, limits: HashingLimits) -> None:
     """Fill in PDQ and its variants, or the reason the picture could not be decoded."""
     try:
-        signals = hash_image_bytes(picture, max_pixels=limits.max_pixels)
+        signals = hash_image_bytes(picture, max_pixels=limits.max_pixels, others=True)
     except PixelLimitError as exc:
         record.error = f"decompression bomb: {exc}"
     except Exception as exc:  # decoders raise many types on hostile input
@@ -151,9 +153,10 @@ def decode_picture(record: HashRecord, picture: bytes, limits: HashingLimits) ->
         record.pdq, record.pdq_quality = signals.pdq, signals.quality
         record.pdq_contrast_quality = signals.contrast_quality
         record.pdq_variants = [
-            PdqAlternative(v.hash, v.quality, signals.contrast_quality, v.kind)
+            PdqAlternative(v.hash, v.quality, v.contrast_quality, v.kind)
             for v in signals.variants
         ]
+        record.signals = dict(signals.others)
 
 
 def hash_video_frames(item: MediaItem, record: HashRecord) -> None:
