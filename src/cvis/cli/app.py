@@ -16,6 +16,7 @@ from cvis.cli.audit import audit_app
 from cvis.cli.cases import case_app, report_command, review_command
 from cvis.cli.evidence import evidence_app
 from cvis.cli.link import link_app
+from cvis.cli.offices import office_app
 from cvis.cli.serve import SERVE_HELP, serve_command
 from cvis.cli.sets import sets_app
 from cvis.hashing import DEFAULT_MAX_PIXELS, HashingLimits
@@ -47,6 +48,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
 app.add_typer(link_app, name="link")
+app.add_typer(office_app, name="office")
 app.command("serve", help=SERVE_HELP)(serve_command)
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]

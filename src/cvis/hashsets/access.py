@@ -13,6 +13,8 @@ from typing import Literal
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from cvis import policy
+from cvis.policy import Actor, Decision, Resource
 from cvis.store.models import HashSet, SetAccess
 
 Purpose = Literal["match", "metadata"]
@@ -64,3 +66,20 @@ def visible_sets(session: Session, agency: str, purpose: Purpose = "match") -> l
         if can_see if purpose == "metadata" else can_match:
             chosen.append(hash_set)
     return chosen
+
+
+@policy.rule("set")
+def set_rule(actor: Actor, right: str, resource: Resource) -> Decision | None:
+    """Owner agency, or the set's access rows (``attrs["access"]``: agency -> (match, metadata));
+    a set with no rows is open. Baseline; refined by the trust work."""
+    if (operator := policy.local_operator(actor, right, resource)) is not None:
+        return operator
+    if resource.agency and resource.agency == actor.agency:
+        return Decision.allow(f"set belongs to {actor.agency}")
+    access: dict[str, tuple[bool, bool]] = dict(resource.attrs.get("access", {}))
+    if not access:
+        return Decision.allow("set is open to every agency")
+    can_match, can_see = access.get(actor.agency, (False, False))
+    if can_match or can_see:
+        return Decision.allow(f"set shared with {actor.agency}")
+    return Decision.deny(f"set not shared with {actor.agency}", hide=True)

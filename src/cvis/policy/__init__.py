@@ -86,8 +86,24 @@ def rule(kind: str) -> Callable[[Rule], Rule]:
     return register
 
 
+_loaded = False
+
+
+def _load_builtin_rules() -> None:
+    global _loaded
+    if not _loaded:
+        import importlib
+
+        from cvis.policy.builtin import RULE_MODULES
+
+        for name in RULE_MODULES:
+            importlib.import_module(name)
+        _loaded = True
+
+
 def decide(actor: Actor, right: str, resource: Resource) -> Decision:
     """The one answer to "may this actor do this to this resource", with its reason."""
+    _load_builtin_rules()
     if not actor.holds(right):
         return Decision.deny(f"role {actor.role!r} does not hold {right!r}")
     for check in _RULES.get(resource.kind, ()):
@@ -104,6 +120,15 @@ def require(actor: Actor, right: str, resource: Resource) -> Decision:
         error = NotVisible if decision.hide else AccessDenied
         raise error(decision, right, resource)
     return decision
+
+
+def local_operator(actor: Actor, right: str, resource: Resource) -> Decision | None:
+    """The CLI on the machine that holds the store acts for the deployment."""
+    from cvis.policy.actors import LOCAL_OPERATOR_ROLE
+
+    if actor.role == LOCAL_OPERATOR_ROLE:
+        return Decision.allow(f"local operator {actor.name}")
+    return None
 
 
 def same_agency(actor: Actor, right: str, resource: Resource) -> Decision | None:

@@ -1,0 +1,1 @@
+"""Field offices and their areas of responsibility: who owns a place."""
