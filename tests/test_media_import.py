@@ -111,12 +111,12 @@ def test_bad_rows_reject_the_whole_manifest(store: Store, tmp_path: Path) -> Non
     (tmp_path / "a.png").write_bytes(encode(photo("coffee.png")))
     (tmp_path / "text.jpg").write_text("not a picture")
     path = manifest(tmp_path, [["A", "a.png", "1", "", ""], ["B", "missing.png", "", "", ""],
-                               ["C", "text.jpg", "", "", ""], ["D", "a.png", "9", "", ""]])
+                               ["C", "text.jpg", "", "", ""], ["D", "a.png", "x", "", ""]])
     with store.session() as session, pytest.raises(ImportRejected) as caught:
         import_media(session, path, name="built")
     text = str(caught.value)
     assert "no such file: missing.png" in text and "line 3" in text
-    assert "text.jpg" in text and "line 5" in text
+    assert "text.jpg: not a picture or video (content is text)" in text and "line 5" in text
     with store.session() as session:
         assert session.scalar(select(func.count(KnownMedia.id))) == 0
         report = import_media(session, path, name="built", skip_bad=True)

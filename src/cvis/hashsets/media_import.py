@@ -28,6 +28,7 @@ from cvis.hashsets.records import KnownRecord, RecordError, parse_bool, parse_ca
 from cvis.hashsets.service import ImportRejected, ImportReport, _import_batches
 from cvis.hashsets.staging import BATCH_RECORDS, stage_records
 from cvis.media.folders import file_item
+from cvis.media.sniff import SNIFF_BYTES, sniff
 from cvis.signals import normalize
 from cvis.store.models import HashSet, KnownMedia, KnownSignal
 
@@ -101,6 +102,11 @@ def hash_row(base: Path, line: int, row: dict[str, str]) -> HashedMedia | Record
         identified = parse_bool(row.get("victim_identified") or None)
     except ValueError as exc:
         return RecordError(line, str(exc))
+    with path.open("rb") as stream:
+        content = sniff(stream.read(SNIFF_BYTES))
+    if content.kind not in ("image", "video"):
+        what = "unrecognised data" if content.format == "unknown" else content.format
+        return RecordError(line, f"{name}: not a picture or video (content is {what})")
     hashed = hash_item(file_item(path))
     if hashed.error:
         return RecordError(line, f"{name}: {hashed.error}")

@@ -10,6 +10,7 @@ scan goes on. Records come back in input order, with bounded memory.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import time
 from collections import OrderedDict
@@ -28,6 +29,7 @@ from cvis.hashing import (
 from cvis.media.items import MediaItem
 from cvis.signals import picture_signals_paths, register_by_path
 
+log = logging.getLogger(__name__)
 DEFAULT_TIME_LIMIT = 120.0  # seconds per item to decode, after it has been read
 READ_RATE_FLOOR = 5 * 1024 * 1024  # bytes/s a read may take before it counts as hung
 REORDER_WINDOW = 256  # records held back waiting for a slow earlier item
@@ -82,8 +84,10 @@ def _worker_main(conn: Connection, limits: HashingLimits, plugins: list[str]) ->
                 conn.send(("digest", record))
                 if conn.recv():
                     decode_picture(record, digested.picture, limits)
-        except Exception as exc:  # a bug must cost one item, not the scan
-            record = HashRecord(item.name, item.size, error=f"internal error: {exc!r}")
+        except Exception:  # a bug must cost one item, not the scan
+            log.exception("hashing %s failed", item.name)
+            record = HashRecord(item.name, item.size,
+                                error="internal error: cvis could not hash this item")
         conn.send(("done", record))
 
 
