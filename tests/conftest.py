@@ -77,6 +77,14 @@ def postgres_databases() -> Iterator[PostgresDatabases]:
     databases.close()
 
 
+@pytest.fixture(autouse=True)
+def _private_home(tmp_path_factory: pytest.TempPathFactory,
+                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes the operator's own data directory (``cli_env`` overrides)."""
+    monkeypatch.setenv("CVIS_HOME", str(tmp_path_factory.mktemp("home")))
+    monkeypatch.delenv("CVIS_DATABASE_URL", raising=False)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
     """Settings for a fresh, empty store on each backend."""
