@@ -85,9 +85,9 @@ def record_queries(record: HashRecord) -> list[Query]:
     queries.extend(
         Query("pdq", v.hash, v.quality, v.contrast_quality) for v in record.pdq_variants
     )
-    queries.extend(
-        Query(name, value) for name, values in record.signals.items() for value in values
-    )
+    for name, values in record.signals.items():
+        if name in SIGNAL_TYPES:
+            queries.extend(Query(name, v) for v in SIGNAL_TYPES[name].query_values(values))
     return queries
 
 

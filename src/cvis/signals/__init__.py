@@ -7,10 +7,11 @@ from typing import Any
 
 from cvis.signals.base import InvalidSignalValue, PictureSignal, SignalType
 from cvis.signals.crypto import Md5Signal, Sha1Signal, Sha256Signal
+from cvis.signals.keypoints import OrbSignal
 from cvis.signals.pdq import PdqSignal
 
 SIGNAL_TYPES: dict[str, type[SignalType]] = {
-    s.name: s for s in (Md5Signal, Sha1Signal, Sha256Signal, PdqSignal)
+    s.name: s for s in (Md5Signal, Sha1Signal, Sha256Signal, PdqSignal, OrbSignal)
 }
 CRYPTO_SIGNALS = ("md5", "sha1", "sha256")
 BUILT_IN_SIGNALS = frozenset(SIGNAL_TYPES)

@@ -57,6 +57,12 @@ class SignalType(ABC):
         return cls.index or ExactIndex
 
     @classmethod
+    def query_values(cls, values: list[str]) -> list[str]:
+        """The values of one item to look up (one each by default; a keypoint signal looks
+        up all of an item's keypoints together)."""
+        return values
+
+    @classmethod
     def allows(cls, query: MatchQuery, distance: int, threshold: int) -> bool:
         """Whether a candidate ``distance`` away counts as a match at a set's ``threshold``."""
         return distance <= threshold
