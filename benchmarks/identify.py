@@ -25,13 +25,7 @@ from skimage import data as sample_data
 
 from cvis.index.signal_index import Pdq256Index
 from cvis.signals.image import hash_image_bytes
-from cvis.signals.keypoints import (
-    KNOWN_KEYPOINTS,
-    QUERY_KEYPOINTS,
-    KeypointIndex,
-    OrbSignal,
-    keypoint_values,
-)
+from cvis.signals.keypoints import KeypointIndex, OrbSignal
 from cvis.signals.pdq import PdqSignal
 
 PHOTOS = ("chelsea", "coffee", "rocket", "motorcycle_left", "hubble_deep_field",
@@ -198,9 +192,11 @@ def pdq_queries(data: bytes, timer: Timer) -> list[str]:
     return signals.hashes()  # type: ignore[attr-defined,no-any-return]
 
 
-def orb_values(data: bytes, count: int, timer: Timer) -> list[str]:
+def orb_values(data: bytes, known: bool, timer: Timer) -> list[str]:
+    """As a scan (query) or sets import-media (known) computes them."""
     pixels = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-    return timer.run("orb", lambda: keypoint_values(pixels, count))  # type: ignore[return-value]
+    values: list[str] = timer.run("orb", lambda: OrbSignal.from_pixels(pixels))  # type: ignore[assignment]
+    return OrbSignal.known_values(values) if known else values
 
 
 def main() -> None:
@@ -221,7 +217,7 @@ def main() -> None:
         owner[media] = name
         pdq_ids.append(media)
         pdq_values.append(pdq_known(data, timer))
-        for value in orb_values(data, KNOWN_KEYPOINTS, timer):
+        for value in orb_values(data, True, timer):
             orb_ids.append(media)  # the index reports a media's first id: the media itself
             orb_media.append(media)
             orb_vals.append(value)
@@ -245,7 +241,7 @@ def main() -> None:
                                                           PdqSignal.default_threshold)
                     for i, _ in hits}
         search["pdq"] += time.perf_counter() - start
-        values = orb_values(data, QUERY_KEYPOINTS, timer)
+        values = orb_values(data, False, timer)
         start = time.perf_counter()
         orb_hits = {owner[i] for hits in orb_index.search(OrbSignal.query_values(values),
                                                           OrbSignal.default_threshold)

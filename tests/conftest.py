@@ -77,12 +77,19 @@ def postgres_databases() -> Iterator[PostgresDatabases]:
     databases.close()
 
 
-@pytest.fixture(autouse=True)
-def _private_home(tmp_path_factory: pytest.TempPathFactory,
-                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test reads or writes the operator's own data directory (``cli_env`` overrides)."""
-    monkeypatch.setenv("CVIS_HOME", str(tmp_path_factory.mktemp("home")))
-    monkeypatch.delenv("CVIS_DATABASE_URL", raising=False)
+@pytest.fixture(scope="session", autouse=True)
+def _private_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test reads or writes the operator's own data directory (``cli_env`` overrides);
+    session-wide, so module fixtures that run commands are covered too."""
+    saved = {name: os.environ.get(name) for name in ("CVIS_HOME", "CVIS_DATABASE_URL")}
+    os.environ["CVIS_HOME"] = str(tmp_path_factory.mktemp("home"))
+    os.environ.pop("CVIS_DATABASE_URL", None)
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

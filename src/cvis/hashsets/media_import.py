@@ -29,7 +29,7 @@ from cvis.hashsets.service import ImportRejected, ImportReport, _import_batches
 from cvis.hashsets.staging import BATCH_RECORDS, stage_records
 from cvis.media.folders import file_item
 from cvis.media.sniff import SNIFF_BYTES, sniff
-from cvis.signals import normalize
+from cvis.signals import SIGNAL_TYPES, normalize
 from cvis.store.models import HashSet, KnownMedia, KnownSignal
 
 REQUIRED = ("media_id", "file")
@@ -84,7 +84,8 @@ def _values(record: HashRecord) -> list[tuple[str, str]]:
         if variant.kind in ("viewer", "frame") or variant.kind.startswith("frame@"):
             if variant.quality >= 50 and variant.hash != "0" * 64:  # vPDQ drops the rest
                 found.append(("pdq", variant.hash))
-    found += [(name, value) for name, values in record.signals.items() for value in values]
+    found += [(name, value) for name, values in record.signals.items()
+              for value in SIGNAL_TYPES[name].known_values(values)]
     unique = list(dict.fromkeys(found))
     return [(name, normalize(name, value)) for name, value in unique]
 

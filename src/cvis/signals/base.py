@@ -63,6 +63,11 @@ class SignalType(ABC):
         return values
 
     @classmethod
+    def known_values(cls, values: list[str]) -> list[str]:
+        """The values a set built from media keeps for one item (all by default)."""
+        return values
+
+    @classmethod
     def allows(cls, query: MatchQuery, distance: int, threshold: int) -> bool:
         """Whether a candidate ``distance`` away counts as a match at a set's ``threshold``."""
         return distance <= threshold

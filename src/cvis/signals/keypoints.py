@@ -65,7 +65,12 @@ class OrbSignal(SignalType, PictureSignal):
 
     @classmethod
     def from_pixels(cls, pixels: np.ndarray) -> list[str]:
-        return keypoint_values(pixels, KNOWN_KEYPOINTS)
+        """A query's keypoints; a known picture keeps the first ``KNOWN_KEYPOINTS``."""
+        return keypoint_values(pixels, QUERY_KEYPOINTS)
+
+    @classmethod
+    def known_values(cls, values: list[str]) -> list[str]:
+        return values[:KNOWN_KEYPOINTS]  # spread over the grid, strongest first
 
     @classmethod
     def query_values(cls, values: list[str]) -> list[str]:
@@ -146,10 +151,10 @@ class KeypointIndex:
     """Keypoints of known pictures: LSH candidates, exact distances, geometric verification."""
 
     KIND: ClassVar[str] = "cvis-keypoint-index"
-    TABLES: ClassVar[int] = 8
+    TABLES: ClassVar[int] = 12
     KEY_BITS: ClassVar[int] = 20
     BIT_SAMPLES: ClassVar[np.ndarray] = np.random.default_rng(20261130).choice(
-        256, size=(8, 20), replace=True)  # fixed: saved indexes depend on it
+        256, size=(12, 20), replace=True)  # fixed: saved indexes depend on it
 
     def __init__(self, ids: np.ndarray, media: np.ndarray, descriptors: np.ndarray,
                  positions: np.ndarray) -> None:
