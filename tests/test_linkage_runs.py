@@ -62,7 +62,7 @@ def _cases() -> list[Case]:
                   "aliases": f"Theo {fam[3]};T {fam[3]}"},
         {"FirstName": "Theo", "LastName": fam[3]}, "family_name: exact")
     add("swap", {"given_names": "Harold", "family_name": fam[4]},
-        {"FirstName": fam[4], "LastName": "Harold"}, "given_name: swapped")
+        {"FirstName": fam[4], "LastName": "Harold"}, "name_order: given and family swapped")
     add("double surname", {"given_names": "Lucia", "family_name": f"{fam[5]} Villanueva",
                            "sex": "F"},
         {"FirstName": "Lucia", "LastName": fam[5], "Gender": "F"}, "family_name: double")
@@ -128,6 +128,16 @@ def _run(runner: CliRunner, base: Path, month: str, registry: pd.DataFrame,
         "--state", str(base / "state"), "--out", str(folder / "out"), "--quiet"])
     assert result.exit_code == 0, result.output
     return pd.read_csv(folder / "out" / "links.csv", dtype=str)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A private CVIS_HOME: the audit records of these runs go to a fresh store."""
+    path = tmp_path_factory.mktemp("cvis-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CVIS_HOME", str(path))
+        mp.delenv("CVIS_DATABASE_URL", raising=False)
+        yield path
 
 
 @pytest.fixture(scope="module")
@@ -213,11 +223,12 @@ def test_review_releases_and_second_month(month1: Month, caplog: pytest.LogCaptu
                                     "--confirm", key["alias"], "--reviewer", "analyst1"]
                          ).exit_code == 0
     assert runner.invoke(link_app, ["review", "--state", state, "--reject",
-                                    key["romanisation"], "--reviewer", "analyst1"]).exit_code == 0
+                                    key["romanisation"], "--reviewer", "analyst1",
+                                    "--note", "different person"]).exit_code == 0
     assert runner.invoke(link_app, ["review", "--state", state, "--confirm", "nope",
                                     "--reviewer", "a"]).exit_code == 1
-    assert runner.invoke(link_app, ["review", "--state", state, "--confirm", "x"]
-                         ).exit_code == 2
+    assert runner.invoke(link_app, ["review", "--state", state, "--reject", "x"]
+                         ).exit_code == 2  # a rejection needs a reason
 
     # Releases within 90 days of AS_OF, soonest first; the rejected link is left out.
     docs = month1.dir / "detainers"
@@ -285,4 +296,4 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     missing = runner.invoke(link_app, ["run", "--registry", str(tmp_path / "none.csv"),
                                        "--index", f"x={tmp_path / 'none.csv'}",
                                        "--state", str(tmp_path / "s"), "--out", str(tmp_path)])
-    assert missing.exit_code == 1
+    assert missing.exit_code == 2 and "no such file" in missing.output

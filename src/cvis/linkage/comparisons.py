@@ -6,6 +6,7 @@ agreed and how ("family_name: double surname") without reading Splink internals.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,16 +41,12 @@ def _else() -> tuple[str, ComparisonLevelCreator]:
     return ("different", cll.ElseLevel())
 
 
-SWAP_SQL = "given_canon_l = family_canon_r AND family_canon_l = given_canon_r"
-
-
 def given_name() -> ComparisonSpec:
     return ComparisonSpec("given_name", "given_std", (
         ("exact", cll.ExactMatchLevel("given_std", term_frequency_adjustments=True)),
         ("variant or nickname", cll.ArrayIntersectLevel("given_groups", 1)),
         ("same consonants", cll.ExactMatchLevel("given_skel")),
         ("close spelling", cll.JaroWinklerLevel("given_std", 0.92)),
-        ("swapped with family name", cll.CustomLevel(SWAP_SQL, "swapped")),
         ("similar spelling", cll.JaroWinklerLevel("given_std", 0.8)),
         _else(),
     ))
@@ -62,19 +59,42 @@ def family_name() -> ComparisonSpec:
         ("same consonants", cll.ExactMatchLevel("family_skel")),
         ("close spelling", cll.JaroWinklerLevel("family_std", 0.92)),
         ("double surname", cll.ArrayIntersectLevel("family_tokens", 1)),
-        ("swapped with given name", cll.CustomLevel(SWAP_SQL, "swapped")),
         ("similar spelling", cll.JaroWinklerLevel("family_std", 0.8)),
         _else(),
     ))
 
 
+PLACEHOLDER_SQL = "(dob_ph_l = 'Y' OR dob_ph_r = 'Y')"
+SAME_DECADE = "substr(dob_l, 1, 3) = substr(dob_r, 1, 3)"
+
+
 def dob() -> ComparisonSpec:
+    """Date of birth. Placeholder dates (1 January, 1900-01-01) come first so that they
+    weigh little whatever they meet; a date that disagrees by more than two characters is
+    strong evidence of two people (its m is fixed from labelled data, see calibration.py)."""
     return ComparisonSpec("dob", "dob", (
+        ("placeholder date, same year", cll.CustomLevel(
+            f"{PLACEHOLDER_SQL} AND substr(dob_l, 1, 4) = substr(dob_r, 1, 4)",
+            "placeholder, same year")),
+        ("placeholder date", cll.CustomLevel(PLACEHOLDER_SQL, "placeholder")),
         ("exact", cll.ExactMatchLevel("dob")),
         ("day and month swapped", cll.CustomLevel("dob_dm_l = dob_r", "day/month swapped")),
-        ("one typo", cll.LevenshteinLevel("dob", 1)),
-        ("two typos", cll.LevenshteinLevel("dob", 2)),
+        # a slip within the decade; a changed decade or century digit is years apart
+        ("one typo", cll.CustomLevel(f"{SAME_DECADE} AND levenshtein(dob_l, dob_r) <= 1",
+                                     "one typo")),
+        ("two typos", cll.CustomLevel(f"{SAME_DECADE} AND levenshtein(dob_l, dob_r) <= 2",
+                                      "two typos")),
         _else(),
+    ))
+
+
+def name_order() -> ComparisonSpec:
+    """Whether the names compared are as written or with given and family name exchanged
+    (the registry side carries both forms; see features.py). A swap is then scored by the
+    name comparisons themselves, term frequencies included, and costs this level's weight."""
+    return ComparisonSpec("name_order", "name_order", (
+        ("as written", cll.CustomLevel("name_order_l = name_order_r", "as written")),
+        ("given and family swapped", cll.ElseLevel()),
     ))
 
 
@@ -100,9 +120,11 @@ def code(name: str) -> ComparisonSpec:
     return ComparisonSpec(name, name, (("exact", cll.ExactMatchLevel(name)), _else()))
 
 
-def build(fields: list[str]) -> list[ComparisonSpec]:
-    """Comparisons for the names plus every plain field both sides carry."""
-    specs = [given_name(), family_name()]
+def build(fields: list[str],
+          fixed_m: Mapping[str, Mapping[str, float]] | None = None) -> list[ComparisonSpec]:
+    """Comparisons for the names plus every plain field both sides carry; `fixed_m`
+    (comparison -> level label -> m) fixes those levels' m-probabilities for EM."""
+    specs = [given_name(), family_name(), name_order()]
     for f in fields:
         if f == "dob":
             specs.append(dob())
@@ -112,6 +134,11 @@ def build(fields: list[str]) -> list[ComparisonSpec]:
             specs.append(text(f, tf=True))
         else:
             specs.append(code(f))
+    for spec in specs:
+        known = (fixed_m or {}).get(spec.name, {})
+        if all(label in known for label, _ in spec.levels):
+            for label, level in spec.levels:
+                level.configure(m_probability=known[label], fix_m_probability=True)
     return specs
 
 
@@ -122,38 +149,36 @@ def blocking_rules(fields: list[str]) -> list[str]:
     rules = [
         "l.given_canon = r.given_canon AND l.family_canon = r.family_canon",
         "l.given_skel = r.given_skel AND l.family_skel = r.family_skel",
-        "l.given_canon = r.family_canon AND l.family_canon = r.given_canon",
     ]
     if "dob" in fields:
         rules += [
-            "l.dob = r.dob AND l.given_canon = r.given_canon",
-            "l.dob = r.dob AND l.family_skel = r.family_skel",
-            "l.dob_dm = r.dob AND l.family_skel = r.family_skel",
+            "l.dob_block = r.dob_block AND l.given_canon = r.given_canon",
+            "l.dob_block = r.dob_block AND l.family_skel = r.family_skel",
+            "l.dob_dm = r.dob_block AND l.family_skel = r.family_skel",
         ]
         if "postcode" in fields:
-            rules.append("l.dob = r.dob AND l.postcode = r.postcode")
+            rules.append("l.dob_block = r.dob_block AND l.postcode = r.postcode")
     if "national_id" in fields:
         rules.append("l.national_id = r.national_id")
     return rules
 
 
 def training_rules(fields: list[str]) -> list[str]:
-    """EM passes: each blocks on something the other pass lets EM estimate."""
-    rules = ["l.given_canon = r.given_canon AND l.family_canon = r.family_canon"]
+    """EM passes. Names and date of birth have m fixed from labelled data (EM among
+    namesakes would learn that dates of birth do not matter), so one pass blocked on a
+    real date of birth estimates the rest; without a date, a pass blocked on names."""
     if "dob" in fields:
-        rules.insert(0, "l.dob = r.dob")
-    elif "national_id" in fields:
-        rules.insert(0, "l.national_id = r.national_id")
-    elif "postcode" in fields:
-        rules.insert(0, "l.postcode = r.postcode")
-    return rules
+        return ["l.dob_block = r.dob_block"]
+    if "national_id" in fields:
+        return ["l.national_id = r.national_id"]
+    return ["l.given_canon = r.given_canon AND l.family_canon = r.family_canon"]
 
 
 def deterministic_rules(fields: list[str]) -> list[str]:
     """Near-certain matches, used only to estimate the prior match probability."""
     if "dob" in fields:
         return ["l.given_canon = r.given_canon AND l.family_canon = r.family_canon "
-                "AND l.dob = r.dob"]
+                "AND l.dob_block = r.dob_block"]
     if "national_id" in fields:
         return ["l.national_id = r.national_id"]
     return ["l.given_std = r.given_std AND l.family_std = r.family_std"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 from typing import Any
@@ -12,6 +13,8 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 ENGINES = ("duckdb", "spark")
+MEMORY_ENV = "CVIS_LINKAGE_MEMORY"  # DuckDB's memory limit per linker, e.g. "6GB"
+DEFAULT_MEMORY = "4GB"
 
 
 class EngineUnavailable(RuntimeError):
@@ -75,7 +78,7 @@ class Engine:
 
             tables = [self._spark_table(f) for f in frames]
             return Linker(tables, settings, SparkAPI(spark_session=self.spark),
-                          input_table_aliases=names)
+                          input_table_aliases=names, set_up_basic_logging=False)
         import duckdb
         from splink import DuckDBAPI
 
@@ -83,6 +86,9 @@ class Engine:
         if self.threads:
             con.execute(f"SET threads TO {int(self.threads)}")
         con.execute("SET preserve_insertion_order = false")
+        # Stay within the memory budget (spill to disk beyond it) on a shared machine.
+        con.execute(f"SET memory_limit = '{os.environ.get(MEMORY_ENV, DEFAULT_MEMORY)}'")
+        con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/cvis-duckdb'")
         con.execute("SET enable_progress_bar = false")
         # Materialise once: a pandas view would convert Python objects on every query.
         import pyarrow as pa
@@ -91,7 +97,10 @@ class Engine:
             con.register("_frame", pa.Table.from_pandas(frame, preserve_index=False))
             con.execute(f"CREATE TABLE {name} AS SELECT * FROM _frame")
             con.unregister("_frame")
-        return Linker(names, settings, DuckDBAPI(connection=con), input_table_aliases=names)
+        # Splink would otherwise configure the root logger and print ~160 lines a run;
+        # the CLI shows them with --verbose.
+        return Linker(names, settings, DuckDBAPI(connection=con), input_table_aliases=names,
+                      set_up_basic_logging=False)
 
     def _spark_table(self, frame: pd.DataFrame) -> Any:
         from pyspark.sql import types as T

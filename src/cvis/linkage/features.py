@@ -110,10 +110,33 @@ def dob_day_month_swapped(dob: pd.Series) -> pd.Series:
     return swapped.astype(object).where(ok, None)
 
 
+def is_placeholder_date(dob: pd.Series) -> pd.Series:
+    """1 January of any year and 1900-01-01: what clerks type when the date is unknown."""
+    s = dob.astype("string")
+    return (s.str.slice(5, 10).eq("01-01") | s.str.slice(0, 4).le("1901")).fillna(False
+                                                                              ).astype(bool)
+
+
+#: Form numbers of the swapped copies start here (see `with_swapped_forms`).
+SWAPPED_FORM = 100
+
+
+def with_swapped_forms(forms: pd.DataFrame) -> pd.DataFrame:
+    """Add, for each form with both names, the same form with given and family name
+    exchanged. Done on one side only (the registry), because a swap is symmetric."""
+    both = forms[forms["given_raw"].notna() & forms["family_raw"].notna()]
+    swapped = both.assign(given_raw=both["family_raw"], family_raw=both["given_raw"],
+                          form=both["form"] + SWAPPED_FORM)
+    return pd.concat([forms.assign(name_order="A"), swapped.assign(name_order="S")],
+                     ignore_index=True)
+
+
 def splink_input(frame: pd.DataFrame, fields: list[str], side: str = "r") -> pd.DataFrame:
     """One row per name form with the name keys and the given plain fields; `side`
-    prefixes unique ids so a pair says which record came from the registry."""
+    prefixes unique ids so a pair says which record came from the registry. The
+    registry side ("r") also carries each name with given and family exchanged."""
     forms = name_forms(frame)
+    forms = with_swapped_forms(forms) if side == "r" else forms.assign(name_order="A")
     given = _map_features(forms["given_raw"], given_features, ("std", "canon", "skel", "groups"))
     family = _map_features(
         forms["family_raw"], family_features, ("std", "canon", "variant", "skel", "tokens")
@@ -123,6 +146,7 @@ def splink_input(frame: pd.DataFrame, fields: list[str], side: str = "r") -> pd.
             "unique_id": f"{side}:" + forms["form"].astype(str) + ":"
             + forms["record_id"].astype(str),
             "record_id": forms["record_id"],
+            "name_order": forms["name_order"],
         }
     )
     for attr, series in given.items():
@@ -133,7 +157,10 @@ def splink_input(frame: pd.DataFrame, fields: list[str], side: str = "r") -> pd.
     for name in fields:
         out[name] = frame[name].to_numpy(dtype=object)[pos]
     if "dob" in fields:
-        out["dob_dm"] = dob_day_month_swapped(out["dob"])
+        placeholder = is_placeholder_date(out["dob"])
+        out["dob_ph"] = pd.Series("Y", index=out.index, dtype=object).where(placeholder, None)
+        out["dob_block"] = out["dob"].where(~placeholder, None)
+        out["dob_dm"] = dob_day_month_swapped(out["dob_block"])
     return out
 
 

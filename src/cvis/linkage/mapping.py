@@ -148,28 +148,52 @@ def _read_csv(path: Path, mapping: Mapping, name: str, issues: list[Issue]) -> p
     return frame
 
 
+#: Columns that Parquet stores as dates or timestamps: read as ISO 8601 whatever format
+#: the mapping gives (that format describes text, and these are not text).
+TYPED_DATES = "typed_dates"
+
+
 def _read_parquet(path: Path) -> pd.DataFrame:
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)
-    out = pd.DataFrame({
-        str(name): table.column(name).cast(pa.string()).to_pandas()
-        for name in table.column_names
-    })
+    typed = set()
+    columns = {}
+    for name in table.column_names:
+        col = table.column(name)
+        if pa.types.is_temporal(col.type) and not pa.types.is_time(col.type):
+            typed.add(str(name))
+            col = pc.strftime(col, format="%Y-%m-%d")
+        columns[str(name)] = col.cast(pa.string()).to_pandas()
+    out = pd.DataFrame(columns)
     out[ROW] = range(1, len(out) + 1)
+    out.attrs[TYPED_DATES] = typed
     return out
+
+
+def is_parquet(path: Path, mapping: Mapping) -> bool:
+    """Parquet by its magic bytes, whatever the mapping's [source] format says: a mapping
+    written for a CSV extract still applies to the same columns in Parquet."""
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(4) == b"PAR1":
+                return True
+    except OSError:
+        pass
+    by_suffix = "parquet" if path.suffix.lower() in {".parquet", ".pq"} else "csv"
+    fmt = mapping.file_format or by_suffix
+    if fmt not in ("csv", "parquet"):
+        raise MappingError(f"unknown source format {fmt!r} (csv or parquet)")
+    return fmt == "parquet" and path.suffix.lower() in {".parquet", ".pq"}
 
 
 def read_raw(path: Path, mapping: Mapping, name: str, issues: list[Issue]) -> pd.DataFrame:
     """Source columns as strings (None where empty), plus the row-number column."""
-    by_suffix = "parquet" if path.suffix.lower() in {".parquet", ".pq"} else "csv"
-    fmt = mapping.file_format or by_suffix
-    if fmt == "parquet":
+    if is_parquet(path, mapping):
         return _read_parquet(path)
-    if fmt == "csv":
-        return _read_csv(path, mapping, name, issues)
-    raise MappingError(f"unknown source format {fmt!r} (csv or parquet)")
+    return _read_csv(path, mapping, name, issues)
 
 
 def _clean(series: pd.Series) -> pd.Series:
@@ -281,7 +305,10 @@ def canonicalise(
             attrs[col] = ColumnSpec(columns=(col,))
     rows = raw[ROW]
     out = pd.DataFrame({ROW: rows})
+    typed = raw.attrs.get(TYPED_DATES, set())
     for key, spec in list(specs.items()) + list(attrs.items()):
+        if spec.date_format and set(spec.columns) <= typed:
+            spec = ColumnSpec(spec.columns, None, spec.separator, spec.join)
         out[key] = _normalise(key, _column(raw, spec, key), rows, spec, name, issues)
     missing_id = out["id"].isna()
     for row in rows[missing_id]:

@@ -1,36 +1,94 @@
-"""Score registry x index pairs with a saved model and fold name forms back to records."""
+"""Score registry x index pairs with a saved model and fold name forms back to records.
+
+Every scored pair carries its explanation: for each compared field, how it agreed
+("family_name: variant", "dob: day and month swapped") and the weight that level
+gave (log2 Bayes factor, term-frequency adjustment included).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from cvis.linkage import comparisons
 from cvis.linkage.engines import Engine
-from cvis.linkage.model import ModelRef, load_settings
+from cvis.linkage.model import ModelRef, load_calibration, load_settings
 
 log = logging.getLogger(__name__)
 
 LINK_COLUMNS = ["registry_id", "index", "record_id", "match_probability", "match_weight"]
+SCORED_COLUMNS = [*LINK_COLUMNS, "raw_probability", "agreement", "explanation"]
 
 
 @dataclass(frozen=True)
 class IndexLinks:
-    """Links of one index: one row per (registrant, record), best name form kept."""
+    """Scored pairs of one index: one row per (registrant, record), best name form kept."""
 
     index: str
-    links: pd.DataFrame  # LINK_COLUMNS + agreement
+    links: pd.DataFrame  # SCORED_COLUMNS
 
 
-def _agreement(row: pd.Series, specs: list[comparisons.ComparisonSpec]) -> str:
-    parts = []
+def _explain(best: pd.DataFrame, specs: list[comparisons.ComparisonSpec],
+             prior_weight: float) -> tuple[list[str], list[str]]:
+    """Per pair: the agreement text (agreeing fields) and the explanation JSON."""
+    labels, weights = [], []
+    full = best["full_name_weight"].to_numpy(dtype=float)
     for spec in specs:
-        gamma = int(row[f"gamma_{spec.name}"])
-        if gamma > 0:
-            parts.append(f"{spec.name}: {spec.label(gamma)}")
-    return "; ".join(parts)
+        gamma = best[f"gamma_{spec.name}"].to_numpy(dtype=int)
+        labels.append([spec.label(int(g)) for g in gamma])
+        bf = best[f"bf_{spec.name}"].to_numpy(dtype=float)
+        tf_col = f"bf_tf_adj_{spec.name}"
+        if tf_col in best.columns:
+            bf = bf * best[tf_col].fillna(1.0).to_numpy(dtype=float)
+        weights.append(np.log2(np.clip(bf, 1e-300, None)))
+    agreement, explanation = [], []
+    for row in range(len(best)):
+        fields, agreed = [], []
+        for k, spec in enumerate(specs):
+            label = labels[k][row]
+            if label == "missing":
+                continue
+            fields.append({"field": spec.name, "agreement": label,
+                           "weight": round(float(weights[k][row]), 2)})
+            if label != "different":
+                agreed.append(f"{spec.name}: {label}")
+        if full[row] < 0:
+            fields.append({"field": "full_name", "agreement": "common combination",
+                           "weight": round(float(full[row]), 2)})
+        agreement.append("; ".join(agreed))
+        explanation.append(json.dumps({"prior_weight": round(prior_weight, 2),
+                                       "fields": fields}))
+    return agreement, explanation
+
+
+def _full_name_adjustment(pairs: pd.DataFrame, left: pd.DataFrame, right: pd.DataFrame
+                          ) -> np.ndarray:
+    """Term-frequency adjustment of the full name, in bits, for pairs whose given and family
+    names both agree exactly: the given- and family-name adjustments assume the two names
+    independent, but within a culture they are not (Nguyen goes with Anh, Hassan with
+    Mohamed), so the product of their frequencies understates how common the pair is.
+    The correction replaces that product with the frequency of the full name."""
+    names = pd.concat([left[["given_std", "family_std"]], right[["given_std", "family_std"]]],
+                      ignore_index=True)
+    given_tf = names["given_std"].value_counts(normalize=True)
+    family_tf = names["family_std"].value_counts(normalize=True)
+    both = names.dropna()
+    full_tf = (both["given_std"] + "|" + both["family_std"]).value_counts(normalize=True)
+    exact = ((pairs["given_std_l"] == pairs["given_std_r"])
+             & (pairs["family_std_l"] == pairs["family_std_r"])).fillna(False).to_numpy(bool)
+    out = np.zeros(len(pairs))
+    if exact.any():
+        sub = pairs.loc[exact]
+        g = sub["given_std_l"].map(given_tf).to_numpy(float)
+        f = sub["family_std_l"].map(family_tf).to_numpy(float)
+        full = (sub["given_std_l"] + "|" + sub["family_std_l"]).map(full_tf).to_numpy(float)
+        out[exact] = np.nan_to_num(np.log2(g * f / full), nan=0.0)
+    return np.minimum(out, 0.0)  # only ever a discount: rare pairings are not rewarded
 
 
 def predict(
@@ -39,31 +97,42 @@ def predict(
     index: str,
     left: pd.DataFrame,
     right: pd.DataFrame,
-    threshold: float,
+    floor: float,
 ) -> IndexLinks:
-    """Pairs at or above `threshold`, each with the fields that agreed."""
+    """Pairs whose calibrated probability is at least `floor`, with their evidence."""
     settings = load_settings(ref)
+    cal = load_calibration(ref)
     settings["retain_intermediate_calculation_columns"] = True
     settings["retain_matching_columns"] = True
     linker = engine.linker([left, right], settings)
-    pairs = linker.inference.predict(threshold_match_probability=threshold).as_pandas_dataframe()
-    log.info("%s: %d scored name-form pairs at or above threshold", index, len(pairs))
+    pairs = linker.inference.predict(
+        # the full-name discount is applied after Splink: score down to 8 bits below
+        threshold_match_weight=max(cal.weight_for(floor), -40.0) - 8.0).as_pandas_dataframe()
+    log.info("%s: %d scored name-form pairs at or above the floor", index, len(pairs))
     if pairs.empty:
-        empty = pd.DataFrame(columns=[*LINK_COLUMNS, "agreement"])
-        return IndexLinks(index, empty)
+        return IndexLinks(index, pd.DataFrame(columns=SCORED_COLUMNS))
     flip = ~pairs["unique_id_l"].astype(str).str.startswith("r:")
     reg = pairs["record_id_l"].where(~flip, pairs["record_id_r"])
     rec = pairs["record_id_r"].where(~flip, pairs["record_id_l"])
-    pairs = pairs.assign(registry_id=reg, record_id=rec)
+    pairs = pairs.assign(registry_id=reg.astype(str), record_id=rec.astype(str))
+    adjust = _full_name_adjustment(pairs, left, right)
+    pairs["full_name_weight"] = adjust
+    pairs["match_weight"] = pairs["match_weight"] + adjust
     best = pairs.sort_values("match_weight", ascending=False).drop_duplicates(
         ["registry_id", "record_id"]
-    )
+    ).reset_index(drop=True)
     specs = comparisons.build(list(ref.fields))
+    lam = float(settings.get("probability_two_random_records_match", 1e-4))
+    best = best[cal.probability(best["match_weight"].to_numpy()) >= floor].reset_index(drop=True)
+    if best.empty:
+        return IndexLinks(index, pd.DataFrame(columns=SCORED_COLUMNS))
+    agreement, explanation = _explain(best, specs, math.log2(lam / (1 - lam)))
     best = best.assign(
-        index=index,
-        agreement=best.apply(_agreement, axis=1, specs=specs) if len(best) else [],
+        index=index, raw_probability=best["match_probability"],
+        match_probability=cal.probability(best["match_weight"].to_numpy()),
+        agreement=agreement, explanation=explanation,
     )
-    out = best[[*LINK_COLUMNS, "agreement"]].sort_values(
+    out = best[SCORED_COLUMNS].sort_values(
         ["registry_id", "match_weight"], ascending=[True, False]
     )
     return IndexLinks(index, out.reset_index(drop=True))

@@ -20,7 +20,7 @@ from splink import SettingsCreator
 from splink.blocking_rule_library import CustomRule
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
-from cvis.linkage import comparisons
+from cvis.linkage import calibration, comparisons
 from cvis.linkage.engines import Engine
 
 log = logging.getLogger(__name__)
@@ -43,14 +43,16 @@ class ModelRef:
 
 
 def settings(
-    fields: list[str], link_type: Literal["link_only", "dedupe_only"] = "link_only"
+    fields: list[str], link_type: Literal["link_only", "dedupe_only"] = "link_only",
+    cal: calibration.Calibration | None = None,
 ) -> SettingsCreator:
     """Link-only settings for the registry (left) against one index (right); dedupe_only
-    to find duplicates within one table."""
+    to find duplicates within one table. Name and date-of-birth m come fixed from `cal`."""
+    fixed = (cal or calibration.shipped()).m
     return SettingsCreator(
         link_type=link_type,
         unique_id_column_name="unique_id",
-        comparisons=[c.to_splink() for c in comparisons.build(fields)],
+        comparisons=[c.to_splink() for c in comparisons.build(fields, fixed)],
         blocking_rules_to_generate_predictions=[
             CustomRule(rule) for rule in comparisons.blocking_rules(fields)
         ],
@@ -89,11 +91,18 @@ def train(
     right: pd.DataFrame,
     fields: list[str],
     sample: int | None = None,
+    cal: calibration.Calibration | None = None,
 ) -> dict[str, Any]:
-    """Unsupervised training: prior from near-certain rules, u by sampling, m by EM."""
-    linker = engine.linker([_sample(left, sample), _sample(right, sample)], settings(fields))
+    """Training: prior from near-certain rules, u by sampling, name and date-of-birth m
+    fixed from labelled data (`cal`), the other m by EM. The calibration travels with
+    the model, so that a month's probabilities are read the way they were trained."""
+    cal = cal or calibration.shipped()
+    linker = engine.linker([_sample(left, sample), _sample(right, sample)],
+                           settings(fields, cal=cal))
     fit(linker, fields)
-    return linker.misc.save_model_to_json()
+    doc: dict[str, Any] = linker.misc.save_model_to_json()
+    doc["cvis_calibration"] = cal.as_dict()
+    return doc
 
 
 def fit(linker: Any, fields: list[str]) -> None:
@@ -101,7 +110,7 @@ def fit(linker: Any, fields: list[str]) -> None:
     linker.training.estimate_probability_two_random_records_match(
         list[str | BlockingRuleCreator](comparisons.deterministic_rules(fields)), recall=0.8
     )
-    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=42)
+    linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=42)
     for rule in comparisons.training_rules(fields):
         linker.training.estimate_parameters_using_expectation_maximisation(
             rule, estimate_without_term_frequencies=True
@@ -117,7 +126,9 @@ def save(
     previous = latest(models, index, engine)
     version = previous.version + 1 if previous else 1
     doc = dict(model)
+    cal = doc.pop("cvis_calibration", None)
     doc["cvis"] = {
+        "calibration": cal,
         "format": MODEL_FORMAT,
         "index": index,
         "engine": engine,
@@ -138,6 +149,12 @@ def load_settings(ref: ModelRef) -> dict[str, Any]:
     return doc
 
 
+def load_calibration(ref: ModelRef) -> calibration.Calibration:
+    """The calibration the model was trained with (identity map for old models)."""
+    meta = json.loads(ref.path.read_text("utf-8")).get("cvis", {})
+    return calibration.from_dict(meta.get("calibration") or {})
+
+
 def obtain(
     models: Path,
     index: str,
@@ -147,13 +164,15 @@ def obtain(
     fields: list[str],
     retrain: bool = False,
     sample: int | None = None,
+    cal: calibration.Calibration | None = None,
 ) -> ModelRef:
-    """Reuse the latest model when it fits these fields; otherwise train a new version."""
+    """Reuse the latest model when it fits these fields; otherwise train a new version
+    (with `cal`, e.g. the shipped calibration updated by review decisions)."""
     ref = latest(models, index, engine.name)
     if ref is not None and not retrain and list(ref.fields) == list(fields):
         log.info("reusing model %s", ref.label)
         return ref
     if ref is not None and not retrain:
         log.info("shared fields changed since %s; retraining", ref.label)
-    trained = train(engine, left, right, fields, sample=sample)
+    trained = train(engine, left, right, fields, sample=sample, cal=cal)
     return save(models, index, engine.name, trained, fields)

@@ -22,6 +22,19 @@ log = logging.getLogger(__name__)
 DOCUMENT_FORMAT = "cvis-detainer-request/1"
 
 
+class UnknownIndex(ValueError):
+    """`--index` names no index of the latest run (a usage error)."""
+
+
+def indices(state: LinkageState) -> list[str]:
+    """Index names of the latest run."""
+    run_id = state.latest_run_id()
+    if run_id is None:
+        return []
+    rows = state.query("SELECT inputs FROM runs WHERE run_id = ?", [run_id])
+    return [i["name"] for i in json.loads(rows["inputs"].iloc[0])[1:]]
+
+
 @dataclass(frozen=True)
 class Release:
     """A linked inmate record with a release date inside the window."""
@@ -43,12 +56,17 @@ def upcoming(state: LinkageState, days: int = 90, as_of: date | None = None,
              index: str | None = None) -> list[Release]:
     """Links of the latest run (rejected ones excluded) whose record's release date falls
     within `days` of `as_of`, soonest first."""
+    known = indices(state)
+    if index is not None and index not in known:
+        raise UnknownIndex(f"no index named {index!r} in the latest run"
+                           + (f" (known: {', '.join(known)})" if known else ""))
     today = as_of or date.today()
     end = today + timedelta(days=days)
     found = []
     for item in queue(state, include_decided=True):
         raw = item.record.get("release_date")
-        if item.status == "rejected" or not raw or (index and item.index != index):
+        if (item.status == "rejected" or not raw or (index and item.index != index)
+                or (item.band != "link" and item.status != "confirmed")):
             continue
         when = date.fromisoformat(str(raw)[:10])
         if today <= when <= end:

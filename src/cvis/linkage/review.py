@@ -25,6 +25,10 @@ class ReviewError(ValueError):
     """Unknown link key, or no run to review."""
 
 
+class ConflictingDecisions(ReviewError):
+    """One request both confirms and rejects the same link (a usage error)."""
+
+
 def link_key(registry_id: str, index: str, record_id: str) -> str:
     """Short stable key a reviewer types; the same link has the same key every month."""
     raw = "\x1f".join((str(registry_id), str(index), str(record_id))).encode()
@@ -46,6 +50,10 @@ class ReviewItem:
     status: str  # pending | re-review | confirmed | rejected
     registrant: dict[str, Any]
     record: dict[str, Any]
+    band: str = "link"  # link | review (the clerical band below the threshold)
+    reason: str = ""
+    office: str = ""
+    explanation: list[dict[str, Any]] | None = None
 
 
 def _items(state: LinkageState, run_id: int) -> list[ReviewItem]:
@@ -77,6 +85,11 @@ def _items(state: LinkageState, run_id: int) -> list[ReviewItem]:
             agreement=r.agreement or "", person_id=r.person_id, status=status,
             registrant=json.loads(r.reg_data) if isinstance(r.reg_data, str) else {},
             record=json.loads(r.rec_data) if isinstance(r.rec_data, str) else {},
+            band=r.band if isinstance(r.band, str) else "link",
+            reason=r.reason if isinstance(r.reason, str) else "",
+            office=r.office if isinstance(r.office, str) else "",
+            explanation=(json.loads(r.explanation).get("fields")
+                         if isinstance(r.explanation, str) else None),
         ))
     return items
 
@@ -92,6 +105,17 @@ def queue(state: LinkageState, include_decided: bool = False) -> list[ReviewItem
     return [i for i in items if i.status in ("pending", "re-review")]
 
 
+def check_actions(actions: list[tuple[str, str]]) -> None:
+    """Refuse a request that both confirms and rejects one link."""
+    verdicts: dict[str, set[str]] = {}
+    for key, decision in actions:
+        verdicts.setdefault(key, set()).add(decision)
+    both = sorted(k for k, v in verdicts.items() if len(v) > 1)
+    if both:
+        raise ConflictingDecisions(f"conflicting decisions (confirm and reject) for "
+                                   f"{', '.join(both)}; nothing recorded")
+
+
 def decide(state: LinkageState, key: str, decision: str, reviewer: str,
            note: str = "") -> ReviewItem:
     """Record a decision on a link of the latest run; a confirmation opens a lead."""
@@ -104,15 +128,20 @@ def decide(state: LinkageState, key: str, decision: str, reviewer: str,
     if not matches:
         raise ReviewError(f"no link with key {key} in the latest run")
     item = matches[0]
-    fp = state.query(
-        "SELECT fingerprint FROM links WHERE run_id=? AND registry_id=? AND index_name=? "
-        "AND record_id=?", [run_id, item.registry_id, item.index, item.record_id]
-    ).fingerprint.iloc[0]
-    state.execute(
-        "INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [item.registry_id, item.index, item.record_id, decision, reviewer, note,
-         datetime.now(UTC).replace(tzinfo=None), run_id, fp],
-    )
+    if decision == "reject" and not note.strip():
+        raise ReviewError("a rejection needs a reason (--note)")
+    row = state.query(
+        "SELECT fingerprint, explanation, match_weight FROM links WHERE run_id=? AND "
+        "registry_id=? AND index_name=? AND record_id=?",
+        [run_id, item.registry_id, item.index, item.record_id]).iloc[0]
+    detail = json.loads(row.explanation) if isinstance(row.explanation, str) else {}
+    label = json.dumps({**detail, "match_weight": float(row.match_weight)})
+    values = [item.registry_id, item.index, item.record_id, decision, reviewer, note,
+              datetime.now(UTC).replace(tzinfo=None), run_id, row.fingerprint, label]
+    state.execute("INSERT OR REPLACE INTO decisions (registry_id, index_name, record_id, "
+                  "decision, reviewer, note, decided_at, run_id, fingerprint, explanation) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+    state.execute("INSERT INTO decision_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
     if decision == "confirm":
         _open_lead(state, item, run_id)
     else:
@@ -126,7 +155,10 @@ def _replace_status(item: ReviewItem, status: str) -> ReviewItem:
 
 
 def field_office(item: ReviewItem) -> str:
-    """The owning field office: the index record's, else the registrant's, else by state."""
+    """The owning field office: the one resolved at the run (area-of-responsibility table),
+    else the index record's or registrant's own, else by state."""
+    if item.office:
+        return item.office
     for data in (item.record, item.registrant):
         if data.get("field_office"):
             return str(data["field_office"])

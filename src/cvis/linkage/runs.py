@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from cvis.linkage import features, identities, matching, model
+from cvis.linkage import assign, features, feedback, identities, matching, model, offices
 from cvis.linkage.engines import Engine
 from cvis.linkage.mapping import ROW, SourceTable, load_mapping, load_source
 from cvis.linkage.persons import Issue
@@ -41,6 +41,7 @@ class RunRequest:
     indices: list[InputSpec]
     state_dir: Path
     threshold: float = 0.5
+    review_threshold: float = 0.2
     engine: str = "duckdb"
     retrain: bool = False
     training_sample: int | None = None
@@ -49,10 +50,12 @@ class RunRequest:
 
 @dataclass
 class RunResult:
-    """What a run produced; `links` has matching.LINK_COLUMNS plus agreement, person_id."""
+    """What a run produced; `links` (at or above the threshold) and `review` (the clerical
+    band below it) have matching.SCORED_COLUMNS plus identity, band, reason, person_id."""
 
     run_id: int
     links: pd.DataFrame
+    review: pd.DataFrame
     changes: pd.DataFrame
     issues: list[Issue]
     inputs: list[dict[str, Any]]
@@ -108,7 +111,7 @@ def _previous_links(state: LinkageState, run_id: int | None) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     return state.query(
         "SELECT registry_id, index_name AS \"index\", record_id, match_probability, fingerprint"
-        " FROM links WHERE run_id = ?", [run_id])
+        " FROM links WHERE run_id = ? AND coalesce(band, 'link') = 'link'", [run_id])
 
 
 def _link_index(engine: Engine, state: LinkageState, registry: SourceTable,
@@ -117,10 +120,15 @@ def _link_index(engine: Engine, state: LinkageState, registry: SourceTable,
     left = features.splink_input(registry.frame, fields)
     right = features.splink_input(index.frame, fields, side="i")
     ref = model.obtain(state.models, index.name, engine, left, right, fields,
-                       retrain=req.retrain, sample=req.training_sample)
-    found = matching.predict(engine, ref, index.name, left, right, req.threshold)
-    log.info("%s: %d links at threshold %.2f", index.name, len(found.links), req.threshold)
-    return found.links, ref
+                       retrain=req.retrain, sample=req.training_sample,
+                       cal=feedback.calibration_with_decisions(state, index.name))
+    floor = min(req.review_threshold, req.threshold)
+    found = matching.predict(engine, ref, index.name, left, right, floor)
+    pairs = assign.plausible(found.links, assign.index_identities(right), req.threshold, floor)
+    log.info("%s: %d links at threshold %.2f, %d in the review band", index.name,
+             int((pairs["band"] == assign.LINK).sum()), req.threshold,
+             int((pairs["band"] == assign.REVIEW).sum()))
+    return pairs, ref
 
 
 def execute(req: RunRequest, progress: Progress | None = None) -> RunResult:
@@ -134,7 +142,7 @@ def execute(req: RunRequest, progress: Progress | None = None) -> RunResult:
     indices = [load_source(i.name, i.path, load_mapping(i.mapping)) for i in req.indices]
     timings["read"] = (datetime.now(UTC) - t0).total_seconds()
     engine = Engine(req.engine, threads=req.threads)
-    with LinkageState(req.state_dir) as state:
+    with LinkageState(req.state_dir, purpose="link run") as state:
         run_id = state.next_run_id()
         all_links, models = [], {}
         for table in indices:
@@ -144,15 +152,21 @@ def execute(req: RunRequest, progress: Progress | None = None) -> RunResult:
             timings[f"link:{table.name}"] = (datetime.now(UTC) - t0).total_seconds()
             all_links.append(links)
             models[table.name] = ref.label
-        links = pd.concat(all_links, ignore_index=True) if all_links else pd.DataFrame(
-            columns=[*matching.LINK_COLUMNS, "agreement"])
+        scored = pd.concat(all_links, ignore_index=True) if all_links else pd.DataFrame(
+            columns=[*matching.SCORED_COLUMNS, "identity", "band", "reason"])
+        links = scored[scored["band"] == assign.LINK].reset_index(drop=True)
+        review = scored[scored["band"] == assign.REVIEW].reset_index(drop=True)
         step("recording the run")
         records = pd.concat(
-            [_record_json(registry, set(links["registry_id"]))]
-            + [_record_json(t, set(links.loc[links["index"] == t.name, "record_id"]))
+            [_record_json(registry, set(scored["registry_id"]))]
+            + [_record_json(t, set(scored.loc[scored["index"] == t.name, "record_id"]))
                for t in indices], ignore_index=True)
         links["fingerprint"] = _fingerprints(links, records, registry.name)
+        review["fingerprint"] = _fingerprints(review, records, registry.name)
         links["person_id"] = identities.assign(state, run_id, links) if len(links) else []
+        review["person_id"] = ""
+        links["office"] = offices.owning(links, records)
+        review["office"] = offices.owning(review, records)
         previous_id = state.latest_run_id(before=run_id)
         changes = compare(links, _previous_links(state, previous_id))
         issues = registry.issues + [i for t in indices for i in t.issues]
@@ -160,25 +174,28 @@ def execute(req: RunRequest, progress: Progress | None = None) -> RunResult:
                    "records": len(t.frame)}
                   for t, spec in zip([registry, *indices], [req.registry, *req.indices],
                                      strict=True)]
-        _record(state, run_id, started, req, inputs, models, links, records, issues)
-    log.info("run %d: %d links, %d changes since run %s", run_id, len(links), len(changes),
-             previous_id)
-    return RunResult(run_id, links, changes, issues, inputs, models, previous_id, timings)
+        _record(state, run_id, started, req, inputs, models, links, review, records, issues)
+    log.info("run %d: %d links, %d for review, %d changes since run %s", run_id, len(links),
+             len(review), len(changes), previous_id)
+    return RunResult(run_id, links, review, changes, issues, inputs, models, previous_id,
+                     timings)
 
 
 def _record(state: LinkageState, run_id: int, started: datetime, req: RunRequest,
             inputs: list[dict[str, Any]], models: dict[str, str], links: pd.DataFrame,
-            records: pd.DataFrame, issues: list[Issue]) -> None:
+            review: pd.DataFrame, records: pd.DataFrame, issues: list[Issue]) -> None:
     state.execute(
         "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [run_id, started, datetime.now(UTC).replace(tzinfo=None), req.engine, req.threshold,
          str(req.registry.path), json.dumps(inputs), json.dumps(models), len(links),
          len(issues)],
     )
-    stored = links.rename(columns={"index": "index_name"}).assign(run_id=run_id)
+    both = pd.concat([links, review], ignore_index=True)
+    stored = both.rename(columns={"index": "index_name"}).assign(run_id=run_id)
     state.insert_frame("links", stored[[
         "run_id", "registry_id", "index_name", "record_id", "match_probability",
-        "match_weight", "agreement", "fingerprint", "person_id"]])
+        "match_weight", "agreement", "fingerprint", "person_id", "band", "reason",
+        "explanation", "identity", "office"]])
     state.insert_frame("records", records.assign(run_id=run_id)[
         ["run_id", "source", "record_id", "data"]])
 
@@ -186,8 +203,13 @@ def _record(state: LinkageState, run_id: int, started: datetime, req: RunRequest
 def write_outputs(result: RunResult, out: Path) -> dict[str, Path]:
     """links.csv (the contract), changes.csv, issues.csv and run.json in `out`."""
     out.mkdir(parents=True, exist_ok=True)
-    paths = {name: out / name for name in ("links.csv", "changes.csv", "issues.csv", "run.json")}
+    paths = {name: out / name for name in ("links.csv", "links_explained.jsonl",
+                                           "review_band.csv", "changes.csv", "issues.csv",
+                                           "run.json")}
     result.links[matching.LINK_COLUMNS].to_csv(paths["links.csv"], index=False)
+    _write_explained(result, paths["links_explained.jsonl"])
+    result.review[[*matching.LINK_COLUMNS, "reason"]].to_csv(paths["review_band.csv"],
+                                                             index=False)
     result.changes.to_csv(paths["changes.csv"], index=False)
     pd.DataFrame([i.__dict__ for i in result.issues],
                  columns=["source", "row", "field", "problem"]).to_csv(paths["issues.csv"],
@@ -198,9 +220,27 @@ def write_outputs(result: RunResult, out: Path) -> dict[str, Path]:
         "inputs": result.inputs,
         "models": result.models,
         "links": len(result.links),
+        "review_band": len(result.review),
         "changes": result.changes["change"].value_counts().to_dict(),
         "issues": len(result.issues),
         "timings_s": result.timings,
     }
     paths["run.json"].write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return paths
+
+
+def _write_explained(result: RunResult, path: Path) -> None:
+    """One JSON line per link, then per review-band pair: the evidence field by field."""
+    with open(path, "w", encoding="utf-8") as fh:
+        for band, frame in (("link", result.links), ("review", result.review)):
+            for row in frame.to_dict("records"):
+                detail = json.loads(row["explanation"]) if row.get("explanation") else {}
+                fh.write(json.dumps({
+                    "registry_id": row["registry_id"], "index": row["index"],
+                    "record_id": row["record_id"],
+                    "match_probability": round(float(row["match_probability"]), 6),
+                    "match_weight": round(float(row["match_weight"]), 4),
+                    "band": band, "reason": row.get("reason") or "",
+                    "identity": row.get("identity"), "office": row.get("office") or None,
+                    **detail,
+                }, ensure_ascii=False) + "\n")
