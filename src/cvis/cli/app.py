@@ -27,6 +27,7 @@ from cvis.cli.offices import office_app
 from cvis.cli.portal import poster_app, public_app
 from cvis.cli.serve import SERVE_HELP, serve_command
 from cvis.cli.sets import sets_app
+from cvis.cli.sets_media import import_media_command
 from cvis.cli.targets import detainer_app, month_app, queue_app, subject_app, target_app
 from cvis.cli.tips import lead_app, tip_app
 from cvis.cli.travel import complaint_app, notice_app, travel_app
@@ -137,6 +138,7 @@ def _main(
     """cvis: known-image identification for child-protection investigations."""
 
 app.add_typer(sets_app, name="sets")
+sets_app.command("import-media")(import_media_command)
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(case_app, name="case")
 app.command("review")(review_command)

@@ -26,7 +26,7 @@ from cvis.cases.service import get_or_create_case
 from cvis.evidence.custody import register_evidence
 from cvis.hashing import HashingLimits, HashRecord
 from cvis.identify.hashpool import DEFAULT_TIME_LIMIT, hash_items
-from cvis.identify.matcher import Matcher, MatchResult, Query
+from cvis.identify.matcher import Matcher, MatchResult, record_queries
 from cvis.media.folders import iter_media
 from cvis.media.items import MediaItem
 from cvis.media.limits import IntakeLimits
@@ -87,25 +87,9 @@ class ScanProgress:
 ProgressFn = Callable[[int], None]
 
 
-def _item_queries(record: HashRecord) -> list[Query]:
-    queries = [
-        Query(name, value)
-        for name in ("md5", "sha1", "sha256")
-        if (value := getattr(record, name)) is not None
-    ]
-    if record.pdq is not None:
-        queries.append(
-            Query("pdq", record.pdq, record.pdq_quality, record.pdq_contrast_quality)
-        )
-    queries.extend(
-        Query("pdq", v.hash, v.quality, v.contrast_quality) for v in record.pdq_variants
-    )
-    return queries
-
-
 def match_record(matcher: Matcher, record: HashRecord) -> list[MatchResult]:
     """All candidates for one item (its variants too); the nearest per (set, media, signal)."""
-    queries = _item_queries(record)
+    queries = record_queries(record)
     found = sorted(
         (m for per_query in matcher.match(queries) for m in per_query),
         key=lambda m: (m.distance, m.set, m.media_id, m.signal),

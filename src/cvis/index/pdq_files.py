@@ -1,9 +1,13 @@
-"""PdqIndex <-> the arrays and meta that storage.py writes (format ``cvis-pdq-index``)."""
+"""The arrays and meta of a PDQ index <-> files (format ``cvis-pdq-index``, via storage.py).
+
+Works on the index's parts (segments, removal flags, delta), not on ``PdqIndex`` itself,
+so ``pdq_index`` imports this module and nothing here imports it back.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -11,27 +15,38 @@ from cvis.index.plan import Layout
 from cvis.index.segment import Segment
 from cvis.index.storage import IndexCorrupt, read_version, write_version
 
-if TYPE_CHECKING:
-    from cvis.index.pdq_index import PdqIndex
-
 KIND = "cvis-pdq-index"
 
 
-def save_pdq(index: PdqIndex, directory: Path, generation: int) -> None:
+@dataclass(frozen=True)
+class PdqParts:
+    """Everything a PDQ index holds: segments with their removal flags, and the delta."""
+
+    segments: list[Segment]
+    dead: list[np.ndarray]
+    delta_ids: np.ndarray
+    delta_words: np.ndarray
+    count: int  # live entries
+    generation: int | None = None
+
+
+def save_pdq(parts: PdqParts, directory: Path, generation: int) -> None:
     arrays: dict[str, np.ndarray] = {
-        "delta.ids": index.delta_ids, "delta.words": index.delta_words,
+        "delta.ids": parts.delta_ids, "delta.words": parts.delta_words,
     }
     segments = []
-    for k, (seg, dead) in enumerate(zip(index.segments, index.dead, strict=True)):
+    for k, (seg, dead) in enumerate(zip(parts.segments, parts.dead, strict=True)):
         arrays.update({f"seg{k}.ids": seg.ids, f"seg{k}.words": seg.words,
                        f"seg{k}.offsets": seg.offsets, f"seg{k}.perm": seg.perm,
                        f"seg{k}.dead": dead})
         segments.append({"tables": seg.layout.tables, "key_bits": seg.layout.key_bits,
                          "rows": len(seg)})
-    write_version(directory, KIND, generation, arrays, {"segments": segments, "count": len(index)})
+    write_version(directory, KIND, generation, arrays, {"segments": segments,
+                                                        "count": parts.count})
 
 
-def load_pdq(index: PdqIndex, directory: Path, generation: int | None, verify: bool) -> PdqIndex:
+def load_pdq(directory: Path, generation: int | None, verify: bool) -> PdqParts:
+    """The saved parts; ``count`` is the manifest's, for the caller to check."""
     meta, arrays = read_version(directory, KIND, generation, verify)
     segments, dead = [], []
     try:
@@ -49,12 +64,8 @@ def load_pdq(index: PdqIndex, directory: Path, generation: int | None, verify: b
     if any(d.shape != (len(s),) for s, d in zip(segments, dead, strict=True)) or \
             delta[0].size != delta[1].shape[0]:
         raise IndexCorrupt(f"{directory}: removal flags or delta of the wrong size")
-    index.restore(segments, dead, delta)
-    if len(index) != meta["count"]:
-        raise IndexCorrupt(f"{directory}: {len(index)} live entries, manifest says "
-                           f"{meta['count']}")
-    index.generation = meta["generation"]
-    return index
+    return PdqParts(segments, dead, delta[0], delta[1], int(meta["count"]),
+                    meta["generation"])
 
 
 def _check(seg: Segment, rows: int) -> None:

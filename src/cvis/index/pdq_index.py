@@ -23,7 +23,9 @@ import numpy as np
 
 from cvis.index.hamming import brute_force, hex_to_array, to_words
 from cvis.index.ids import member, to_ids
+from cvis.index.pdq_files import PdqParts, load_pdq, save_pdq
 from cvis.index.segment import Segment, build_segment
+from cvis.index.storage import IndexCorrupt
 
 __all__ = ["Matches", "PdqIndex", "hex_to_array"]
 
@@ -175,10 +177,10 @@ class PdqIndex:
 
     def save(self, directory: str | Path, generation: int) -> None:
         """Write a new version of the index files; see docs/index.md for the format."""
-        from cvis.index.pdq_files import save_pdq
-
         with self._write:
-            save_pdq(self, Path(directory), generation)
+            st = self._state
+            save_pdq(PdqParts(list(st.segments), list(st.dead), st.delta_ids, st.delta_words,
+                              len(self)), Path(directory), generation)
             self.generation = generation
 
     @classmethod
@@ -187,9 +189,14 @@ class PdqIndex:
     ) -> PdqIndex:
         """Memory-map saved files; raises IndexCorrupt, or IndexStale when ``generation``
         is given and differs from the saved one: rebuild from the database then."""
-        from cvis.index.pdq_files import load_pdq
-
-        return load_pdq(cls(), Path(directory), generation, verify)
+        parts = load_pdq(Path(directory), generation, verify)
+        index = cls()
+        index.restore(parts.segments, parts.dead, (parts.delta_ids, parts.delta_words))
+        if len(index) != parts.count:
+            raise IndexCorrupt(f"{directory}: {len(index)} live entries, manifest says "
+                               f"{parts.count}")
+        index.generation = parts.generation
+        return index
 
 
 def _search_chunk(st: _State, start: int, qwords: np.ndarray, threshold: int) -> Matches:

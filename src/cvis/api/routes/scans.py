@@ -33,7 +33,7 @@ from cvis.store.models import HashSet
 
 router = APIRouter(prefix="/scans", tags=["scans"])
 Reader = Annotated[Actor, Depends(acting(SCANS_READ))]
-ScanId = Annotated[int, PathParam(ge=1, le=2**62)]
+ScanId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]  # the id column is 32-bit
 
 
 @router.post("", response_model=ScanStatus, status_code=202)
