@@ -202,7 +202,8 @@ def run_scan(
         matcher = Matcher(read_session, request.sets, store.settings.index_dir)
         records = hash_items(pending, workers, request.hashing, request.time_limit)
         for record in records:
-            batch.append((record, [] if record.error else match_record(matcher, record)))
+            # An item that could not be decoded still has its digests: exact lists match it.
+            batch.append((record, match_record(matcher, record)))
             if len(batch) >= COMMIT_EVERY or time.monotonic() - last_commit > COMMIT_SECONDS:
                 _commit_batch(store, scan_id, batch)
                 batch, last_commit = [], time.monotonic()
