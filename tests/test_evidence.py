@@ -100,10 +100,14 @@ def test_media_items_cross_process_boundaries(tmp_path: Path) -> None:
     archive = tmp_path / "a.zip"
     with zipfile.ZipFile(archive, "w") as z:
         z.write(picture(tmp_path / "a.png"), "a.png")
-    for item in iter_media([archive]):
+    items = list(iter_media([archive]))
+    assert [i.name for i in items] == [f"{archive}!a.png", str(archive)]
+    for item in items:
         copy = pickle.loads(pickle.dumps(item))
         with copy.open() as stream, item.open() as original:
             assert stream.read() == original.read()
+    with pickle.loads(pickle.dumps(items[0])).open() as member:
+        assert member.read() == (tmp_path / "a.png").read_bytes()
 
 
 # --- real types ------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 from sqlalchemy import func, select
 
 from cvis.hashsets.categories import CAID_FIELD
@@ -119,14 +120,18 @@ def test_round_trip_through_the_store_is_identical(store: Store, fmt: str) -> No
 
 
 def _index_names(store: Store) -> set[str]:
-    with store.engine.connect() as conn:
-        return {row[0] for row in conn.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE type = 'index'")}
+    inspector = sqlalchemy.inspect(store.engine)
+    return {str(index["name"]) for table in inspector.get_table_names()
+            for index in inspector.get_indexes(table)}
 
 
 def test_a_big_import_rebuilds_the_indexes_it_dropped(
-    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+    store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """SQLite drops two indexes during a big import and rebuilds them; PostgreSQL keeps them
+    (COPY into a stage instead); either way the indexes are there after it."""
+    sqlite = store.engine.dialect.name == "sqlite"
+    sqlite_store = store
     monkeypatch.setattr("cvis.hashsets.bulk.DEFER_AFTER_ROWS", 2)
     monkeypatch.setattr("cvis.hashsets.service.BATCH", 2)
     from cvis.hashsets.bulk import BulkWriter
@@ -141,7 +146,7 @@ def test_a_big_import_rebuilds_the_indexes_it_dropped(
     monkeypatch.setattr(BulkWriter, "finish", spy)
     before = _index_names(sqlite_store)
     import_lines(sqlite_store, "big", *(line(str(i)) for i in range(7)))
-    assert rebuilt == [2], "the two randomly keyed indexes were dropped during the import"
+    assert rebuilt == ([2] if sqlite else [0]), "SQLite drops the two randomly keyed indexes"
     assert _index_names(sqlite_store) == before
     with pytest.raises(ImportRejected), sqlite_store.session() as session:
         import_stream(session, io.StringIO("\n".join(
@@ -149,8 +154,10 @@ def test_a_big_import_rebuilds_the_indexes_it_dropped(
             format_name="jsonl")
     assert _index_names(sqlite_store) == before, "a rejected import restores them too"
     assert "ix_known_signals_type_value" in before
+    explain = "EXPLAIN QUERY PLAN" if sqlite else "EXPLAIN"
     with sqlite_store.session() as session:
+        if not sqlite:  # a tiny table: ask whether the index can serve, not whether it is best
+            session.connection().exec_driver_sql("SET enable_seqscan = off")
         plan = " ".join(str(r) for r in session.connection().exec_driver_sql(
-            "EXPLAIN QUERY PLAN SELECT id FROM known_signals "
-            "WHERE signal_type = 'md5' AND value = 'x'"))
+            f"{explain} SELECT id FROM known_signals WHERE signal_type = 'md5' AND value = 'x'"))
     assert "ix_known_signals_type_value" in plan

@@ -3,12 +3,13 @@
 Files are digested chunk by chunk, so a 4 GB video never sits in memory; only
 a picture small enough to decode (``max_image_bytes``) is kept, for the one
 item being hashed, and dropped after. Nothing here writes bytes anywhere.
-Hashing is two steps (``digest_item``, then ``decode_picture``) so the worker
+Hashing is two steps (``digest_item``, then ``decode_item``) so the worker
 pool can decode identical content once per scan.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from cvis.signals.image import hash_image_bytes
 from cvis.signals.video import AudioOnly, VideoPixelLimit, hash_video
 
 DEFAULT_MAX_PIXELS = 200_000_000
+log = logging.getLogger(__name__)
 DEFAULT_MAX_IMAGE_BYTES = 512 * 1024 * 1024
 
 
@@ -52,10 +54,12 @@ class HashRecord:
     # Not part of the output contract: what the matcher also looks up.
     pdq_contrast_quality: int | None = None
     pdq_variants: list[PdqAlternative] = field(default_factory=list)
+    # Every other registered picture signal (cvis.signals.base.PictureSignal): name -> values.
+    signals: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        del data["pdq_contrast_quality"], data["pdq_variants"]
+        del data["pdq_contrast_quality"], data["pdq_variants"], data["signals"]
         return data
 
 
@@ -90,12 +94,21 @@ def _read_and_digest(item: MediaItem, keep_up_to: int) -> tuple[HashRecord, byte
     return record, (b"".join(kept) if kept else None), kind
 
 
+def _unreadable(exc: OSError) -> str:
+    """Why an item could not be read, in words an examiner can act on (a bomb says its limit)."""
+    if str(exc).startswith("zip bomb"):
+        return str(exc)
+    log.info("unreadable item: %r", exc)
+    return f"unreadable: {(exc.strerror or 'read error').lower()}"
+
+
 def _describe_image_error(exc: Exception) -> str:
     if isinstance(exc, Image.DecompressionBombError):
         return f"decompression bomb: {exc}"
     if isinstance(exc, UnidentifiedImageError):
         return "undecodable image: unrecognised or corrupt image data"
-    return f"undecodable image: {type(exc).__name__}: {exc}"
+    log.info("undecodable image: %r", exc)
+    return "undecodable image: corrupt, truncated or unsupported image data"
 
 
 def _register_decoders() -> None:
@@ -130,10 +143,11 @@ def digest_item(item: MediaItem, limits: HashingLimits = HashingLimits()) -> Dig
     try:
         record, data, kind = _read_and_digest(item, limits.max_image_bytes)
     except OSError as exc:
-        reason = str(exc) if str(exc).startswith("zip bomb") else f"unreadable: {exc}"
-        return Digested(HashRecord(item.name, item.size, error=reason, flags=list(item.flags)))
+        return Digested(HashRecord(item.name, item.size, error=_unreadable(exc),
+                                   flags=list(item.flags)))
     except Exception as exc:  # decompressors raise many types on corrupt members
-        error = f"unreadable: corrupt content ({type(exc).__name__}: {exc})"
+        log.info("unreadable item %s: %r", item.name, exc)
+        error = "unreadable: corrupt or truncated content"
         return Digested(HashRecord(item.name, item.size, error=error, flags=list(item.flags)))
     if record.size == 0:
         record.error = record.error or "empty file"
@@ -157,7 +171,7 @@ def decode_item(
 def decode_picture(record: HashRecord, picture: bytes, limits: HashingLimits) -> None:
     """Fill in PDQ and its variants, or the reason the picture could not be decoded."""
     try:
-        signals = hash_image_bytes(picture, max_pixels=limits.max_pixels)
+        signals = hash_image_bytes(picture, max_pixels=limits.max_pixels, others=True)
     except PixelLimitError as exc:
         record.error = f"decompression bomb: {exc}"
     except Exception as exc:  # decoders raise many types on hostile input
@@ -166,9 +180,10 @@ def decode_picture(record: HashRecord, picture: bytes, limits: HashingLimits) ->
         record.pdq, record.pdq_quality = signals.pdq, signals.quality
         record.pdq_contrast_quality = signals.contrast_quality
         record.pdq_variants = [
-            PdqAlternative(v.hash, v.quality, signals.contrast_quality, v.kind)
+            PdqAlternative(v.hash, v.quality, v.contrast_quality, v.kind)
             for v in signals.variants
         ]
+        record.signals = dict(signals.others)
 
 
 def hash_video_frames(
@@ -186,7 +201,8 @@ def hash_video_frames(
         record.error = f"decompression bomb: {exc}"
         return
     except Exception as exc:  # PyAV raises many types on damaged containers
-        record.error = f"undecodable video: {exc}"
+        log.info("undecodable video %s: %r", item.name, exc)
+        record.error = "undecodable video: corrupt, truncated or unsupported video data"
         return
     record.flags.extend(video.flags)
     record.pdq_variants = [

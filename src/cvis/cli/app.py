@@ -19,6 +19,7 @@ from cvis.cli.link import link_app
 from cvis.cli.offices import office_app
 from cvis.cli.serve import SERVE_HELP, serve_command
 from cvis.cli.sets import sets_app
+from cvis.cli.sets_media import import_media_command
 from cvis.hashing import DEFAULT_MAX_PIXELS, HashingLimits
 from cvis.hashsets.service import UnknownSet
 from cvis.identify.hashpool import DEFAULT_TIME_LIMIT, hash_items
@@ -37,6 +38,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(sets_app, name="sets")
+sets_app.command("import-media")(import_media_command)
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(case_app, name="case")
 app.command("review")(review_command)

@@ -71,7 +71,7 @@ def _to_records(session: Session, rows: Sequence[Any]) -> list[KnownRecord]:
         .where(KnownSignal.media_pk.in_(list(signals)))
         .order_by(KnownSignal.id)
     ):
-        signals[pk][kind] = value
+        signals[pk].setdefault(kind, value)  # the first of a signal is the record's
     return [
         KnownRecord(media_id=r.media_id, signals=signals[r.id],
                     **{f: getattr(r, f) for f in RECORD_FIELDS})

@@ -10,6 +10,7 @@ scan goes on. Records come back in input order, with bounded memory.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import time
 from collections import OrderedDict
@@ -26,7 +27,9 @@ from cvis.hashing import (
     digest_item,
 )
 from cvis.media.items import MediaItem
+from cvis.signals import picture_signals_paths, register_by_path
 
+log = logging.getLogger(__name__)
 DEFAULT_TIME_LIMIT = 120.0  # seconds per item to decode, after it has been read
 READ_RATE_FLOOR = 5 * 1024 * 1024  # bytes/s a read may take before it counts as hung
 REORDER_WINDOW = 256  # records held back waiting for a slow earlier item
@@ -49,24 +52,28 @@ class Outcome:
     error: str | None
     contrast_quality: int | None
     variants: tuple[PdqAlternative, ...]
+    signals: dict[str, list[str]] = field(default_factory=dict)
     flags: tuple[str, ...] = ()  # facts about the content found while decoding (truncated...)
 
 
 def _outcome(record: HashRecord, flags_before: int) -> Outcome:
     return Outcome(record.pdq, record.pdq_quality, record.error, record.pdq_contrast_quality,
-                   tuple(record.pdq_variants), tuple(record.flags[flags_before:]))
+                   tuple(record.pdq_variants), dict(record.signals),
+                   tuple(record.flags[flags_before:]))
 
 
 def _apply(record: HashRecord, outcome: Outcome) -> None:
     record.pdq, record.pdq_quality = outcome.pdq, outcome.quality
     record.pdq_contrast_quality = outcome.contrast_quality
     record.pdq_variants = list(outcome.variants)
+    record.signals = dict(outcome.signals)
     record.flags.extend(f for f in outcome.flags if f not in record.flags)
     record.error = record.error or outcome.error
 
 
-def _worker_main(conn: Connection, limits: HashingLimits) -> None:
+def _worker_main(conn: Connection, limits: HashingLimits, plugins: list[str]) -> None:
     """Runs in the worker process until the supervisor closes the pipe."""
+    register_by_path(plugins)  # the supervisor's plug-in signal types, computed here too
     conn.send(("ready", None))  # imports are done: time limits start counting now
     while True:
         try:
@@ -80,8 +87,10 @@ def _worker_main(conn: Connection, limits: HashingLimits) -> None:
                 conn.send(("digest", record))  # the supervisor keeps the digests from here
                 if conn.recv():
                     decode_item(item, digested, limits)
-        except Exception as exc:  # a bug must cost one item, not the scan
-            record = HashRecord(item.name, item.size, error=f"internal error: {exc!r}")
+        except Exception:  # a bug must cost one item, not the scan
+            log.exception("hashing %s failed", item.name)
+            record = HashRecord(item.name, item.size,
+                                error="internal error: cvis could not hash this item")
         conn.send(("done", record))
 
 
@@ -97,7 +106,8 @@ class _Task:
 class _Worker:
     def __init__(self, ctx: Any, limits: HashingLimits) -> None:
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, limits), daemon=True)
+        self.process = ctx.Process(target=_worker_main,
+                                   args=(child, limits, picture_signals_paths()), daemon=True)
         self.process.start()
         child.close()
         self.task: _Task | None = None

@@ -1,9 +1,11 @@
-"""The matcher's indexes, cached as files beside the database and rebuilt when stale.
+"""The matcher's indexes, one per registered signal type, cached beside the database.
 
 The database is the source of truth. A generation number derived from the
 chosen sets' known signals (their count, highest id and id sum: any import,
 update or removal changes it) names the cached files; files of another
-generation, or that fail their checksums, are rebuilt from the store.
+generation, or that fail their checksums, are rebuilt from the store. Each
+signal type's index lives in its own folder, built by the index class the type
+names, so a plug-in signal is cached and matched like a built-in one.
 """
 
 from __future__ import annotations
@@ -11,14 +13,15 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from cvis.index import CryptoIndex, IndexFileError, PdqIndex, hex_to_array
-from cvis.signals import CRYPTO_SIGNALS
+from cvis.index import IndexFileError
+from cvis.index.signal_index import SignalIndex
+from cvis.signals import SIGNAL_TYPES
 from cvis.store.models import KnownMedia, KnownSignal
 
 log = logging.getLogger(__name__)
@@ -26,42 +29,77 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class MatchIndexes:
-    crypto: CryptoIndex  # md5, sha1 and sha256 side by side (their widths differ)
-    pdq: PdqIndex
+    """One index per signal type that the chosen sets hold."""
+
+    by_signal: dict[str, SignalIndex] = field(default_factory=dict)
+
+    def get(self, signal: str) -> SignalIndex | None:
+        return self.by_signal.get(signal)
 
 
-def _signals_of(set_ids: list[int]) -> Select[int, str, str]:
+@dataclass
+class _Rows:
+    ids: list[int] = field(default_factory=list)
+    values: list[str] = field(default_factory=list)
+    media: list[int] = field(default_factory=list)
+
+
+def _signals_of(set_ids: list[int]) -> Select[int, str, str, int]:
     return (
-        select(KnownSignal.id, KnownSignal.signal_type, KnownSignal.value)
+        select(KnownSignal.id, KnownSignal.signal_type, KnownSignal.value, KnownSignal.media_pk)
         .join(KnownMedia, KnownMedia.id == KnownSignal.media_pk)
         .where(KnownMedia.set_id.in_(set_ids))
+        .order_by(KnownSignal.id)
     )
 
 
 def store_generation(session: Session, set_ids: list[int]) -> int:
-    """Changes whenever the known signals of these sets change."""
+    """Changes whenever the known signals of these sets change (or the registered types)."""
     count, highest, total = session.execute(
         select(func.count(KnownSignal.id), func.max(KnownSignal.id), func.sum(KnownSignal.id))
         .join(KnownMedia, KnownMedia.id == KnownSignal.media_pk)
         .where(KnownMedia.set_id.in_(set_ids))
     ).one()
-    key = f"{sorted(set_ids)}:{count}:{highest}:{total}".encode()
+    key = f"{sorted(set_ids)}:{count}:{highest}:{total}:{sorted(SIGNAL_TYPES)}".encode()
     return int.from_bytes(hashlib.sha256(key).digest()[:7], "big")
 
 
+def _rows_by_signal(session: Session, set_ids: list[int]) -> dict[str, _Rows]:
+    by_type: dict[str, _Rows] = defaultdict(_Rows)
+    for signal_id, signal_type, value, media_pk in session.execute(_signals_of(set_ids)):
+        rows = by_type[signal_type]
+        rows.ids.append(signal_id)
+        rows.values.append(value)
+        rows.media.append(media_pk)
+    return by_type
+
+
+def _signal_names(session: Session, set_ids: list[int]) -> list[str]:
+    names = session.scalars(
+        select(KnownSignal.signal_type).distinct()
+        .join(KnownMedia, KnownMedia.id == KnownSignal.media_pk)
+        .where(KnownMedia.set_id.in_(set_ids))
+    )
+    return sorted(n for n in names if n in SIGNAL_TYPES)
+
+
 def build_indexes(session: Session, set_ids: list[int]) -> MatchIndexes:
-    by_type: dict[str, tuple[list[int], list[str]]] = defaultdict(lambda: ([], []))
-    for signal_id, signal_type, value in session.execute(_signals_of(set_ids)):
-        ids, values = by_type[signal_type]
-        ids.append(signal_id)
-        values.append(value)
-    crypto = CryptoIndex()
-    for name in CRYPTO_SIGNALS:
-        ids, values = by_type.get(name, ([], []))
-        if ids:
-            crypto.add(ids, [bytes.fromhex(v) for v in values])
-    pdq_ids, pdq_values = by_type.get("pdq", ([], []))
-    return MatchIndexes(crypto, PdqIndex.build(pdq_ids, hex_to_array(pdq_values)))
+    """Every registered signal type the sets hold, indexed by the class its type names.
+
+    Values of a type no longer registered are left out (a plug-in uninstalled).
+    """
+    indexes = MatchIndexes()
+    for name, rows in _rows_by_signal(session, set_ids).items():
+        signal = SIGNAL_TYPES.get(name)
+        if signal is None:
+            log.warning("known signals of unregistered type %r are not matched", name)
+            continue
+        indexes.by_signal[name] = signal.index_type().build(rows.ids, rows.values, rows.media)
+    return indexes
+
+
+def _folder_name(signal: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in signal)
 
 
 def load_indexes(session: Session, set_ids: list[int], directory: Path | None) -> MatchIndexes:
@@ -71,14 +109,16 @@ def load_indexes(session: Session, set_ids: list[int], directory: Path | None) -
     generation = store_generation(session, set_ids)
     folder = directory / hashlib.sha1(repr(sorted(set_ids)).encode()).hexdigest()[:16]
     try:
-        return MatchIndexes(CryptoIndex.load(folder / "crypto", generation),
-                            PdqIndex.load(folder / "pdq", generation))
+        return MatchIndexes({
+            name: SIGNAL_TYPES[name].index_type().load(folder / _folder_name(name), generation)
+            for name in _signal_names(session, set_ids)
+        })
     except IndexFileError as exc:
         log.info("rebuilding match indexes from the store: %s", type(exc).__name__)
     indexes = build_indexes(session, set_ids)
     try:
-        indexes.crypto.save(folder / "crypto", generation)
-        indexes.pdq.save(folder / "pdq", generation)
+        for name, index in indexes.by_signal.items():
+            index.save(folder / _folder_name(name), generation)
     except OSError as exc:  # a read-only data directory still matches, only slower
         log.warning("could not cache match indexes in %s: %s", folder, exc)
     return indexes

@@ -10,25 +10,29 @@ rebuilt from the store when its hashes changed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cvis.hashsets.feedback import suppressed_signal_ids
 from cvis.identify.index_cache import MatchIndexes, load_indexes
-from cvis.index import hex_to_array
-from cvis.signals import CRYPTO_SIGNALS
-from cvis.signals.pdq import PdqSignal
-from cvis.signals.quality import allow_match
+from cvis.signals import SIGNAL_TYPES
 from cvis.store.models import HashSet, KnownMedia, KnownSignal
+
+if TYPE_CHECKING:
+    from cvis.hashing import HashRecord
 
 
 @dataclass(frozen=True)
 class MatchResult:
-    """One candidate match, with the evidence a person needs to confirm it."""
+    """One candidate match, with the evidence a person needs to confirm it.
+
+    The match fields of the contract (``cvis scan``/``lookup`` JSON, the API) are
+    declared here once: ``MATCH_FIELDS``.
+    """
 
     set: str
     media_id: str
@@ -38,11 +42,17 @@ class MatchResult:
     series: str | None
     victim_identified: bool | None
     known_media_pk: int
+    video: dict[str, Any] | None = None  # a video match's figures (vpdq): percentages, ranges
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        del data["known_media_pk"]
+        del data["known_media_pk"], data["video"]
+        data.update(self.video or {})
         return data
+
+
+MATCH_FIELDS = tuple(f.name for f in fields(MatchResult) if f.name not in ("known_media_pk",
+                                                                           "video"))
 
 
 @dataclass(frozen=True)
@@ -59,16 +69,29 @@ class UnknownSetError(LookupError):
     pass
 
 
-def _set_threshold(hash_set: HashSet, signal: str) -> int:
-    default = PdqSignal.default_threshold if signal == "pdq" else 0
+def set_threshold(hash_set: HashSet, signal: str) -> int:
+    """The set's threshold for a signal, else the signal type's default."""
+    default = SIGNAL_TYPES[signal].default_threshold if signal in SIGNAL_TYPES else 0
     return int((hash_set.thresholds or {}).get(signal, default))
 
 
-def _pdq_allowed(query: Query, distance: int, threshold: int) -> bool:
-    """cvis's quality policy (cvis.signals.quality); unknown quality is taken at its word."""
-    quality = 100 if query.quality is None else query.quality
-    return allow_match(quality, None, distance, query_contrast_quality=query.contrast_quality,
-                       threshold=threshold, query_hash=query.value)
+def record_queries(record: HashRecord) -> list[Query]:
+    """Everything to look up for one hashed item: digests, PDQ and its variants (each with
+    its own quality), and every other signal computed from the picture."""
+    queries = [
+        Query(name, value)
+        for name in ("md5", "sha1", "sha256")
+        if (value := getattr(record, name)) is not None
+    ]
+    if record.pdq is not None:
+        queries.append(Query("pdq", record.pdq, record.pdq_quality, record.pdq_contrast_quality))
+    queries.extend(
+        Query("pdq", v.hash, v.quality, v.contrast_quality) for v in record.pdq_variants
+    )
+    queries.extend(
+        Query(name, value) for name, values in record.signals.items() for value in values
+    )
+    return queries
 
 
 Hits = list[list[tuple[int, int]]]
@@ -82,12 +105,10 @@ class Matcher:
         index_dir: Path | None = None,
     ) -> None:
         self._session = session
+        self.session = session  # the read view matches are judged in (video matching reads it)
         self._sets = self._choose_sets(set_names)
         self._indexes: MatchIndexes = load_indexes(session, list(self._sets), index_dir)
         self._suppressed = suppressed_signal_ids(session, self._sets)
-        self._max_pdq_threshold = max(
-            (_set_threshold(s, "pdq") for s in self._sets.values()), default=0
-        )
 
     def _choose_sets(self, names: Sequence[str] | None) -> dict[int, HashSet]:
         query = select(HashSet)
@@ -102,10 +123,11 @@ class Matcher:
         return sets
 
     def match(self, queries: Sequence[Query]) -> list[list[MatchResult]]:
-        """Candidates for each query, nearest first."""
+        """Candidates for each query, nearest first; each registered signal type is searched
+        in the index it names, at the largest threshold any chosen set allows for it."""
         hits: Hits = [[] for _ in queries]
-        self._match_crypto(queries, hits)
-        self._match_pdq(queries, hits)
+        for signal in sorted({q.signal for q in queries}):
+            self._match_signal(signal, queries, hits)
         return self._describe(queries, self._without_suppressed(hits))
 
     def _without_suppressed(self, hits: Hits) -> Hits:
@@ -114,30 +136,20 @@ class Matcher:
             return hits
         return [[h for h in pairs if h[0] not in self._suppressed] for pairs in hits]
 
-    def _match_crypto(self, queries: Sequence[Query], hits: Hits) -> None:
-        positions = [i for i, q in enumerate(queries) if q.signal in CRYPTO_SIGNALS]
-        if not positions:
+    def _match_signal(self, signal: str, queries: Sequence[Query], hits: Hits) -> None:
+        index, signal_type = self._indexes.get(signal), SIGNAL_TYPES.get(signal)
+        if index is None or signal_type is None or not len(index):
             return
-        found_queries, found_ids = self._indexes.crypto.lookup_batch(
-            [bytes.fromhex(queries[i].value) for i in positions]
-        )
-        for q, signal_id in zip(found_queries.tolist(), found_ids.tolist(), strict=True):
-            hits[positions[q]].append((signal_id, 0))
-
-    def _match_pdq(self, queries: Sequence[Query], hits: Hits) -> None:
+        widest = max((set_threshold(s, signal) for s in self._sets.values()), default=0)
         positions = [
             i for i, q in enumerate(queries)
-            if q.signal == "pdq" and _pdq_allowed(q, 0, self._max_pdq_threshold)
+            if q.signal == signal and signal_type.allows(q, 0, widest)
         ]
-        if not positions or not len(self._indexes.pdq):
+        if not positions:
             return
-        found = self._indexes.pdq.search_batch(
-            hex_to_array([queries[i].value for i in positions]), self._max_pdq_threshold
-        )
-        for q, signal_id, distance in zip(
-            found.queries.tolist(), found.ids.tolist(), found.distances.tolist(), strict=True
-        ):
-            hits[positions[q]].append((signal_id, distance))
+        found = index.search([queries[i].value for i in positions], widest)
+        for position, pairs in zip(positions, found, strict=True):
+            hits[position].extend(pairs)
 
     def _describe(self, queries: Sequence[Query], hits: Hits) -> list[list[MatchResult]]:
         facts = self._facts({signal_id for pairs in hits for signal_id, _ in pairs})
@@ -146,19 +158,19 @@ class Matcher:
             if not pairs:  # most queries of a batch: no work, no sort
                 results.append([])
                 continue
-            found = []
+            signal_type = SIGNAL_TYPES[query.signal]
+            found: dict[int, MatchResult] = {}
             for signal_id, distance in pairs:
                 if signal_id not in facts:
                     continue  # removed from the store since the index was built
                 media, hash_set = facts[signal_id]
-                threshold = _set_threshold(hash_set, query.signal)
-                if query.signal == "pdq":
-                    if not _pdq_allowed(query, distance, threshold):
-                        continue
-                elif distance > threshold:
+                threshold = set_threshold(hash_set, query.signal)
+                if not signal_type.allows(query, distance, threshold):
                     continue
-                found.append(_result(media, hash_set, query.signal, distance))
-            results.append(sorted(found, key=lambda m: (m.distance, m.set, m.media_id)))
+                known = found.get(media.id)  # a media item with several values: the nearest
+                if known is None or distance < known.distance:
+                    found[media.id] = describe_match(media, hash_set, query.signal, distance)
+            results.append(sorted(found.values(), key=lambda m: (m.distance, m.set, m.media_id)))
         return results
 
     def _facts(self, signal_ids: Iterable[int]) -> dict[int, tuple[KnownMedia, HashSet]]:
@@ -176,7 +188,10 @@ class Matcher:
         return facts
 
 
-def _result(media: KnownMedia, hash_set: HashSet, signal: str, distance: int) -> MatchResult:
+def describe_match(
+    media: KnownMedia, hash_set: HashSet, signal: str, distance: int
+) -> MatchResult:
+    """The one place a stored known media item becomes the contract's match fields."""
     return MatchResult(
         set=hash_set.name,
         media_id=media.media_id,

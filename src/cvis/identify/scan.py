@@ -24,7 +24,8 @@ from cvis.cases.service import get_or_create_case
 from cvis.evidence.custody import register_evidence
 from cvis.hashing import HashingLimits, HashRecord
 from cvis.identify.hashpool import DEFAULT_TIME_LIMIT, hash_items
-from cvis.identify.matcher import Matcher, MatchResult, Query
+from cvis.identify.matcher import Matcher, MatchResult, record_queries
+from cvis.identify.video_match import as_video_matches
 from cvis.media.folders import iter_media
 from cvis.media.limits import IntakeLimits
 from cvis.store.db import Store
@@ -82,25 +83,9 @@ class ScanProgress:
 ProgressFn = Callable[[int], None]
 
 
-def _item_queries(record: HashRecord) -> list[Query]:
-    queries = [
-        Query(name, value)
-        for name in ("md5", "sha1", "sha256")
-        if (value := getattr(record, name)) is not None
-    ]
-    if record.pdq is not None:
-        queries.append(
-            Query("pdq", record.pdq, record.pdq_quality, record.pdq_contrast_quality)
-        )
-    queries.extend(
-        Query("pdq", v.hash, v.quality, v.contrast_quality) for v in record.pdq_variants
-    )
-    return queries
-
-
 def match_record(matcher: Matcher, record: HashRecord) -> list[MatchResult]:
     """All candidates for one item (its variants too); the nearest per (set, media, signal)."""
-    queries = _item_queries(record)
+    queries = record_queries(record)
     found = sorted(
         (m for per_query in matcher.match(queries) for m in per_query),
         key=lambda m: (m.distance, m.set, m.media_id, m.signal),
@@ -108,7 +93,7 @@ def match_record(matcher: Matcher, record: HashRecord) -> list[MatchResult]:
     unique: dict[tuple[str, str, str], MatchResult] = {}
     for m in found:
         unique.setdefault((m.set, m.media_id, m.signal), m)
-    return list(unique.values())
+    return as_video_matches(matcher.session, record, list(unique.values()))
 
 
 def _error_reason(error: str) -> str:
@@ -165,7 +150,7 @@ def _store_batch(
     session.flush()
     session.add_all(
         Match(item_id=item.id, known_media_id=m.known_media_pk, signal_type=m.signal,
-              distance=m.distance)
+              distance=m.distance, video=m.video)
         for item, (_, matches) in zip(items, batch, strict=True)
         for m in matches
     )
@@ -270,6 +255,7 @@ def _item_matches(session: Session, item_ids: list[int]) -> dict[int, list[dict[
                 "category": media.category,
                 "series": media.series,
                 "victim_identified": media.victim_identified,
+                **(match.video or {}),
             }
         )
     return by_item

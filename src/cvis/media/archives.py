@@ -96,8 +96,8 @@ def _zip_is_link(info: zipfile.ZipInfo) -> bool:
 def list_zip(stream: BinaryIO, where: Where, limits: IntakeLimits) -> Iterator[MediaItem]:
     try:
         archive = zipfile.ZipFile(stream)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
-        raise ContainerError(f"corrupt archive: {exc}") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
+        raise ContainerError("corrupt archive: not a readable zip directory") from None
     total = 0
     for info in archive.infolist():
         if info.is_dir():
@@ -158,8 +158,8 @@ def list_tar(stream: BinaryIO, where: Where, limits: IntakeLimits) -> Iterator[M
                 yield where.listed(info.name, info.size, reason, flags)
             else:
                 yield where.member(("tar", str(info.offset)), info.name, info.size, flags=flags)
-    except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
-        raise ContainerError(f"corrupt archive: {exc}") from None
+    except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError):
+        raise ContainerError("corrupt archive: the tar listing is damaged or truncated") from None
 
 
 def _remaining(stream: BinaryIO) -> int:
@@ -215,7 +215,7 @@ def list_7z(stream: BinaryIO, where: Where, limits: IntakeLimits) -> Iterator[Me
     except (py7zr.Bad7zFile, py7zr.PasswordRequired, EOFError, OSError, lzma.LZMAError) as exc:
         if isinstance(exc, py7zr.PasswordRequired):
             raise ContainerError("encrypted: archive names are password-protected") from None
-        raise ContainerError(f"corrupt archive: {exc}") from None
+        raise ContainerError("corrupt archive: not a readable 7z archive") from None
     packed, total = _remaining(stream) or 1, 0
     for entry in entries:
         if entry.is_directory:

@@ -186,9 +186,9 @@ def list_disk(root: str, fmt: str, display: str) -> Iterator[MediaItem]:
         for prefix, offset in _file_systems(container.image):
             try:
                 fs = container.fs(offset)
-            except OSError as exc:
+            except OSError:
                 yield MediaItem(f"{display}!{prefix or '/'}", None,
-                                error=f"unreadable file system: {exc}")
+                                error="unreadable file system: damaged or unsupported")
                 continue
             top = fs.open_dir(path="/")
             for path, entry in _walk(top, prefix, set(), _skips_system_files(fs)):

@@ -7,10 +7,11 @@ that fails part-way keeps the members listed so far and reports why it stopped.
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from cvis.media.locate import Step, open_member
 from cvis.media.sniff import Sniffed, extension_mismatch, sniff
 
 PEEK_BYTES = 4096
+log = logging.getLogger(__name__)
 
 
 def file_item(path: Path) -> MediaItem:
@@ -53,9 +55,31 @@ def _peek(item: MediaItem) -> bytes:
 
 
 def _unreadable(exc: Exception) -> str:
-    if isinstance(exc, OSError):
-        return f"unreadable: {exc}"
-    return f"unreadable: corrupt content ({type(exc).__name__}: {exc})"
+    """What an examiner can act on; library exception text stays in the log."""
+    log.info("unreadable item: %r", exc)
+    if isinstance(exc, OSError) and str(exc).startswith("zip bomb"):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"unreadable: {exc.strerror.lower()}"
+    return "unreadable: corrupt or truncated content"
+
+
+@dataclass
+class Expansion:
+    """Bytes that the archives under one evidence file expand to, nested levels together:
+    a nested bomb (42.zip) is small at every level and huge in all."""
+
+    packed: int
+    expanded: int = 0
+
+    def over(self, limits: IntakeLimits) -> str | None:
+        ceiling = min(limits.max_archive_bytes,
+                      max(limits.ratio_floor, limits.max_ratio * max(self.packed, 1)))
+        if self.expanded <= ceiling:
+            return None
+        return (f"zip bomb: nested archives expand past the {ceiling}-byte limit "
+                f"({limits.max_ratio}:1 of the {self.packed}-byte file, at most "
+                f"{limits.max_archive_bytes} bytes)")
 
 
 def looks_like_disk(head: bytes) -> bool:
@@ -73,7 +97,8 @@ def _disk_format(found: Sniffed, head: bytes, steps: tuple[Step, ...]) -> str | 
 
 
 def expand(
-    item: MediaItem, steps: tuple[Step, ...], depth: int, limits: IntakeLimits
+    item: MediaItem, steps: tuple[Step, ...], depth: int, limits: IntakeLimits,
+    budget: Expansion | None = None,
 ) -> Iterator[MediaItem]:
     """The item, and if it is a container, its members first (recursively)."""
     if item.opener is None:
@@ -91,7 +116,8 @@ def expand(
     if disk is not None:
         yield from _expand_disk(item, disk, steps, limits)
     elif found.kind == "archive":
-        yield from _expand_archive(item, found.format, steps, depth, limits)
+        budget = budget or Expansion(item.size or 0)
+        yield from _expand_archive(item, found.format, steps, depth, limits, budget)
     else:
         yield item
 
@@ -113,7 +139,9 @@ def _expand_disk(
         for member in disks.list_disk(item.name, fmt, item.name):
             yield from _nested(member, limits)
     except Exception as exc:  # TSK on a damaged image
-        yield MediaItem(item.name, item.size, error=f"unreadable disk image: {exc}")
+        log.info("disk image %s stopped: %r", item.name, exc)
+        yield MediaItem(item.name, item.size,
+                        error="unreadable disk image: damaged or unsupported")
 
 
 def _steps_of(item: MediaItem) -> tuple[Step, ...]:
@@ -128,7 +156,8 @@ def _nested(member: MediaItem, limits: IntakeLimits) -> Iterator[MediaItem]:
 
 
 def _expand_archive(
-    item: MediaItem, fmt: str, steps: tuple[Step, ...], depth: int, limits: IntakeLimits
+    item: MediaItem, fmt: str, steps: tuple[Step, ...], depth: int, limits: IntakeLimits,
+    budget: Expansion,
 ) -> Iterator[MediaItem]:
     if depth >= limits.max_depth:
         flag = f"nesting depth limit ({limits.max_depth}): not opened"
@@ -140,11 +169,19 @@ def _expand_archive(
     try:
         with item.open() as stream:
             for member in list_archive(stream, fmt, where, limits):
-                yield from expand(member, _steps_of(member), depth + 1, limits)
+                if member.error is not None:  # listed, never read: costs nothing
+                    yield from expand(member, (), depth + 1, limits, budget)
+                    continue
+                budget.expanded += member.size or 0
+                if (bomb := budget.over(limits)) is not None:
+                    yield MediaItem(member.name, member.size, error=bomb, flags=member.flags)
+                    continue
+                yield from expand(member, _steps_of(member), depth + 1, limits, budget)
     except ContainerError as exc:
         problem = str(exc)
     except Exception as exc:  # archive libraries raise many types on hostile input
-        problem = f"corrupt archive: {type(exc).__name__}: {exc}"
+        log.info("archive %s stopped: %r", item.name, exc)
+        problem = "corrupt archive: its listing could not be read to the end"
     yield replace(item, error=problem) if problem else item
 
 

@@ -107,8 +107,20 @@ def _container_at(root: str, prefix: tuple[Step, ...], kind: str) -> Container:
         raise
     _cache[key] = (container, stack)
     while len(_cache) > CACHED_CONTAINERS:
-        _evict(next(iter(_cache)))
+        # never the containers this one is read through (a chain deeper than the cache)
+        victim = next((k for k in _cache if k != key and not _encloses(k, key)), None)
+        if victim is None:
+            break
+        _evict(victim)
     return container
+
+
+def _encloses(outer: tuple[str, tuple[Step, ...]], inner: tuple[str, tuple[Step, ...]]) -> bool:
+    """Whether the container at ``outer`` is one that ``inner`` is read through."""
+    (root, path), (inner_root, inner_path) = outer, inner
+    depth = len(path) - 1
+    return (root == inner_root and len(inner_path) > len(path)
+            and inner_path[:depth] == path[:-1] and inner_path[depth][0] == path[-1][0])
 
 
 def _evict(key: tuple[str, tuple[Step, ...]]) -> None:

@@ -94,8 +94,32 @@ def _sniff_ftyp(head: bytes) -> Sniffed | None:
     return Sniffed("mp4", "video")  # other ISO-BMFF brands are video containers
 
 
+TEXT = Sniffed("text", "file")
+_CONTROL = set(range(0, 9)) | {11, 12} | set(range(14, 32)) | {127}
+
+
+def _looks_like_text(head: bytes) -> bool:
+    """UTF-8 (or ASCII) without control characters: what an editor would show as text."""
+    if not head or b"\x00" in head:
+        return False
+    try:
+        decoded = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # only a character cut at the end may be incomplete
+            return False
+        decoded = head[: exc.start].decode("utf-8")
+    return not any(ord(c) in _CONTROL for c in decoded)
+
+
 def sniff(head: bytes) -> Sniffed:
     """The format of content from its first bytes (``SNIFF_BYTES`` are enough)."""
+    found = _sniff_binary(head)
+    if found is UNKNOWN and _looks_like_text(head[:SNIFF_BYTES]):
+        return TEXT
+    return found
+
+
+def _sniff_binary(head: bytes) -> Sniffed:
     if head[:4] == b"RIFF":
         riff = {b"WEBP": Sniffed("webp", "image"), b"AVI ": Sniffed("avi", "video")}
         return riff.get(head[8:12], UNKNOWN)
@@ -129,8 +153,9 @@ def sniff_kind(head: bytes) -> str:
 def extension_mismatch(name: str, found: Sniffed) -> str | None:
     """A flag when the name's extension promises another format than the content has."""
     suffix = PurePosixPath(name.rsplit("!", 1)[-1]).suffix.lower()
-    if found.format == "unknown" or suffix in _EXTENSIONS.get(found.format, set()):
+    if suffix in _EXTENSIONS.get(found.format, set()):
         return None
     if suffix not in _CLAIMED and found.kind not in ("image", "video"):
         return None  # an archive named .bin is common; a picture named .txt is hiding
-    return f"extension mismatch: {suffix} but content is {found.format}"
+    content = "unrecognised data" if found.format == "unknown" else found.format
+    return f"extension mismatch: {suffix or '(none)'} but content is {content}"

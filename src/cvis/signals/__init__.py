@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from cvis.signals.base import InvalidSignalValue, SignalType
+import importlib
+from typing import Any
+
+from cvis.signals.base import InvalidSignalValue, PictureSignal, SignalType
 from cvis.signals.crypto import Md5Signal, Sha1Signal, Sha256Signal
 from cvis.signals.pdq import PdqSignal
 
@@ -10,6 +13,7 @@ SIGNAL_TYPES: dict[str, type[SignalType]] = {
     s.name: s for s in (Md5Signal, Sha1Signal, Sha256Signal, PdqSignal)
 }
 CRYPTO_SIGNALS = ("md5", "sha1", "sha256")
+BUILT_IN_SIGNALS = frozenset(SIGNAL_TYPES)
 _BY_HEX_LENGTH = {32: "md5", 40: "sha1", 64: "sha256"}
 
 
@@ -24,6 +28,31 @@ def get_signal_type(name: str) -> type[SignalType]:
 def register_signal_type(signal: type[SignalType]) -> None:
     """Plug-in hook: a proprietary signal (e.g. PhotoDNA) registers itself here."""
     SIGNAL_TYPES[signal.name] = signal
+
+
+def picture_signals_paths() -> list[str]:
+    """``module:qualname`` of every registered type that is not built in, for worker
+    processes to register the same types (types defined in ``__main__`` cannot travel)."""
+    return [
+        f"{s.__module__}:{s.__qualname__}" for name, s in SIGNAL_TYPES.items()
+        if name not in BUILT_IN_SIGNALS and s.__module__ != "__main__"
+        and "<locals>" not in s.__qualname__
+    ]
+
+
+def register_by_path(paths: list[str]) -> None:
+    """Register the signal types named ``module:qualname`` (in a worker process)."""
+    for path in paths:
+        module, _, qualname = path.partition(":")
+        signal: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            signal = getattr(signal, part)
+        register_signal_type(signal)
+
+
+def picture_signal_types() -> list[type[SignalType]]:
+    """Registered types computed from pictures beyond PDQ (see ``PictureSignal``)."""
+    return [s for s in SIGNAL_TYPES.values() if issubclass(s, PictureSignal)]
 
 
 def normalize(signal: str, value: str) -> str:
@@ -44,10 +73,15 @@ def guess_crypto_signal(value: str) -> str:
 __all__ = [
     "CRYPTO_SIGNALS",
     "SIGNAL_TYPES",
+    "BUILT_IN_SIGNALS",
     "InvalidSignalValue",
+    "PictureSignal",
     "SignalType",
     "get_signal_type",
     "guess_crypto_signal",
     "normalize",
+    "picture_signal_types",
+    "picture_signals_paths",
+    "register_by_path",
     "register_signal_type",
 ]

@@ -8,20 +8,58 @@ examples for the shared plug-in test. Computing a signal from media is separate.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from cvis.index.signal_index import SignalIndexType
 
 
 class InvalidSignalValue(ValueError):
     """A hash value that is not of its signal type's form."""
 
 
+class MatchQuery(Protocol):
+    """What a signal type may consider when judging a candidate (``identify.matcher.Query``)."""
+
+    @property
+    def signal(self) -> str: ...
+
+    @property
+    def value(self) -> str: ...
+
+    @property
+    def quality(self) -> int | None: ...
+
+    @property
+    def contrast_quality(self) -> int | None: ...
+
+
 class SignalType(ABC):
-    """One kind of hash: md5, sha1, sha256, pdq, ... (PhotoDNA would be a plug-in)."""
+    """One kind of hash: md5, sha1, sha256, pdq, ... (PhotoDNA would be a plug-in).
+
+    ``index`` names the index class the matcher builds for it (None: the exact index);
+    ``default_threshold`` and ``max_threshold`` bound the distance a set may accept.
+    """
 
     name: ClassVar[str]
     media_kinds: ClassVar[frozenset[str]]  # "image", "video", "file"
     default_threshold: ClassVar[int] = 0
+    max_threshold: ClassVar[int] = 0
     examples: ClassVar[tuple[str, ...]] = ()
+    index: ClassVar[Any] = None  # a SignalIndexType; None: ExactIndex
+
+    @classmethod
+    def index_type(cls) -> SignalIndexType:
+        from cvis.index.signal_index import ExactIndex
+
+        return cls.index or ExactIndex
+
+    @classmethod
+    def allows(cls, query: MatchQuery, distance: int, threshold: int) -> bool:
+        """Whether a candidate ``distance`` away counts as a match at a set's ``threshold``."""
+        return distance <= threshold
 
     @classmethod
     @abstractmethod
@@ -36,3 +74,16 @@ class SignalType(ABC):
     @classmethod
     def is_exact(cls) -> bool:
         return cls.default_threshold == 0
+
+
+class PictureSignal(ABC):
+    """Capability: a signal computed from a decoded picture (what the viewer shows).
+
+    A signal type that also subclasses this is computed for every picture cvis hashes
+    (scans and ``sets import-media``) and looked up like any other.
+    """
+
+    @classmethod
+    @abstractmethod
+    def from_pixels(cls, pixels: np.ndarray) -> list[str]:
+        """Values (normalised) for an H x W x 3 (or H x W grey) uint8 picture; [] if none."""

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pillow_heif
-from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageSequence, UnidentifiedImageError
 
 DEFAULT_MAX_PIXELS = 200_000_000
 # >= 8 decoded pixels per PDQ cell (1/64 of a side): see benchmarks/hashing.md.
@@ -31,6 +31,18 @@ DECODE_MIN_SIDE = 512
 MAX_FRAMES = 300
 _TRANSPOSING = {5, 6, 7, 8}  # EXIF orientations that swap width and height
 _ORIENTATION_TAG = 0x0112
+# EXIF orientation -> the array operation Pillow's exif_transpose performs.
+_ORIENT = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: np.rot90(a, 2).swapaxes(0, 1),
+    8: lambda a: np.rot90(a, 1),
+}
+# Modes whose array the reference hashes as the colours a viewer sees.
+_PLAIN_MODES = ("RGB", "L")
 
 pillow_heif.register_heif_opener()  # HEIC/HEIF through libheif (Pillow reads AVIF itself)
 
@@ -54,6 +66,20 @@ class DecodedFrame:
     pixels: np.ndarray
     full_size: tuple[int, int]
     index: int = 0
+    # A still's pixels are as stored; ``orientation`` (EXIF) says how a viewer turns them.
+    orientation: int = 1
+    # Where the reference pipeline hashes other numbers than the colours a viewer shows
+    # (palette indices, CMYK ink, clipped 16-bit, alpha dropped): its array, else None.
+    reference: np.ndarray | None = None
+
+    def upright(self) -> DecodedFrame:
+        """The frame as a viewer shows it (EXIF orientation applied)."""
+        if self.orientation not in _ORIENT:
+            return self
+        pixels = np.ascontiguousarray(_ORIENT[self.orientation](self.pixels))
+        width, height = self.full_size
+        full = (height, width) if self.orientation in _TRANSPOSING else (width, height)
+        return DecodedFrame(pixels, full, self.index)
 
 
 def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
@@ -107,13 +133,24 @@ def decode_frames(
 
 
 def _still(image: Image.Image, min_side: int | None) -> DecodedFrame:
+    """Pixels as stored (orientation not applied), and the reference's array if it differs."""
     width, height = image.size
-    orientation = image.getexif().get(_ORIENTATION_TAG, 1)
-    if min_side and image.format in ("JPEG", "MPO") and image.mode in ("RGB", "L"):
+    orientation = int(image.getexif().get(_ORIENTATION_TAG, 1) or 1)
+    if min_side and image.format in ("JPEG", "MPO") and image.mode in _PLAIN_MODES:
         _draft_luma(image, min_side)
-    upright = ImageOps.exif_transpose(image) or image
-    full = (height, width) if orientation in _TRANSPOSING else (width, height)
-    return DecodedFrame(to_pixels(upright), full)
+    reference = None if image.mode in _PLAIN_MODES else reference_array(image)
+    return DecodedFrame(to_pixels(image), (width, height), 0, orientation, reference)
+
+
+def reference_array(image: Image.Image) -> np.ndarray:
+    """The array Meta's reference (threatexchange ``pdq_from_file``) gives ``pdqhash``:
+    Pillow's raw array, with LA and I;16 converted to RGB and grey stacked to 3 channels."""
+    if image.mode in ("LA", "I;16"):
+        image = image.convert("RGB")
+    array = np.asarray(image)
+    if array.ndim == 2:
+        array = np.repeat(array[..., np.newaxis], 3, axis=2)
+    return array
 
 
 def _draft_luma(image: Image.Image, min_side: int) -> None:
@@ -131,8 +168,10 @@ def _animated(image: Image.Image, max_frames: int) -> Iterator[DecodedFrame]:
     for index, frame in enumerate(ImageSequence.Iterator(image)):
         if index >= max_frames:
             return
-        pixels = to_pixels(frame.copy())
-        yield DecodedFrame(pixels, (pixels.shape[1], pixels.shape[0]), index)
+        still = frame.copy()
+        pixels = to_pixels(still)
+        reference = None if index or still.mode in _PLAIN_MODES else reference_array(still)
+        yield DecodedFrame(pixels, (pixels.shape[1], pixels.shape[0]), index, 1, reference)
 
 
 def to_pixels(image: Image.Image) -> np.ndarray:

@@ -2,16 +2,23 @@
 find altered copies (other animation frames, the picture inside added borders,
 mirrored and rotated versions).
 
-The primary hash is what Meta's reference gives for the upright first frame
-(within float rounding, or a bit or two when a large JPEG is decoded reduced);
-the extras are for the scan pipeline to look up as well, never to export as
+The primary hash is what Meta's reference (threatexchange ``pdq_from_file``)
+gives for the file: the first frame as stored (EXIF orientation not applied),
+palette indices, CMYK ink and clipped 16-bit values as Pillow reads them (within
+float rounding, or a few bits when a large JPEG is decoded reduced). Where a
+viewer shows other pixels (orientation, palette, CMYK, alpha, 16-bit), the
+viewer's hash is an extra ("viewer"), looked up too and never exported instead.
+The extras are for the scan pipeline to look up as well, never to export as
 the item's PDQ.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
+import pdqhash
 
 from cvis.signals import borders, pdqcore
 from cvis.signals.decode import (
@@ -29,12 +36,16 @@ FRAME_COLLAPSE_DISTANCE = 4
 
 @dataclass(frozen=True)
 class PdqVariant:
-    """An extra hash: kind is "frame", "trimmed" or a dihedral name ("flipy", "rotate90"...)."""
+    """An extra hash: kind is "viewer", "frame", "trimmed" or a dihedral name ("flipy"...).
+
+    ``contrast_quality`` is the variant's own (a later animation frame may hold a
+    picture when the first is blank)."""
 
     hash: str
     quality: int
     kind: str
     frame: int = 0
+    contrast_quality: int = 0
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,8 @@ class ImageSignals:
     height: int
     frame_count: int
     variants: tuple[PdqVariant, ...] = ()
+    # Every other registered picture signal (PictureSignal): name -> values.
+    others: dict[str, list[str]] = field(default_factory=dict)
 
     def hashes(self) -> list[str]:
         """Primary first, then each distinct extra hash: what to look up."""
@@ -64,36 +77,77 @@ def hash_image_bytes(
     trim_borders: bool = True,
     exact: bool = False,
     max_frames: int = MAX_FRAMES,
+    others: bool = False,
 ) -> ImageSignals:
     """Hash an encoded image held in memory. Raises DecodeError if it is not one.
 
     ``exact=True`` decodes at full size (no JPEG DCT scaling) for answers equal
-    to the reference's on plain files.
+    to the reference's on plain files. ``others=True`` also computes every
+    registered PictureSignal from the upright first frame.
     """
     min_side = None if exact else DECODE_MIN_SIDE
     frames = decode_frames(data, max_pixels=max_pixels, min_side=min_side, max_frames=max_frames)
     first = next(frames, None)
     if first is None:
         raise DecodeError("image has no frames")
-    primary = pdqcore.pdq_float(first.pixels, first.full_size)
-    primary_hash = pdqcore.bits_hex(primary.dct16)
+    upright = first.upright()
+    viewer = pdqcore.pdq_float(upright.pixels, upright.full_size)
+    viewer_hash = pdqcore.bits_hex(viewer.dct16)
+    primary_hash, quality = _reference_hash(first, viewer, viewer_hash)
     variants: list[PdqVariant] = []
-    if dihedral and not primary.is_flat:
-        variants += _dihedral(primary)
+    if viewer_hash != primary_hash:
+        variants.append(PdqVariant(viewer_hash, viewer.quality, "viewer", 0,
+                                   viewer.contrast_quality))
+    if dihedral and not viewer.is_flat:
+        variants += _dihedral(viewer)
     if trim_borders:
-        variants += _trimmed(first)
-    count, frame_variants = _later_frames(frames, primary_hash)
+        variants += _trimmed(upright)
+    count, frame_variants = _later_frames(frames, viewer_hash)
     variants += frame_variants
-    width, height = first.full_size
+    width, height = upright.full_size
     return ImageSignals(
         primary_hash,
-        primary.quality,
-        primary.contrast_quality,
+        quality,
+        viewer.contrast_quality,
         width,
         height,
         count,
         _distinct(primary_hash, variants),
+        other_signals(upright.pixels) if others else {},
     )
+
+
+def other_signals(pixels: np.ndarray) -> dict[str, list[str]]:
+    """Every registered PictureSignal of the picture; one that fails on it is left out
+    (PDQ and the digests still stand)."""
+    from cvis.signals import picture_signal_types  # the registry imports this module
+
+    found: dict[str, list[str]] = {}
+    for signal in picture_signal_types():
+        try:
+            values = signal.from_pixels(pixels)  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - a plug-in's failure costs its own signal only
+            continue
+        if values:
+            found[signal.name] = values
+    return found
+
+
+def _reference_hash(
+    first: DecodedFrame, viewer: pdqcore.PdqFloat, viewer_hash: str
+) -> tuple[str, int]:
+    """What the reference computes: the viewer's when the pixels are the same, the stored
+    orientation's, or ``pdqhash`` on the reference's own array for other pixel modes."""
+    if first.reference is not None:
+        try:
+            bits, quality = pdqhash.compute(np.ascontiguousarray(first.reference))
+        except (TypeError, ValueError):  # an array the reference cannot hash either
+            return viewer_hash, viewer.quality
+        return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex(), int(quality)
+    if first.orientation in (None, 1):
+        return viewer_hash, viewer.quality
+    stored = pdqcore.pdq_float(first.pixels, first.full_size)
+    return pdqcore.bits_hex(stored.dct16), stored.quality
 
 
 def _later_frames(frames: Iterator[DecodedFrame], first: str) -> tuple[int, list[PdqVariant]]:
@@ -106,7 +160,8 @@ def _later_frames(frames: Iterator[DecodedFrame], first: str) -> tuple[int, list
             found = pdqcore.pdq_float(frame.pixels, frame.full_size)
             value = pdqcore.bits_hex(found.dct16)
             if hamming(value, last) > FRAME_COLLAPSE_DISTANCE:
-                variants.append(PdqVariant(value, found.quality, "frame", frame.index))
+                variants.append(PdqVariant(value, found.quality, "frame", frame.index,
+                                           found.contrast_quality))
                 last = value
     except DecodeError:
         pass
@@ -116,7 +171,7 @@ def _later_frames(frames: Iterator[DecodedFrame], first: str) -> tuple[int, list
 def _dihedral(primary: pdqcore.PdqFloat) -> list[PdqVariant]:
     variants = pdqcore.dihedral_dct(primary.dct16)
     return [
-        PdqVariant(pdqcore.bits_hex(dct), primary.quality, name)
+        PdqVariant(pdqcore.bits_hex(dct), primary.quality, name, 0, primary.contrast_quality)
         for name, dct in variants.items()
         if name != "original"
     ]
@@ -132,7 +187,8 @@ def _trimmed(frame: DecodedFrame) -> list[PdqVariant]:
     inner = frame.pixels[top:bottom, left:right]
     full = (round((right - left) * full_w / w), round((bottom - top) * full_h / h))
     found = pdqcore.pdq_float(inner, full)
-    return [PdqVariant(pdqcore.bits_hex(found.dct16), found.quality, "trimmed", frame.index)]
+    return [PdqVariant(pdqcore.bits_hex(found.dct16), found.quality, "trimmed", frame.index,
+                       found.contrast_quality)]
 
 
 def _distinct(primary: str, variants: list[PdqVariant]) -> tuple[PdqVariant, ...]:

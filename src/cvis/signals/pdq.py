@@ -9,9 +9,11 @@ import numpy as np
 import pdqhash
 from PIL import Image, ImageOps
 
-from cvis.signals.base import InvalidSignalValue, SignalType
+from cvis.index.signal_index import Pdq256Index
+from cvis.signals.base import InvalidSignalValue, MatchQuery, SignalType
 from cvis.signals.decode import to_pixels
 from cvis.signals.image import hash_image_bytes
+from cvis.signals.quality import allow_match
 
 PDQ_BITS = 256
 PDQ_MATCH_THRESHOLD = 31
@@ -22,6 +24,8 @@ class PdqSignal(SignalType):
     name = "pdq"
     media_kinds = frozenset({"image", "video"})
     default_threshold = PDQ_MATCH_THRESHOLD
+    max_threshold = PDQ_BITS
+    index = Pdq256Index
     examples = (
         "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22",
         "0000000000000000000000000000000000000000000000000000000000000000",
@@ -37,6 +41,13 @@ class PdqSignal(SignalType):
     @classmethod
     def distance(cls, a: str, b: str) -> int:
         return (int(a, 16) ^ int(b, 16)).bit_count()
+
+    @classmethod
+    def allows(cls, query: MatchQuery, distance: int, threshold: int) -> bool:
+        """cvis's quality policy (cvis.signals.quality); unknown quality is taken at its word."""
+        quality = 100 if query.quality is None else query.quality
+        return allow_match(quality, None, distance, query_contrast_quality=query.contrast_quality,
+                           threshold=threshold, query_hash=query.value)
 
 
 @dataclass(frozen=True)

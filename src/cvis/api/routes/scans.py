@@ -17,7 +17,7 @@ from cvis.identify.scan import ScanRequest, iter_scan_results
 
 router = APIRouter(prefix="/scans", tags=["scans"])
 Reader = Annotated[Principal, Depends(require(SCANS_READ))]
-ScanId = Annotated[int, PathParam(ge=1, le=2**62)]
+ScanId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]  # the id column is 32-bit
 
 
 @router.post("", response_model=ScanStatus, status_code=202)

@@ -38,6 +38,6 @@ class ImportOut(BaseModel):
 
 class FeedbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    match_id: int = Field(ge=1, description="The stored match the verdict is about.")
+    match_id: int = Field(ge=1, le=2**31 - 1, description="The stored match the verdict is about.")
     verdict: Literal["confirmed", "false_positive"]
     note: str = Field("", max_length=2000)
