@@ -2,19 +2,19 @@
 and hashing speed against real time.
 
 Everything is generated from scikit-image's non-person sample photos (panned and zoomed), so the
-benchmark is benign and reproducible. A copy counts as found when one of its sampled frames (or a
-frame's mirrored, rotated or letterbox-trimmed hash) lands within 31 bits of a frame of its known
-clip, both of quality >= 50 (the scan's frame-level rule); any other known clip matched is a false
-match. Run: ``python benchmarks/video.py [--seconds 8] [--speed]``.
+benchmark is benign and reproducible. The known clips are imported with ``sets import-media``'s
+service and the copies scanned by the scan pipeline into a fresh SQLite store: a copy is found
+when the scan reports its known clip; any other known clip it reports is a false match.
+Run: ``python benchmarks/video.py [--seconds 15] [--speed]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import av
@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 from skimage import data as samples
 
-from cvis.signals.video import FrameHash, hash_video
+from cvis.signals.video import hash_video
 
 KNOWN = ("coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry", "retina")
 UNRELATED = ("brick", "grass", "gravel", "coins", "moon", "colorwheel")
@@ -104,63 +104,64 @@ def copies(frames: Frames, other: Frames) -> dict[str, tuple[Frames, dict[str, o
     }
 
 
-def _words(hashes: list[str]) -> np.ndarray:
-    if not hashes:
-        return np.zeros((0, 4), dtype=np.uint64)
-    return np.frombuffer(bytes.fromhex("".join(hashes)), dtype=">u8").astype(np.uint64).reshape(-1, 4)
-
-
-def _usable(frames: tuple[FrameHash, ...]) -> list[str]:
-    return [f.hash for f in frames if f.quality >= 50]
-
-
-def matched(path: Path, known: dict[str, np.ndarray]) -> set[str]:
-    video = hash_video(path)
-    hashes = _usable(video.frames) + [v.hash for v in video.variants if v.quality >= 50]
-    query = _words(hashes)
-    found = set()
-    for name, words in known.items():
-        if len(query) and len(words):
-            dist = np.bitwise_count(query[:, None, :] ^ words[None, :, :]).sum(axis=2)
-            if (dist <= 31).any():
-                found.add(name)
-    return found
-
-
 def accuracy(root: Path, seconds: float) -> None:
+    """The whole process: known clips imported with ``import_media``, copies scanned with
+    ``run_scan`` into a fresh SQLite store, matches counted per kind of copy."""
+    from cvis.config import Settings
+    from cvis.hashsets.media_import import import_media
+    from cvis.identify.scan import ScanRequest, iter_scan_results, run_scan
+    from cvis.store.db import Store
+
     # The first known clip ends with an app's end-card; so do half the unrelated clips.
     known_frames = {n: pan_and_zoom(n, seconds) for n in KNOWN}
     known_frames[KNOWN[0]] += end_card()
-    known = {}
+    (root / "known").mkdir()
+    (root / "seized").mkdir()
+    rows = [["media_id", "file", "category"]]
     for name, frames in known_frames.items():
-        clip = write(root / f"known-{name}.mp4", frames)
-        known[name] = _words(_usable(hash_video(clip).frames))
+        write(root / "known" / f"{name}.mp4", frames)
+        rows.append([name, f"{name}.mp4", "1"])
+    with (root / "known" / "manifest.csv").open("w", newline="") as f:
+        csv.writer(f).writerows(rows)
     others = {n: pan_and_zoom(n, seconds) for n in UNRELATED}
-    found: dict[str, int] = {}
-    false_matches = 0
+    expected: dict[str, tuple[str, str]] = {}  # file -> (kind, known clip)
     for k, (name, frames) in enumerate(known_frames.items()):
         other = others[UNRELATED[k % len(UNRELATED)]]
-        for kind, (copy_frames, how) in copies(frames, other).items():
-            ext = {"matroska": "mkv", "webm": "webm", "avi": "avi", "mpegts": "ts", "flv": "flv",
-                   "mpeg": "mpg", "asf": "wmv"}.get(str(how.get("fmt")), "mp4")
-            path = write(root / f"{name}-{len(found)}-{kind[:6].strip()}.{ext}", copy_frames,
-                         **how)  # type: ignore[arg-type]
-            hits = matched(path, known)
-            found[kind] = found.get(kind, 0) + (name in hits)
-            false_matches += len(hits - {name})
-    unrelated_hits = 0
+        for j, (kind, (copy_frames, how)) in enumerate(copies(frames, other).items()):
+            ext = {"matroska": "mkv", "webm": "webm", "avi": "avi", "mpegts": "ts",
+                   "flv": "flv", "mpeg": "mpg", "asf": "wmv"}.get(str(how.get("fmt")), "mp4")
+            file = f"{name}-{j:02d}.{ext}"
+            write(root / "seized" / file, copy_frames, **how)  # type: ignore[arg-type]
+            expected[file] = (kind, name)
     for name, frames in others.items():
-        for label, clip_frames in (("plain", frames), ("with end-card", frames + end_card())):
-            hits = matched(write(root / f"unrelated-{name}-{label[:4]}.mp4", clip_frames), known)
-            unrelated_hits += bool(hits)
-            if hits:
-                print(f"  unrelated {name} ({label}) matched {sorted(hits)}")
+        write(root / "seized" / f"unrelated-{name}.mp4", frames)
+        write(root / "seized" / f"unrelated-{name}-endcard.mp4", frames + end_card())
+    store = Store(Settings(home=root / "home", database_url=f"sqlite:///{root / 'cvis.db'}"))
+    with store.session() as session:
+        import_media(session, root / "known" / "manifest.csv", name="known-videos")
+    started = time.perf_counter()
+    scan_id = run_scan(store, ScanRequest("BENCH", [root / "seized"], ["known-videos"]))
+    elapsed = time.perf_counter() - started
+    found: dict[str, int] = {}
+    false_matches = unrelated_hits = 0
+    with store.session() as session:
+        for row in iter_scan_results(session, scan_id):
+            file = Path(row["path"]).name
+            hits = {m["media_id"] for m in row["matches"]}
+            if file in expected:
+                kind, name = expected[file]
+                found[kind] = found.get(kind, 0) + (name in hits)
+                false_matches += len(hits - {name})
+            elif hits:
+                unrelated_hits += 1
+                print(f"  {file} matched {sorted(hits)}")
     print(f"{'copy':28} found")
     for kind, count in found.items():
         print(f"{kind:28} {count}/{len(KNOWN)}")
     print(f"false matches among copies: {false_matches}")
     print(f"unrelated clips matched: {unrelated_hits}/{2 * len(UNRELATED)} "
           f"(half of them end with {KNOWN[0]}'s end-card)")
+    print(f"scan of {len(expected) + 2 * len(UNRELATED)} clips: {elapsed:.1f} s")
 
 
 def speed(root: Path, heights: tuple[int, ...] = (720, 1080)) -> None:
