@@ -30,7 +30,10 @@ from cvis.store.models import KnownMedia, KnownSignal
 QUERY_PERCENT = 80.0  # most of the seized video is the known one (excerpts, re-encodes)
 COMPARED_PERCENT = 50.0  # or most of the known video is inside the seized one (compilations)
 MIN_MATCHED_FRAMES = 2
-FRAME_DISTANCE = 31
+# Frames within this many bits agree. Looser than the index's 31 (which still has to propose
+# the known video through one close frame): the decision rests on most frames agreeing, not on
+# one, and re-encoded low-detail frames drift past 31 (sky, dark scenes).
+FRAME_DISTANCE = 45
 FRAME_QUALITY = 50
 SECONDS_PER_KNOWN_FRAME = 1.0  # known videos are hashed one frame a second
 _FRAME_KIND = re.compile(r"^frame@(\d+(?:\.\d+)?)s(?:/.*)?$")
