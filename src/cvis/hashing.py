@@ -3,7 +3,7 @@
 Files are digested chunk by chunk, so a 4 GB video never sits in memory; only
 a picture small enough to decode (``max_image_bytes``) is kept, for the one
 item being hashed, and dropped after. Nothing here writes bytes anywhere.
-Hashing is two steps (``digest_item``, then ``decode_picture``) so the worker
+Hashing is two steps (``digest_item``, then ``decode_item``) so the worker
 pool can decode identical content once per scan.
 """
 
@@ -20,7 +20,7 @@ from cvis.media.sniff import SNIFF_BYTES, sniff_kind
 from cvis.signals.crypto import CHUNK_SIZE, DigestAccumulator
 from cvis.signals.decode import PixelLimitError
 from cvis.signals.image import hash_image_bytes
-from cvis.signals.video import hash_video
+from cvis.signals.video import AudioOnly, VideoPixelLimit, hash_video
 
 DEFAULT_MAX_PIXELS = 200_000_000
 log = logging.getLogger(__name__)
@@ -129,6 +129,11 @@ class Digested:
 
     record: HashRecord
     picture: bytes | None = None
+    video: bool = False  # frames to hash: a second step, so its digests survive a time limit
+
+    @property
+    def needs_decoding(self) -> bool:
+        return self.picture is not None or self.video
 
 
 def digest_item(item: MediaItem, limits: HashingLimits = HashingLimits()) -> Digested:
@@ -148,9 +153,19 @@ def digest_item(item: MediaItem, limits: HashingLimits = HashingLimits()) -> Dig
         record.error = record.error or "empty file"
     elif kind == "image" and data is None:
         record.error = record.error or "image too large to decode"
-    elif kind == "video" and record.error is None:
-        hash_video_frames(item, record)
-    return Digested(record, data if record.error is None else None)
+    if record.error is not None:
+        return Digested(record)
+    return Digested(record, data, video=kind == "video")
+
+
+def decode_item(
+    item: MediaItem, digested: Digested, limits: HashingLimits = HashingLimits()
+) -> None:
+    """The second step: PDQ of the picture, or the frame hashes of the video."""
+    if digested.picture is not None:
+        decode_picture(digested.record, digested.picture, limits)
+    elif digested.video:
+        hash_video_frames(item, digested.record, limits)
 
 
 def decode_picture(record: HashRecord, picture: bytes, limits: HashingLimits) -> None:
@@ -171,24 +186,37 @@ def decode_picture(record: HashRecord, picture: bytes, limits: HashingLimits) ->
         record.signals = dict(signals.others)
 
 
-def hash_video_frames(item: MediaItem, record: HashRecord) -> None:
-    """vPDQ-style frame hashes (one a second), looked up like pictures; the video stays put."""
+def hash_video_frames(
+    item: MediaItem, record: HashRecord, limits: HashingLimits = HashingLimits()
+) -> None:
+    """vPDQ-style frame hashes (one a second) and each frame's mirrored, rotated and
+    letterbox-trimmed hashes, looked up like pictures; the video stays put."""
     try:
         with item.open() as stream:
-            video = hash_video(stream, digests=False)
+            video = hash_video(stream, digests=False, max_pixels=limits.max_pixels)
+    except AudioOnly as exc:
+        record.flags.append(str(exc))
+        return
+    except VideoPixelLimit as exc:
+        record.error = f"decompression bomb: {exc}"
+        return
     except Exception as exc:  # PyAV raises many types on damaged containers
         log.info("undecodable video %s: %r", item.name, exc)
         record.error = "undecodable video: corrupt, truncated or unsupported video data"
         return
+    record.flags.extend(video.flags)
     record.pdq_variants = [
         PdqAlternative(f.hash, f.quality, f.contrast_quality, f"frame@{f.timestamp:.1f}s")
         for f in video.frames
+    ] + [
+        PdqAlternative(v.hash, v.quality, v.contrast_quality,
+                       f"frame@{v.timestamp:.1f}s/{v.kind}")
+        for v in video.variants
     ]
 
 
 def hash_item(item: MediaItem, limits: HashingLimits = HashingLimits()) -> HashRecord:
     """Never raises for bad content: the reason goes into ``error`` and the scan goes on."""
     digested = digest_item(item, limits)
-    if digested.picture is not None:
-        decode_picture(digested.record, digested.picture, limits)
+    decode_item(item, digested, limits)
     return digested.record

@@ -81,7 +81,11 @@ def _values(record: HashRecord) -> list[tuple[str, str]]:
     if record.pdq and record.pdq != "0" * 64:
         found.append(("pdq", record.pdq))
     for variant in record.pdq_variants:
-        if variant.kind in ("viewer", "frame") or variant.kind.startswith("frame@"):
+        # A video's own frames ("frame@12.0s"), not the mirrored or trimmed hashes of them
+        # that a scan also looks up ("frame@12.0s/flipx").
+        if variant.kind in ("viewer", "frame") or (
+            variant.kind.startswith("frame@") and "/" not in variant.kind
+        ):
             if variant.quality >= 50 and variant.hash != "0" * 64:  # vPDQ drops the rest
                 found.append(("pdq", variant.hash))
     found += [(name, value) for name, values in record.signals.items()

@@ -23,7 +23,7 @@ from cvis.hashing import (
     HashingLimits,
     HashRecord,
     PdqAlternative,
-    decode_picture,
+    decode_item,
     digest_item,
 )
 from cvis.media.items import MediaItem
@@ -53,11 +53,13 @@ class Outcome:
     contrast_quality: int | None
     variants: tuple[PdqAlternative, ...]
     signals: dict[str, list[str]] = field(default_factory=dict)
+    flags: tuple[str, ...] = ()  # facts about the content found while decoding (truncated...)
 
 
-def _outcome(record: HashRecord) -> Outcome:
+def _outcome(record: HashRecord, flags_before: int) -> Outcome:
     return Outcome(record.pdq, record.pdq_quality, record.error, record.pdq_contrast_quality,
-                   tuple(record.pdq_variants), dict(record.signals))
+                   tuple(record.pdq_variants), dict(record.signals),
+                   tuple(record.flags[flags_before:]))
 
 
 def _apply(record: HashRecord, outcome: Outcome) -> None:
@@ -65,6 +67,7 @@ def _apply(record: HashRecord, outcome: Outcome) -> None:
     record.pdq_contrast_quality = outcome.contrast_quality
     record.pdq_variants = list(outcome.variants)
     record.signals = dict(outcome.signals)
+    record.flags.extend(f for f in outcome.flags if f not in record.flags)
     record.error = record.error or outcome.error
 
 
@@ -80,10 +83,10 @@ def _worker_main(conn: Connection, limits: HashingLimits, plugins: list[str]) ->
         try:
             digested = digest_item(item, limits)
             record = digested.record
-            if digested.picture is not None:
-                conn.send(("digest", record))
+            if digested.needs_decoding:
+                conn.send(("digest", record))  # the supervisor keeps the digests from here
                 if conn.recv():
-                    decode_picture(record, digested.picture, limits)
+                    decode_item(item, digested, limits)
         except Exception:  # a bug must cost one item, not the scan
             log.exception("hashing %s failed", item.name)
             record = HashRecord(item.name, item.size,
@@ -232,7 +235,8 @@ class HashPool:
         sha = record.sha256
         if sha is not None and task.decodes:
             self._claimed.pop(sha, None)
-            self._remember(sha, _outcome(record))
+            before = len(task.record.flags) if task.record is not None else len(record.flags)
+            self._remember(sha, _outcome(record, before))
             for other in self._waiting.pop(sha, []):
                 self._settle(other)
         elif task.record is not None and sha is not None and not task.decodes:
@@ -272,6 +276,9 @@ class HashPool:
             return
         item = task.item
         record = task.record or HashRecord(item.name, item.size, flags=list(item.flags))
+        if task.record is not None and task.record.sha256 is not None:
+            # Read and digested: the digests still match exact-hash lists; say what stopped.
+            record.flags.append(f"{reason} (digests kept; frames or pixels not hashed)")
         record.error = reason
         self._finish(task, record)
 

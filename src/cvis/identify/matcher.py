@@ -42,14 +42,17 @@ class MatchResult:
     series: str | None
     victim_identified: bool | None
     known_media_pk: int
+    video: dict[str, Any] | None = None  # a video match's figures (vpdq): percentages, ranges
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        del data["known_media_pk"]
+        del data["known_media_pk"], data["video"]
+        data.update(self.video or {})
         return data
 
 
-MATCH_FIELDS = tuple(f.name for f in fields(MatchResult) if f.name != "known_media_pk")
+MATCH_FIELDS = tuple(f.name for f in fields(MatchResult) if f.name not in ("known_media_pk",
+                                                                           "video"))
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,7 @@ class Matcher:
         index_dir: Path | None = None,
     ) -> None:
         self._session = session
+        self.session = session  # the read view matches are judged in (video matching reads it)
         self._sets = self._choose_sets(set_names)
         self._indexes: MatchIndexes = load_indexes(session, list(self._sets), index_dir)
         self._suppressed = suppressed_signal_ids(session, self._sets)

@@ -27,6 +27,7 @@ from cvis.evidence.custody import register_evidence
 from cvis.hashing import HashingLimits, HashRecord
 from cvis.identify.hashpool import DEFAULT_TIME_LIMIT, hash_items
 from cvis.identify.matcher import Matcher, MatchResult, record_queries
+from cvis.identify.video_match import as_video_matches
 from cvis.media.folders import iter_media
 from cvis.media.items import MediaItem
 from cvis.media.limits import IntakeLimits
@@ -97,7 +98,7 @@ def match_record(matcher: Matcher, record: HashRecord) -> list[MatchResult]:
     unique: dict[tuple[str, str, str], MatchResult] = {}
     for m in found:
         unique.setdefault((m.set, m.media_id, m.signal), m)
-    return list(unique.values())
+    return as_video_matches(matcher.session, record, list(unique.values()))
 
 
 def _error_reason(error: str) -> str:
@@ -180,7 +181,7 @@ def _store_batch(
     session.flush()
     session.add_all(
         Match(item_id=item.id, known_media_id=m.known_media_pk, signal_type=m.signal,
-              distance=m.distance)
+              distance=m.distance, video=m.video)
         for item, (_, matches) in zip(items, batch, strict=True)
         for m in matches
     )
@@ -234,7 +235,8 @@ def _hash_and_match(
     with store.session() as read_session:
         matcher = Matcher(read_session, request.sets, store.settings.index_dir)
         for record in _hash_records(request, pending, workers):
-            batch.append((record, [] if record.error else match_record(matcher, record)))
+            # An item that could not be decoded still has its digests: exact lists match it.
+            batch.append((record, match_record(matcher, record)))
             if len(batch) >= COMMIT_EVERY or time.monotonic() - last_commit > COMMIT_SECONDS:
                 _commit_batch(store, scan_id, batch)
                 batch, last_commit = [], time.monotonic()
@@ -313,6 +315,7 @@ def _item_matches(session: Session, item_ids: list[int]) -> dict[int, list[dict[
                 "category": media.category,
                 "series": media.series,
                 "victim_identified": book.identification(media).victim_identified,
+                **(match.video or {}),
             }
         )
     return by_item

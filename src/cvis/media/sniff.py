@@ -17,6 +17,10 @@ _PREFIXES: tuple[tuple[bytes, str, str], ...] = (
     (b"MM\x00*", "tiff", "image"),
     (b"BM", "bmp", "image"),
     (b"\x1a\x45\xdf\xa3", "matroska", "video"),
+    (b"FLV\x01", "flv", "video"),
+    (b"\x00\x00\x01\xba", "mpeg", "video"),  # MPEG program stream (.mpg, .vob)
+    (b"\x00\x00\x01\xb3", "mpeg", "video"),  # MPEG video elementary stream
+    (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", "asf", "video"),  # .wmv, .asf
     (b"PK\x03\x04", "zip", "archive"),
     (b"PK\x05\x06", "zip", "archive"),  # empty zip
     (b"7z\xbc\xaf\x27\x1c", "7z", "archive"),
@@ -49,6 +53,10 @@ _EXTENSIONS: dict[str, set[str]] = {
     "3gp": {".3gp", ".3g2"},
     "avi": {".avi"},
     "matroska": {".mkv", ".webm", ".mka"},
+    "flv": {".flv", ".f4v"},
+    "mpeg": {".mpg", ".mpeg", ".mpe", ".vob", ".m2v"},
+    "asf": {".wmv", ".asf", ".wma"},
+    "mpegts": {".ts", ".mts", ".m2ts", ".tsv"},
     "zip": {".zip", ".jar", ".apk", ".docx", ".xlsx", ".pptx", ".odt", ".epub", ".cbz"},
     "7z": {".7z"},
     "gzip": {".gz", ".tgz"},
@@ -122,7 +130,18 @@ def _sniff_binary(head: bytes) -> Sniffed:
             return Sniffed(fmt, kind)
     if head[257:262] == b"ustar":
         return Sniffed("tar", "archive")
+    if _is_transport_stream(head):
+        return Sniffed("mpegts", "video")
     return UNKNOWN
+
+
+def _is_transport_stream(head: bytes) -> bool:
+    """MPEG-TS: 188-byte packets, each starting with the sync byte 0x47 (M2TS: 192)."""
+    for size, offset in ((188, 0), (192, 4)):
+        starts = range(offset, len(head), size)
+        if len(head) >= offset + 2 * size and all(head[i] == 0x47 for i in starts):
+            return True
+    return False
 
 
 def sniff_kind(head: bytes) -> str:

@@ -3,9 +3,12 @@
 Frames are decoded with PyAV (FFmpeg's libraries inside the wheel; no system
 ffmpeg). As in vPDQ's ``hashVideoFile``, frame n (in output order) is hashed
 when ``n % int(seconds_per_hash * average_fps) == 0`` and stamped ``n / fps``,
-at the video's own resolution in RGB. Consecutive frames within
-``collapse_distance`` bits of the last kept one are dropped (a still scene
-yields one hash, not one a second). Matching follows vPDQ's brute matcher:
+at the video's own resolution in RGB, turned upright when the stream carries a
+rotation (phones store frames sideways). Only exact repeats of the last kept frame
+are dropped by default: dropping near repeats once removed the only frame that a
+watermarked copy matched. Each frame also yields the extra hashes the picture path
+looks up (mirrored/rotated, and the picture inside letterbox bars) so that
+flipped, sideways and letterboxed copies are found. Matching follows vPDQ's brute matcher:
 drop exact duplicates and low-quality frames on each side, then report the
 share of query frames that have a match in the known video and the share of
 the known video's frames that have one in the query.
@@ -16,17 +19,17 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import BinaryIO
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
 
 import av
 import numpy as np
 
-from cvis.signals import pdqcore
+from cvis.signals import borders, pdqcore
 from cvis.signals.crypto import CryptoDigests, digest_stream
 
 SECONDS_PER_HASH = 1.0
-COLLAPSE_DISTANCE = 4
+COLLAPSE_DISTANCE = 0
 VPDQ_DISTANCE = 31
 VPDQ_QUALITY = 50
 VideoSource = str | os.PathLike[str] | BinaryIO
@@ -34,6 +37,14 @@ VideoSource = str | os.PathLike[str] | BinaryIO
 
 class VideoDecodeError(ValueError):
     """Bytes that PyAV cannot read as a video with a video stream."""
+
+
+class AudioOnly(VideoDecodeError):
+    """A media file with sound and no picture: nothing to hash but its bytes."""
+
+
+class VideoPixelLimit(VideoDecodeError):
+    """The stream declares frames larger than the pixel limit (a decompression bomb)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,18 @@ class FrameHash:
 
 
 @dataclass(frozen=True)
+class FrameVariant:
+    """An extra hash of a sampled frame: a dihedral name ("flipx", "rotate90", ...) or
+    "trimmed" (inside letterbox bars)."""
+
+    hash: str
+    quality: int
+    timestamp: float
+    kind: str
+    contrast_quality: int = 0
+
+
+@dataclass(frozen=True)
 class VideoSignals:
     frames: tuple[FrameHash, ...]
     digests: CryptoDigests | None
@@ -58,6 +81,8 @@ class VideoSignals:
     width: int
     height: int
     frames_decoded: int
+    variants: tuple[FrameVariant, ...] = ()
+    flags: tuple[str, ...] = ()
 
     @property
     def md5(self) -> str | None:
@@ -96,24 +121,52 @@ def hash_video(
     collapse_distance: int = COLLAPSE_DISTANCE,
     max_seconds: float | None = None,
     digests: bool = True,
+    max_pixels: int | None = None,
+    variants: bool = True,
 ) -> VideoSignals:
-    """Per-frame PDQ (with quality and timestamp) and the whole-file digests."""
+    """Per-frame PDQ (with quality and timestamp), each frame's extra hashes, and the
+    whole-file digests. Raises VideoDecodeError (AudioOnly, VideoPixelLimit) when there is
+    nothing to hash; a stream that breaks off part-way is hashed as far as it goes and
+    flagged."""
     found = _digests(source) if digests else None
     try:
         with av.open(source, mode="r") as container:
-            if not container.streams.video:
-                raise VideoDecodeError("no video stream")
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
+            stream = _video_stream(container, max_pixels)
             fps = float(stream.average_rate or stream.guessed_rate or 25)
-            frames, decoded = _sample(container, stream, fps, seconds_per_hash, max_seconds)
+            sampled = _sample(container, stream, fps, seconds_per_hash, max_seconds, variants)
             duration = float(container.duration or 0) / av.time_base
             size = (stream.codec_context.width, stream.codec_context.height)
     except av.FFmpegError as exc:
         raise VideoDecodeError(f"cannot decode video: {exc}") from exc
+    flags = list(sampled.flags)
+    if sampled.broke_off is None and max_seconds is None and sampled.frames:
+        flags += _short_of_duration(sampled.last_time, duration, fps)
     return VideoSignals(
-        tuple(collapse(frames, collapse_distance)), found, fps, duration, *size, decoded
+        tuple(collapse(sampled.frames, collapse_distance)), found, fps, duration, *size,
+        sampled.decoded, tuple(sampled.variants), tuple(flags),
     )
+
+
+def _video_stream(container: av.container.InputContainer, max_pixels: int | None) -> Any:
+    if not container.streams.video:
+        if container.streams.audio:
+            raise AudioOnly("audio only: no video stream")
+        raise VideoDecodeError("no video stream")
+    stream = container.streams.video[0]
+    width, height = stream.codec_context.width, stream.codec_context.height
+    if max_pixels is not None and width * height > max_pixels:
+        raise VideoPixelLimit(
+            f"frames of {width}x{height} exceed the limit of {max_pixels:,} pixels"
+        )
+    stream.thread_type = "AUTO"
+    return stream
+
+
+def _short_of_duration(last_time: float, duration: float, fps: float) -> list[str]:
+    """A file whose frames end well before the length its container declares was cut."""
+    if duration > 0 and last_time + max(1.0, 2 / fps) < 0.9 * duration:
+        return [f"truncated: frames end at {last_time:.1f} s of {duration:.1f} s declared"]
+    return []
 
 
 def _digests(source: VideoSource) -> CryptoDigests:
@@ -126,40 +179,83 @@ def _digests(source: VideoSource) -> CryptoDigests:
     return result
 
 
+@dataclass
+class _Sampled:
+    frames: list[FrameHash] = field(default_factory=list)
+    variants: list[FrameVariant] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    decoded: int = 0
+    last_time: float = 0.0
+    broke_off: str | None = None
+
+
 def _sample(
     container: av.container.InputContainer,
-    stream: av.VideoStream,
+    stream: Any,
     fps: float,
     seconds_per_hash: float,
     max_seconds: float | None,
-) -> tuple[list[FrameHash], int]:
+    variants: bool,
+) -> _Sampled:
     every = max(1, int(seconds_per_hash * fps))
     last = None if max_seconds is None else int(max_seconds * fps)
-    frames: list[FrameHash] = []
+    out = _Sampled()
     number = -1
-    for number, frame in enumerate(container.decode(stream)):
-        if last is not None and number > last:
-            break
-        if number % every:
-            continue
-        found = pdqcore.pdq_float(frame.to_ndarray(format="rgb24"))
-        frames.append(
-            FrameHash(
-                pdqcore.bits_hex(found.dct16),
-                found.quality,
-                number / fps,
-                number,
-                found.contrast_quality,
-            )
-        )
-    return frames, number + 1
+    try:
+        for number, frame in enumerate(container.decode(stream)):
+            if last is not None and number > last:
+                break
+            out.last_time = number / fps
+            if number % every:
+                continue
+            _hash_frame(out, _upright(frame), number, number / fps, variants)
+    except av.FFmpegError as exc:
+        if number < 0:
+            raise
+        out.broke_off = str(exc)
+        out.flags.append(f"truncated: decoding stopped at {out.last_time:.1f} s ({exc})")
+    out.decoded = number + 1
+    return out
+
+
+def _upright(frame: Any) -> np.ndarray:
+    """The frame as a viewer shows it: the stream's display rotation applied."""
+    pixels = frame.to_ndarray(format="rgb24")
+    turns = round(float(getattr(frame, "rotation", 0) or 0) / 90) % 4
+    return np.ascontiguousarray(np.rot90(pixels, turns)) if turns else pixels
+
+
+def _hash_frame(out: _Sampled, pixels: np.ndarray, number: int, at: float, extra: bool) -> None:
+    found = pdqcore.pdq_float(pixels)
+    value = pdqcore.bits_hex(found.dct16)
+    out.frames.append(FrameHash(value, found.quality, at, number, found.contrast_quality))
+    if not extra:
+        return
+    seen = {value}
+    if not found.is_flat:
+        for name, dct in pdqcore.dihedral_dct(found.dct16).items():
+            _add_variant(out, seen, pdqcore.bits_hex(dct), found, at, name)
+    box = borders.content_box(pixels)
+    if box is not None:
+        top, bottom, left, right = box
+        inner = pdqcore.pdq_float(np.ascontiguousarray(pixels[top:bottom, left:right]))
+        _add_variant(out, seen, pdqcore.bits_hex(inner.dct16), inner, at, "trimmed")
+
+
+def _add_variant(
+    out: _Sampled, seen: set[str], value: str, found: pdqcore.PdqFloat, at: float, kind: str
+) -> None:
+    if value not in seen:
+        seen.add(value)
+        out.variants.append(FrameVariant(value, found.quality, at, kind, found.contrast_quality))
 
 
 def collapse(frames: Sequence[FrameHash], distance: int) -> Iterator[FrameHash]:
-    """Drop frames within ``distance`` bits of the last kept frame (negative keeps all)."""
+    """Drop frames within ``distance`` bits of the last kept frame (0: exact repeats only;
+    negative keeps all)."""
     kept: FrameHash | None = None
     for frame in frames:
-        if kept is None or _distance(kept.hash, frame.hash) > distance:
+        if kept is None or distance < 0 or _distance(kept.hash, frame.hash) > distance:
             kept = frame
             yield frame
 

@@ -178,6 +178,8 @@ class Match(Base):
     known_media_id: Mapped[int] = mapped_column(ForeignKey("known_media.id", ondelete="CASCADE"))
     signal_type: Mapped[str] = mapped_column(String(30))
     distance: Mapped[int] = mapped_column(Integer, default=0)
+    # A video match's figures: query/compared percentages and matching time ranges.
+    video: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     __table_args__ = (Index("ix_matches_item", "item_id"),)
 
 
