@@ -103,7 +103,7 @@ def predict(
     settings = load_settings(ref)
     cal = load_calibration(ref)
     settings["retain_intermediate_calculation_columns"] = True
-    settings["retain_matching_columns"] = True
+    settings["retain_matching_columns"] = True  # Splink keeps gamma columns only with them
     linker = engine.linker([left, right], settings)
     pairs = linker.inference.predict(
         # the full-name discount is applied after Splink: score down to 8 bits below
