@@ -17,6 +17,17 @@ from typer.testing import CliRunner
 from cvis.config import Settings
 from cvis.store.db import Store, upgrade
 
+pytest_plugins = ["tests.trust_helpers"]  # the two-agency world (fixtures world, sqlite_world)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """No test may touch the user's own data directory: a fresh CVIS_HOME unless one is given
+    (code that falls back to the default home, such as logs and keys, lands here too)."""
+    if not os.environ.get("CVIS_HOME"):
+        import tempfile
+
+        os.environ["CVIS_HOME"] = tempfile.mkdtemp(prefix="cvis-test-home-")
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "CVIS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

@@ -29,11 +29,10 @@ def _code(store: Store, name: str) -> str:
 
 
 def _try_logon(store: Store, name: str, password: str, code: str, now=None) -> str | None:  # type: ignore[no-untyped-def]
-    with store.session() as session:
-        try:
-            return logon(session, name, password, code, now)
-        except AuthenticationFailed:
-            return None
+    try:
+        return logon(store, name, password, code, now)
+    except AuthenticationFailed:
+        return None
 
 
 def test_five_failed_logons_lock_the_account_for_ten_minutes_or_more(store: Store) -> None:
@@ -62,7 +61,7 @@ def test_logon_needs_the_second_factor(sqlite_store: Store) -> None:
 def test_token_expiry_and_revocation(store: Store) -> None:
     make_accounts(store)
     with store.session() as session:
-        row, token = create_token(session, "examiner-Agency A", expires_days=1)
+        row, token = create_token(session, "examiner-Agency A", expires_days=1, purpose="t")
     with store.session() as session:
         assert authenticate_token(session, token).user == "examiner-Agency A"
         with pytest.raises(AuthenticationFailed, match="expired"):
@@ -75,7 +74,7 @@ def test_token_expiry_and_revocation(store: Store) -> None:
 def test_token_scope_narrows_the_role(sqlite_store: Store) -> None:
     make_accounts(sqlite_store)
     with sqlite_store.session() as session:
-        _, token = create_token(session, "admin-Agency A", scopes=["lookup"])
+        _, token = create_token(session, "admin-Agency A", scopes=["lookup"], purpose="t")
         principal = authenticate_token(session, token)
     assert principal.may("lookup") and not principal.may("sets:write")
 
@@ -95,12 +94,12 @@ def test_cli_accounts(cli_env: Settings, runner: CliRunner) -> None:
     assert runner.invoke(app, ["agency", "add", "Agency B"]).exit_code == 0
     assert runner.invoke(app, ["agency", "add", "Agency B"]).exit_code == 1
     added = runner.invoke(app, ["user", "add", "ana", "--agency", "Agency B", "--role", "analyst",
-                                "--password-stdin"], input="s3cret-pass\n")
+                                "--password-stdin"], input="a benign long passphrase\n")
     assert added.exit_code == 0, added.output
     bad_role = runner.invoke(app, ["user", "add", "bob", "--agency", "Agency B", "--role", "boss"])
     assert bad_role.exit_code == 1 and "unknown role" in bad_role.output
     made = runner.invoke(app, ["token", "create", "ana", "--expires-days", "5", "--scope",
-                               "lookup"])
+                               "lookup", "--purpose", "triage of case 7"])
     assert made.exit_code == 0, made.output
     token = made.stdout.strip().splitlines()[-1]
     assert token.startswith("cvis_")
@@ -109,3 +108,38 @@ def test_cli_accounts(cli_env: Settings, runner: CliRunner) -> None:
         principal = authenticate_token(session, token)
     store.dispose()
     assert principal.permissions == frozenset({"lookup"})
+
+
+@pytest.mark.parametrize("password, why", [
+    ("short-1", "at least 12"), ("password1234", "common or breached"),
+    ("Password123!", "common or breached"), ("aaaaaaaaaaaaaaa", "different characters"),
+    ("ana-is-my-name-2026", "user name"),
+])
+def test_the_password_policy(cli_env: Settings, runner: CliRunner, password: str,
+                             why: str) -> None:
+    assert runner.invoke(app, ["agency", "add", "Agency B"]).exit_code == 0
+    added = runner.invoke(app, ["user", "add", "ana", "--agency", "Agency B", "--role",
+                                "analyst", "--password-stdin"], input=password + "\n")
+    assert added.exit_code == 1 and why in added.output
+
+
+def test_user_and_token_lists(cli_env: Settings, runner: CliRunner) -> None:
+    import json
+
+    assert runner.invoke(app, ["agency", "add", "Agency B"]).exit_code == 0
+    for name, role in (("ana", "analyst"), ("cat", "curator")):
+        assert runner.invoke(app, ["user", "add", name, "--agency", "Agency B",
+                                   "--role", role]).exit_code == 0
+    no_purpose = runner.invoke(app, ["token", "create", "ana"])
+    assert no_purpose.exit_code == 1 and "purpose" in no_purpose.output
+    made = runner.invoke(app, ["token", "create", "cat", "--purpose", "nightly sync"])
+    token = made.stdout.strip().splitlines()[-1]
+    users = [json.loads(x) for x in runner.invoke(app, ["user", "list", "--json"]).stdout
+             .splitlines()]
+    assert [(u["name"], u["agency"], u["role"]) for u in users] == [
+        ("ana", "Agency B", "analyst"), ("cat", "Agency B", "curator")]
+    listed = runner.invoke(app, ["token", "list", "--json"])
+    (row,) = [json.loads(x) for x in listed.stdout.splitlines()]
+    assert row["user"] == "cat" and row["purpose"] == "nightly sync" and not row["revoked"]
+    assert token not in listed.stdout and token.startswith(row["prefix"])
+    assert "cat" in runner.invoke(app, ["user", "list"]).stdout

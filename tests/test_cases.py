@@ -222,7 +222,7 @@ def test_case_commands_are_audited(
     assert runner.invoke(app, ["case", "new", "Z-9", "--agency", "Agency Z"]).exit_code == 0
     assert runner.invoke(app, ["case", "show", "Z-9"]).exit_code == 0
     missing = runner.invoke(app, ["case", "show", "NOPE"])
-    assert missing.exit_code == 1
+    assert missing.exit_code == 2, "an unknown case number is an input error"
     with store.session() as session:
         rows = session.execute(
             select(AuditRecord.event, AuditRecord.object, AuditRecord.outcome)

@@ -99,11 +99,12 @@ def test_errors_exit_one_with_a_clear_message(
     assert result.exit_code == 1
     assert "line 2" in result.output and "nothing imported" in result.output
 
+    # a set name that does not exist is an input error: exit 2 (issue 16's one rule)
     missing = runner.invoke(app, ["scan", str(tmp_path), "--case", "C", "--sets", "nope"])
-    assert missing.exit_code == 1 and "no hash set named nope" in missing.output
+    assert missing.exit_code == 2 and "no hash set named nope" in missing.output
 
     unknown = runner.invoke(app, ["sets", "export", "nope"])
-    assert unknown.exit_code == 1 and "no hash set named 'nope'" in unknown.output
+    assert unknown.exit_code == 2 and "no hash set named 'nope'" in unknown.output
 
 
 def test_usage_errors_exit_two(runner: CliRunner, cli_env: Settings) -> None:

@@ -58,13 +58,14 @@ def test_bad_records_fail_with_line_numbers_or_are_skipped(cli_env: Settings, ru
 
 
 def test_unknown_things_are_clear_errors(cli_env: Settings, runner: CliRunner) -> None:
-    assert runner.invoke(app, ["sets", "export", "nope"]).exit_code == 1
+    # unknown names and ids are input errors: exit 2 (issue 16's one exit-code rule)
+    assert runner.invoke(app, ["sets", "export", "nope"]).exit_code == 2
     result = runner.invoke(app, ["sets", "configure", "x", "--threshold", "pdq"])
     assert result.exit_code == 2 and "SIGNAL=DISTANCE" in result.output
     result = runner.invoke(app, ["sets", "feedback", "12345", "confirmed"])
-    assert result.exit_code == 1 and "no match" in result.output
+    assert result.exit_code == 2 and "no match" in result.output
     result = runner.invoke(app, ["sets", "series", "S", "--contact-email", "bad"])
-    assert result.exit_code == 1 and "email" in result.output
+    assert result.exit_code == 2 and "email" in result.output
 
 
 def test_configure_and_publish_then_pull(cli_env: Settings, runner: CliRunner,

@@ -135,4 +135,6 @@ def run_demo(workdir: Path | None = None, *, quiet: bool = False) -> int:
         render.demo_matches(iter_scan_results(session, scan_id))
     render.scan_summary(summary, results)
     render.note(f"demo finished in {time.monotonic() - started:.1f}s")
+    render.note("review this case in the browser: cvis demo --serve (from a checkout: "
+                ".venv/bin/cvis demo --serve); it prints the address and a demo sign-in")
     return scan_id

@@ -25,6 +25,17 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+_DUMMY: dict[int, str] = {}
+
+
+def burn_password_check(password: str) -> None:
+    """The same argon2 work as a real check, for unknown or locked users (no timing oracle)."""
+    key = id(_hasher)
+    if key not in _DUMMY:
+        _DUMMY[key] = _hasher.hash("cvis: no such user")
+    password_matches(_DUMMY[key], password)
+
+
 def password_matches(stored: str | None, password: str) -> bool:
     if not stored:
         return False
@@ -48,7 +59,23 @@ def new_totp_secret() -> str:
 
 
 def totp_matches(secret: str | None, code: str, at: datetime) -> bool:
-    return bool(secret) and pyotp.TOTP(secret or "").verify(code, for_time=at, valid_window=1)
+    return totp_step(secret, code, at) is not None
+
+
+def totp_step(secret: str | None, code: str, at: datetime) -> int | None:
+    """The 30-second step whose code this is (one step of clock drift either way), else None.
+
+    The step is what makes a code single-use: a logon claims it, and a step at or before
+    the last claimed one is refused.
+    """
+    if not secret or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    now = totp.timecode(at)
+    for step in (now, now - 1, now + 1):
+        if secrets.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
 
 
 def totp_uri(secret: str, user: str) -> str:

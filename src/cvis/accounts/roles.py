@@ -1,16 +1,39 @@
-"""Roles and the permissions each grants: the one table that says who may do what."""
+"""Roles and the rights each grants: the one table that says who may do what.
+
+A right names an action on a kind of resource. The role table says which rights
+a role may ever exercise; the policy's rules (``cvis.policy``, one per resource
+kind) say on which resources: a set of another agency, a case of its own, ...
+Token scopes are a subset of these names, never wider than the user's role.
+
+Rights over hash sets (decided per set by the "set" rule in cvis.hashsets.access):
+
+- ``sets:read``      know that the set exists (list it, name it in a lookup)
+- ``sets:match``     match hashes against it: the answer carries set, media id,
+                     signal and distance, nothing more
+- ``sets:metadata``  see its records' metadata (category, series, victim identified)
+- ``sets:export``    download its records
+- ``sets:write``     import new versions, change its settings (owner agency only)
+- ``sets:curate``    suppress a hash for every agency, lift that, grant access
+                     (owner agency's curators only)
+- ``sets:feedback``  record an agency's verdict on a match of its own case
+"""
 
 from __future__ import annotations
 
 HASH = "hash"
 LOOKUP = "lookup"
 SETS_READ = "sets:read"
+SETS_MATCH = "sets:match"
+SETS_METADATA = "sets:metadata"
+SETS_EXPORT = "sets:export"
 SETS_WRITE = "sets:write"
+SETS_CURATE = "sets:curate"
 SETS_FEEDBACK = "sets:feedback"
 SCANS_READ = "scans:read"
 SCANS_WRITE = "scans:write"
 CASES_READ = "cases:read"
 CASES_WRITE = "cases:write"
+CASES_EXPORT = "cases:export"
 AUDIT_READ = "audit:read"
 ACCOUNTS_ADMIN = "accounts:admin"
 OFFICES_READ = "offices:read"
@@ -18,19 +41,18 @@ OFFICES_WRITE = "offices:write"
 LINKAGE = frozenset({"linkage:read", "linkage:review", "linkage:run"})  # registry cross-matching
 
 ALL_PERMISSIONS = frozenset(
-    {HASH, LOOKUP, SETS_READ, SETS_WRITE, SETS_FEEDBACK, SCANS_READ, SCANS_WRITE, CASES_READ,
-     CASES_WRITE, AUDIT_READ, ACCOUNTS_ADMIN, OFFICES_READ, OFFICES_WRITE}
+    {HASH, LOOKUP, SETS_READ, SETS_MATCH, SETS_METADATA, SETS_EXPORT, SETS_WRITE, SETS_CURATE,
+     SETS_FEEDBACK, SCANS_READ, SCANS_WRITE, CASES_READ, CASES_WRITE, CASES_EXPORT, AUDIT_READ,
+     ACCOUNTS_ADMIN, OFFICES_READ, OFFICES_WRITE}
 ) | LINKAGE
-_EXAMINER = frozenset(
-    {HASH, LOOKUP, SETS_READ, SETS_FEEDBACK, SCANS_READ, SCANS_WRITE, CASES_READ, CASES_WRITE,
-     OFFICES_READ}
-)
+_MATCHING = frozenset({HASH, LOOKUP, SETS_READ, SETS_MATCH, SETS_METADATA, OFFICES_READ})
+_EXAMINER = _MATCHING | {
+    SETS_FEEDBACK, SCANS_READ, SCANS_WRITE, CASES_READ, CASES_WRITE, CASES_EXPORT
+}
 ROLES: dict[str, frozenset[str]] = {
     "examiner": _EXAMINER,
-    "analyst": frozenset(
-        {HASH, LOOKUP, SETS_READ, SETS_FEEDBACK, SCANS_READ, CASES_READ, OFFICES_READ}
-    ),
-    "curator": frozenset({HASH, LOOKUP, SETS_READ, SETS_WRITE, SETS_FEEDBACK, OFFICES_READ}),
+    "analyst": _MATCHING | {SCANS_READ, CASES_READ},
+    "curator": _MATCHING | {SETS_EXPORT, SETS_WRITE, SETS_CURATE},
     "supervisor": _EXAMINER | {AUDIT_READ},
     "auditor": frozenset({AUDIT_READ}),
     "admin": ALL_PERMISSIONS,
@@ -47,10 +69,16 @@ def check_role(role: str) -> str:
     return role
 
 
-def check_scopes(scopes: list[str]) -> list[str]:
+def check_scopes(scopes: list[str], role: str | None = None) -> list[str]:
+    """Known scope names, and (given a role) none beyond what the role holds."""
     unknown = sorted(set(scopes) - ALL_PERMISSIONS)
     if unknown:
         raise ValueError(
             f"unknown scope(s) {', '.join(unknown)} (known: {', '.join(sorted(ALL_PERMISSIONS))})"
         )
+    if role is not None:
+        beyond = sorted(set(scopes) - ROLES[check_role(role)])
+        if beyond:
+            raise ValueError(f"role {role!r} does not hold {', '.join(beyond)}: a token's scopes "
+                             "cannot be wider than its user's role")
     return sorted(set(scopes))

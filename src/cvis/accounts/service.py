@@ -5,18 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from cvis.accounts.credentials import (
+    burn_password_check,
     hash_password,
     new_token,
     new_totp_secret,
     password_matches,
     token_digest,
-    totp_matches,
+    totp_step,
 )
+from cvis.accounts.passwords import WeakPassword, check_password
 from cvis.accounts.roles import ROLES, check_role, check_scopes
+from cvis.policy.inputs import InvalidName
+from cvis.policy.inputs import check_name as _check_name
+from cvis.store.db import Store
 from cvis.store.models import Agency, ApiToken, User, utcnow
 
 MAX_FAILED_LOGONS = 5
@@ -31,7 +36,15 @@ class AccountError(ValueError):
 
 
 class AuthenticationFailed(PermissionError):
-    """Credentials were missing, wrong, expired, revoked, locked or idle."""
+    """Credentials were missing, wrong, expired, revoked, locked or idle.
+
+    The message is what the caller is told; ``reason`` (often more precise, such as
+    "unknown user" or "account locked") is for the audit record only.
+    """
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 @dataclass(frozen=True)
@@ -55,10 +68,15 @@ def _aware(at: datetime | None) -> datetime | None:
     return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
 
 
+def check_name(value: str, what: str, max_length: int = 200) -> str:
+    try:
+        return _check_name(value, what, max_length)
+    except InvalidName as exc:
+        raise AccountError(str(exc)) from None
+
+
 def add_agency(session: Session, name: str) -> Agency:
-    name = name.strip()
-    if not name:
-        raise AccountError("an agency name cannot be empty")
+    name = check_name(name.strip(), "an agency name")
     if session.scalar(select(Agency).where(Agency.name == name)) is not None:
         raise AccountError(f"agency {name!r} already exists")
     agency = Agency(name=name)
@@ -79,6 +97,12 @@ def add_user(
 ) -> tuple[User, str]:
     """Create a user; return it and its new TOTP secret (shown once, for the authenticator)."""
     check_role(role)
+    check_name(name, "a user name")
+    if password is not None:
+        try:
+            check_password(password, name)
+        except WeakPassword as exc:
+            raise AccountError(str(exc)) from None
     found = session.scalar(select(Agency).where(Agency.name == agency))
     if found is None:
         raise AccountError(f"no agency named {agency!r} (add it with `cvis agency add`)")
@@ -107,7 +131,16 @@ def create_token(
     user = get_user(session, user_name)
     if expires_days is not None and expires_days <= 0:
         raise AccountError("--expires-days must be positive")
-    granted = check_scopes(scopes) if scopes else sorted(ROLES[user.role])
+    purpose = purpose.strip()
+    if kind == "api" and not purpose:
+        raise AccountError("a service token needs its purpose (fixed at creation, recorded "
+                           "with every search it makes)")
+    if purpose:
+        check_name(purpose, "a purpose", max_length=500)
+    try:
+        granted = check_scopes(scopes, user.role) if scopes else sorted(ROLES[user.role])
+    except ValueError as exc:
+        raise AccountError(str(exc)) from None
     token = new_token()
     row = ApiToken(
         user_id=user.id, kind=kind, token_sha256=token_digest(token), prefix=token[:12],
@@ -154,33 +187,139 @@ def authenticate_token(session: Session, token: str, now: datetime | None = None
     )
 
 
+LOGON_REFUSED = "logon refused: wrong user name, password or code, or the account is locked"
+
+
+def _lock_expired(now: datetime) -> ColumnElement[bool]:
+    return and_(User.locked_until.is_not(None), User.locked_until <= now)
+
+
+def _reserve_attempt(session: Session, user_id: int, now: datetime) -> bool:
+    """Count this attempt before checking it, atomically: at most MAX_FAILED_LOGONS pass.
+
+    One conditional UPDATE (no read-then-write), so however many attempts arrive at
+    once, on SQLite or PostgreSQL, only MAX_FAILED_LOGONS find the counter below the
+    limit. The attempt that reaches the limit sets the lock in the same statement, so a
+    crash between this and the check cannot leave an account locked for ever.
+    """
+    expired = _lock_expired(now)
+    result = session.execute(
+        update(User)
+        .where(User.id == user_id,
+               or_(User.locked_until.is_(None), expired),
+               or_(User.failed_logons < MAX_FAILED_LOGONS, expired))
+        .values(
+            failed_logons=case((expired, 1), else_=User.failed_logons + 1),
+            locked_until=case(
+                (expired, None),
+                (User.failed_logons + 1 >= MAX_FAILED_LOGONS, now + LOCKOUT),
+                else_=User.locked_until,
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def _claim_totp_step(session: Session, user_id: int, step: int) -> bool:
+    """A TOTP code is single-use: claim its step, refusing one at or before the last claimed."""
+    result = session.execute(
+        update(User)
+        .where(User.id == user_id,
+               or_(User.last_totp_step.is_(None), User.last_totp_step < step))
+        .values(last_totp_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
 def logon(
-    session: Session, name: str, password: str, totp_code: str, now: datetime | None = None
+    store: Store, name: str, password: str, totp_code: str, now: datetime | None = None
 ) -> str:
     """Interactive logon with password and TOTP; returns a session token.
 
-    Five failures in a row lock the account for LOCKOUT; a locked account is
-    refused even with the right password, so guessing cannot continue.
+    Every attempt is counted before it is checked (see ``_reserve_attempt``); five
+    failures lock the account for LOCKOUT. Unknown, locked and wrong all get the same
+    argon2 work and the same message; ``AuthenticationFailed.reason`` tells the audit log.
     """
     now = now or utcnow()
-    user = session.scalar(select(User).where(User.name == name))
-    if user is None:
-        raise AuthenticationFailed("wrong user name, password or code")
-    locked_until = _aware(user.locked_until)
-    if locked_until is not None and now < locked_until:
-        raise AuthenticationFailed(f"account locked until {locked_until.isoformat()}")
-    right = password_matches(user.password_hash, password) and totp_matches(
-        user.totp_secret, totp_code, now
-    )
-    if user.disabled or not right:
-        user.failed_logons += 1
-        if user.failed_logons >= MAX_FAILED_LOGONS:
-            user.locked_until, user.failed_logons = now + LOCKOUT, 0
-        raise AuthenticationFailed("wrong user name, password or code")
-    user.failed_logons, user.locked_until = 0, None
-    _, token = create_token(session, name, expires_days=None, kind="session")
-    session.flush()
-    row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == token_digest(token)))
-    if row is not None:
-        row.expires_at, row.last_used_at = now + SESSION_MAX, now
+    with store.session() as session:
+        user_id = session.scalar(select(User.id).where(User.name == name))
+        reserved = user_id is not None and _reserve_attempt(session, user_id, now)
+    if user_id is None or not reserved:
+        burn_password_check(password)
+        raise AuthenticationFailed(LOGON_REFUSED,
+                                   reason="unknown user" if user_id is None else "account locked")
+    reason = ""
+    with store.session() as session:
+        user = session.get_one(User, user_id)
+        step = totp_step(user.totp_secret, totp_code, now)
+        if user.disabled:
+            reason = "account disabled"
+        elif not password_matches(user.password_hash, password):
+            reason = "wrong password"
+        elif step is None:
+            reason = "wrong second-factor code"
+        elif not _claim_totp_step(session, user_id, step):
+            reason = "second-factor code already used"
+        if not reason:
+            session.execute(update(User).where(User.id == user_id)
+                            .values(failed_logons=0, locked_until=None)
+                            .execution_options(synchronize_session=False))
+            row, token = create_token(session, name, expires_days=None, kind="session")
+            row.expires_at, row.last_used_at = now + SESSION_MAX, now
+    if reason:
+        raise AuthenticationFailed(LOGON_REFUSED, reason=reason)
     return token
+
+
+@dataclass(frozen=True)
+class UserSummary:
+    name: str
+    agency: str
+    role: str
+    disabled: bool
+    locked_until: str | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class TokenSummary:
+    id: int
+    user: str
+    kind: str
+    prefix: str
+    scopes: list[str]
+    purpose: str
+    created_at: str
+    expires_at: str | None
+    last_used_at: str | None
+    revoked: bool
+
+
+def _iso(at: datetime | None) -> str | None:
+    return _aware(at).isoformat() if at is not None else None  # type: ignore[union-attr]
+
+
+def list_users(session: Session, agency: str | None = None) -> list[UserSummary]:
+    stmt = select(User, Agency.name).join(Agency, Agency.id == User.agency_id).order_by(User.name)
+    if agency is not None:
+        stmt = stmt.where(Agency.name == agency)
+    return [
+        UserSummary(u.name, agency_name, u.role, u.disabled, _iso(u.locked_until),
+                    _iso(u.created_at) or "")
+        for u, agency_name in session.execute(stmt)
+    ]
+
+
+def list_tokens(session: Session, user: str | None = None) -> list[TokenSummary]:
+    """Tokens by id (never their text: only the digest is stored, and the prefix)."""
+    stmt = select(ApiToken, User.name).join(User, User.id == ApiToken.user_id).order_by(ApiToken.id)
+    if user is not None:
+        stmt = stmt.where(User.name == user)
+    return [
+        TokenSummary(t.id, user_name, t.kind, t.prefix, list(t.scopes), t.purpose,
+                     _iso(t.created_at) or "", _iso(t.expires_at), _iso(t.last_used_at),
+                     t.revoked_at is not None)
+        for t, user_name in session.execute(stmt)
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
@@ -12,16 +13,25 @@ from cvis.accounts.service import AccountError, AuthenticationFailed
 from cvis.api.audit_middleware import API_PREFIX, audit_requests
 from cvis.api.limits import BodySizeLimit
 from cvis.api.routes import audit, auth, cases, hashing, lookup, scans, sets
+from cvis.api.scan_jobs import recover
 from cvis.api.services import Services
 from cvis.api.settings import ServiceSettings, load_service_settings
+from cvis.hashsets.feedback import UnknownMatch
 from cvis.hashsets.formats import UnknownFormatError
 from cvis.hashsets.service import UnknownSet
 from cvis.identify.matcher import UnknownSetError
+from cvis.policy import AccessDenied, NotVisible
+from cvis.policy.inputs import InvalidName
 from cvis.signals.base import InvalidSignalValue
 from cvis.store.db import Store
 
 ERROR_STATUS: dict[type[Exception], int] = {
     InvalidSignalValue: 400,
+    InvalidName: 400,
+    RecursionError: 400,
+    NotVisible: 404,
+    AccessDenied: 403,
+    UnknownMatch: 404,
     UnknownFormatError: 400,
     AccountError: 400,
     UnicodeDecodeError: 400,
@@ -32,7 +42,13 @@ ERROR_STATUS: dict[type[Exception], int] = {
 
 
 def _handler(status: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
-    async def handle(_request: Request, exc: Exception) -> JSONResponse:
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, AccessDenied):  # the policy's reason goes to the audit record
+            request.state.audit_detail = exc.decision.reason
+        if isinstance(exc, NotVisible):  # the same words whether it exists or not
+            return JSONResponse({"detail": f"no such {exc.resource.kind}"}, status_code=404)
+        if isinstance(exc, RecursionError):
+            return JSONResponse({"detail": "the body's JSON is nested too deeply"}, status)
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
     return handle
@@ -47,10 +63,16 @@ def create_app(store: Store | None = None, settings: ServiceSettings | None = No
     )
     settings = settings or load_service_settings()
     app.state.services = Services.build(store or Store(), settings)
+    if settings.recover_scans:  # scans whose server was killed resume when one comes back
+        threading.Thread(target=recover, args=(app.state.services.store,), daemon=True).start()
     for exc_type, status in ERROR_STATUS.items():
         app.add_exception_handler(exc_type, _handler(status))
-    app.middleware("http")(audit_requests)
+    # The audit middleware is added last so it is outermost: 413s and 500s are recorded too.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    app.middleware("http")(audit_requests)
     for module in (auth, hashing, lookup, sets, scans, audit, cases):
         app.include_router(module.router, prefix=API_PREFIX)
+    from cvis.web.app import create_web_app  # the analyst web application, at /
+
+    app.mount("/", create_web_app(app.state.services), name="web")
     return app

@@ -66,6 +66,8 @@ def parse_lookup_body(raw: bytes) -> tuple[list[Query], list[str] | None]:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise HTTPException(400, "the body is not valid JSON") from None
+    except RecursionError:
+        raise HTTPException(400, "the body's JSON is nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("hashes"), list):
         raise _unprocessable("the body must be an object with a 'hashes' list")
     if not data.keys() <= {"hashes", "sets"}:

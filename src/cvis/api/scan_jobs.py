@@ -1,24 +1,41 @@
 """Scans the API starts: a server-side evidence path, hashed on a background thread.
 
 Only paths under the configured evidence roots may be scanned (the server must
-not become a way to read its own files), and a case belongs to one agency.
+not become a way to read its own files); a case is its agency's (the policy's
+"case" rule), and one the caller may not know of is "no such case".
+
+Scans that finish: each job beats a heartbeat on its row while it runs. A job
+whose heartbeat is older than ``STALE_AFTER`` lost its worker (the server was
+killed); the next status request, resubmission or server start claims it
+atomically and resumes it (the scan pipeline skips items already stored), up to
+``MAX_ATTEMPTS`` times, after which it is marked failed with the reason.
 """
 
 from __future__ import annotations
 
+import os
+import platform
 import threading
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 import cvis
+from cvis import policy
+from cvis.accounts.roles import SCANS_WRITE
+from cvis.api.models import ApiScanJob
 from cvis.identify.scan import ScanRequest, run_scan
+from cvis.policy import Actor, Resource
 from cvis.store.db import Store
-from cvis.store.models import Case, Scan
+from cvis.store.models import Case, Scan, utcnow
 
 SERVER_SCAN_WORKERS = 1
+HEARTBEAT_SECONDS = 5.0
+STALE_AFTER = timedelta(seconds=30)
+MAX_ATTEMPTS = 3
 
 
 class ScanRefused(PermissionError):
@@ -30,8 +47,17 @@ class NoSuchScan(LookupError):
 
 
 def case_visible(case: Case, agency: str) -> bool:
-    """Need-to-know: a case is seen by its own agency (sharing arrives with the cases work)."""
+    """Need-to-know: a case is seen by its own agency (kept for callers; the policy's "case"
+    rule is the one answer)."""
     return case.agency == agency
+
+
+def case_resource(case: Case) -> Resource:
+    return Resource("case", case.number, case.agency)
+
+
+def scan_resource(scan: Scan, case: Case) -> Resource:
+    return Resource("scan", scan.id, case.agency)
 
 
 def check_paths(paths: list[str], roots: tuple[Path, ...]) -> list[Path]:
@@ -48,43 +74,144 @@ def check_paths(paths: list[str], roots: tuple[Path, ...]) -> list[Path]:
     return resolved
 
 
-def _open_scan(session: Session, request: ScanRequest, agency: str) -> int:
+def _worker_id() -> str:
+    return f"{platform.node()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def _open_scan(session: Session, request: ScanRequest, actor: Actor) -> tuple[int, bool]:
+    """The scan to run: an unfinished one of the same case, paths and sets (resubmitting
+    resumes it), else a new one. Returns (scan id, whether a live worker already runs it)."""
     number = request.case.strip()
     case = session.scalar(select(Case).where(Case.number == number))
     if case is None:
-        case = Case(number=number, agency=agency)
+        case = Case(number=number, agency=actor.agency)
         session.add(case)
         session.flush()
-    elif not case_visible(case, agency):
-        raise ScanRefused(f"case {number} belongs to another agency")
-    scan = Scan(case_id=case.id, paths=[str(p) for p in request.paths],
+    policy.require(actor, SCANS_WRITE, case_resource(case))
+    paths = [str(p) for p in request.paths]
+    for scan, job in session.execute(
+        select(Scan, ApiScanJob).join(ApiScanJob, ApiScanJob.scan_id == Scan.id)
+        .where(Scan.case_id == case.id, Scan.status.in_(("running", "failed")))
+        .order_by(Scan.id.desc())
+    ):
+        if scan.paths == paths and (scan.settings or {}).get("sets") == request.sets:
+            live = scan.status == "running" and not _stale(job.heartbeat_at, utcnow())
+            return scan.id, live
+    scan = Scan(case_id=case.id, paths=paths,
                 settings={"sets": request.sets, "workers": request.workers},
                 cvis_version=cvis.__version__, host="api")
     session.add(scan)
     session.flush()
-    return scan.id
+    session.add(ApiScanJob(scan_id=scan.id, agency=case.agency, submitted_by=actor.name,
+                           worker="", heartbeat_at=None, attempts=0))
+    return scan.id, False
 
 
-def submit_scan(store: Store, request: ScanRequest, agency: str) -> int:
-    """Record the scan now, hash it in the background; status lives on the scan row."""
+def _aware(at: datetime | None) -> datetime | None:
+    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
+
+
+def _stale(heartbeat: datetime | None, now: datetime) -> bool:
+    beat = _aware(heartbeat)
+    return beat is None or now - beat > STALE_AFTER
+
+
+def submit_scan(store: Store, request: ScanRequest, actor: Actor) -> int:
+    """Record the scan now (or find the unfinished one it repeats), hash it in the background."""
     with store.session() as session:
-        scan_id = _open_scan(session, request, agency)
-    job = replace(request, resume_scan_id=scan_id, workers=SERVER_SCAN_WORKERS)
-    threading.Thread(target=_run, args=(store, job, scan_id), daemon=True).start()
+        scan_id, live = _open_scan(session, request, actor)
+    if not live:
+        claim_and_start(store, request, scan_id)
     return scan_id
 
 
+def claim_and_start(store: Store, request: ScanRequest, scan_id: int) -> bool:
+    """Take the job if no live worker holds it (one conditional UPDATE, so two servers never
+    both resume it) and start a worker; False when someone else holds it."""
+    now = utcnow()
+    with store.session() as session:
+        claimed = session.execute(
+            update(ApiScanJob)
+            .where(ApiScanJob.scan_id == scan_id,
+                   or_(ApiScanJob.heartbeat_at.is_(None),
+                       ApiScanJob.heartbeat_at < now - STALE_AFTER))
+            .values(worker=_worker_id(), heartbeat_at=now, attempts=ApiScanJob.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if not getattr(claimed, "rowcount", 0):
+            return False
+        session.get_one(Scan, scan_id).status = "running"
+    job = replace(request, resume_scan_id=scan_id, workers=SERVER_SCAN_WORKERS)
+    threading.Thread(target=_run, args=(store, job, scan_id), daemon=True,
+                     name=f"cvis-scan-{scan_id}").start()
+    return True
+
+
 def _run(store: Store, request: ScanRequest, scan_id: int) -> None:
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(store, scan_id, stop), daemon=True)
+    beat.start()
     try:
         run_scan(store, request)
-    except Exception:  # the scan row says it failed; the examiner can resume it
+    except Exception as exc:  # the scan row says it failed, and why; resubmitting resumes it
         with store.session() as session:
             session.get_one(Scan, scan_id).status = "failed"
+            job = session.get_one(ApiScanJob, scan_id)
+            job.reason, job.heartbeat_at = f"{type(exc).__name__}: {exc}"[:2000], None
+    finally:
+        stop.set()
 
 
-def get_scan(session: Session, scan_id: int, agency: str) -> tuple[Scan, Case]:
+def _heartbeat(store: Store, scan_id: int, stop: threading.Event) -> None:
+    while not stop.wait(HEARTBEAT_SECONDS):
+        with store.session() as session:
+            session.execute(update(ApiScanJob).where(ApiScanJob.scan_id == scan_id)
+                            .values(heartbeat_at=utcnow())
+                            .execution_options(synchronize_session=False))
+
+
+def recover(store: Store, scan_id: int | None = None) -> list[int]:
+    """Resume (or, after MAX_ATTEMPTS, fail) API scans whose worker stopped beating; returns
+    the ids resumed. ``scan_id``: only that one."""
+    now, resumed = utcnow(), []
+    with store.session() as session:
+        query = (select(Scan, ApiScanJob, Case)
+                 .join(ApiScanJob, ApiScanJob.scan_id == Scan.id)
+                 .join(Case, Case.id == Scan.case_id)
+                 .where(Scan.status == "running"))
+        if scan_id is not None:
+            query = query.where(Scan.id == scan_id)
+        dead = [(s.id, s.paths, (s.settings or {}).get("sets"), c.number, j.attempts)
+                for s, j, c in session.execute(query) if _stale(j.heartbeat_at, now)]
+    for sid, paths, sets, number, attempts in dead:
+        if attempts >= MAX_ATTEMPTS:
+            _fail(store, sid, f"the worker stopped {attempts} times; resubmit to try again")
+            continue
+        request = ScanRequest(number, [Path(p) for p in paths], sets)
+        if claim_and_start(store, request, sid):
+            resumed.append(sid)
+    return resumed
+
+
+def _fail(store: Store, scan_id: int, reason: str) -> None:
+    with store.session() as session:
+        session.get_one(Scan, scan_id).status = "failed"
+        job = session.get_one(ApiScanJob, scan_id)
+        job.reason, job.attempts, job.heartbeat_at = reason, 0, None
+
+
+def get_scan(session: Session, scan_id: int, actor: Actor, right: str) -> tuple[Scan, Case]:
+    """The scan and its case if the policy lets this actor do ``right`` to it; else NoSuchScan
+    (the same whether it exists or not)."""
     scan = session.get(Scan, scan_id)
     case = session.get(Case, scan.case_id) if scan is not None else None
-    if scan is None or case is None or not case_visible(case, agency):
+    if scan is None or case is None or not policy.decide(
+        actor, right, scan_resource(scan, case)
+    ).allowed:
         raise NoSuchScan(f"no scan {scan_id} visible to you")
     return scan, case
+
+
+def job_reason(session: Session, scan_id: int) -> str:
+    job = session.get(ApiScanJob, scan_id)
+    return job.reason if job is not None else ""

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cvis import policy
+from cvis.accounts.roles import SETS_MATCH, SETS_METADATA
 from cvis.accounts.service import Principal
+from cvis.accounts.throttle import AddressThrottle
 from cvis.api.cache import TtlCache
 from cvis.api.matchers import MatcherCache
 from cvis.api.settings import ServiceSettings
-from cvis.api.visibility import visible_set_names
 from cvis.audit.writer import AuditWriter
+from cvis.hashsets.access import set_resources
+from cvis.hashsets.feedback import agency_suppressed
+from cvis.policy import Actor
 from cvis.store.db import Store
+
+SetRights = dict[str, bool]  # set name -> may see its metadata (absent: may not match it)
+RightsKey = tuple[str, str, frozenset[str], bool]
 
 
 @dataclass
@@ -20,17 +28,39 @@ class Services:
     matchers: MatcherCache
     audit: AuditWriter
     principals: TtlCache[str, Principal]
-    visible_sets: TtlCache[str, frozenset[str]]
+    set_rights: TtlCache[RightsKey, SetRights]
+    suppressed: TtlCache[str, frozenset[tuple[str, str, str]]]
+    logon_throttle: AddressThrottle
 
     @classmethod
     def build(cls, store: Store, settings: ServiceSettings) -> Services:
         matchers = MatcherCache(store, settings.index_refresh_seconds, settings.background_refresh)
         return cls(store, settings, matchers, AuditWriter(store),
-                   TtlCache(settings.cache_seconds), TtlCache(settings.cache_seconds))
+                   TtlCache(settings.cache_seconds), TtlCache(settings.cache_seconds),
+                   TtlCache(settings.cache_seconds),
+                   AddressThrottle(settings.logon_attempts_per_minute))
 
-    def sets_visible_to(self, agency: str) -> frozenset[str]:
-        def load() -> frozenset[str]:
+    def matchable_sets(self, actor: Actor, enabled_only: bool = True) -> SetRights:
+        """The (enabled) sets the policy lets this actor match against, each with whether it
+        may see their metadata (cached for ``cache_seconds`` per agency and rights)."""
+
+        def load() -> SetRights:
             with self.store.session() as session:
-                return frozenset(visible_set_names(session, agency))
+                resources = set_resources(session, enabled_only=enabled_only)
+            return {
+                name: policy.decide(actor, SETS_METADATA, res).allowed
+                for name, res in resources.items()
+                if policy.decide(actor, SETS_MATCH, res).allowed
+            }
 
-        return self.visible_sets.get(agency, load)
+        key = (actor.agency, actor.role, actor.rights, enabled_only)
+        return self.set_rights.get(key, load)
+
+    def suppressed_for(self, agency: str) -> frozenset[tuple[str, str, str]]:
+        """(set, media id, signal) of matches the agency's own false-positive verdicts hide."""
+
+        def load() -> frozenset[tuple[str, str, str]]:
+            with self.store.session() as session:
+                return frozenset(agency_suppressed(session, agency))
+
+        return self.suppressed.get(agency, load)

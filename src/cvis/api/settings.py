@@ -22,6 +22,10 @@ class ServiceSettings:
     # How stale "who is this token" and "which sets may this agency see" may be: a revoked
     # token stops working within this many seconds (0: checked on every request).
     cache_seconds: float = 2.0
+    # Logon attempts one address may make a minute (then 429), whatever the user names.
+    logon_attempts_per_minute: int = 20
+    # Resume API scans whose worker died (checked when the app starts).
+    recover_scans: bool = True
 
 
 def load_service_settings() -> ServiceSettings:

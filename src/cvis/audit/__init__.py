@@ -6,10 +6,14 @@ from cvis.audit.log import (
     AuditEntry,
     AuditQuery,
     audited,
+    checkpoint,
     cli_actor,
     record_event,
+    record_in,
     search_audit,
+    verify_log,
 )
+from cvis.policy.actors import os_account
 
 __all__ = [
     "Actor",
@@ -17,8 +21,12 @@ __all__ = [
     "AuditQuery",
     "VerifyReport",
     "audited",
+    "checkpoint",
     "cli_actor",
+    "os_account",
     "record_event",
+    "record_in",
     "search_audit",
     "verify_chain",
+    "verify_log",
 ]

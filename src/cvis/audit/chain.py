@@ -1,14 +1,19 @@
-"""The hash chain: each record's hash covers its fields and the previous record's hash.
+"""The keyed chain: each record's HMAC covers its fields and the previous record's hash.
 
-Changing a stored field breaks that record's hash; removing or inserting a record
-breaks the sequence or the next record's ``prev_hash``; the one-row head names
-the newest record, so a removed or appended tail shows too.
+The key lives outside the database (cvis.audit.keys), so someone who can write the
+tables cannot compute a valid record: changing a field, inserting, replacing or
+appending a record breaks the chain. Removing a tail (or the whole log) and rolling
+the head row back leaves a valid but shorter chain; the signed checkpoints written
+outside the database (cvis.audit.checkpoints) catch that, and an older copy of the
+database put back.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +21,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from cvis.audit.checkpoints import Checkpoint
 from cvis.store.models import AuditHead, AuditRecord
 
 GENESIS = "0" * 64
@@ -23,6 +29,7 @@ HEAD_ID = 1
 VERIFY_BATCH = 5000
 CHAINED_FIELDS = (
     "component", "event", "user", "agency", "outcome", "client", "object", "purpose", "detail",
+    "claimed",
 )
 
 
@@ -33,14 +40,21 @@ def canonical_time(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def record_digest(prev_hash: str, seq: int, at: datetime, fields: dict[str, Any]) -> str:
-    body = [seq, canonical_time(at)] + [fields[name] for name in CHAINED_FIELDS]
+def record_digest(
+    key: bytes, prev_hash: str, seq: int, at: datetime, fields: dict[str, Any]
+) -> str:
+    body = [seq, canonical_time(at)] + [fields.get(name) or "" for name in CHAINED_FIELDS]
     payload = prev_hash + "\n" + json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    return hmac.new(key, payload.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def append_records(session: Session, entries: list[tuple[dict[str, str], datetime]]) -> int:
-    """Append records in order; the head-row UPDATE comes first so concurrent writers queue."""
+def append_records(
+    session: Session, entries: list[tuple[dict[str, str], datetime]], key: bytes
+) -> tuple[int, str]:
+    """Append records in order; return the new head (seq, hash) for the checkpoint.
+
+    The head-row UPDATE comes first so concurrent writers queue.
+    """
     session.execute(
         update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=AuditHead.seq + len(entries))
     )
@@ -49,14 +63,14 @@ def append_records(session: Session, entries: list[tuple[dict[str, str], datetim
     ).one()
     rows = []
     for seq, (fields, at) in enumerate(entries, start=last_seq - len(entries) + 1):
-        digest = record_digest(prev_hash, seq, at, fields)
+        digest = record_digest(key, prev_hash, seq, at, fields)
         rows.append({"seq": seq, "at": at, "prev_hash": prev_hash, "record_hash": digest} | fields)
         prev_hash = digest
     session.execute(insert(AuditRecord), rows)  # Core executemany: no ORM bookkeeping
     session.execute(
         update(AuditHead).where(AuditHead.id == HEAD_ID).values(record_hash=prev_hash)
     )
-    return last_seq
+    return last_seq, prev_hash
 
 
 @dataclass(frozen=True)
@@ -71,14 +85,15 @@ def _fields(record: AuditRecord) -> dict[str, Any]:
     return {name: getattr(record, name) for name in CHAINED_FIELDS}
 
 
-def _check(record: AuditRecord, expected_seq: int, prev_hash: str) -> str | None:
+def _check(record: AuditRecord, expected_seq: int, prev_hash: str, key: bytes) -> str | None:
     if record.seq > expected_seq:
         return f"record(s) {expected_seq}..{record.seq - 1} are missing"
     if record.seq < expected_seq:
         return f"record {record.seq} (id {record.id}) was inserted out of sequence"
-    digest = record_digest(record.prev_hash, record.seq, record.at, _fields(record))
-    if digest != record.record_hash:
-        return f"record {record.seq} (id {record.id}) was altered"
+    digest = record_digest(key, record.prev_hash, record.seq, record.at, _fields(record))
+    if not hmac.compare_digest(digest, record.record_hash):
+        return (f"record {record.seq} (id {record.id}) was altered or written without the "
+                "audit key")
     if record.prev_hash != prev_hash:
         return (
             f"record {record.seq} (id {record.id}) does not follow record {record.seq - 1}: "
@@ -87,8 +102,15 @@ def _check(record: AuditRecord, expected_seq: int, prev_hash: str) -> str | None
     return None
 
 
-def verify_chain(session: Session) -> VerifyReport:
-    """Walk the chain in order and name the first record that does not hold."""
+def verify_chain(
+    session: Session, key: bytes, checkpoints: Sequence[Checkpoint] = ()
+) -> VerifyReport:
+    """Walk the chain in order and name the first record that does not hold; then check
+    that every signed checkpoint is a point of this chain (none beyond its end)."""
+    wanted = _checkpoint_heads(checkpoints)
+    if isinstance(wanted, VerifyReport):
+        return wanted
+    seen: dict[int, str] = {}
     expected, prev_hash, count = 1, GENESIS, 0
     while True:
         batch = list(
@@ -102,12 +124,41 @@ def verify_chain(session: Session) -> VerifyReport:
         if not batch:
             break
         for record in batch:
-            problem = _check(record, expected, prev_hash)
+            problem = _check(record, expected, prev_hash, key)
             if problem:
                 return VerifyReport(False, count, problem, min(record.seq, expected))
+            if record.seq in wanted:
+                seen[record.seq] = record.record_hash
             expected, prev_hash, count = record.seq + 1, record.record_hash, count + 1
         session.expunge_all()
-    return _check_head(session, expected - 1, prev_hash, count)
+    head = _check_head(session, expected - 1, prev_hash, count)
+    if not head.intact:
+        return head
+    return _check_checkpoints(wanted, seen, count)
+
+
+def _checkpoint_heads(checkpoints: Sequence[Checkpoint]) -> dict[int, str] | VerifyReport:
+    wanted: dict[int, str] = {}
+    for point in checkpoints:
+        if wanted.setdefault(point.seq, point.head) != point.head:
+            return VerifyReport(
+                False, 0, f"two signed checkpoints disagree about record {point.seq}: the "
+                "log was rolled back (an older copy restored) and written again", point.seq)
+    return wanted
+
+
+def _check_checkpoints(wanted: dict[int, str], seen: dict[int, str], count: int) -> VerifyReport:
+    for seq in sorted(wanted):
+        if seq not in seen:
+            return VerifyReport(
+                False, count, f"a signed checkpoint names record {seq}, but the chain ends at "
+                f"{count}: records were removed from the end, the log wiped, or an older copy "
+                "of the database restored", count + 1)
+        if not hmac.compare_digest(seen[seq], wanted[seq]):
+            return VerifyReport(
+                False, count, f"record {seq} is not the one the signed checkpoint names: the "
+                "history was rewritten or an older copy restored", seq)
+    return VerifyReport(True, count)
 
 
 def _check_head(session: Session, last_seq: int, last_hash: str, count: int) -> VerifyReport:

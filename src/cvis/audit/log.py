@@ -2,41 +2,48 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 import platform
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from cvis.audit.chain import append_records
+from cvis.audit.chain import VerifyReport, append_records, verify_chain
+from cvis.audit.checkpoints import CheckpointForged, read_checkpoints, write_checkpoint
+from cvis.audit.keys import AuditKeyError, load_key
+from cvis.policy import Actor as PolicyActor
+from cvis.policy.actors import local_operator
 from cvis.store.db import Store
 from cvis.store.models import AuditRecord, utcnow
 
-AGENCY_ENV = "CVIS_AGENCY"
 MAX_FIELD = 4000
 
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acted and from where."""
+    """Who acted and from where; ``claimed`` is a name the caller gave (kept beside, never
+    instead: on the CLI only the operating-system account is authenticated)."""
 
     user: str
     agency: str = ""
     client: str = ""
+    claimed: str = ""
 
 
-def cli_actor() -> Actor:
-    """The operating-system account at this host; the agency from CVIS_AGENCY."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = f"uid:{os.getuid()}"
-    return Actor(user, os.environ.get(AGENCY_ENV, ""), f"cli@{platform.node()}")
+def cli_actor(claimed: str | None = None) -> Actor:
+    """The operating-system account at this host (``os:uid:name``, as the policy's local
+    operator); CVIS_USER or ``claimed`` recorded beside, never instead."""
+    operator = local_operator(claimed)
+    return Actor(operator.name, operator.agency, f"cli@{platform.node()}", operator.claimed)
+
+
+def from_policy_actor(actor: PolicyActor) -> Actor:
+    """The audit record's actor for a policy actor (API, web or CLI)."""
+    return Actor(actor.name, actor.agency, actor.client, actor.claimed)
 
 
 @dataclass(frozen=True)
@@ -56,8 +63,31 @@ def _clip(value: str) -> str:
 
 def record_event(store: Store, entry: AuditEntry) -> None:
     """Append one record in its own short transaction (never inside a caller's unit of work)."""
+    key = load_key(store.settings)
     with store.session() as session:
-        append_records(session, [(entry_fields(entry), utcnow())])
+        seq, head = append_records(session, [(entry_fields(entry), utcnow())], key)
+    write_checkpoint(store.settings, key, seq, head)
+
+
+def record_in(session: Session, store: Store, entry: AuditEntry) -> tuple[int, str]:
+    """Append one record inside the caller's transaction, so it commits with the change it
+    records (or not at all); call ``checkpoint`` with the result after the commit."""
+    return append_records(session, [(entry_fields(entry), utcnow())], load_key(store.settings))
+
+
+def checkpoint(store: Store, head: tuple[int, str]) -> None:
+    write_checkpoint(store.settings, load_key(store.settings), *head)
+
+
+def verify_log(store: Store) -> VerifyReport:
+    """The chain checked with the key and against every signed checkpoint."""
+    try:
+        key = load_key(store.settings, create=False)
+        points = read_checkpoints(store.settings, key)
+    except (AuditKeyError, CheckpointForged) as exc:
+        return VerifyReport(False, 0, str(exc))
+    with store.session() as session:
+        return verify_chain(session, key, points)
 
 
 def entry_fields(entry: AuditEntry) -> dict[str, str]:
@@ -71,6 +101,7 @@ def entry_fields(entry: AuditEntry) -> dict[str, str]:
         "object": _clip(entry.object),
         "purpose": _clip(entry.purpose),
         "detail": _clip(entry.detail),
+        "claimed": _clip(entry.actor.claimed)[:200],
     }
 
 
@@ -96,9 +127,12 @@ def audited(
     purpose: str = "",
     actor: Actor | None = None,
 ) -> Iterator[AuditNote]:
-    """Record the block's outcome: success, or failure with the reason, then re-raise."""
+    """Record the intent before the block and its outcome after (success, or failure with
+    the reason, then re-raise): a process killed between a change's commit and its outcome
+    record still leaves the intent on the log."""
     note = AuditNote(object=obj)
     who = actor or cli_actor()
+    record_event(store, AuditEntry(component, event, who, "started", obj, purpose))
     try:
         yield note
     except BaseException as exc:
@@ -135,12 +169,18 @@ def search_audit(store: Store, query: AuditQuery) -> list[dict[str, Any]]:
         if value is not None:
             stmt = stmt.where(column == value)
     if query.since is not None:
-        stmt = stmt.where(AuditRecord.at >= query.since)
+        stmt = stmt.where(AuditRecord.at >= as_utc(query.since))
     if query.until is not None:
-        stmt = stmt.where(AuditRecord.at < query.until)
+        stmt = stmt.where(AuditRecord.at < as_utc(query.until))
     with store.session() as session:
         rows = session.scalars(stmt.order_by(AuditRecord.seq).limit(query.limit))
         return [_as_dict(r) for r in rows]
+
+
+def as_utc(at: datetime) -> datetime:
+    """An instant in UTC, the form both backends compare alike (SQLite keeps UTC text and
+    drops any offset when binding, so +05:00 must be applied first). Naive input is UTC."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _as_dict(record: AuditRecord) -> dict[str, Any]:
@@ -156,5 +196,6 @@ def _as_dict(record: AuditRecord) -> dict[str, Any]:
         "object": record.object,
         "purpose": record.purpose,
         "detail": record.detail,
+        "claimed": record.claimed,
         "record_hash": record.record_hash,
     }

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from cvis.audit.chain import append_records
+from cvis.audit.checkpoints import write_checkpoint
+from cvis.audit.keys import load_key
 from cvis.audit.log import AuditEntry, entry_fields
 from cvis.store.db import Store
 from cvis.store.models import utcnow
@@ -37,6 +39,7 @@ class AuditWriter:
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._key = load_key(store.settings)
         self._queue: queue.Queue[_Pending] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="cvis-audit", daemon=True)
         self._thread.start()
@@ -63,7 +66,8 @@ class AuditWriter:
     def _flush(self, batch: list[_Pending]) -> None:
         try:
             with self._store.session() as session:
-                append_records(session, [(p.fields, p.at) for p in batch])
+                head = append_records(session, [(p.fields, p.at) for p in batch], self._key)
+            write_checkpoint(self._store.settings, self._key, *head)
         except Exception as exc:  # reported to every waiting request, never swallowed
             for p in batch:
                 p.error = exc

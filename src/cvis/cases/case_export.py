@@ -20,11 +20,23 @@ def _best_known(entry: ReviewEntry) -> tuple[int | None, str | None, bool | None
     return None, None, None
 
 
+def _one_per_file(entries: list[ReviewEntry]) -> list[ReviewEntry]:
+    """A file several scans saw is one record: the copy an examiner worked on, else the first."""
+    by_path: dict[str, list[ReviewEntry]] = {}
+    for entry in sorted(entries, key=lambda e: (e.path, e.item_id)):
+        by_path.setdefault(entry.path, []).append(entry)
+    return [
+        max(copies, key=lambda e: (any(m.verdict for m in e.matches) or e.category is not None,
+                                   -e.item_id))
+        for copies in by_path.values()
+    ]
+
+
 def case_records(session: Session, number: str) -> Iterator[KnownRecord]:
-    """Every hashed item of the case, categorised by the examiner or by its match."""
+    """Every hashed file of the case once, categorised by the examiner or by its match."""
     entries = review_queue(session, number, include_decided=True)
     entries += review_queue(session, number, unmatched=True)
-    for n, entry in enumerate(sorted(entries, key=lambda e: (e.path, e.item_id)), start=1):
+    for n, entry in enumerate(_one_per_file(entries), start=1):
         if not entry.md5:
             continue
         category, series, identified = _best_known(entry)

@@ -5,6 +5,10 @@ media whose victim is identified), with its hashes, matched series and media,
 the identifying agency and contact, the match method and distance, and the
 examiner's decision; counts by category and series; and the chain of custody.
 Deterministic: only ``generated_at`` differs between two runs. No imagery.
+
+Files are counted, not scan runs: a file that several scans of the case saw (a re-run,
+an overlapping folder) is listed once, its matches once each, and each match carries
+the examiner's latest verdict on any of its copies.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import cvis
-from cvis.cases.contacts import identification_contact
+from cvis.cases.contacts import SeriesBook
+from cvis.cases.scan_state import mark_interrupted
 from cvis.cases.service import get_case
 from cvis.store.models import (
     Evidence,
@@ -38,18 +43,18 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _match_row(
-    session: Session, match: Match, media: KnownMedia, hash_set: HashSet,
+    book: SeriesBook, match: Match, media: KnownMedia, hash_set: HashSet,
     review: MatchReview | None,
 ) -> dict[str, Any]:
-    contact = identification_contact(session, media)
+    found = book.identification(media)
     return {
         "set": hash_set.name,
         "media_id": media.media_id,
         "series": media.series,
         "category": media.category,
-        "victim_identified": media.victim_identified,
-        "identifying_agency": contact.agency if contact else None,
-        "contact": contact.contact if contact else None,
+        "victim_identified": found.victim_identified,
+        "identifying_agency": found.agency or None,
+        "contact": found.contact or None,
         "method": match.signal_type,
         "distance": match.distance,
         "verdict": review.verdict if review else "pending",
@@ -58,7 +63,15 @@ def _match_row(
     }
 
 
-def _identified_files(session: Session, case_id: int) -> tuple[list[dict[str, Any]], Counter[str]]:
+def _later(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Of two copies of one match (two scans of a file), the one a person decided last."""
+    if (a["reviewed_at"] or "") >= (b["reviewed_at"] or ""):
+        return a
+    return b
+
+
+def _case_matches(session: Session, case_id: int) -> dict[str, dict[tuple[Any, ...], Any]]:
+    """Per file path, its matches once each (set, media, signal), with the latest verdict."""
     rows = session.execute(
         select(ScanItem, Match, KnownMedia, HashSet, MatchReview)
         .join(Scan, Scan.id == ScanItem.scan_id)
@@ -70,19 +83,56 @@ def _identified_files(session: Session, case_id: int) -> tuple[list[dict[str, An
         .order_by(ScanItem.path, ScanItem.id, Match.distance, HashSet.name, KnownMedia.media_id,
                   Match.signal_type)
     )
-    files: dict[int, dict[str, Any]] = {}
-    verdicts: Counter[str] = Counter()
+    book = SeriesBook(session)
+    by_path: dict[str, dict[tuple[Any, ...], Any]] = {}
     for item, match, media, hash_set, review in rows:
-        row = _match_row(session, match, media, hash_set, review)
-        verdicts[row["verdict"]] += 1
-        if not media.victim_identified or row["verdict"] == "rejected":
-            continue
-        entry = files.setdefault(item.id, {
-            "path": item.path, "size": item.size, "md5": item.md5, "sha1": item.sha1,
-            "sha256": item.sha256, "pdq": item.pdq, "matches": [],
-        })
-        entry["matches"].append(row)
-    return list(files.values()), verdicts
+        row = _match_row(book, match, media, hash_set, review)
+        found = by_path.setdefault(item.path, {})
+        key = (hash_set.name, media.media_id, match.signal_type)
+        found[key] = (item, _later(found[key][1], row) if key in found else row)
+    return by_path
+
+
+def _identified_files(
+    session: Session, case_id: int
+) -> tuple[list[dict[str, Any]], Counter[str], int]:
+    """Files depicting an identified child; verdict counts; how many files matched at all."""
+    files: list[dict[str, Any]] = []
+    verdicts: Counter[str] = Counter()
+    matched = _case_matches(session, case_id)
+    for path, matches in matched.items():
+        entry: dict[str, Any] | None = None
+        for item, row in sorted(matches.values(), key=lambda m: (
+                m[1]["distance"], m[1]["set"], m[1]["media_id"], m[1]["method"])):
+            verdicts[row["verdict"]] += 1
+            if not row["victim_identified"] or row["verdict"] == "rejected":
+                continue
+            if entry is None:
+                entry = {"path": path, "size": item.size, "md5": item.md5, "sha1": item.sha1,
+                         "sha256": item.sha256, "pdq": item.pdq, "matches": []}
+                files.append(entry)
+            entry["matches"].append(row)
+    return files, verdicts, len(matched)
+
+
+def _evidence_files(session: Session, case_id: int) -> list[dict[str, Any]]:
+    """Every file the case's scans saw, once, with the scans that saw it."""
+    files: dict[str, dict[str, Any]] = {}
+    items = session.scalars(
+        select(ScanItem).join(Scan, Scan.id == ScanItem.scan_id)
+        .where(Scan.case_id == case_id).order_by(ScanItem.path, ScanItem.scan_id)
+    )
+    for item in items:
+        entry = files.get(item.path)
+        if entry is None:
+            files[item.path] = {
+                "path": item.path, "size": item.size, "md5": item.md5, "sha1": item.sha1,
+                "sha256": item.sha256, "pdq": item.pdq, "error": item.error,
+                "scans": [item.scan_id],
+            }
+        elif item.scan_id not in entry["scans"]:
+            entry["scans"].append(item.scan_id)
+    return list(files.values())
 
 
 def _counts(files: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
@@ -120,7 +170,9 @@ def build_report(
     session: Session, number: str, *, generated_at: datetime | None = None
 ) -> dict[str, Any]:
     case = get_case(session, number)
-    files, verdicts = _identified_files(session, case.id)
+    mark_interrupted(session, case.id)  # a killed scan is not reported as running
+    files, verdicts, matched_files = _identified_files(session, case.id)
+    evidence_files = _evidence_files(session, case.id)
     return {
         "report": "cvis victim-identification report",
         "report_version": REPORT_VERSION,
@@ -132,6 +184,8 @@ def build_report(
             "contact": case.contact, "opened_at": _iso(case.created_at),
         },
         "summary": {
+            "files": len(evidence_files),
+            "matched_files": matched_files,
             "identified_victim_files": len(files),
             "matches_confirmed": verdicts["confirmed"],
             "matches_pending_review": verdicts["pending"],
@@ -139,5 +193,6 @@ def build_report(
             **_counts(files),
         },
         "identified_files": files,
+        "files": evidence_files,
         "chain_of_custody": _custody(session, case.id),
     }

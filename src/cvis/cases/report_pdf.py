@@ -68,6 +68,8 @@ def _summary(report: dict[str, Any]) -> list[Flowable]:
     return [
         Paragraph("Summary", STYLES["Heading1"]),
         _table(["Measure", "Count"], [
+            ["Evidence files examined (each counted once)", s["files"]],
+            ["Files with a candidate match", s["matched_files"]],
             ["Files depicting identified children", s["identified_victim_files"]],
             ["Matches confirmed by an examiner", s["matches_confirmed"]],
             ["Matches pending review", s["matches_pending_review"]],

@@ -60,15 +60,16 @@ def build_candidate_series(
         if e.category is not None and e.category > 0 and e.pdq
         and (e.pdq_quality or 0) >= PDQ_MIN_QUALITY
     ]
+    groups = (_components(hex_to_array([e.pdq or "" for e in entries]), max_distance)
+              if entries else [])
+    wanted = [(f"{case.number}-NEW-{n:03d}", [entries[i].item_id for i in group])
+              for n, group in enumerate(groups, start=1)]
+    existing = list_candidate_series(session, number)
+    if [(s.label, list(s.item_ids)) for s in existing] == wanted:
+        return existing  # nothing changed: listing them again is not an event in the case
     session.execute(delete(CandidateSeries).where(CandidateSeries.case_id == case.id))
-    if not entries:
-        return []
-    groups = _components(hex_to_array([e.pdq or "" for e in entries]), max_distance)
-    created = [
-        CandidateSeries(case_id=case.id, label=f"{case.number}-NEW-{n:03d}",
-                        item_ids=[entries[i].item_id for i in group])
-        for n, group in enumerate(groups, start=1)
-    ]
+    created = [CandidateSeries(case_id=case.id, label=label, item_ids=ids)
+               for label, ids in wanted]
     session.add_all(created)
     session.flush()
     record_event(session, case, actor, "candidate series built", count=len(created),

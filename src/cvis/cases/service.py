@@ -16,6 +16,10 @@ class CaseError(ValueError):
     """A case request that cannot be honoured (unknown, duplicate, closed)."""
 
 
+class UnknownCase(CaseError, LookupError):
+    """No case has the number given (an input error, not a failure)."""
+
+
 @dataclass(frozen=True)
 class CaseSummary:
     number: str
@@ -47,7 +51,7 @@ def record_event(
 def get_case(session: Session, number: str) -> Case:
     case = session.scalar(select(Case).where(Case.number == number.strip()))
     if case is None:
-        raise CaseError(f"no case numbered {number!r}")
+        raise UnknownCase(f"no case numbered {number!r}")
     return case
 
 
@@ -93,7 +97,18 @@ def close_case(session: Session, number: str, *, actor: str, reason: str = "") -
     return case
 
 
+def reopen_case(session: Session, number: str, *, actor: str, reason: str = "") -> Case:
+    """A closed case opened again (new evidence, an appeal); the history keeps both."""
+    case = get_case(session, number)
+    if case.status != "closed":
+        raise CaseError(f"case {number} is not closed")
+    case.status, case.closed_at = "open", None
+    record_event(session, case, actor, "reopened", reason=reason)
+    return case
+
+
 def list_cases(session: Session) -> list[CaseSummary]:
+    _mark_interrupted(session, None)
     scans = dict(
         session.execute(select(Scan.case_id, func.count()).group_by(Scan.case_id)).all()
     )
@@ -103,8 +118,15 @@ def list_cases(session: Session) -> list[CaseSummary]:
     ]
 
 
+def _mark_interrupted(session: Session, case_id: int | None) -> None:
+    from cvis.cases.scan_state import mark_interrupted  # it records events through this module
+
+    mark_interrupted(session, case_id)
+
+
 def show_case(session: Session, number: str) -> CaseDetail:
     case = get_case(session, number)
+    _mark_interrupted(session, case.id)
     scans = session.scalars(select(Scan).where(Scan.case_id == case.id).order_by(Scan.id))
     evidence = session.scalars(
         select(Evidence).where(Evidence.case_id == case.id).order_by(Evidence.id)

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from dataclasses import asdict
+from typing import Annotated, Any
 
 import typer
 
 from cvis.accounts.credentials import totp_uri
 from cvis.accounts.roles import ROLES, UnknownRole
-from cvis.accounts.service import AccountError, add_agency, add_user, create_token, revoke_token
+from cvis.accounts.service import (
+    AccountError,
+    add_agency,
+    add_user,
+    create_token,
+    list_tokens,
+    list_users,
+    revoke_token,
+)
 from cvis.audit import audited
 from cvis.cli import render
 from cvis.store.db import Store
@@ -66,9 +75,11 @@ def token_create(
     scope: Annotated[
         list[str] | None, typer.Option(help="A permission to grant (repeat); default: the role's.")
     ] = None,
-    purpose: Annotated[str, typer.Option(help="The purpose recorded with its searches.")] = "",
+    purpose: Annotated[str, typer.Option(
+        help="Why this service searches (required; fixed: callers cannot state another).")] = "",
 ) -> None:
-    """Create an API token; the token is printed once and only its digest is stored."""
+    """Create an API token; the token is printed once and only its digest is stored.
+    Its scopes can be no wider than the user's role."""
     store = Store()
     try:
         with audited(store, "cli", "token.create", f"user:{name}") as note, \
@@ -78,9 +89,49 @@ def token_create(
             note.detail = f"token id {row.id}, scopes {','.join(row.scopes)}"
     except (AccountError, ValueError) as exc:
         raise _fail(exc) from None
+    expires = f"{row.expires_at:%Y-%m-%d}" if row.expires_at else "never"
     render.note(f"token {row.id} for {name!r}, scopes {', '.join(row.scopes)}, "
-                f"expires {row.expires_at:%Y-%m-%d}")
+                f"purpose {row.purpose!r}, expires {expires}")
     render.secret("token (shown once)", token)
+
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
+
+
+@user_app.command("list")
+def user_list(
+    agency: Annotated[str | None, typer.Option(help="Only this agency's users.")] = None,
+    json_lines: JsonFlag = False,
+) -> None:
+    """Users with their agency, role and whether they are locked or disabled."""
+    store = Store()
+    with audited(store, "cli", "user.list", f"users agency={agency}"), \
+            store.session() as session:
+        users = [asdict(u) for u in list_users(session, agency)]
+    _listing(users, json_lines, "users", ["name", "agency", "role", "disabled", "locked_until"])
+
+
+@token_app.command("list")
+def token_list(
+    user: Annotated[str | None, typer.Option(help="Only this user's tokens.")] = None,
+    json_lines: JsonFlag = False,
+) -> None:
+    """Tokens by id, prefix, scopes, purpose and dates (the token text is never stored)."""
+    store = Store()
+    with audited(store, "cli", "token.list", f"tokens user={user}"), \
+            store.session() as session:
+        tokens = [asdict(t) for t in list_tokens(session, user)]
+    _listing(tokens, json_lines, "tokens", ["id", "user", "kind", "prefix", "scopes", "purpose",
+                                            "expires_at", "revoked"])
+
+
+def _listing(rows: list[dict[str, Any]], json_lines: bool, title: str,
+             columns: list[str]) -> None:
+    if json_lines:
+        render.write_jsonl(rows, render.stdout())
+        return
+    render.table(title, columns, ([", ".join(r[c]) if isinstance(r[c], list) else r[c]
+                                   for c in columns] for r in rows))
 
 
 @token_app.command("revoke")

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from typer._click.core import Context as ClickContext
+from typer.core import TyperGroup, TyperOption
 
+import cvis
 from cvis.audit import audited
 from cvis.cli import render
 from cvis.cli.accounts import agency_app, token_app, user_app
 from cvis.cli.audit import audit_app
 from cvis.cli.cases import case_app, report_command, review_command
+from cvis.cli.errors import USAGE, fail
 from cvis.cli.evidence import evidence_app
 from cvis.cli.link import link_app
 from cvis.cli.offices import office_app
@@ -22,20 +29,109 @@ from cvis.cli.sets import sets_app
 from cvis.hashing import DEFAULT_MAX_PIXELS, HashingLimits
 from cvis.hashsets.service import UnknownSet
 from cvis.identify.hashpool import DEFAULT_TIME_LIMIT, hash_items
-from cvis.identify.lookup import lookup_lines
+from cvis.identify.lookup import looks_like_header, lookup_lines
 from cvis.identify.matcher import Matcher, UnknownSetError
-from cvis.identify.scan import ScanRequest, iter_scan_results, run_scan, summarize_scan
+from cvis.identify.scan import (
+    ScanRequest,
+    finished_scan,
+    iter_scan_results,
+    run_scan,
+    summarize_scan,
+)
+from cvis.identify.spark_engine import SparkUnavailable
 from cvis.media.folders import iter_media
 from cvis.media.limits import IntakeLimits
 from cvis.signals import get_signal_type
 from cvis.signals.base import InvalidSignalValue
 from cvis.store.db import Store, upgrade
 
+_option_type = TyperOption.display_type_rich
+
+
+def _flag_type(self: TyperOption, ctx: ClickContext) -> str | None:
+    """A flag takes no value: no `<bool>` placeholder beside it in --help."""
+    return None if self.is_flag else _option_type(self, ctx)
+
+
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
+
+
+def safe_url(url: str) -> str:
+    """A database URL fit to print: the password masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy can parse: print nothing of it
+        return "(the configured database)"
+
+
+def _refuse_repeats(group: TyperGroup, args: list[str]) -> None:
+    """An option that takes one value, given twice, is refused rather than half-applied."""
+    node: object = group
+    rest = list(args)
+    while hasattr(node, "commands"):
+        names = [a for a in rest if not a.startswith("-")]
+        if not names:
+            return
+        rest = rest[rest.index(names[0]) + 1:]
+        node = node.commands.get(names[0])
+        if node is None:
+            return  # click says "no such command"
+    single = {o: p for p in getattr(node, "params", [])
+              if not getattr(p, "multiple", False) and not getattr(p, "count", False)
+              for o in (*p.opts, *p.secondary_opts) if o.startswith("-")}
+    seen: dict[object, str] = {}
+    for token in rest[:rest.index("--")] if "--" in rest else rest:
+        param = single.get(token.split("=", 1)[0])
+        if param is None:
+            continue
+        if param in seen:
+            raise typer.BadParameter(f"{seen[param]} given more than once; give it once")
+        seen[param] = token.split("=", 1)[0]
+
+
+class CvisGroup(TyperGroup):
+    """Errors any command can meet, said in one line with the one exit-code rule."""
+
+    def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
+        if ctx.parent is None:
+            _refuse_repeats(self, args)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: ClickContext) -> object:
+        try:
+            return super().invoke(ctx)
+        except OperationalError as exc:
+            from cvis.config import load_settings
+
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            render.error(f"cannot use the database at {safe_url(load_settings().database_url)}: "
+                         f"{reason}")
+            raise typer.Exit(1) from None
+        except UnknownSet as exc:
+            raise fail(exc) from None
+
+
 app = typer.Typer(
+    cls=CvisGroup,
     help="cvis: known-image identification for child-protection investigations.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        render.stdout().write(f"cvis {cvis.__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """cvis: known-image identification for child-protection investigations."""
+
 app.add_typer(sets_app, name="sets")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(case_app, name="case")
@@ -64,17 +160,12 @@ def _paths(paths: list[Path]) -> str:
     return "paths:" + ",".join(str(p) for p in paths)
 
 
-def fail(message: str) -> typer.Exit:
-    render.error(message)
-    return typer.Exit(1)
-
-
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database schema to the newest version."""
     store = Store(auto_upgrade=False)
     upgrade(store.engine)
-    render.note(f"database at {store.settings.database_url} is up to date")
+    render.note(f"database at {safe_url(store.settings.database_url)} is up to date")
 
 
 @app.command("hash")
@@ -85,6 +176,7 @@ def hash_command(
     quiet: Quiet = False,
 ) -> None:
     """Hash media: one JSON object per item (md5, sha1, sha256, pdq, quality, error)."""
+    render.check_out(jsonl)
     store = Store()
     with audited(store, "cli", "hash", _paths(paths)), render.output_stream(
         jsonl
@@ -113,21 +205,37 @@ def scan_command(
         int, typer.Option(help="Larger pictures are decompression bombs.", min=1)
     ] = DEFAULT_MAX_PIXELS,
     max_depth: Annotated[int, typer.Option(help="Archives nested deeper are not opened.")] = 8,
+    engine: Annotated[str, typer.Option(
+        help="local: worker processes here; spark: Spark's executors (CVIS_SPARK_MASTER)."
+    )] = "local",
     quiet: Quiet = False,
 ) -> None:
-    """Hash evidence and match it against the hash sets; results are stored in the case."""
+    """Hash evidence and match it against the hash sets; results are stored in the case.
+
+    Running the same scan again resumes it if it was stopped; a finished one is not
+    repeated (nothing is added; --restart scans again)."""
+    render.check_out(jsonl)
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise fail(f"no such file or folder: {', '.join(map(str, missing))}", USAGE)
     store = Store()
     request = ScanRequest(
         case, paths, _sets_option(sets), workers, restart, resume,
         intake=IntakeLimits(max_depth=max_depth), hashing=HashingLimits(max_pixels=max_pixels),
-        time_limit=time_limit, acquired_by=acquired_by,
+        time_limit=time_limit, acquired_by=acquired_by, engine=engine,
     )
     try:
         with audited(store, "cli", "scan", f"case:{case} {_paths(paths)}"), render.scan_progress(
             render.show_progress(quiet)
         ) as progress:
-            scan_id = run_scan(store, request, progress)
-    except (UnknownSetError, LookupError, ValueError) as exc:
+            done = finished_scan(store, request)
+            if done is not None:
+                render.note(f"scan {done} of these paths in case {case} has already finished; "
+                            "nothing added (give --restart to scan them again)")
+            scan_id = done if done is not None else run_scan(store, request, progress)
+    except UnknownSetError as exc:
+        raise fail(str(exc), USAGE) from None
+    except (LookupError, ValueError, SparkUnavailable) as exc:
         raise fail(str(exc)) from None
     with store.session() as session, render.output_stream(jsonl) as out:
         render.write_jsonl(iter_scan_results(session, scan_id), out)
@@ -142,13 +250,15 @@ def lookup_command(
     signal: Annotated[str | None, typer.Option(help="Signal type, e.g. pdq.")] = None,
     jsonl: Jsonl = None,
 ) -> None:
-    """Look up hashes: one JSON line per query with its matches."""
+    """Look up hashes: one JSON line per query with its matches (a header line is skipped)."""
+    render.check_out(jsonl)
     try:
         if signal:
             signal = get_signal_type(signal).name
         lines = sys.stdin if source == "-" else Path(source).open(encoding="utf-8")
     except (InvalidSignalValue, OSError) as exc:
-        raise fail(str(exc)) from None
+        raise fail(str(exc), USAGE) from None
+    lines = _skip_header(iter(lines), signal)
     store = Store()
     bad = 0
     with audited(store, "cli", "lookup", f"hashes from {source}"), store.session() as session, \
@@ -156,12 +266,23 @@ def lookup_command(
         try:
             matcher = Matcher(session, _sets_option(sets), store.settings.index_dir)
         except UnknownSetError as exc:
-            raise fail(str(exc)) from None
+            raise fail(str(exc), USAGE) from None
         for row in lookup_lines(matcher, lines, signal):
             bad += "error" in row
             render.write_jsonl([row], out)
     if bad:
         raise fail(f"{bad} line(s) were not valid hashes (see their 'error' field)")
+
+
+def _skip_header(lines: Iterator[str], signal: str | None) -> Iterator[str]:
+    """A first line that names columns (`md5`, `sha256,path`) is said to be a header."""
+    first = next(lines, None)
+    if first is not None:
+        if looks_like_header(first, signal):
+            render.note(f"line 1 is a header ({first.strip()!r}), not a hash: skipped")
+        else:
+            yield first
+    yield from lines
 
 
 @app.command("demo")
@@ -170,20 +291,22 @@ def demo_command(
         Path | None, typer.Option(help="Where to build the benign demo data.")
     ] = None,
     quiet: Quiet = False,
+    serve: Annotated[bool, typer.Option(
+        help="Then serve the web application on the demo data, with a demo sign-in.")] = False,
 ) -> None:
     """Run the whole job end to end on benign sample pictures."""
     from cvis.demo import run_demo
 
     with audited(Store(), "cli", "demo", "benign demo data"):
         run_demo(workdir, quiet=quiet)
+    if serve:
+        from cvis.cli.web import serve_demo
+
+        serve_demo()
 
 
 def main() -> None:
-    try:
-        app()
-    except UnknownSet as exc:
-        render.error(str(exc))
-        sys.exit(1)
+    app()
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cvis.audit import AuditQuery, audited, search_audit, verify_chain
+from cvis.audit import AuditQuery, audited, search_audit, verify_log
 from cvis.cli import render
 from cvis.store.db import Store
 
@@ -18,9 +18,8 @@ audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=Tr
 def verify_command() -> None:
     """Exit 0 when the chain is intact, 1 naming the first altered, inserted or missing record."""
     store = Store()
-    with audited(store, "cli", "audit.verify", "audit chain") as note, \
-            store.session() as session:
-        report = verify_chain(session)
+    with audited(store, "cli", "audit.verify", "audit chain") as note:
+        report = verify_log(store)
         note.detail = "intact" if report.intact else f"broken: {report.problem}"
     if not report.intact:
         render.error(f"audit chain broken: {report.problem}")

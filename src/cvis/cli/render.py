@@ -1,4 +1,9 @@
-"""How the CLI shows things: JSON lines, tables, progress; the one place that prints."""
+"""How the CLI shows things: JSON lines, tables, progress; the one place that prints.
+
+Text that came from a user or the evidence (case titles, file names, notes) is never
+read as Rich markup: ``[c]onfirm`` stays ``[c]onfirm``. Only this module styles output,
+and it does so with ``Text`` objects or markup it wrote itself around escaped values.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -21,10 +27,13 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
-# Piped output still gets readable tables rather than 80 squeezed columns.
-out_console = Console(width=None if sys.stdout.isatty() else 140)
+# Written to a file or a pipe, a line is never cut: digests and paths are records for court.
+# (Rich would otherwise squeeze a table into 80 columns and elide cells with "…".)
+UNLIMITED = 100_000
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else UNLIMITED)
+out_console = Console(width=None if sys.stdout.isatty() else UNLIMITED)
 
 
 def show_progress(quiet: bool) -> bool:
@@ -125,12 +134,22 @@ def write_jsonl(rows: Iterable[dict[str, Any]], stream: TextIO) -> int:
     return count
 
 
+def check_out(path: Path | None) -> None:
+    """An output file's folder must exist: said in one line before any work (exit 2)."""
+    if path is not None and not path.parent.is_dir():
+        import typer
+
+        error(f"cannot write {path}: the folder {path.parent} does not exist")
+        raise typer.Exit(2)
+
+
 @contextmanager
 def output_stream(path: Path | None) -> Iterator[TextIO]:
     """A file when given (written whole, then renamed into place), else stdout."""
     if path is None:
         yield sys.stdout
         return
+    check_out(path)
     tmp = path.with_name(path.name + ".partial")
     with tmp.open("w", encoding="utf-8") as stream:
         yield stream
@@ -138,26 +157,53 @@ def output_stream(path: Path | None) -> Iterator[TextIO]:
 
 
 def error(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    """One line on stderr; the message is plain text, whatever brackets it holds."""
+    err_console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False,
+                      soft_wrap=True)
 
 
 def note(message: str) -> None:
-    err_console.print(message, highlight=False)
+    """A line for the person at the terminal (stderr); plain text, never markup."""
+    err_console.print(message, markup=False, highlight=False, soft_wrap=True)
 
 
 def table(title: str, columns: list[str], rows: Iterable[Iterable[Any]]) -> None:
-    t = Table(title=title)
+    """A table on stdout; cells fold rather than being cut short, and are never markup."""
+    t = Table(title=escape(title))
     for column in columns:
-        t.add_column(column)
+        t.add_column(escape(column), overflow="fold")
     for row in rows:
-        t.add_row(*("" if v is None else str(v) for v in row))
+        t.add_row(*(Text("" if v is None else str(v)) for v in row))
     out_console.print(t)
+
+
+def plain(value: Any) -> Any:
+    """A dataclass (or a list, dict, date) as JSON-ready data for `--json` output."""
+    from dataclasses import asdict, is_dataclass
+    from datetime import date
+
+    if is_dataclass(value) and not isinstance(value, type):
+        return plain(asdict(value))
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [plain(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def review_summary(case: str, seen: int, total: int, done: Any) -> None:
+    """What the examiner did in an interactive review, said when they leave it."""
+    parts = [f"{n} {what}" for what, n in sorted(done.items()) if n]
+    note(f"case {case}: reviewed {seen} of {total} item(s)"
+         + (f"; {', '.join(parts)}" if parts else "; no decisions"))
 
 
 def scan_summary(summary: Any, jsonl: Path | None) -> None:
     """The examiner's first look at a finished scan."""
     note(
-        f"[bold]case {summary.case}[/], scan {summary.scan_id}: {summary.items} items, "
+        f"case {summary.case}, scan {summary.scan_id}: {summary.items} items, "
         f"{summary.matched_items} matched, {summary.identified_victim_items} showing "
         f"identified victims, {sum(summary.errors_by_reason.values())} errors"
     )
@@ -197,8 +243,13 @@ def demo_matches(rows: Iterable[dict[str, Any]]) -> None:
 def verification(result: Any) -> None:
     """One evidence item re-hashed: the court's question answered in a line."""
     colour = "green" if result.unchanged else "bold red"
-    note(f"evidence {result.evidence_id} {result.source_path}: [{colour}]{result.reason}[/]"
-         f" (recorded {result.recorded_sha256}, now {result.current_sha256})")
+    line = Text.assemble(f"evidence {result.evidence_id} {result.source_path}: ",
+                         (result.reason, colour))
+    if result.recorded_sha256 or result.current_sha256:
+        line.append(f" (recorded {result.recorded_sha256}, now {result.current_sha256})")
+    for change in getattr(result, "changes", []):
+        line.append(f"\n  {change}")
+    err_console.print(line, highlight=False, soft_wrap=True)
 def secret(label: str, value: str) -> None:
     """A value shown once (a token, a TOTP secret): to stdout so it can be captured."""
     err_console.print(f"{label}:", highlight=False)
@@ -222,12 +273,13 @@ def review_entry_dict(entry: Any) -> dict[str, Any]:
 
 def review_entry(entry: Any, position: int, total: int) -> None:
     """One item's evidence: what the examiner needs to decide, and no imagery."""
-    out_console.rule(f"{position}/{total}  item {entry.item_id}")
-    out_console.print(f"[bold]{entry.path}[/]", highlight=False)
+    out_console.rule(Text(f"{position}/{total}  item {entry.item_id}"))
+    out_console.print(Text(entry.path, style="bold"), highlight=False)
     out_console.print(f"md5 {entry.md5}  pdq {entry.pdq} (quality {entry.pdq_quality})",
-                      highlight=False)
+                      markup=False, highlight=False)
     if entry.category is not None or entry.notes or entry.tags:
-        out_console.print(f"category {entry.category}  notes {entry.notes!r}  tags {entry.tags}")
+        out_console.print(f"category {entry.category}  notes {entry.notes!r}  tags {entry.tags}",
+                          markup=False, highlight=False)
     if entry.matches:
         table(
             "candidate matches",
@@ -246,10 +298,12 @@ def notices(rows: list[dict[str, Any]]) -> None:
 
 def case_detail(detail: Any) -> None:
     s = detail.summary
-    out_console.print(f"[bold]case {s.number}[/] {s.title} — {s.agency or 'no agency'}, "
-                      f"{s.status}, opened {s.created_at:%Y-%m-%d}", highlight=False)
-    out_console.print(f"examiners: {', '.join(detail.examiners)}; contact: {detail.contact}",
+    out_console.print(Text.assemble((f"case {s.number}", "bold"),
+                                    f" {s.title} — {s.agency or 'no agency'}, "
+                                    f"{s.status}, opened {s.created_at:%Y-%m-%d}"),
                       highlight=False)
+    out_console.print(f"examiners: {', '.join(detail.examiners)}; contact: {detail.contact}",
+                      markup=False, highlight=False)
     table("scans", ["id", "status", "items", "matches", "errors", "started", "finished"],
           ([x["id"], x["status"], x["items"], x["matches"], x["errors"], x["started_at"],
             x["finished_at"]] for x in detail.scans))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from cvis.audit import audited
 from cvis.cli import render
+from cvis.cli.errors import fail
 from cvis.hashsets.access import access_list, grant
 from cvis.hashsets.feed import FeedError, publish_feed, pull_feed
 from cvis.hashsets.feedback import UnknownMatch, contested_hashes, record_feedback
@@ -34,6 +35,7 @@ from cvis.store.db import Store
 
 sets_app = typer.Typer(help="Hash sets: import, export, versions, feedback, sync.",
                        no_args_is_help=True)
+Json = Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")]
 FAILURES = (ImportRejected, UnknownFormatError, UnicodeDecodeError, UnknownSet, UnknownVersion,
             UnknownMatch, FeedError, ValueError)
 
@@ -46,8 +48,7 @@ def _session(event: str, obj: str) -> Iterator[Session]:
         with audited(store, "cli", f"sets.{event}", obj), store.session() as session:
             yield session
     except FAILURES as exc:
-        render.error(str(exc))
-        raise typer.Exit(1) from None
+        raise fail(exc) from None
 
 
 @sets_app.command("import")
@@ -81,10 +82,13 @@ def import_command(
 
 
 @sets_app.command("list")
-def list_command() -> None:
+def list_command(json_lines: Json = False) -> None:
     """List hash sets with their sizes."""
     with _session("list", "hash sets") as session:
         summaries = list_sets(session)
+    if json_lines:
+        render.write_jsonl((render.plain(s) for s in summaries), render.stdout())
+        return
     render.table(
         "hash sets",
         ["name", "agency", "enabled", "media", "signals", "versions"],
@@ -97,7 +101,7 @@ def list_command() -> None:
 
 
 @sets_app.command("show")
-def show_command(name: str) -> None:
+def show_command(name: str, json_lines: Json = False) -> None:
     """A set's provenance, match settings, visibility and contested hashes."""
     with _session("show", f"set:{name}") as session:
         hash_set = get_set(session, name)
@@ -107,6 +111,10 @@ def show_command(name: str) -> None:
         rows += [[f"access: {a.agency}", f"match={a.can_match} metadata={a.can_see_metadata}"]
                  for a in access_list(session, hash_set)] or [["access", "every agency"]]
         contested = contested_hashes(session, hash_set)
+    if json_lines:
+        render.write_jsonl([{"set": name, "settings": {str(k): v for k, v in rows},
+                             "contested": render.plain(contested)}], render.stdout())
+        return
     render.table(f"set {name}", ["setting", "value"], rows)
     if contested:
         render.table("contested hashes", ["media", "signal", "value", "confirmed",
@@ -123,30 +131,36 @@ def configure_command(
     description: Annotated[str | None, typer.Option()] = None,
     enabled: Annotated[bool | None, typer.Option("--enabled/--disabled")] = None,
     threshold: Annotated[list[str] | None, typer.Option(
-        help="SIGNAL=DISTANCE, e.g. pdq=24 (repeatable).")] = None,
+        help="SIGNAL=DISTANCE, e.g. pdq=24, or SIGNAL=default to drop an override "
+             "(repeatable).")] = None,
     grant_match: Annotated[list[str] | None, typer.Option(
         help="Agency that may match against the set (repeatable).")] = None,
     grant_metadata: Annotated[list[str] | None, typer.Option(
         help="Agency that may match and see the set's metadata (repeatable).")] = None,
 ) -> None:
-    """Set a set's provenance, thresholds, enabled flag and visibility."""
+    """Set an existing set's provenance, thresholds, enabled flag and visibility."""
     try:
-        thresholds = dict(_threshold(t) for t in threshold) if threshold else None
+        pairs = [_threshold(t) for t in threshold or []]
     except ValueError as exc:
-        render.error(str(exc))
-        raise typer.Exit(2) from None
+        raise fail(str(exc), 2) from None
     with _session("configure", f"set:{name}") as session:
-        hash_set = configure_set(session, name, agency=agency, source=source,
-                                 description=description, enabled=enabled)
-        if thresholds:
-            hash_set.thresholds = {**(hash_set.thresholds or {}), **thresholds}
+        hash_set = configure_set(
+            session, name, create=False, agency=agency, source=source, description=description,
+            enabled=enabled, thresholds={k: v for k, v in pairs if v is not None} or None)
+        if pairs:
+            kept = {k: v for k, v in (hash_set.thresholds or {}).items()
+                    if k not in {signal for signal, _ in pairs}}
+            hash_set.thresholds = {**kept, **{k: v for k, v in pairs if v is not None}}
         grant(session, hash_set, grant_match or [], match=True, metadata=False)
         grant(session, hash_set, grant_metadata or [], match=True, metadata=True)
     render.note(f"set {name!r} updated")
 
 
-def _threshold(text: str) -> tuple[str, int]:
+def _threshold(text: str) -> tuple[str, int | None]:
+    """SIGNAL=DISTANCE; SIGNAL=default drops the override (None)."""
     signal, _, distance = text.partition("=")
+    if distance.strip().lower() == "default":
+        return signal.strip().lower(), None
     if not distance.strip().isdigit():
         raise ValueError(f"--threshold wants SIGNAL=DISTANCE, got {text!r}")
     return signal.strip().lower(), int(distance)
@@ -160,16 +174,20 @@ def export_command(
     version: Annotated[int | None, typer.Option(help="Export the set as of this version.")] = None,
 ) -> None:
     """Export a set's records, now or as of a version."""
+    render.check_out(out)
     with _session("export", f"set:{name} format:{format}") as session, \
             render.output_stream(out) as stream:
         export_set(session, name, format, stream, version)
 
 
 @sets_app.command("versions")
-def versions_command(name: str) -> None:
+def versions_command(name: str, json_lines: Json = False) -> None:
     """A set's version history."""
     with _session("versions", f"set:{name}") as session:
         versions = list_versions(session, name)
+    if json_lines:
+        render.write_jsonl((render.plain(v) for v in versions), render.stdout())
+        return
     render.table(
         f"versions of {name}",
         ["version", "imported", "format", "added", "updated", "removed", "skipped", "source"],
@@ -235,8 +253,7 @@ def pull_command(
             report = pull_feed(store, source, name=name,
                                on_version=lambda n: render.note(f"applied version {n}"))
     except FAILURES as exc:
-        render.error(str(exc))
-        raise typer.Exit(1) from None
+        raise fail(exc) from None
     render.note(f"set {report.set_name!r} is at feed version {report.up_to} "
                 f"({len(report.applied)} applied now)")
 
@@ -254,8 +271,12 @@ def series_command(
 ) -> None:
     """Record a series: identified status and the contact a prosecutor calls."""
     with _session("series", f"series:{name}") as session:
-        save_series(session, SeriesRecord(
-            name=name, agency=agency, victim_identified=identified,
-            identifying_agency=identifying_agency, contact_agency=contact_agency,
-            contact_unit=contact_unit, contact_phone=contact_phone, contact_email=contact_email))
+        try:
+            save_series(session, SeriesRecord(
+                name=name, agency=agency, victim_identified=identified,
+                identifying_agency=identifying_agency, contact_agency=contact_agency,
+                contact_unit=contact_unit, contact_phone=contact_phone,
+                contact_email=contact_email))
+        except ValueError as exc:  # a value typed on the command line: an input error
+            raise fail(exc, 2) from None
     render.note(f"series {name!r} saved")

@@ -4,20 +4,27 @@ A court asks whether the evidence the examiner hashed is the evidence that was
 seized. Each source is recorded once per case with its size and the sha256 of
 the whole container (an E01 also with whether its own stored MD5 verifies);
 ``verify_evidence`` re-hashes it later and says whether it changed.
+
+A folder has no container hash: its manifest (every file's relative path, size and
+sha256, in path order) is recorded instead, with the sha256 of the manifest, and
+verification recomputes it and names every file added, removed or changed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cvis.cases.models import EvidenceManifest
 from cvis.media.folders import PEEK_BYTES, looks_like_disk
 from cvis.media.sniff import sniff
 from cvis.signals.crypto import CHUNK_SIZE
@@ -34,6 +41,44 @@ class Verification:
     current_sha256: str | None
     unchanged: bool
     reason: str
+    changes: list[str] = field(default_factory=list)
+
+
+ManifestEntry = tuple[str, int, str]  # relative path, size, sha256 (a link: "link:" + target)
+
+
+def folder_manifest(folder: Path) -> list[ManifestEntry]:
+    """Every file under the folder, in path order; links are recorded, never followed."""
+    entries: list[ManifestEntry] = []
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        dirs.sort()
+        for name in [*files, *(d for d in dirs if Path(root, d).is_symlink())]:
+            path = Path(root, name)
+            relative = path.relative_to(folder).as_posix()
+            if path.is_symlink():
+                entries.append((relative, 0, "link:" + os.readlink(path)))
+            elif path.is_file():
+                entries.append((relative, path.stat().st_size, file_sha256(path)))
+    return sorted(entries)
+
+
+def manifest_sha256(entries: list[ManifestEntry]) -> str:
+    """The digest of the manifest's canonical text: one JSON array per line."""
+    text = "".join(json.dumps(list(e), ensure_ascii=False) + "\n" for e in entries)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def compare_manifests(recorded: list[ManifestEntry], current: list[ManifestEntry]) -> list[str]:
+    """Each difference in words: added, removed, changed (size and sha256 before and now)."""
+    before = {path: (size, digest) for path, size, digest in recorded}
+    now = {path: (size, digest) for path, size, digest in current}
+    changes = [f"added: {p} ({now[p][0]} bytes, sha256 {now[p][1]})"
+               for p in sorted(now.keys() - before.keys())]
+    changes += [f"removed: {p} (was {before[p][0]} bytes, sha256 {before[p][1]})"
+                for p in sorted(before.keys() - now.keys())]
+    changes += [f"changed: {p} (sha256 {before[p][1]}, now {now[p][1]})"
+                for p in sorted(before.keys() & now.keys()) if before[p] != now[p]]
+    return changes
 
 
 def evidence_kind(path: Path) -> str:
@@ -98,6 +143,12 @@ def register_evidence(
         evidence.stored_md5, evidence.stored_hash_ok = e01_stored_hash(path)
     session.add(evidence)
     session.flush()
+    if kind == "folder":
+        entries = folder_manifest(path)
+        session.add(EvidenceManifest(
+            evidence_id=evidence.id, sha256=manifest_sha256(entries), file_count=len(entries),
+            total_size=sum(size for _, size, _ in entries), files=[list(e) for e in entries]))
+        session.flush()
     return evidence
 
 
@@ -107,9 +158,11 @@ def verify_evidence(session: Session, evidence_id: int) -> Verification:
     if evidence is None:
         raise LookupError(f"no evidence {evidence_id}")
     path = Path(evidence.source_path)
+    if evidence.kind == "folder":
+        return _verify_folder(session, evidence, path)
     current, reason = None, ""
     if evidence.sha256 is None:
-        reason = "a folder has no container hash; its items' hashes are in the scans"
+        reason = "no hash was recorded for this source"
     elif not path.is_file():
         reason = "the source is gone or not a file"
     else:
@@ -124,3 +177,30 @@ def verify_evidence(session: Session, evidence_id: int) -> Verification:
 def case_evidence(session: Session, case_id: int) -> list[Evidence]:
     return list(session.scalars(select(Evidence).where(Evidence.case_id == case_id)
                                 .order_by(Evidence.id)))
+
+
+def _verify_folder(session: Session, evidence: Evidence, path: Path) -> Verification:
+    """Recompute the folder's manifest and compare it, file by file, with the recorded one."""
+    manifest = session.get(EvidenceManifest, evidence.id)
+    current: str | None = None
+    changes: list[str] = []
+    if manifest is None:
+        reason = "no manifest was recorded for this folder (scanned before cvis kept them)"
+    elif not path.is_dir():
+        reason = "the folder is gone or not a folder"
+    else:
+        entries = folder_manifest(path)
+        current = manifest_sha256(entries)
+        recorded = [(str(p), int(n), str(d)) for p, n, d in manifest.files]
+        changes = compare_manifests(recorded, entries)
+        reason = ("unchanged" if current == manifest.sha256 and not changes else
+                  f"CHANGED since it was recorded: {len(changes)} difference(s)")
+    recorded_sha = manifest.sha256 if manifest else None
+    unchanged = current is not None and current == recorded_sha and not changes
+    evidence.verified_at, evidence.verified_ok = utcnow(), unchanged
+    return Verification(evidence.id, evidence.source_path, recorded_sha, current, unchanged,
+                        reason, changes)
+
+
+def manifest_of(session: Session, evidence_id: int) -> EvidenceManifest | None:
+    return session.get(EvidenceManifest, evidence_id)

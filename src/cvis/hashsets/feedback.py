@@ -1,21 +1,35 @@
-"""Examiners' verdicts on matches; false positives suppress the hash in that set at match time."""
+"""Examiners' verdicts on matches; a false positive suppresses the hash for that agency.
+
+An agency's verdict is its own: it hides the known hash from that agency's matches
+(``agency_suppressions``), never from other agencies'. Suppressing a hash for everyone
+(``suppressions``, which the matcher applies) is the set owner's curators' decision,
+taken with ``suppress_for_everyone`` and recorded with who took it; it can be lifted.
+Feedback with no agency (the deployment's own operator at the CLI) is such a decision.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import DateTime, ForeignKey, String, Text, UniqueConstraint, and_, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from cvis.policy import Resource
 from cvis.store.models import (
+    Base,
+    Case,
     HashSet,
     KnownMedia,
     KnownSignal,
     Match,
     MatchFeedback,
+    Scan,
+    ScanItem,
     Suppression,
+    utcnow,
 )
 
 Verdict = Literal["confirmed", "false_positive"]
@@ -24,6 +38,20 @@ VERDICTS = ("confirmed", "false_positive")
 
 class UnknownMatch(LookupError):
     pass
+
+
+class AgencySuppression(Base):
+    """A known hash one agency no longer matches on, after its own false-positive verdict."""
+
+    __tablename__ = "agency_suppressions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("hash_sets.id", ondelete="CASCADE"))
+    agency: Mapped[str] = mapped_column(String(200))
+    signal_type: Mapped[str] = mapped_column(String(30))
+    value: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (UniqueConstraint("set_id", "agency", "signal_type", "value"),)
 
 
 @dataclass(frozen=True)
@@ -61,10 +89,50 @@ def record_feedback(
         agency=agency, note=note,
     )
     session.add(feedback)
-    if verdict == "false_positive":
+    if verdict == "false_positive" and agency:
+        _suppress_for_agency(session, media.set_id, agency, match.signal_type, value,
+                             note or f"false positive ({examiner})")
+    elif verdict == "false_positive":
         suppress(session, media.set_id, match.signal_type, value, reason=note or "false positive")
     session.flush()
     return feedback
+
+
+def _suppress_for_agency(
+    session: Session, set_id: int, agency: str, signal_type: str, value: str, reason: str
+) -> None:
+    exists = session.scalar(select(AgencySuppression.id).where(
+        AgencySuppression.set_id == set_id, AgencySuppression.agency == agency,
+        AgencySuppression.signal_type == signal_type, AgencySuppression.value == value))
+    if exists is None:
+        session.add(AgencySuppression(set_id=set_id, agency=agency, signal_type=signal_type,
+                                      value=value, reason=reason))
+
+
+def suppress_for_everyone(
+    session: Session, hash_set: HashSet, signal_type: str, value: str, *, curator: str,
+    agency: str, reason: str,
+) -> None:
+    """The set owner's curator's decision: no agency matches on this hash any more.
+    The caller has asked the policy (``sets:curate`` on the set)."""
+    suppress(session, hash_set.id, signal_type, value,
+             reason=f"suppressed for every agency by {curator} ({agency}): {reason}")
+    session.flush()
+
+
+def agency_suppressed(session: Session, agency: str) -> set[tuple[str, str, str]]:
+    """(set name, media id, signal type) of the known hashes this agency suppressed for itself
+    (the fields every rendered match carries)."""
+    rows = session.execute(
+        select(HashSet.name, KnownMedia.media_id, KnownSignal.signal_type)
+        .join(KnownMedia, KnownMedia.id == KnownSignal.media_pk)
+        .join(HashSet, HashSet.id == KnownMedia.set_id)
+        .join(AgencySuppression, and_(AgencySuppression.set_id == KnownMedia.set_id,
+                                      AgencySuppression.signal_type == KnownSignal.signal_type,
+                                      AgencySuppression.value == KnownSignal.value))
+        .where(AgencySuppression.agency == agency)
+    )
+    return {(name, media_id, signal) for name, media_id, signal in rows}
 
 
 def suppress(session: Session, set_id: int, signal_type: str, value: str, reason: str) -> None:
@@ -130,3 +198,22 @@ def match_set_name(session: Session, match_id: int) -> str | None:
         .join(Match, Match.known_media_id == KnownMedia.id)
         .where(Match.id == match_id)
     )
+
+
+def match_resource(session: Session, match_id: int) -> Resource | None:
+    """The policy's view of a stored match: its case's agency and its set (None: no match)."""
+    from cvis.hashsets.access import set_resource  # access imports this module's table
+
+    row = session.execute(
+        select(Case.agency, HashSet)
+        .join(KnownMedia, KnownMedia.set_id == HashSet.id)
+        .join(Match, Match.known_media_id == KnownMedia.id)
+        .join(ScanItem, ScanItem.id == Match.item_id)
+        .join(Scan, Scan.id == ScanItem.scan_id)
+        .join(Case, Case.id == Scan.case_id)
+        .where(Match.id == match_id)
+    ).first()
+    if row is None:
+        return None
+    agency, hash_set = row
+    return Resource("match", match_id, agency, {"set": set_resource(hash_set, session=session)})

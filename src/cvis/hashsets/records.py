@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,3 +121,49 @@ def parse_category(value: object) -> int | None:
     if not 0 <= category <= 99:
         raise ValueError(f"category out of range: {value!r}")
     return category
+
+
+# Columns a list may carry beside the format's own: kept as extras and read by the report
+# (who identified the child, whom a prosecutor calls). Anything close to one of these or to
+# a format column, but not equal, is a typing mistake that would silently drop a fact.
+RECOGNISED_EXTRA_COLUMNS = (
+    "identifying_agency", "victim_identified_by", "contact", "prosecutor_contact",
+)
+
+
+class ColumnError(ValueError):
+    """A header names a column the format does not know but nearly does (an input error)."""
+
+
+def check_columns(
+    header: Sequence[str], known: Iterable[str],
+    recognised: Iterable[str] = RECOGNISED_EXTRA_COLUMNS,
+) -> None:
+    """Refuse misspelled columns, naming each with the column it was probably meant to be."""
+    vocabulary = [*known, *recognised]
+    exact = set(vocabulary)
+    mistakes = []
+    for column in header:
+        name = column.strip()
+        if name in exact:
+            continue
+        close = [v for v in difflib.get_close_matches(name.lower(), vocabulary, n=3, cutoff=0.6)
+                 if _typing_distance(name.lower(), v) <= max(1, min(2, len(v) // 4))]
+        if close:
+            mistakes.append(f"unknown column {name!r} (did you mean {close[0]!r}?)")
+    if mistakes:
+        raise ColumnError("; ".join(mistakes) + "; nothing imported")
+
+
+def _typing_distance(a: str, b: str) -> int:
+    """Edits (insert, delete, substitute, swap two neighbours) turning ``a`` into ``b``."""
+    rows = [list(range(len(b) + 1))]
+    for i, ca in enumerate(a, start=1):
+        row = [i]
+        for j, cb in enumerate(b, start=1):
+            cost = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, rows[-2][j - 2] + 1)
+            row.append(cost)
+        rows.append(row)
+    return rows[-1][-1]

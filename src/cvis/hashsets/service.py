@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import difflib
 import gc
 import hashlib
 import os
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session
 from cvis.hashsets.formats import HashListFormat, detect_format, get_format
 from cvis.hashsets.history import Change, iter_records_at, iter_version_changes
 from cvis.hashsets.reader_process import open_list, plugin_signal_paths, read_in_process
-from cvis.hashsets.records import KnownRecord, RecordError
+from cvis.hashsets.records import KnownRecord, RecordError, check_columns
 from cvis.hashsets.staging import BATCH_RECORDS, MAX_REPORTED_ERRORS, StagedBatch, stage_records
 from cvis.hashsets.writer import VersionWriter
 from cvis.store.models import HashSet, KnownMedia, KnownSignal, SetVersion
@@ -46,6 +48,15 @@ class ImportRejected(ValueError):
 
 class UnknownSet(LookupError):
     pass
+
+
+class InvalidSetting(ValueError):
+    """A set setting outside what the signal or the set allows (an input error)."""
+
+
+# The widest PDQ distance a set may match at: 63 of 256 bits. Unrelated pictures lie near 128
+# bits apart, so beyond this a set starts matching everything; Meta's threshold is 31.
+PDQ_MAX_THRESHOLD = 63
 
 
 class UnknownVersion(LookupError):
@@ -113,23 +124,73 @@ def get_set(session: Session, name: str) -> HashSet:
 
 
 def configure_set(session: Session, name: str, **settings: Any) -> HashSet:
-    """Set a set's provenance and match settings (creating the set if new); None leaves as is."""
+    """Set a set's provenance and match settings; None leaves as is.
+
+    ``create`` makes a new set of that name; without it an unknown name is an error (a
+    mistyped name must not open an empty set). Thresholds are checked per signal.
+    """
+    create = bool(settings.pop("create", True))
     unknown = set(settings) - set(SET_SETTINGS)
     if unknown:
         raise TypeError(f"not a set setting: {', '.join(sorted(unknown))}")
-    hash_set = get_or_create_set(session, name)
+    if settings.get("thresholds") is not None:
+        settings["thresholds"] = check_thresholds(settings["thresholds"])
+    hash_set = get_or_create_set(session, name) if create else get_set(session, name)
     for key, value in settings.items():
         if value is not None:
             setattr(hash_set, key, dict(value) if key == "thresholds" else value)
     return hash_set
 
 
+def threshold_range(signal: str) -> range:
+    """The distances a set may match a signal at: exact hashes only at 0."""
+    from cvis.signals import SIGNAL_TYPES, get_signal_type
+    from cvis.signals.base import InvalidSignalValue
+
+    try:
+        signal_type = get_signal_type(signal)
+    except InvalidSignalValue as exc:
+        close = difflib.get_close_matches(signal.lower(), list(SIGNAL_TYPES), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise InvalidSetting(f"{exc}{hint}") from None
+    if signal_type.is_exact():
+        return range(0, 1)
+    return range(0, int(getattr(signal_type, "max_threshold", PDQ_MAX_THRESHOLD)) + 1)
+
+
+def check_thresholds(thresholds: dict[str, Any]) -> dict[str, int]:
+    """Each SIGNAL=DISTANCE names a known signal and a distance within its range."""
+    checked = {}
+    for signal, distance in thresholds.items():
+        allowed = threshold_range(signal)
+        if not isinstance(distance, int) or distance not in allowed:
+            raise InvalidSetting(
+                f"threshold for {signal} must be {allowed.start}-{allowed.stop - 1}, "
+                f"not {distance!r}")
+        checked[signal] = distance
+    return checked
+
+
 def _choose_format(stream: TextIO, format_name: str) -> HashListFormat:
     if format_name != "auto":
-        return get_format(format_name)
-    head = stream.read(8192)
+        fmt = get_format(format_name)
+    else:
+        head = stream.read(8192)
+        stream.seek(0)
+        fmt = detect_format(head)
+    _check_header(fmt, stream)
+    return fmt
+
+
+def _check_header(fmt: HashListFormat, stream: TextIO) -> None:
+    """A format with named columns has its header checked before any record is read."""
+    columns = getattr(fmt, "columns", None)
+    if not columns:
+        return
+    first = stream.readline()
     stream.seek(0)
-    return detect_format(head)
+    header = next(csv.reader([first]), [])
+    check_columns(header, columns)
 
 
 def import_stream(

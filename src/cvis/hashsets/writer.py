@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -86,6 +86,26 @@ class VersionWriter:
         self.bulk.log_changes([(m, "delete", priors[m]) for m in gone])
         self.counts.removed += len(gone)
 
+    def _replace_signals(self, changed: dict[int, KnownRecord]) -> None:
+        """Only the hashes that changed are replaced: a hash kept across versions keeps its
+        row id, so a matcher built before this version still finds it (no gap in lookups
+        while an import commits and the indexes catch up)."""
+        stale, kept = [], set()
+        for signal_id, pk, kind, value in self.session.execute(
+            select(KnownSignal.id, KnownSignal.media_pk, KnownSignal.signal_type,
+                   KnownSignal.value).where(KnownSignal.media_pk.in_(list(changed)))
+        ):
+            if changed[pk].signals.get(kind) == value:
+                kept.add((pk, kind))
+            else:
+                stale.append(signal_id)
+        if stale:
+            self.session.execute(delete(KnownSignal).where(KnownSignal.id.in_(stale)))
+        fresh = [(pk, replace(r, signals={k: v for k, v in r.signals.items()
+                                          if (pk, k) not in kept}))
+                 for pk, r in changed.items()]
+        self.bulk.insert_signals(fresh)
+
     def _update(self, changed: dict[int, KnownRecord], priors: dict[str, dict[str, Any]]) -> None:
         if not changed:
             return
@@ -93,8 +113,7 @@ class VersionWriter:
             update(KnownMedia),
             [{"id": pk, **{f: getattr(r, f) for f in RECORD_FIELDS}} for pk, r in changed.items()],
         )
-        self.session.execute(delete(KnownSignal).where(KnownSignal.media_pk.in_(list(changed))))
-        self.bulk.insert_signals(list(changed.items()))
+        self._replace_signals(changed)
         self.bulk.log_changes([(r.media_id, "update", priors[r.media_id])
                                for r in changed.values()])
         self.counts.updated += len(changed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
@@ -16,6 +17,22 @@ BATCH = 5000
 def parse_query(line: str, signal: str | None) -> Query:
     name = signal or guess_crypto_signal(line)
     return Query(name, normalize(name, line))
+
+
+_HEADER = re.compile(r"[A-Za-z_][\w .,;\t-]*")
+_HEX = re.compile(r"[0-9a-fA-F]+")
+
+
+def looks_like_header(line: str, signal: str | None = None) -> bool:
+    """A column name (`md5`, `sha256,path`) rather than a hash: not a hash, words not hex."""
+    text = line.strip()
+    if not text or text.startswith("#"):
+        return False
+    try:
+        parse_query(text, signal)
+        return False
+    except InvalidSignalValue:
+        return bool(_HEADER.fullmatch(text)) and not _HEX.fullmatch(text)
 
 
 def lookup_lines(

@@ -19,6 +19,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import cvis
+from cvis.cases import scan_state
+from cvis.cases.contacts import SeriesBook
 from cvis.cases.deconflict import deconflict_case
 from cvis.cases.service import get_or_create_case
 from cvis.evidence.custody import register_evidence
@@ -26,6 +28,7 @@ from cvis.hashing import HashingLimits, HashRecord
 from cvis.identify.hashpool import DEFAULT_TIME_LIMIT, hash_items
 from cvis.identify.matcher import Matcher, MatchResult, Query
 from cvis.media.folders import iter_media
+from cvis.media.items import MediaItem
 from cvis.media.limits import IntakeLimits
 from cvis.store.db import Store
 from cvis.store.models import Case, HashSet, KnownMedia, Match, Scan, ScanItem, utcnow
@@ -46,11 +49,13 @@ class ScanRequest:
     hashing: HashingLimits = field(default_factory=HashingLimits)
     time_limit: float = DEFAULT_TIME_LIMIT
     acquired_by: str = ""
+    engine: str = "local"  # "local": worker processes here; "spark": Spark's executors
 
     def recorded_settings(self) -> dict[str, Any]:
         """What a court needs to reproduce the scan."""
         return {
             "sets": self.sets, "workers": self.workers, "time_limit": self.time_limit,
+            "engine": self.engine,
             "intake": self.intake.to_dict(), "hashing": vars(self.hashing).copy(),
             "python": platform.python_version(),
         }
@@ -116,30 +121,55 @@ def _error_reason(error: str) -> str:
 
 
 def _find_resumable(session: Session, case_id: int, request: ScanRequest) -> Scan | None:
-    """The scan to continue: the one named, else the newest unfinished one of the same paths."""
+    """The scan to continue: the one named, else the newest unfinished one of the same paths,
+    else a finished one of the same paths and sets (a re-run adds nothing)."""
+    scan_state.mark_interrupted(session, case_id)
     if request.resume_scan_id is not None:
         scan = session.get(Scan, request.resume_scan_id)
         if scan is None or scan.case_id != case_id:
             raise LookupError(f"no scan {request.resume_scan_id} in case {request.case}")
         if scan.status == "completed":
             raise LookupError(f"scan {scan.id} is completed and cannot change")
+        _refuse_live(session, scan)
         return scan
     if request.restart:
         return None
     paths = [str(p) for p in request.paths]
-    unfinished = session.scalars(
-        select(Scan)
-        .where(Scan.case_id == case_id, Scan.status == "running")
-        .order_by(Scan.id.desc())
-    )
-    return next((s for s in unfinished if s.paths == paths), None)
+    same = [s for s in session.scalars(
+        select(Scan).where(Scan.case_id == case_id).order_by(Scan.id.desc())
+    ) if s.paths == paths]
+    for scan in same:
+        if scan.status != "completed":
+            _refuse_live(session, scan)
+            return scan
+    return next((s for s in same if (s.settings or {}).get("sets") == request.sets), None)
 
 
-def _start_scan(store: Store, request: ScanRequest) -> tuple[int, set[str]]:
-    """Open (or reopen) the scan row; return its id and the paths already stored."""
+def _refuse_live(session: Session, scan: Scan) -> None:
+    if scan.status == "running" and scan_state.is_live(session, scan.id):
+        raise LookupError(f"scan {scan.id} of these paths is running now; wait for it, "
+                          "or give --restart to scan again beside it")
+
+
+def finished_scan(store: Store, request: ScanRequest) -> int | None:
+    """The completed scan a run of this request would repeat (same case, paths and sets)."""
+    if request.restart or request.resume_scan_id is not None:
+        return None
+    with store.session() as session:
+        case_id = session.scalar(select(Case.id).where(Case.number == request.case.strip()))
+        if case_id is None:
+            return None
+        scan = _find_resumable(session, case_id, request)
+        return scan.id if scan is not None and scan.status == "completed" else None
+
+
+def _start_scan(store: Store, request: ScanRequest) -> tuple[int, set[str], bool]:
+    """Open (or reopen) the scan row; its id, the paths already stored, whether it is done."""
     with store.session() as session:
         case = get_or_create_case(session, request.case)
         scan = _find_resumable(session, case.id, request)
+        if scan is not None and scan.status == "completed":
+            return scan.id, set(), True
         if scan is None:
             scan = Scan(
                 case_id=case.id,
@@ -150,11 +180,12 @@ def _start_scan(store: Store, request: ScanRequest) -> tuple[int, set[str]]:
             )
             session.add(scan)
             session.flush()
+        scan_state.claim(session, scan.id)
         for path in request.paths:
             if path.exists():
                 register_evidence(session, case.id, path, request.acquired_by)
         done = set(session.scalars(select(ScanItem.path).where(ScanItem.scan_id == scan.id)))
-        return scan.id, done
+        return scan.id, done, False
 
 
 def _store_batch(
@@ -190,7 +221,25 @@ def run_scan(
     view of the hash sets; results are written in short transactions, every
     ``COMMIT_EVERY`` items or ``COMMIT_SECONDS``, whichever comes first.
     """
-    scan_id, done = _start_scan(store, request)
+    if request.engine not in ENGINES:
+        raise ValueError(f"unknown engine {request.engine!r}; choose one of {', '.join(ENGINES)}")
+    scan_id, done, finished = _start_scan(store, request)
+    if finished:  # the same scan ran to its end before: nothing to add, nothing counted twice
+        return scan_id
+    try:
+        _hash_and_match(store, request, scan_id, done, progress)
+    finally:
+        scan_state.release(scan_id)
+    with store.session() as session:
+        _finish(session, scan_id)
+        deconflict_case(session, request.case, actor="cvis scan")
+    return scan_id
+
+
+def _hash_and_match(
+    store: Store, request: ScanRequest, scan_id: int, done: set[str],
+    progress: ScanProgress | ProgressFn | None,
+) -> None:
     report = progress if isinstance(progress, ScanProgress) else _Adapter(progress)
     report.start(*_count(request, done))
     workers = request.workers or os.cpu_count() or 1
@@ -200,18 +249,27 @@ def run_scan(
     last_commit = time.monotonic()
     with store.session() as read_session:
         matcher = Matcher(read_session, request.sets, store.settings.index_dir)
-        records = hash_items(pending, workers, request.hashing, request.time_limit)
-        for record in records:
+        for record in _hash_records(request, pending, workers):
             batch.append((record, [] if record.error else match_record(matcher, record)))
             if len(batch) >= COMMIT_EVERY or time.monotonic() - last_commit > COMMIT_SECONDS:
                 _commit_batch(store, scan_id, batch)
                 batch, last_commit = [], time.monotonic()
             report.advance(1, (record.size or 0) if record.md5 else 0)
     _commit_batch(store, scan_id, batch)
-    with store.session() as session:
-        _finish(session, scan_id)
-        deconflict_case(session, request.case, actor="cvis scan")
-    return scan_id
+
+
+ENGINES = ("local", "spark")
+
+
+def _hash_records(
+    request: ScanRequest, pending: Iterator[MediaItem], workers: int
+) -> Iterator[HashRecord]:
+    """The engine hashes; matching and storing stay here, so both engines give one result."""
+    if request.engine == "spark":
+        from cvis.identify.spark_engine import spark_hash_items
+
+        return spark_hash_items(pending, request.hashing, request.time_limit)
+    return hash_items(pending, workers, request.hashing, request.time_limit)
 
 
 class _Adapter(ScanProgress):
@@ -229,6 +287,7 @@ def _commit_batch(
     if batch:
         with store.session() as session:
             _store_batch(session, scan_id, batch)
+            scan_state.heartbeat(session, scan_id)
 
 
 def _finish(session: Session, scan_id: int) -> None:
@@ -259,6 +318,7 @@ def _item_matches(session: Session, item_ids: list[int]) -> dict[int, list[dict[
         .order_by(Match.item_id, Match.distance, HashSet.name, KnownMedia.media_id)
     )
     by_item: dict[int, list[dict[str, Any]]] = {}
+    book = SeriesBook(session)  # identified status from the series when the media has none
     for match, media, hash_set in rows:
         by_item.setdefault(match.item_id, []).append(
             {
@@ -268,7 +328,7 @@ def _item_matches(session: Session, item_ids: list[int]) -> dict[int, list[dict[
                 "distance": match.distance,
                 "category": media.category,
                 "series": media.series,
-                "victim_identified": media.victim_identified,
+                "victim_identified": book.identification(media).victim_identified,
             }
         )
     return by_item

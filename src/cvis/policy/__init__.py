@@ -14,9 +14,11 @@ itself need-to-know.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Actor:
     purpose: str = ""
     interactive: bool = True
     claimed: str = ""  # a name the caller claimed (CLI --examiner, CVIS_USER), kept beside
+    client: str = ""  # from where: the caller's address, or cli@host for a local operator
 
     def holds(self, right: str) -> bool:
         return right in self.rights
@@ -120,6 +123,13 @@ def require(actor: Actor, right: str, resource: Resource) -> Decision:
         error = NotVisible if decision.hide else AccessDenied
         raise error(decision, right, resource)
     return decision
+
+
+def permitted(
+    actor: Actor, right: str, resources: Iterable[R], to_resource: Callable[[R], Resource]
+) -> list[R]:
+    """The items whose resource this actor may exercise ``right`` on (listing, filtering)."""
+    return [item for item in resources if decide(actor, right, to_resource(item)).allowed]
 
 
 def local_operator(actor: Actor, right: str, resource: Resource) -> Decision | None:

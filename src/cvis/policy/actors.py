@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import getpass
 import os
+import pwd
 from typing import TYPE_CHECKING
 
 from cvis.policy import Actor
@@ -26,11 +26,12 @@ def from_principal(principal: Principal) -> Actor:
 
 
 def os_account() -> str:
-    """The operating-system account running the command: ``uid:name`` (the name alone can lie)."""
+    """The operating-system account running the command: ``uid:name``, the name looked up
+    from the uid (LOGNAME and USER can be set by anyone; the uid cannot)."""
     uid = os.getuid()
     try:
-        name = getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry in some containers
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:  # no passwd entry in some containers
         name = "unknown"
     return f"{uid}:{name}"
 

@@ -7,5 +7,7 @@ RULE_MODULES: tuple[str, ...] = (
     "cvis.cases.access",
     "cvis.hashsets.access",
     "cvis.offices.access",
+    "cvis.policy.rules",
+    "cvis.web.access",
     "cvis.linkage.access",
 )

@@ -389,6 +389,7 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     failed_logons: Mapped[int] = mapped_column(Integer, default=0)
+    last_totp_step: Mapped[int | None] = mapped_column(BigInteger)  # trust: codes are single-use
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -433,6 +434,7 @@ class AuditRecord(Base):
     object: Mapped[str] = mapped_column(Text, default="")
     purpose: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[str] = mapped_column(Text, default="")
+    claimed: Mapped[str] = mapped_column(String(200), default="")  # trust: a name claimed beside
     prev_hash: Mapped[str] = mapped_column(String(64))
     record_hash: Mapped[str] = mapped_column(String(64))
     __table_args__ = (Index("ix_audit_records_at", "at"),)

@@ -8,13 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from cvis.accounts.roles import AUDIT_READ
-from cvis.accounts.service import Principal
-from cvis.api.deps import ServicesDep, require, touch
+from cvis.api.deps import ServicesDep, acting, touch
 from cvis.api.schemas.audit import AuditRecordOut, VerifyOut
-from cvis.audit import AuditQuery, search_audit, verify_chain
+from cvis.audit import AuditQuery, search_audit, verify_log
+from cvis.audit.log import as_utc
+from cvis.policy import Actor
 
 router = APIRouter(prefix="/audit", tags=["audit"])
-Auditor = Annotated[Principal, Depends(require(AUDIT_READ))]
+Auditor = Annotated[Actor, Depends(acting(AUDIT_READ))]
 WHOLE_LOG_ROLES = ("auditor", "admin")
 
 
@@ -22,7 +23,7 @@ WHOLE_LOG_ROLES = ("auditor", "admin")
 def search_route(
     request: Request,
     services: ServicesDep,
-    principal: Auditor,
+    actor: Auditor,
     user: Annotated[str | None, Query(max_length=200)] = None,
     event: Annotated[str | None, Query(max_length=60)] = None,
     outcome: Annotated[str | None, Query(max_length=20)] = None,
@@ -32,7 +33,8 @@ def search_route(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     """Supervisors see their own agency's records; auditors and admins see all."""
-    agency = None if principal.role in WHOLE_LOG_ROLES else principal.agency
+    agency = None if actor.role in WHOLE_LOG_ROLES else actor.agency
+    since, until = (as_utc(t) if t is not None else None for t in (since, until))
     touch(request, f"audit user={user} event={event} agency={agency}", "audit.search")
     query = AuditQuery(user, agency, event, outcome, since, until, after_seq, limit)
     return search_audit(services.store, query)
@@ -41,6 +43,5 @@ def search_route(
 @router.get("/verify", response_model=VerifyOut)
 def verify_route(request: Request, services: ServicesDep, _: Auditor) -> VerifyOut:
     touch(request, "audit chain", "audit.verify")
-    with services.store.session() as session:
-        report = verify_chain(session)
+    report = verify_log(services.store)
     return VerifyOut(**vars(report))

@@ -21,14 +21,16 @@ router = APIRouter(prefix="/auth", tags=["accounts"])
 def logon_route(body: LogonRequest, request: Request, services: ServicesDep) -> LogonResponse:
     request.state.audit_user = body.user
     touch(request, f"user:{body.user}", "logon")
-    failure: AuthenticationFailed | None = None
-    with services.store.session() as session:
-        try:
-            token = logon(session, body.user, body.password, body.totp)
-        except AuthenticationFailed as exc:  # committed: the failure counts toward lockout
-            failure = exc
-    if failure is not None:
-        raise HTTPException(401, str(failure))
+    address = request.client.host if request.client else ""
+    if not services.logon_throttle.allow(address):
+        request.state.audit_detail = f"too many logon attempts from {address}"
+        raise HTTPException(429, "too many logon attempts from this address: wait a minute",
+                            headers={"Retry-After": "60"})
+    try:
+        token = logon(services.store, body.user, body.password, body.totp)
+    except AuthenticationFailed as exc:  # the attempt was counted before it was checked
+        request.state.audit_detail = exc.reason
+        raise HTTPException(401, str(exc)) from None
     return LogonResponse(token=token, idle_lock_minutes=int(SESSION_IDLE.total_seconds() // 60))
 
 

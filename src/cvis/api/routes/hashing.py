@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 
 from cvis.accounts.roles import HASH
-from cvis.accounts.service import Principal
-from cvis.api.deps import require, touch
+from cvis.api.deps import acting, touch
 from cvis.api.schemas.common import HashOut
 from cvis.hashing import hash_item
 from cvis.media.items import MediaItem
+from cvis.policy import Actor
 
 router = APIRouter(tags=["hashing"])
 
@@ -21,7 +21,7 @@ router = APIRouter(tags=["hashing"])
 def hash_upload(
     request: Request,
     file: Annotated[UploadFile, File(description="The media to hash")],
-    _: Annotated[Principal, Depends(require(HASH))],
+    _: Annotated[Actor, Depends(acting(HASH))],
 ) -> HashOut:
     data = file.file.read()
     name = file.filename or "upload"

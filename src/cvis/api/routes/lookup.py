@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from cvis.accounts.roles import LOOKUP
-from cvis.accounts.service import Principal
-from cvis.api.deps import PurposeDep, ServicesDep, require, touch
+from cvis.api.deps import ServicesDep, acting, touch
 from cvis.api.lookup_body import LOOKUP_BODY_SCHEMA, parse_lookup_body
 from cvis.api.schemas.lookup import HashIn, LookupResponse
 from cvis.api.services import Services
+from cvis.hashsets.access import shape_matches
 from cvis.identify.matcher import Query as MatchQuery
+from cvis.policy import Actor
 from cvis.signals import get_signal_type
 from cvis.signals.base import InvalidSignalValue
 
@@ -32,22 +33,26 @@ def _parse(hashes: list[HashIn]) -> list[MatchQuery]:
     return queries
 
 
-def _allowed_sets(services: Services, agency: str, wanted: list[str] | None) -> set[str]:
-    visible = services.sets_visible_to(agency)
+def allowed_sets(services: Services, actor: Actor, wanted: list[str] | None) -> dict[str, bool]:
+    """The policy's choice of sets, made before the matcher runs: those named (each one the
+    actor may match, else 404 as if it did not exist), or all it may match."""
+    matchable = services.matchable_sets(actor)
     if wanted is None:
-        return set(visible)
-    unknown = sorted(set(wanted) - visible)
+        return matchable
+    unknown = sorted(set(wanted) - matchable.keys())
     if unknown:
         raise HTTPException(404, f"no hash set named {', '.join(unknown)} visible to you")
-    return set(wanted)
+    return {name: matchable[name] for name in wanted}
 
 
-def _answer(services: Services, principal: Principal, queries: list[MatchQuery],
+def _answer(services: Services, actor: Actor, queries: list[MatchQuery],
             sets: list[str] | None) -> Response:
-    allowed = _allowed_sets(services, principal.agency, sets)
-    found = services.matchers.match(queries, allowed)
+    allowed = allowed_sets(services, actor, sets)
+    found = services.matchers.match(queries, set(allowed)) if allowed else [[] for _ in queries]
+    suppressed = services.suppressed_for(actor.agency)
     results = [
-        {"query": q.value, "signal": q.signal, "matches": [m.to_dict() for m in matches]}
+        {"query": q.value, "signal": q.signal,
+         "matches": shape_matches((m.to_dict() for m in matches), allowed, suppressed)}
         for q, matches in zip(queries, found, strict=True)
     ]
     # Serialised directly: pydantic re-validation of 100,000 rows would dominate the call.
@@ -58,8 +63,7 @@ def _answer(services: Services, principal: Principal, queries: list[MatchQuery],
 def lookup_one(
     request: Request,
     services: ServicesDep,
-    principal: Annotated[Principal, Depends(require(LOOKUP))],
-    _purpose: PurposeDep,
+    actor: Annotated[Actor, Depends(acting(LOOKUP))],
     signal: Annotated[str, Query(max_length=30, description="md5, sha1, sha256 or pdq")],
     value: Annotated[str, Query(max_length=200)],
     sets: Annotated[str | None, Query(max_length=2000, description="Comma-separated")] = None,
@@ -67,7 +71,7 @@ def lookup_one(
     queries = _parse([HashIn(signal=signal, value=value, quality=None)])
     touch(request, f"{queries[0].signal}:{queries[0].value}", "lookup")
     names = [s.strip() for s in sets.split(",") if s.strip()] if sets else None
-    return _answer(services, principal, queries, names)
+    return _answer(services, actor, queries, names)
 
 
 @router.post(
@@ -80,11 +84,12 @@ def lookup_one(
 async def lookup_many(
     request: Request,
     services: ServicesDep,
-    principal: Annotated[Principal, Depends(require(LOOKUP))],
-    _purpose: PurposeDep,
+    actor: Annotated[Actor, Depends(acting(LOOKUP))],
 ) -> Response:
     """Up to 100,000 hashes a call: {"hashes": [{"signal", "value", "quality"?}], "sets"?}."""
-    queries, sets = parse_lookup_body(await request.body())
+    raw = await request.body()
+    touch(request, f"body: {raw[:300].decode('utf-8', 'replace')}", "lookup")
+    queries, sets = parse_lookup_body(raw)
     first = f", first {queries[0].signal}:{queries[0].value}" if queries else ""
     touch(request, f"{len(queries)} hashes{first}", "lookup")
-    return await run_in_threadpool(_answer, services, principal, queries, sets)
+    return await run_in_threadpool(_answer, services, actor, queries, sets)

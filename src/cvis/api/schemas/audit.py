@@ -15,6 +15,7 @@ class AuditRecordOut(BaseModel):
     object: str
     purpose: str
     detail: str
+    claimed: str = ""
     record_hash: str
 
 

@@ -22,6 +22,7 @@ class HashOut(BaseModel):
     pdq: str | None
     pdq_quality: int | None
     error: str | None
+    flags: list[str] = []
 
 
 class Problem(BaseModel):

@@ -19,6 +19,7 @@ class ScanStatus(BaseModel):
     items: int
     matches: int
     errors: int
+    reason: str = Field("", description="Why a failed scan failed")
 
 
 class ScanItemOut(HashOut):

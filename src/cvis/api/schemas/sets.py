@@ -41,3 +41,10 @@ class FeedbackIn(BaseModel):
     match_id: int = Field(ge=1, description="The stored match the verdict is about.")
     verdict: Literal["confirmed", "false_positive"]
     note: str = Field("", max_length=2000)
+
+
+class SuppressIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    signal: str = Field(max_length=30, description="md5, sha1, sha256 or pdq")
+    value: str = Field(max_length=200)
+    reason: str = Field(min_length=1, max_length=2000)

@@ -36,6 +36,7 @@ def _bool_text(value: bool | None) -> str:
 class CvisCsvFormat(HashListFormat):
     name = "csv"
     description = "CSV with columns media_id, md5, sha1, sha256, pdq, category, series, ..."
+    columns = KNOWN_COLUMNS  # the header is checked against these before anything is read
 
     @classmethod
     def sniff(cls, head: str) -> bool:

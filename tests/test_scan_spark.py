@@ -1,0 +1,70 @@
+"""`cvis scan --engine spark`: the demo's evidence hashed on Spark (local mode) gives the same
+items, hashes and matches as the local scan, stored in the case."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from cvis.cli.app import app
+from cvis.config import Settings
+from cvis.demo import DEMO_SET, build_evidence, build_reference
+from cvis.hashsets.service import import_file
+from cvis.identify.scan import ScanRequest, iter_scan_results, run_scan
+from cvis.identify.spark_engine import spark_session
+from cvis.store.db import Store
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    session = spark_session("local[2]")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def demo_data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("demo")
+    known = build_reference(root / "reference")
+    build_evidence(root / "reference", root / "evidence")
+    return known, root / "evidence"
+
+
+def _results(store: Store, scan_id: int) -> dict[str, tuple[Any, ...]]:
+    with store.session() as session:
+        return {
+            row["path"]: (row["md5"], row["pdq"], row["error"], tuple(row["flags"]),
+                          tuple(sorted((m["media_id"], m["signal"], m["distance"])
+                                       for m in row["matches"])))
+            for row in iter_scan_results(session, scan_id)
+        }
+
+
+def test_a_spark_scan_of_the_demo_gives_the_local_scan_s_results(
+    store: Store, spark: Any, demo_data: tuple[Path, Path]
+) -> None:
+    known, evidence = demo_data
+    with store.session() as session:
+        import_file(session, known, name=DEMO_SET)
+    local = run_scan(store, ScanRequest("LOCAL", [evidence], [DEMO_SET], workers=1))
+    on_spark = run_scan(store, ScanRequest("SPARK", [evidence], [DEMO_SET], engine="spark"))
+    expected, got = _results(store, local), _results(store, on_spark)
+    assert len(expected) >= 30 and sum(bool(v[4]) for v in expected.values()) >= 20
+    assert got == expected
+
+
+def test_cli_engine_spark_and_an_unknown_engine(
+    cli_env: Settings, runner: CliRunner, spark: Any, demo_data: tuple[Path, Path]
+) -> None:
+    known, evidence = demo_data
+    assert runner.invoke(app, ["sets", "import", str(known), "--name", DEMO_SET]).exit_code == 0
+    ok = runner.invoke(app, ["scan", str(evidence / "DCIM"), "--case", "C-SPARK", "--sets",
+                             DEMO_SET, "--engine", "spark", "--quiet"])
+    assert ok.exit_code == 0, ok.output
+    assert '"matches": [{' in ok.stdout
+    bad = runner.invoke(app, ["scan", str(evidence), "--case", "C-2", "--engine", "hadoop"])
+    assert bad.exit_code != 0 and "unknown engine 'hadoop'" in bad.output
