@@ -111,6 +111,17 @@ def _logon(w: World, relation: str, role: str) -> Built:
 HASH_UPLOAD = {"files": {"file": ("benign.bin", b"benign bytes")}}
 
 # (method, path template) -> expected outcomes
+def _subject(w: World, relation: str, role: str) -> Built:
+    """A subject held by Agency A ("own") or Agency B ("other")."""
+    from cvis.fusion.subjects import ensure_subject
+
+    agency = "Agency A" if relation == "own" else "Agency B"
+    subject_id = f"S-{relation}-{role}"
+    with w.store.session() as session:
+        ensure_subject(session, subject_id, agency=agency)
+    return f"/api/v1/subjects/{subject_id}", {}
+
+
 EXPECTED: dict[tuple[str, str], Expect] = {
     # FastAPI's own documentation of the API (no data)
     ("GET", "/openapi.json"): Expect(None, _url("/openapi.json"), public=True),
@@ -145,7 +156,15 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/api/v1/scans/{scan_id}"): Expect("scans:read", _scan(""), other=404),
     ("GET", "/api/v1/scans/{scan_id}/results"): Expect("scans:read", _scan("/results"),
                                                        other=404),
+    # intelligence fusion: the target list (filtered by the policy), a held subject
+    ("GET", "/api/v1/targets"): Expect("fusion:read", _url("/api/v1/targets")),
+    ("GET", "/api/v1/subjects/{subject_id}"): Expect("fusion:read", _subject, other=404),
     # audit
     ("GET", "/api/v1/audit"): Expect("audit:read", _url("/api/v1/audit")),
     ("GET", "/api/v1/audit/verify"): Expect("audit:read", _url("/api/v1/audit/verify")),
 }
+
+# Each area's rows live beside its tests and join the one table here.
+from tests.tips_access_matrix import TIPS_EXPECTED  # noqa: E402
+
+EXPECTED.update(TIPS_EXPECTED)

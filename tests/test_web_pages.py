@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from cvis.demo import DEMO_CASE
 from cvis.hashsets.feedback import AgencySuppression
 from cvis.store.db import Store
-from cvis.store.models import ApiToken, AuditRecord, Case, MatchReview, Scan, utcnow
+from cvis.store.models import ApiToken, AuditRecord, Case, CaseEvent, MatchReview, Scan, utcnow
 from cvis.web import thumbnails
 from tests.web_helpers import (
     B_CASE,
@@ -180,12 +180,13 @@ def test_review_decisions_and_undo(http: TestClient, world: World) -> None:
     assert card.text.lstrip().startswith(f'<li id="item-{item}"') and "rejected" in card.text
     with world.store.session() as session:
         assert {r.verdict for r in session.scalars(select(MatchReview))} == {"rejected"}
-        assert session.scalars(select(AgencySuppression)).first() is not None
-    assert "DEMO-0001" in http.get("/sets/demo-known").text  # now a disputed hash
+        # A verdict is the case's alone: it never suppresses a hash (issue 16).
+        assert session.scalars(select(AgencySuppression)).first() is None
     http.post(f"/cases/{DEMO_CASE}/review/undo", data={"csrf": csrf})
     with world.store.session() as session:
         assert session.scalars(select(MatchReview)).first() is None
-        assert session.scalars(select(AgencySuppression)).first() is None
+        events = [e.action for e in session.scalars(select(CaseEvent))]
+        assert "match decision undone" in events
 
 
 def test_an_idle_session_locks_and_sign_out_ends_it(http: TestClient, world: World) -> None:

@@ -38,22 +38,35 @@ AUDIT_READ = "audit:read"
 ACCOUNTS_ADMIN = "accounts:admin"
 OFFICES_READ = "offices:read"
 OFFICES_WRITE = "offices:write"
+FUSION_READ = "fusion:read"  # subjects, targets, queues
+FUSION_WRITE = "fusion:write"  # facts, merges, assignments, shares, detainers
+FOREIGN_READ = "foreign:read"  # screenings, notices, complaints
+FOREIGN_WRITE = "foreign:write"  # screen, determine, draft, review complaints
+FOREIGN_CONFIRM = "foreign:confirm"  # an officer confirms a notice before it goes out
+TIPS_INTAKE = "tips:intake"  # submit tips (call-takers, partners)
+TIPS_READ = "tips:read"  # see leads and their tips (per lead: the "lead" rule, by office)
+TIPS_WRITE = "tips:write"  # triage, assign, accept, action, close, re-route, forward
+_TIPS = frozenset({TIPS_INTAKE, TIPS_READ, TIPS_WRITE})
 LINKAGE = frozenset({"linkage:read", "linkage:review", "linkage:run"})  # registry cross-matching
 
 ALL_PERMISSIONS = frozenset(
     {HASH, LOOKUP, SETS_READ, SETS_MATCH, SETS_METADATA, SETS_EXPORT, SETS_WRITE, SETS_CURATE,
      SETS_FEEDBACK, SCANS_READ, SCANS_WRITE, CASES_READ, CASES_WRITE, CASES_EXPORT, AUDIT_READ,
-     ACCOUNTS_ADMIN, OFFICES_READ, OFFICES_WRITE}
-) | LINKAGE
+     ACCOUNTS_ADMIN, OFFICES_READ, OFFICES_WRITE, FUSION_READ, FUSION_WRITE, FOREIGN_READ,
+     FOREIGN_WRITE, FOREIGN_CONFIRM}
+) | LINKAGE | _TIPS
 _MATCHING = frozenset({HASH, LOOKUP, SETS_READ, SETS_MATCH, SETS_METADATA, OFFICES_READ})
 _EXAMINER = _MATCHING | {
     SETS_FEEDBACK, SCANS_READ, SCANS_WRITE, CASES_READ, CASES_WRITE, CASES_EXPORT
 }
 ROLES: dict[str, frozenset[str]] = {
-    "examiner": _EXAMINER,
-    "analyst": _MATCHING | {SCANS_READ, CASES_READ},
+    "examiner": _EXAMINER | _TIPS,
+    "analyst": _MATCHING | {SCANS_READ, CASES_READ, FUSION_READ, FUSION_WRITE, FOREIGN_READ,
+                            FOREIGN_WRITE, TIPS_INTAKE, TIPS_READ},
     "curator": _MATCHING | {SETS_EXPORT, SETS_WRITE, SETS_CURATE},
-    "supervisor": _EXAMINER | {AUDIT_READ},
+    "supervisor": _EXAMINER | {AUDIT_READ, FUSION_READ, FUSION_WRITE, FOREIGN_READ,
+                               FOREIGN_WRITE, FOREIGN_CONFIRM} | _TIPS,
+    "call-taker": frozenset({TIPS_INTAKE, OFFICES_READ}),
     "auditor": frozenset({AUDIT_READ}),
     "admin": ALL_PERMISSIONS,
 }

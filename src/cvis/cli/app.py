@@ -26,6 +26,9 @@ from cvis.cli.link import link_app
 from cvis.cli.offices import office_app
 from cvis.cli.serve import SERVE_HELP, serve_command
 from cvis.cli.sets import sets_app
+from cvis.cli.targets import detainer_app, month_app, queue_app, subject_app, target_app
+from cvis.cli.tips import lead_app, tip_app
+from cvis.cli.travel import complaint_app, notice_app, travel_app
 from cvis.hashing import DEFAULT_MAX_PIXELS, HashingLimits
 from cvis.hashsets.service import UnknownSet
 from cvis.identify.hashpool import DEFAULT_TIME_LIMIT, hash_items
@@ -144,7 +147,17 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
 app.add_typer(link_app, name="link")
+app.add_typer(travel_app, name="travel")
+app.add_typer(notice_app, name="notice")
+app.add_typer(complaint_app, name="complaint")
+app.add_typer(target_app, name="target")
+app.add_typer(subject_app, name="subject")
+app.add_typer(month_app, name="month")
+app.add_typer(queue_app, name="queue")
+app.add_typer(detainer_app, name="detainer")
 app.add_typer(office_app, name="office")
+app.add_typer(tip_app, name="tip")
+app.add_typer(lead_app, name="lead")
 app.command("serve", help=SERVE_HELP)(serve_command)
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]

@@ -7,7 +7,9 @@ RULE_MODULES: tuple[str, ...] = (
     "cvis.cases.access",
     "cvis.hashsets.access",
     "cvis.offices.access",
+    "cvis.fusion.access",
+    "cvis.linkage.access",
     "cvis.policy.rules",
     "cvis.web.access",
-    "cvis.linkage.access",
+    "cvis.tips.access",
 )

@@ -2,11 +2,9 @@
 
 The stack lives in the serving process (a restart forgets it; with several
 workers, undo works within the worker that took the decision). Restoring goes
-through the review services where they can express it; withdrawing a first
-verdict or category (there is no service for "undecided") is done here and
-recorded in the case history like any other change; withdrawing a rejection also
-withdraws the suppression it made for the case's agency (a curator's suppression for
-every agency is the curator's to lift). The feedback rows stay: they are history.
+through the review services (``decide_match``, ``undo_match``, ``undo_item``), so the
+case history records every undo like any other change. A verdict never changed a
+hash set, so undoing one has nothing to lift there.
 """
 
 from __future__ import annotations
@@ -14,13 +12,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cvis.cases.review import decide_match
-from cvis.cases.service import get_case, record_event
-from cvis.hashsets.feedback import AgencySuppression
-from cvis.store.models import ItemReview, KnownMedia, KnownSignal, Match, MatchReview
+from cvis.cases.review import categorise_item, decide_match, undo_item, undo_match
+from cvis.store.models import ItemReview, Match, MatchReview
 
 DEPTH = 50
 
@@ -56,41 +52,25 @@ def restore(session: Session, undo: Undo, reviewer: str) -> None:
         if now == before:
             continue
         if before is not None:
-            decide_match(session, match_id, before[0], reviewer=reviewer, note=before[1])
+            decide_match(session, match_id, before[0], reviewer=reviewer, note=before[1],
+                         case=undo.case)
         elif current is not None:
-            _withdraw_verdict(session, undo.case, current, reviewer)
+            undo_match(session, match_id, reviewer=reviewer, note="undone on the review page",
+                       case=undo.case)
     _restore_review(session, undo, reviewer)
-
-
-def _withdraw_verdict(session: Session, number: str, review: MatchReview, reviewer: str) -> None:
-    case = get_case(session, number)
-    if review.verdict == "rejected" and case.agency:  # the agency's own suppression goes too
-        found = session.execute(
-            select(KnownMedia.set_id, KnownSignal.signal_type, KnownSignal.value)
-            .join(Match, Match.known_media_id == KnownMedia.id)
-            .join(KnownSignal, KnownSignal.media_pk == KnownMedia.id)
-            .where(Match.id == review.match_id, KnownSignal.signal_type == Match.signal_type)
-        ).first()
-        if found is not None:
-            set_id, signal_type, value = found
-            session.execute(delete(AgencySuppression).where(
-                AgencySuppression.set_id == set_id, AgencySuppression.agency == case.agency,
-                AgencySuppression.signal_type == signal_type, AgencySuppression.value == value))
-    session.delete(review)
-    record_event(session, case, reviewer, "match verdict withdrawn", match_id=review.match_id,
-                 previous=review.verdict)
 
 
 def _restore_review(session: Session, undo: Undo, reviewer: str) -> None:
     row = session.scalar(select(ItemReview).where(ItemReview.item_id == undo.item_id))
     if row is None:
         return
-    category, notes, tags = undo.review or (None, "", [])
-    if (row.category, row.notes, list(row.tags)) == (category, notes, tags):
+    if undo.review is None:
+        undo_item(session, undo.item_id, reviewer=reviewer, case=undo.case)
         return
-    row.category, row.notes, row.tags, row.reviewer = category, notes, tags, reviewer
-    record_event(session, get_case(session, undo.case), reviewer, "item categorisation undone",
-                 item_id=undo.item_id, category=category, tags=tags)
+    category, notes, tags = undo.review
+    if (row.category, row.notes, list(row.tags)) != (category, notes, tags):
+        categorise_item(session, undo.item_id, reviewer=reviewer, category=category,
+                        notes=notes, tags=tags, case=undo.case)
 
 
 class UndoStacks:

@@ -1,0 +1,1 @@
+"""Work with foreign governments: traveller screening, notices, inbound requests, redress."""

@@ -1,0 +1,1 @@
+"""Intelligence fusion: subjects from every source, prioritised targets, removal operations."""
