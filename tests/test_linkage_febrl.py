@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +26,16 @@ city = "suburb"
 dob = { column = "date_of_birth", format = "%Y%m%d" }
 national_id = "soc_sec_id"
 """
+
+
+@pytest.fixture(scope="module", autouse=True)
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A private CVIS_HOME: the audit records of these runs go to a fresh store."""
+    path = tmp_path_factory.mktemp("cvis-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CVIS_HOME", str(path))
+        mp.delenv("CVIS_DATABASE_URL", raising=False)
+        yield path
 
 
 def f1(predicted: set[tuple[str, str]], true: set[tuple[str, str]]) -> float:

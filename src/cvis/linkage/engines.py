@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 ENGINES = ("duckdb", "spark")
 MEMORY_ENV = "CVIS_LINKAGE_MEMORY"  # DuckDB's memory limit per linker, e.g. "6GB"
-DEFAULT_MEMORY = "4GB"
+DEFAULT_MEMORY = "3GB"
 
 
 class EngineUnavailable(RuntimeError):

@@ -91,6 +91,27 @@ def _full_name_adjustment(pairs: pd.DataFrame, left: pd.DataFrame, right: pd.Dat
     return np.minimum(out, 0.0)  # only ever a discount: rare pairings are not rewarded
 
 
+def _needed_columns(engine: Engine, found: object, specs: list[comparisons.ComparisonSpec]
+                    ) -> pd.DataFrame:
+    """Only the columns the explanation and the full-name correction read, selected in the
+    engine before anything reaches pandas: every pair above the floor comes back, and
+    with all matching columns (name-group arrays and all) the copy would dominate the
+    run's peak memory."""
+    wanted = ["unique_id_l", "unique_id_r", "record_id_l", "record_id_r", "match_weight",
+              "match_probability", "given_std_l", "given_std_r", "family_std_l",
+              "family_std_r"]
+    for spec in specs:
+        wanted += [f"gamma_{spec.name}", f"bf_{spec.name}", f"bf_tf_adj_{spec.name}"]
+    if engine.name == "duckdb":
+        rel = found.as_duckdbpyrelation()  # type: ignore[attr-defined]
+        return rel.select(", ".join(c for c in wanted if c in rel.columns)).df()
+    if engine.name == "spark":
+        frame = found.as_spark_dataframe()  # type: ignore[attr-defined]
+        return frame.select([c for c in wanted if c in frame.columns]).toPandas()
+    out: pd.DataFrame = found.as_pandas_dataframe()  # type: ignore[attr-defined]
+    return out[[c for c in wanted if c in out.columns]]
+
+
 def predict(
     engine: Engine,
     ref: ModelRef,
@@ -103,11 +124,12 @@ def predict(
     settings = load_settings(ref)
     cal = load_calibration(ref)
     settings["retain_intermediate_calculation_columns"] = True
-    settings["retain_matching_columns"] = True
+    settings["retain_matching_columns"] = True  # Splink keeps gamma columns only with them
     linker = engine.linker([left, right], settings)
-    pairs = linker.inference.predict(
+    found = linker.inference.predict(
         # the full-name discount is applied after Splink: score down to 8 bits below
-        threshold_match_weight=max(cal.weight_for(floor), -40.0) - 8.0).as_pandas_dataframe()
+        threshold_match_weight=max(cal.weight_for(floor), -40.0) - 8.0)
+    pairs = _needed_columns(engine, found, comparisons.build(list(ref.fields)))
     log.info("%s: %d scored name-form pairs at or above the floor", index, len(pairs))
     if pairs.empty:
         return IndexLinks(index, pd.DataFrame(columns=SCORED_COLUMNS))
