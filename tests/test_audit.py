@@ -6,6 +6,7 @@ import hashlib
 import os
 import pwd
 import shutil
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, func, select, text, update
@@ -119,8 +120,11 @@ def test_rewritten_history_is_named(store: Store) -> None:
     assert not report.intact and report.first_bad_seq == 1
 
 
-def test_an_older_copy_of_the_database_is_noticed(sqlite_store: Store) -> None:
-    """The database file is copied, more is audited, then the copy is put back."""
+def test_an_older_copy_of_the_database_is_noticed(tmp_path: Path) -> None:
+    """The database file is copied, more is audited, then the copy is put back (a file
+    restore: SQLite's case; on PostgreSQL the same is a dump restored)."""
+    home = tmp_path / "cvis-home"
+    sqlite_store = Store(Settings(home=home, database_url=f"sqlite:///{home / 'cvis.db'}"))
     _fill(sqlite_store, 3)
     db = sqlite_store.settings.home / "cvis.db"
     sqlite_store.dispose()

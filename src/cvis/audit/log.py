@@ -58,6 +58,7 @@ class AuditEntry:
 
 
 def _clip(value: str) -> str:
+    value = value.replace("\x00", "\\x00")  # PostgreSQL text cannot hold NUL: write it as \x00
     return value if len(value) <= MAX_FIELD else value[: MAX_FIELD - 3] + "..."
 
 

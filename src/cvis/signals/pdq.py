@@ -24,7 +24,7 @@ class PdqSignal(SignalType):
     name = "pdq"
     media_kinds = frozenset({"image", "video"})
     default_threshold = PDQ_MATCH_THRESHOLD
-    max_threshold = PDQ_BITS
+    max_threshold = 63  # unrelated pictures lie near 128 bits apart (casework: sets configure)
     index = Pdq256Index
     examples = (
         "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22",
