@@ -33,7 +33,14 @@ def spark_available() -> str | None:
 
 
 def _spark_session() -> Any:
+    import os
+    import sys
+
     from pyspark.sql import SparkSession
+
+    # Python workers run this interpreter (this environment's packages, cvis included); the
+    # scan engine shares the session, and a context keeps the interpreter it started with.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from splink.backends.spark import similarity_jar_location
 
     spark = (
