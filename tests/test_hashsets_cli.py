@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from cvis.cli.app import app
@@ -43,7 +44,8 @@ def test_import_versions_diff_export_show(cli_env: Settings, runner: CliRunner,
     assert out.read_text().split() == [md5("A"), md5("B")]
 
     result = runner.invoke(app, ["sets", "show", "nat"])
-    assert "NCA" in result.output and "every agency" in result.output
+    # created with --agency NCA: NCA's, private to it until shared (issue 14)
+    assert "access: NCA" in result.output and "every agency" not in result.output
 
 
 def test_bad_records_fail_with_line_numbers_or_are_skipped(cli_env: Settings, runner: CliRunner,
@@ -94,3 +96,26 @@ def test_every_sets_command_and_format_is_documented() -> None:
     missing = [c for c in commands if f"cvis sets {c}" not in doc]
     missing += [f for f in FORMATS if f"| `{f}`" not in doc]
     assert not missing, f"undocumented in docs/hashsets.md: {missing}"
+
+
+def test_a_set_made_on_the_command_line_is_its_creators_agencys(
+    cli_env: Settings, runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14: sets created anywhere belong to the creator's agency (private until shared);
+    a name with control characters is refused."""
+    from cvis.hashsets.access import access_list
+    from cvis.hashsets.service import get_set
+    from cvis.store.db import Store
+
+    listing = tmp_path / "list.csv"
+    listing.write_text("media_id,md5\nM1," + "a" * 32 + "\n")
+    monkeypatch.setenv("CVIS_AGENCY", "Agency A")
+    made = runner.invoke(app, ["sets", "import", str(listing), "--name", "a-own"])
+    assert made.exit_code == 0, made.output
+    store = Store()
+    with store.session() as session:
+        hash_set = get_set(session, "a-own")
+        assert hash_set.agency == "Agency A"
+        assert [a.agency for a in access_list(session, hash_set)] == ["Agency A"]
+    bad = runner.invoke(app, ["sets", "import", str(listing), "--name", "bad\u202ename"])
+    assert bad.exit_code != 0 and "bidirectional" in bad.output

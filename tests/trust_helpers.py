@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from cvis.accounts.roles import ROLES
 from cvis.accounts.service import add_agency, add_user, create_token
-from cvis.hashsets.access import create_owned_set, grant
+from cvis.hashsets.access import create_owned_set, grant, revoke
 from cvis.hashsets.service import configure_set, import_stream
 from cvis.store.db import Store
 from cvis.store.models import Case, KnownMedia, Match, Scan, ScanItem, User
@@ -114,8 +114,8 @@ def build_world(store: Store, tmp_path: Path, samples: dict[str, Path],
                 tokens[agency][role] = create_token(session, f"{role}-{agency}",
                                                     purpose="test")[1]
         for set_name, owner in OWNERS.items():
-            if set_name == "public":
-                configure_set(session, set_name, agency=owner)
+            if set_name == "public":  # A's, opened by A to every agency (no access rows)
+                revoke(session, configure_set(session, set_name, agency=owner), [owner])
             else:
                 create_owned_set(session, set_name, owner)
             import_stream(session, io.StringIO(_set_lines(

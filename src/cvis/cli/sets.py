@@ -31,6 +31,7 @@ from cvis.hashsets.service import (
     list_sets,
     list_versions,
 )
+from cvis.policy.actors import local_operator
 from cvis.store.db import Store
 
 sets_app = typer.Typer(help="Hash sets: import, export, versions, feedback, sync.",
@@ -60,12 +61,14 @@ def import_command(
     skip_bad: Annotated[
         bool, typer.Option(help="Import the good records, report the bad.")
     ] = False,
-    agency: Annotated[str | None, typer.Option(help="Owning agency of the set.")] = None,
+    agency: Annotated[str | None, typer.Option(
+        help="Owning agency of a new set (default: CVIS_AGENCY).")] = None,
     source: Annotated[str | None, typer.Option(help="Where the list came from.")] = None,
     description: Annotated[str | None, typer.Option()] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Import a hash list as a new version of a set (all or nothing unless --skip-bad)."""
+    agency = agency or local_operator().agency or None  # a new set is its creator's agency's
     with _session("import", f"set:{name} file:{file}") as session, render.file_progress(
         "importing", file.stat().st_size, render.show_progress(quiet)
     ) as advance:

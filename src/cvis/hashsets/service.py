@@ -107,12 +107,15 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def get_or_create_set(session: Session, name: str) -> HashSet:
+def get_or_create_set(session: Session, name: str, agency: str = "") -> HashSet:
+    """The set of that name; a new one gets a checked name and belongs to ``agency`` (private
+    to it until shared; with no agency, on a single-agency store, it is open)."""
+    from cvis.hashsets.access import create_owned_set
+    from cvis.policy.inputs import check_name
+
     hash_set = session.scalar(select(HashSet).where(HashSet.name == name))
     if hash_set is None:
-        hash_set = HashSet(name=name, thresholds={})
-        session.add(hash_set)
-        session.flush()
+        hash_set = create_owned_set(session, check_name(name, "a set name"), agency)
     return hash_set
 
 
@@ -135,7 +138,8 @@ def configure_set(session: Session, name: str, **settings: Any) -> HashSet:
         raise TypeError(f"not a set setting: {', '.join(sorted(unknown))}")
     if settings.get("thresholds") is not None:
         settings["thresholds"] = check_thresholds(settings["thresholds"])
-    hash_set = get_or_create_set(session, name) if create else get_set(session, name)
+    hash_set = (get_or_create_set(session, name, settings.get("agency") or "") if create
+                else get_set(session, name))
     for key, value in settings.items():
         if value is not None:
             setattr(hash_set, key, dict(value) if key == "thresholds" else value)
