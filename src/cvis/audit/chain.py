@@ -48,6 +48,12 @@ def record_digest(
     return hmac.new(key, payload.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def _storable(value: str) -> str:
+    """PostgreSQL text cannot hold NUL: every field (a user name typed at logon too) keeps it
+    as the four characters \\x00, on both backends, before it is hashed."""
+    return value.replace("\x00", "\\x00") if isinstance(value, str) else value
+
+
 def append_records(
     session: Session, entries: list[tuple[dict[str, str], datetime]], key: bytes
 ) -> tuple[int, str]:
@@ -63,6 +69,7 @@ def append_records(
     ).one()
     rows = []
     for seq, (fields, at) in enumerate(entries, start=last_seq - len(entries) + 1):
+        fields = {k: _storable(v) for k, v in fields.items()}
         digest = record_digest(key, prev_hash, seq, at, fields)
         rows.append({"seq": seq, "at": at, "prev_hash": prev_hash, "record_hash": digest} | fields)
         prev_hash = digest

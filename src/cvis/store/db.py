@@ -69,7 +69,9 @@ class Store:
         self.engine = make_engine(self.settings.database_url)
         if auto_upgrade and not schema_is_current(self.engine):
             upgrade(self.engine)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Each session knows its store's settings (services find the audit key from them).
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False,
+                                      info={"settings": self.settings})
 
     @contextmanager
     def session(self) -> Iterator[Session]:
