@@ -143,3 +143,10 @@ def test_user_and_token_lists(cli_env: Settings, runner: CliRunner) -> None:
     assert row["user"] == "cat" and row["purpose"] == "nightly sync" and not row["revoked"]
     assert token not in listed.stdout and token.startswith(row["prefix"])
     assert "cat" in runner.invoke(app, ["user", "list"]).stdout
+
+
+def test_a_logon_name_with_nul_is_an_unknown_user_on_both_backends(store: Store) -> None:
+    """PostgreSQL cannot be asked about a name holding NUL: it is refused like any unknown
+    user (the schema fuzz found a 500 here)."""
+    with pytest.raises(AuthenticationFailed):
+        logon(store, "ana\x00", "wrong password", "000000")

@@ -244,7 +244,10 @@ def logon(
     """
     now = now or utcnow()
     with store.session() as session:
-        user_id = session.scalar(select(User.id).where(User.name == name))
+        # No account name holds NUL (the name gate refuses it), and PostgreSQL cannot even
+        # be asked about one: such a name is an unknown user, with the same work and answer.
+        user_id = None if "\x00" in name else session.scalar(
+            select(User.id).where(User.name == name))
         reserved = user_id is not None and _reserve_attempt(session, user_id, now)
     if user_id is None or not reserved:
         burn_password_check(password)
