@@ -33,7 +33,15 @@ from cvis.foreign import sample
 from cvis.store.db import Store
 from cvis.store.models import AuditRecord, ItemReview, MatchReview
 from tests.conftest import PostgresDatabases
-from tests.web_helpers import AGENCY_A, B_CASE, PASSWORD, World, build_world, demo_files, web_settings
+from tests.web_helpers import (
+    AGENCY_A,
+    B_CASE,
+    PASSWORD,
+    World,
+    build_world,
+    demo_files,
+    web_settings,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 WIDTHS = (1280, 375)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from cvis.accounts.service import add_agency, add_user
