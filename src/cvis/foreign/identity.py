@@ -19,6 +19,7 @@ CLDR data maps the three forms; nothing is downloaded.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
@@ -69,8 +70,8 @@ def document(value: object) -> str:
     return re.sub(r"[^0-9A-Z]", "", str(value).upper())
 
 
-def documents(row: dict[str, object]) -> frozenset[str]:
-    found = set()
+def documents(row: Mapping[str, object]) -> frozenset[str]:
+    found: set[str] = set()
     for column in DOCUMENT_COLUMNS:
         raw = row.get(column)
         if raw is None or (isinstance(raw, float) and raw != raw):
@@ -87,7 +88,7 @@ class Verdict:
     evidence: str
 
 
-def judge(traveller: dict[str, str], registrant: dict[str, object], dob_agreement: str
+def judge(traveller: Mapping[str, object], registrant: Mapping[str, object], dob_agreement: str
           ) -> Verdict:
     """The identity facts of one pair. ``dob_agreement`` is the linkage's label for the
     dates ("exact", "one typo", ... ; "" when one side has no date, "different")."""

@@ -221,7 +221,7 @@ def complaint_queue(store: Store, actor: Actor) -> list[dict[str, Any]]:
     at = now()
     with audited(store, "foreign", "complaint.queue", "complaints", actor=audit_actor(actor),
                  purpose="redress"), store.session() as session:
-        rows = []
+        rows: list[dict[str, Any]] = []
         for c in session.scalars(select(Complaint)):
             if not _allowed(actor, _complaint_resource(session, c)):
                 continue

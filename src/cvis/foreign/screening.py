@@ -173,9 +173,9 @@ def _score(setup: ScreeningSetup, travellers: list[Traveller]) -> dict[str, list
         record, registrant = str(row.record_id), str(row.registry_id)
         if float(row.match_probability) < setup.threshold or registrant.startswith(STRANGER):
             continue
-        fields = travellers[int(record[1:]) - 1].fields
-        verdict = identity.judge(fields, people.row(registrant),
-                                 _dob_label(fields, people.row(registrant), str(row.agreement)))
+        given = travellers[int(record[1:]) - 1].fields
+        verdict = identity.judge(given, people.row(registrant),
+                                 _dob_label(given, people.row(registrant), str(row.agreement)))
         if not verdict.keep:
             continue  # a name in common is not a candidate
         out.setdefault(record, []).append(Candidate(

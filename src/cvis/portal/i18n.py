@@ -19,7 +19,7 @@ def translations(language: str) -> NullTranslations:
         return NullTranslations()
     found = Translations.load(str(LOCALE_DIR), [language], domain=DOMAINS[0])
     for domain in DOMAINS[1:]:
-        found.merge(Translations.load(str(LOCALE_DIR), [language], domain=domain))
+        found.add_fallback(Translations.load(str(LOCALE_DIR), [language], domain=domain))
     return found
 
 

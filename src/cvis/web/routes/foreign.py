@@ -48,7 +48,7 @@ COMPLAINT_ACTIONS = {"review": FOREIGN_CONFIRM, "attach": FOREIGN_WRITE}
 FORMATS = {"pdf": "application/pdf", "json": "application/json"}
 
 
-def _flash(done: str, error: str) -> dict[str, str]:
+def _flash(done: str, error: str) -> dict[str, Any]:
     return {"notice": DONE.get(done, ""), "error": ERRORS.get(error, "")}
 
 
