@@ -247,9 +247,8 @@ PAGES = {
             f"/cases/{DEMO_CASE}/review?view=one&i=1",
             f"/cases/{DEMO_CASE}/review?queue=unmatched", "/sets",
             "/sets/demo-known?first=0&last=1", "/settings", "/cases/NO-SUCH"],
-    "adm": ["/audit?verify=1", "/admin", "/foreign", "/foreign/travellers/1",
-            "/foreign/notices/2", "/foreign/inbound/2", "/foreign/complaints",
-            "/foreign/complaints/2", "/foreign/report"],
+    "adm": ["/audit?verify=1", "/admin", "/foreign/travellers/1", "/foreign/notices/2",
+            "/foreign/complaints", "/foreign/complaints/2", "/foreign/report"],
 }
 
 
