@@ -37,6 +37,19 @@ PAGES = [  # (file, path, user, width, caption)
     ("settings", "/settings", "demo", 1280, "Wellbeing settings, per examiner"),
     ("audit", "/audit?verify=1", "demo-admin", 1280, "Audit log: search and chain status"),
     ("admin", "/admin", "demo-admin", 1280, "Administration: agencies, users, tokens"),
+    ("foreign-hits", "/foreign", "demo-admin", 1280,
+     "Foreign work: screening hits awaiting a determination"),
+    ("foreign-traveller", "/foreign/travellers/{traveller_id}", "demo-admin", 1280,
+     "A traveller beside the registrant, with the determination form"),
+    ("foreign-notice", "/foreign/notices/{notice_id}", "demo-admin", 1280,
+     "A notice: where it stands, PDF and signed JSON"),
+    ("foreign-inbound", "/foreign/inbound/{pending_request_id}", "demo-admin", 1280,
+     "An inbound request awaiting approval"),
+    ("foreign-complaints", "/foreign/complaints", "demo-admin", 1280,
+     "Complaints queue: open and overdue first"),
+    ("foreign-complaint", "/foreign/complaints/{open_complaint_id}", "demo-admin", 1280,
+     "A complaint from the portal: tie it to its notice, decide, letter"),
+    ("foreign-report", "/foreign/report", "demo-admin", 1280, "The annual report's figures"),
 ]
 
 
@@ -74,6 +87,9 @@ def shoot(out: Path) -> None:
     with store.session() as session:
         admin_secret = add_user(session, "demo-admin", DEMO_AGENCY, "admin", account.password)[1]
     secrets = {"demo": account.totp_secret, "demo-admin": admin_secret}
+    from cvis.foreign import sample
+
+    foreign_ids = sample.seed(store, DEMO_AGENCY)  # the foreign pages' records, ids in paths
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(store), host="127.0.0.1", port=port,
                                            log_level="warning"))
@@ -98,7 +114,7 @@ def shoot(out: Path) -> None:
                 page.get_by_role("button", name="Sign in").click()
                 page.wait_for_url("**/")
                 signed_in[user] = context.storage_state()
-            page.goto(path)
+            page.goto(path.format(**foreign_ids))
             page.wait_for_load_state("networkidle")
             page.screenshot(path=str(out / f"{name}.jpg"), type="jpeg", quality=70)
             context.close()

@@ -20,14 +20,19 @@ from cvis.accounts.roles import (
     CASES_EXPORT,
     CASES_READ,
     CASES_WRITE,
+    FOREIGN_CONFIRM,
+    FOREIGN_READ,
+    FOREIGN_WRITE,
     ROLES,
     SETS_READ,
 )
 from cvis.accounts.service import create_token
 from cvis.demo import DEMO_CASE, DEMO_SET
+from cvis.foreign import sample
 from cvis.store.db import Store
 from cvis.store.models import Case, Match, Scan, ScanItem
 from tests.web_helpers import (
+    AGENCY_A,
     B_CASE,
     World,
     build_world,
@@ -54,6 +59,28 @@ def _decide(_: str) -> dict[str, str]:
     return {"action": "note", "note": "checked"}
 
 
+FOREIGN_EXPECTED: dict[tuple[str, str], Expect] = {  # own: sample.seed's decided records
+    ("GET", "/foreign"): Expect(FOREIGN_READ, 200),
+    ("GET", "/foreign/travellers/{traveller_id}"): Expect(FOREIGN_READ, 200, 404),
+    ("POST", "/foreign/travellers/{traveller_id}"): Expect(FOREIGN_WRITE, 303, 404, lambda _: {
+        "registry_id": sample.registry_id(AGENCY_A), "covered": "no", "basis": "checked"}),
+    ("GET", "/foreign/notices"): Expect(FOREIGN_READ, 200),
+    ("GET", "/foreign/notices/{notice_id}"): Expect(FOREIGN_READ, 200, 404),
+    ("GET", "/foreign/notices/{notice_id}/notice.{format}"): Expect(FOREIGN_READ, 200, 404),
+    ("POST", "/foreign/notices/{notice_id}"): Expect(FOREIGN_WRITE, 303, 404, lambda _: {
+        "action": "received"}),
+    ("GET", "/foreign/inbound"): Expect(FOREIGN_READ, 200),
+    ("GET", "/foreign/inbound/{request_id}"): Expect(FOREIGN_READ, 200, 404),
+    ("POST", "/foreign/inbound/{request_id}"): Expect(FOREIGN_CONFIRM, 303, 404, lambda _: {
+        "covered": "no", "basis": "checked"}),
+    ("GET", "/foreign/complaints"): Expect(FOREIGN_READ, 200),
+    ("GET", "/foreign/complaints/{complaint_id}"): Expect(FOREIGN_READ, 200, 404),
+    ("GET", "/foreign/complaints/{complaint_id}/letter.pdf"): Expect(FOREIGN_READ, 200, 404),
+    ("POST", "/foreign/complaints/{complaint_id}"): Expect(FOREIGN_CONFIRM, 303, 404, lambda _: {
+        "action": "review", "upheld": "no", "explanation": "checked"}),
+    ("GET", "/foreign/report"): Expect(FOREIGN_READ, 200),
+    ("GET", "/foreign/report/{year}.{format}"): Expect(FOREIGN_READ, 200),
+}
 EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/"): Expect(None, 200),
     ("GET", "/signin"): Expect(None, 303),  # signed in already: on to the page
@@ -83,6 +110,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", "/signin"): Expect(None, 403, form=lambda _: {  # no sign-in nonce: refused
         "user": "x", "password": "y", "code": "000000"}),
     ("POST", "/signout"): Expect(None, 303, form=lambda _: {}),
+    **FOREIGN_EXPECTED,
 }
 
 
@@ -119,12 +147,17 @@ def _ids(store: Store) -> dict[str, dict[str, str]]:
                 .where(Case.number == number).order_by(ScanItem.id)))
 
         token = create_token(session, "bob", purpose="a token for the revoke form")[0].id
-        return {
+        ids = {
             "own": {"number": DEMO_CASE, "item_id": item(DEMO_CASE), "format": "json",
                     "name": DEMO_SET, "token_id": str(token)},
             "other": {"number": B_CASE, "item_id": item(B_CASE), "format": "json",
                       "name": DEMO_SET, "token_id": str(token)},
         }
+    for relation, agency in (("own", AGENCY_A), ("other", "Agency B")):
+        seeded = sample.seed(store, agency)
+        ids[relation] |= {k: str(seeded[k]) for k in (
+            "traveller_id", "notice_id", "request_id", "complaint_id", "year")}
+    return ids
 
 
 def test_every_web_route_role_and_agency_answers_as_expected(

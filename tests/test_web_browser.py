@@ -29,10 +29,19 @@ from cvis.accounts.credentials import use_password_hasher
 from cvis.api import create_app
 from cvis.config import Settings
 from cvis.demo import DEMO_CASE
+from cvis.foreign import sample
 from cvis.store.db import Store
 from cvis.store.models import AuditRecord, ItemReview, MatchReview
 from tests.conftest import PostgresDatabases
-from tests.web_helpers import B_CASE, PASSWORD, World, build_world, demo_files, web_settings
+from tests.web_helpers import (
+    AGENCY_A,
+    B_CASE,
+    PASSWORD,
+    World,
+    build_world,
+    demo_files,
+    web_settings,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 WIDTHS = (1280, 375)
@@ -54,7 +63,9 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         name = databases.create()
         url = databases.url(name)
     store = Store(Settings(home=home, database_url=url))
-    yield build_world(store, demo_files(home / "demo"))
+    world = build_world(store, demo_files(home / "demo"))
+    sample.seed(store, AGENCY_A)  # foreign records for the foreign pages (ids from 1)
+    yield world
     store.dispose()
     if databases is not None:
         databases.drop(url.rsplit("/", 1)[1])
@@ -236,7 +247,8 @@ PAGES = {
             f"/cases/{DEMO_CASE}/review?view=one&i=1",
             f"/cases/{DEMO_CASE}/review?queue=unmatched", "/sets",
             "/sets/demo-known?first=0&last=1", "/settings", "/cases/NO-SUCH"],
-    "adm": ["/audit?verify=1", "/admin"],
+    "adm": ["/audit?verify=1", "/admin", "/foreign/travellers/1", "/foreign/notices/2",
+            "/foreign/complaints", "/foreign/complaints/2", "/foreign/report"],
 }
 
 

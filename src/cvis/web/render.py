@@ -24,6 +24,7 @@ NAV = (
     ("/cases", "Cases", CASES_READ),
     ("/sets", "Hash sets", SETS_READ),
     ("/audit", "Audit", AUDIT_READ),
+    ("/foreign", "Foreign notices", "foreign:read"),
     ("/admin", "Administration", ACCOUNTS_ADMIN),
     ("/settings", "Wellbeing settings", None),
 )
