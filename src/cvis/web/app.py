@@ -21,6 +21,7 @@ from cvis.audit.writer import AuditUnavailable
 from cvis.policy import AccessDenied, NotVisible
 from cvis.web.render import HERE, page, see_other
 from cvis.web.routes import ROUTERS
+from cvis.web.routes.links import StateBusy
 from cvis.web.security import CsrfRefused, add_security_headers
 from cvis.web.session import SignInRequired
 from cvis.web.undo import UndoStacks
@@ -40,6 +41,7 @@ def create_web_app(services: Services) -> FastAPI:
     web.add_exception_handler(NotVisible, _refused(404, "Not found", "hidden"))
     web.add_exception_handler(AccessDenied, _refused(403, "Not allowed", "denied"))
     web.add_exception_handler(LookupError, _refused(404, "Not found", "missing"))
+    web.add_exception_handler(StateBusy, _refused(503, "Busy", "busy"))
     return web
 
 
