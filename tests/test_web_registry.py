@@ -5,24 +5,25 @@ every read of the linkage state audited."""
 
 from __future__ import annotations
 
+import hashlib
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from cvis.accounts.credentials import use_password_hasher
+from cvis.config import Settings
 from cvis.linkage.review import queue
 from cvis.linkage.state import LinkageState
 from cvis.store.db import Store
-from cvis.store.models import AuditRecord
-from tests.web_helpers import (
-    World,
-    build_world,
-    client,
-    demo_files,
-    fast_argon2,  # noqa: F401  (autouse)
-    sign_in,
-)
+from cvis.hashsets.feedback import suppress
+from cvis.store.models import AuditRecord, HashSet, SetAccess, SetVersion, Suppression
+from tests.conftest import PostgresDatabases
+from tests.web_helpers import World, build_world, client, demo_files, sign_in
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +31,24 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return demo_files(tmp_path_factory.mktemp("web-registry"))
 
 
-@pytest.fixture
-def world(store: Store, files: tuple[Path, Path]) -> World:
-    return build_world(store, files)
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def world(request: pytest.FixtureRequest, files: tuple[Path, Path],
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """One world per backend for the module (its tests touch different things)."""
+    previous = use_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    home = tmp_path_factory.mktemp(f"registry-{request.param}")
+    databases: PostgresDatabases | None = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{home / 'cvis.db'}"
+    else:
+        databases = request.getfixturevalue("postgres_databases")
+        url = databases.url(databases.create())
+    store = Store(Settings(home=home, database_url=url))
+    yield build_world(store, files)
+    store.dispose()
+    if databases is not None:
+        databases.drop(url.rsplit("/", 1)[1])
+    use_password_hasher(previous)
 
 
 def _events(store: Store, prefix: str) -> list[AuditRecord]:
@@ -86,3 +102,62 @@ def test_links_are_the_owning_agencys_only(world: World) -> None:
     own = client(world.store)
     sign_in(own, world, "sue")
     assert own.get("/links/0000000000").status_code == 404
+
+
+def _poll(http: TestClient, location: str) -> str:
+    """The import's progress page, until it says the import ended."""
+    deadline = time.monotonic() + 30
+    while True:
+        text = http.get(location).text
+        if "every 1s" not in text or time.monotonic() > deadline:
+            return text
+        time.sleep(0.1)
+
+
+def test_a_curator_imports_with_progress_grants_and_lifts_a_suppression(world: World) -> None:
+    http = client(world.store)
+    csrf = sign_in(http, world, "curator-a")
+    md5 = hashlib.md5(b"benign").hexdigest()
+    good = f"media_id,md5,category\nm1,{md5},1\nm2,{'0' * 31}1,2\n"
+    started = http.post("/sets/import", data={"csrf": csrf, "name": "a-list", "format": "csv"},
+                        files={"file": ("a-list.csv", good.encode())}, follow_redirects=False)
+    assert started.status_code == 303
+    done = _poll(http, started.headers["location"])
+    assert "as version 1 of" in done and "2 added" in done
+    bad = f"media_id,md5,category\nm3,{md5},1\nm4,not-a-hash,1\n"
+    started = http.post("/sets/import", data={"csrf": csrf, "name": "a-list", "format": "csv"},
+                        files={"file": ("bad.csv", bad.encode())}, follow_redirects=False)
+    rejected = _poll(http, started.headers["location"])
+    assert "Nothing was imported" in rejected and "line 3" in rejected  # the error's line
+    with world.store.session() as session:
+        hash_set = session.scalars(select(HashSet).where(HashSet.name == "a-list")).one()
+        assert hash_set.agency == "Demo Agency"
+        assert [v.number for v in session.scalars(select(SetVersion).where(
+            SetVersion.set_id == hash_set.id))] == [1]
+        suppress(session, hash_set.id, "md5", md5, reason="false positive")
+    page = http.get("/sets/a-list").text
+    assert "Who may use this set" in page and "Import a new version" in page
+    http.post("/sets/a-list/access", data={"csrf": csrf, "agency": "Agency B",
+                                           "level": "match"})
+    lifted = http.post("/sets/a-list/suppressions/lift",
+                       data={"csrf": csrf, "signal": "md5", "value": md5})
+    assert "Lifted" in lifted.text
+    with world.store.session() as session:
+        assert session.scalars(select(Suppression)).all() == []
+        rows = session.scalars(select(SetAccess).join(HashSet).where(
+            HashSet.name == "a-list")).all()
+        assert {(r.agency, r.can_match, r.can_see_metadata) for r in rows} == {
+            ("Demo Agency", True, True), ("Agency B", True, False)}
+    # agency B's examiner now knows of the set (match only: no records, no curation)
+    other = client(world.store)
+    other_csrf = sign_in(other, world, "bob")
+    assert "a-list" in other.get("/sets").text
+    assert "Who may use this set" not in other.get("/sets/a-list").text
+    assert other.post("/sets/a-list/access", data={
+        "csrf": other_csrf, "agency": "Agency B", "level": "metadata"}).status_code == 403
+    events = [(r.event, r.outcome, r.user) for r in _events(world.store, "web.set.")
+              if r.event in ("web.set.import.finished", "web.set.grant")]
+    assert events == [("web.set.import.finished", "success", "curator-a"),
+                      ("web.set.import.finished", "failure", "curator-a"),
+                      ("web.set.grant", "success", "curator-a"),
+                      ("web.set.grant", "denied", "bob")]

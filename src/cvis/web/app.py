@@ -19,6 +19,7 @@ from cvis.audit.log import Actor as AuditActor
 from cvis.audit.log import AuditEntry
 from cvis.audit.writer import AuditUnavailable
 from cvis.policy import AccessDenied, NotVisible
+from cvis.web.imports import ImportJobs
 from cvis.web.render import HERE, page, see_other
 from cvis.web.routes import ROUTERS
 from cvis.web.routes.links import StateBusy
@@ -31,6 +32,7 @@ def create_web_app(services: Services) -> FastAPI:
     web = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     web.state.services = services
     web.state.undo = UndoStacks()
+    web.state.imports = ImportJobs()
     web.middleware("http")(_audit_pages)
     web.middleware("http")(_security_headers)
     web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
