@@ -6,6 +6,7 @@ every read of the linkage state audited."""
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,10 +21,11 @@ from cvis.config import Settings
 from cvis.linkage.review import queue
 from cvis.linkage.state import LinkageState
 from cvis.store.db import Store
+from cvis.demo import DEMO_CASE
 from cvis.hashsets.feedback import suppress
 from cvis.store.models import AuditRecord, HashSet, SetAccess, SetVersion, Suppression
 from tests.conftest import PostgresDatabases
-from tests.web_helpers import World, build_world, client, demo_files, sign_in
+from tests.web_helpers import World, build_world, client, demo_files, item_ids, sign_in
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +163,30 @@ def test_a_curator_imports_with_progress_grants_and_lifts_a_suppression(world: W
                       ("web.set.import.finished", "failure", "curator-a"),
                       ("web.set.grant", "success", "curator-a"),
                       ("web.set.grant", "denied", "bob")]
+
+
+def test_candidate_series_regroup_show_blurred_and_export_hashes_only(world: World) -> None:
+    http = client(world.store)
+    csrf = sign_in(http, world, "ana")
+    unmatched = item_ids(http.get(f"/cases/{DEMO_CASE}/review?queue=unmatched").text)
+    for item in unmatched:
+        http.post(f"/cases/{DEMO_CASE}/review/items/{item}",
+                  data={"csrf": csrf, "action": "category", "category": "3",
+                        "queue": "unmatched"})
+    assert "No candidate series yet" in http.get(f"/cases/{DEMO_CASE}/series").text
+    page = http.post(f"/cases/{DEMO_CASE}/series", data={"csrf": csrf, "max_distance": "31"})
+    assert "candidate series (pictures within PDQ distance 31)" in page.text
+    label = f"{DEMO_CASE}-NEW-001"
+    assert label in page.text and 'src="/media/' in page.text
+    shown = http.get(re.findall(r'src="(/media/\d+)"', page.text)[0])
+    assert shown.status_code == 200 and shown.headers["cache-control"] == "no-store"
+    export = http.get(f"/cases/{DEMO_CASE}/series/{label}/export?format=csv")
+    assert export.status_code == 200 and "attachment" in export.headers["content-disposition"]
+    assert export.text.startswith("media_id,") and label in export.text
+    other = client(world.store)
+    sign_in(other, world, "bob")
+    assert other.get(f"/cases/{DEMO_CASE}/series").status_code == 404
+    assert other.get(f"/cases/{DEMO_CASE}/series/{label}/export").status_code == 404
+    auditor = client(world.store)
+    sign_in(auditor, world, "aud")
+    assert auditor.get(f"/cases/{DEMO_CASE}/series").status_code == 403
