@@ -23,7 +23,16 @@ from cvis.linkage.state import LinkageState
 from cvis.store.db import Store
 from cvis.demo import DEMO_CASE
 from cvis.hashsets.feedback import suppress
-from cvis.store.models import AuditRecord, HashSet, SetAccess, SetVersion, Suppression
+from cvis.store.models import (
+    AuditRecord,
+    HashSet,
+    ItemReview,
+    Match,
+    MatchReview,
+    SetAccess,
+    SetVersion,
+    Suppression,
+)
 from tests.conftest import PostgresDatabases
 from tests.web_helpers import World, build_world, client, demo_files, item_ids, sign_in
 
@@ -190,3 +199,38 @@ def test_candidate_series_regroup_show_blurred_and_export_hashes_only(world: Wor
     auditor = client(world.store)
     sign_in(auditor, world, "aud")
     assert auditor.get(f"/cases/{DEMO_CASE}/series").status_code == 403
+
+
+def test_undo_is_kept_in_the_store_across_restarts_and_workers(world: World) -> None:
+    first = client(world.store)
+    csrf = sign_in(first, world, "sue")
+    item = item_ids(first.get(f"/cases/{DEMO_CASE}/review").text)[0]
+    url = f"/cases/{DEMO_CASE}/review/items/{item}"
+    first.post(url, data={"csrf": csrf, "action": "note", "note": "looked"})
+    first.post(url, data={"csrf": csrf, "action": "confirm"})
+    with world.store.session() as session:
+        matches = list(session.scalars(select(Match.id).where(Match.item_id == item)))
+        assert {r.verdict for r in session.scalars(select(MatchReview).where(
+            MatchReview.match_id.in_(matches)))} == {"confirmed"}
+    restarted = client(world.store)  # a new app: another worker, or the same after a restart
+    restarted.cookies = first.cookies
+    restarted.post(f"/cases/{DEMO_CASE}/review/undo", data={"csrf": csrf})
+    with world.store.session() as session:
+        assert session.scalars(select(MatchReview).where(
+            MatchReview.match_id.in_(matches))).all() == []
+        assert session.scalar(select(ItemReview.notes).where(ItemReview.item_id == item)) == (
+            "looked")
+    first.post(f"/cases/{DEMO_CASE}/review/undo", data={"csrf": csrf})  # the older step
+    with world.store.session() as session:
+        assert session.scalar(select(ItemReview.notes).where(ItemReview.item_id == item)) in (
+            None, "")
+    nothing = restarted.post(f"/cases/{DEMO_CASE}/review/undo", data={"csrf": csrf},
+                             follow_redirects=False)
+    assert "nothing+to+undo" in nothing.headers["location"].lower().replace("%20", "+")
+    other = client(world.store)  # another browser session of the same user has its own stack
+    other_csrf = sign_in(other, world, "sue")
+    other.post(url, data={"csrf": other_csrf, "action": "note", "note": "mine"})
+    first.post(f"/cases/{DEMO_CASE}/review/undo", data={"csrf": csrf})
+    with world.store.session() as session:
+        assert session.scalar(select(ItemReview.notes).where(ItemReview.item_id == item)) == (
+            "mine")

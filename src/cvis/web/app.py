@@ -25,13 +25,11 @@ from cvis.web.routes import ROUTERS
 from cvis.web.routes.links import StateBusy
 from cvis.web.security import CsrfRefused, add_security_headers
 from cvis.web.session import SignInRequired
-from cvis.web.undo import UndoStacks
 
 
 def create_web_app(services: Services) -> FastAPI:
     web = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     web.state.services = services
-    web.state.undo = UndoStacks()
     web.state.imports = ImportJobs()
     web.middleware("http")(_audit_pages)
     web.middleware("http")(_security_headers)

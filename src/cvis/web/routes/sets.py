@@ -117,23 +117,27 @@ class InvalidForm(ValueError):
 def start_import(
     request: Request, services: ServicesDep, user: FormUserDep,
     name: Annotated[str, Form(max_length=200)],
-    file: Annotated[UploadFile, File(description="The hash list")],
+    file: Annotated[UploadFile | None, File(description="The hash list")] = None,
     format: Annotated[str, Form(max_length=20)] = "auto",
     skip_bad: Annotated[bool, Form()] = False,
 ) -> Response:
     """Start importing a list as a new version (a new set: the curator's agency's, private to
     it until shared); the answer is the progress page."""
     name = name.strip()
-    touch(request, f"set:{name} file:{file.filename}", "web.set.import", purpose="hash-set import")
+    filename = (file.filename if file else "") or "upload"
+    touch(request, f"set:{name} file:{filename}", "web.set.import", purpose="hash-set import")
+    require_right(user, SETS_WRITE, "set")
     if format != "auto" and format not in FORMATS:
         return _form_error(request, f"Choose a format from the list, not {format!r}.")
+    if file is None or not file.filename:
+        return _form_error(request, "Choose the hash-list file to import, then press Import.")
     try:
         _writable(services, user, name)
         path, size = save_upload(file.file, services.store.settings.home / "web-imports",
                                  services.settings.max_upload_bytes)
     except (InvalidForm, TooLarge) as exc:
         return _form_error(request, str(exc))
-    job = ImportJob(0, name, file.filename or "upload", user.name, size)
+    job = ImportJob(0, name, filename, user.name, size)
     actor = AuditActor(user.name, user.principal.agency,
                        request.client.host if request.client else "")
     import_jobs(request).start(services.store, path, job, agency=user.principal.agency,
