@@ -29,8 +29,8 @@ from cvis.accounts.credentials import use_password_hasher
 from cvis.api import create_app
 from cvis.config import Settings
 from cvis.demo import DEMO_CASE
-from cvis.store.db import Store
 from cvis.hashsets.access import create_owned_set
+from cvis.store.db import Store
 from cvis.store.models import AuditRecord, HashSet, ItemReview, MatchReview
 from tests.conftest import PostgresDatabases
 from tests.web_helpers import B_CASE, PASSWORD, World, build_world, demo_files, web_settings

@@ -18,11 +18,11 @@ from sqlalchemy import select
 
 from cvis.accounts.credentials import use_password_hasher
 from cvis.config import Settings
+from cvis.demo import DEMO_CASE
+from cvis.hashsets.feedback import suppress
 from cvis.linkage.review import queue
 from cvis.linkage.state import LinkageState
 from cvis.store.db import Store
-from cvis.demo import DEMO_CASE
-from cvis.hashsets.feedback import suppress
 from cvis.store.models import (
     AuditRecord,
     HashSet,

@@ -38,6 +38,7 @@ def serve_demo(host: str = "127.0.0.1", port: int = 8000) -> None:
     stop = threading.Event()
     threading.Thread(target=_print_codes, args=(account.totp_secret, stop), daemon=True).start()
     try:
-        uvicorn.run(create_app(store, demo_service_settings(store)), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(store, demo_service_settings(store)), host=host, port=port,
+                    log_level="warning")
     finally:
         stop.set()

@@ -4,7 +4,6 @@ and the review screen's undo steps (0006_web2)."""
 from __future__ import annotations
 
 from datetime import datetime
-
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String

@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 
 from cvis.accounts.roles import CASES_READ, CASES_WRITE
 from cvis.cases.review import ReviewEntry, ReviewError, categorise_item, decide_match, review_queue
+from cvis.web import undo as undo_steps
 from cvis.web.render import is_htmx, page, see_other
 from cvis.web.routes.common import NoSuch, ServicesDep, load_case, touch
 from cvis.web.session import FormUserDep, UserDep, WebUser, session_started
 from cvis.web.thumbnails import LAST_STEP, STEPS
-from cvis.web import undo as undo_steps
 from cvis.web.undo import restore, snapshot
 from cvis.web.wellbeing import exposure, preferences
 
