@@ -123,6 +123,7 @@ def _prepare(store: Any, app: Any) -> str:
     """What the administration pages show: a list imported through the web (one malformed
     line skipped), the demo case's unmatched pictures categorised and grouped; returns a
     link key of the demo's cross-match (one in the review band when there is one)."""
+    from cvis.accounts.service import add_agency
     from cvis.audit.log import Actor
     from cvis.cases.review import categorise_item, review_queue
     from cvis.cases.series import build_candidate_series
@@ -133,6 +134,8 @@ def _prepare(store: Any, app: Any) -> str:
     from cvis.web.imports import ImportJob
 
     web = next(r.app for r in app.routes if getattr(r, "name", "") == "web")
+    with store.session() as session:
+        add_agency(session, "Partner Agency")  # someone to share the curator's set with
     listing = Path(tempfile.mkdtemp()) / "demo-admin-list.csv"
     listing.write_text("media_id,md5,category\nm1," + "ab" * 16 + ",3\nm2,not-a-hash,3\n"
                        "m3," + "cd" * 16 + ",4\n", encoding="utf-8")

@@ -116,7 +116,7 @@ def seed_linkage(state_dir: Path) -> dict[str, str]:
             reg, rec = f"R{n}", f"J{n}"
             registrant = dict(zip(LINK_FIELDS, (given, family, dob, "TX"), strict=True))
             record = registrant | ({"dob": "1970-01-01"} if band == "review" else {})
-            fields = [{"field": "given_names", "agreement": "exact", "weight": 6.1},
+            fields = [{"field": "given_name", "agreement": "exact", "weight": 6.1},
                       {"field": "family_name", "agreement": "exact", "weight": 7.2},
                       {"field": "dob", "agreement": "exact" if band == "link" else "different",
                        "weight": 9.0 if band == "link" else -8.4}]

@@ -26,7 +26,7 @@ from cvis.audit.log import AuditEntry
 from cvis.hashsets.access import create_owned_set
 from cvis.hashsets.service import ImportRejected, import_file
 from cvis.store.db import Store
-from cvis.store.models import HashSet
+from cvis.store.models import HashSet, SetVersion
 
 KEEP = 50  # finished imports remembered per process
 CHUNK = 1 << 20
@@ -121,6 +121,9 @@ class ImportJobs:
                 report = import_file(session, path, name=job.set_name, format_name=format_name,
                                      skip_bad=skip_bad, on_progress=progress,
                                      reader_process=False)
+                version = session.scalars(select(SetVersion).join(HashSet).where(
+                    HashSet.name == job.set_name, SetVersion.number == report.version)).one()
+                version.source_file = job.file_name  # the uploaded name, not the temporary file
             job.version, job.error_count = report.version, report.error_count
             job.counts = {"added": report.added, "updated": report.updated,
                           "removed": report.removed, "unchanged": report.unchanged}

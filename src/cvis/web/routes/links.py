@@ -115,16 +115,33 @@ def _find(state: LinkageState | None, key: str) -> review.ReviewItem:
     return found
 
 
+# The linker compares derived columns under its own names; these show the input fields
+# each one reads (a comparison not named here reads the field of its own name).
+COMPARED_FIELDS = {
+    "given_name": ("given_names",),
+    "name_order": ("given_names", "family_name"),
+    "full_name": ("given_names", "family_name"),
+}
+
+
+def _value(data: dict[str, Any], fields: tuple[str, ...]) -> str:
+    return " ".join(str(data[f]) for f in fields if data.get(f) not in (None, ""))
+
+
 def _rows(item: review.ReviewItem) -> list[dict[str, Any]]:
     """Field by field: the registrant's value, the record's, how they agreed and the
     weight the linker gave it (compared fields first, in the linker's order)."""
-    explained = {f["field"]: f for f in item.explanation or []}
-    fields = [*explained, *sorted((set(item.registrant) | set(item.record)) - set(explained))]
-    return [{"field": name, "registrant": item.registrant.get(name, ""),
-             "record": item.record.get(name, ""),
-             "agreement": explained.get(name, {}).get("agreement", ""),
-             "weight": explained.get(name, {}).get("weight")}
-            for name in fields]
+    rows, covered = [], set()
+    for f in item.explanation or []:
+        fields = COMPARED_FIELDS.get(f["field"], (f["field"],))
+        covered.update(fields)
+        rows.append({"field": f["field"], "registrant": _value(item.registrant, fields),
+                     "record": _value(item.record, fields), "agreement": f["agreement"],
+                     "weight": f.get("weight")})
+    for name in sorted((set(item.registrant) | set(item.record)) - covered):
+        rows.append({"field": name, "registrant": _value(item.registrant, (name,)),
+                     "record": _value(item.record, (name,)), "agreement": "", "weight": None})
+    return rows
 
 
 @router.get("/links/{key}")
