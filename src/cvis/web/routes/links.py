@@ -131,7 +131,8 @@ def _value(data: dict[str, Any], fields: tuple[str, ...]) -> str:
 def _rows(item: review.ReviewItem) -> list[dict[str, Any]]:
     """Field by field: the registrant's value, the record's, how they agreed and the
     weight the linker gave it (compared fields first, in the linker's order)."""
-    rows, covered = [], set()
+    rows: list[dict[str, Any]] = []
+    covered: set[str] = set()
     for f in item.explanation or []:
         fields = COMPARED_FIELDS.get(f["field"], (f["field"],))
         covered.update(fields)
