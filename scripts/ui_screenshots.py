@@ -34,6 +34,17 @@ PAGES = [  # (file, path, user, width, caption)
     ("sets", "/sets", "demo", 1280, "Hash sets"),
     ("set", "/sets/demo-known?first=0&last=1", "demo", 1280,
      "A hash set: versions and what changed between two"),
+    ("set-admin", "/sets/demo-admin-list", "demo-admin", 1280,
+     "A curator's set: disputed hashes with the lift button, who may use it, import a version"),
+    ("set-import", "/sets/imports/1", "demo-admin", 1280,
+     "A hash-list import: progress, then what it changed (or each malformed line)"),
+    ("links", "/links", "demo", 1280,
+     "Registry links: the cross-match's candidates, the clerical review band first"),
+    ("link", "/links/{link}", "demo", 1280,
+     "A link: registrant and index record side by side, each field's agreement and weight"),
+    ("link-375", "/links/{link}", "demo", 375, "A link at 375 px"),
+    ("series", "/cases/DEMO-CASE/series", "demo", 1280,
+     "Candidate series: categorised unmatched pictures grouped, blurred, exported as hashes"),
     ("settings", "/settings", "demo", 1280, "Wellbeing settings, per examiner"),
     ("audit", "/audit?verify=1", "demo-admin", 1280, "Audit log: search and chain status"),
     ("admin", "/admin", "demo-admin", 1280, "Administration: agencies, users, tokens"),
@@ -79,7 +90,7 @@ def shoot(out: Path) -> None:
     from cvis.api import create_app
     from cvis.demo import run_demo
     from cvis.store.db import Store
-    from cvis.web.demo_account import DEMO_AGENCY, ensure_demo_account
+    from cvis.web.demo_account import DEMO_AGENCY, demo_service_settings, ensure_demo_account
 
     run_demo(quiet=True)
     store = Store()
@@ -91,7 +102,9 @@ def shoot(out: Path) -> None:
 
     foreign_ids = sample.seed(store, DEMO_AGENCY)  # the foreign pages' records, ids in paths
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(store), host="127.0.0.1", port=port,
+    app = create_app(store, demo_service_settings(store))
+    link = _prepare(store, app)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
@@ -114,12 +127,46 @@ def shoot(out: Path) -> None:
                 page.get_by_role("button", name="Sign in").click()
                 page.wait_for_url("**/")
                 signed_in[user] = context.storage_state()
-            page.goto(path.format(**foreign_ids))
+            page.goto(path.format(link=link, **foreign_ids))
             page.wait_for_load_state("networkidle")
             page.screenshot(path=str(out / f"{name}.jpg"), type="jpeg", quality=70)
             context.close()
         browser.close()
     server.should_exit = True
+
+
+def _prepare(store: Any, app: Any) -> str:
+    """What the administration pages show: a list imported through the web (one malformed
+    line skipped), the demo case's unmatched pictures categorised and grouped; returns a
+    link key of the demo's cross-match (one in the review band when there is one)."""
+    from cvis.accounts.service import add_agency
+    from cvis.audit.log import Actor
+    from cvis.cases.review import categorise_item, review_queue
+    from cvis.cases.series import build_candidate_series
+    from cvis.demo import DEMO_CASE
+    from cvis.linkage.review import queue
+    from cvis.linkage.state import LinkageState
+    from cvis.web.demo_account import DEMO_AGENCY
+    from cvis.web.imports import ImportJob
+
+    web = next(r.app for r in app.routes if getattr(r, "name", "") == "web")
+    with store.session() as session:
+        add_agency(session, "Partner Agency")  # someone to share the curator's set with
+    listing = Path(tempfile.mkdtemp()) / "demo-admin-list.csv"
+    listing.write_text("media_id,md5,category\nm1," + "ab" * 16 + ",3\nm2,not-a-hash,3\n"
+                       "m3," + "cd" * 16 + ",4\n", encoding="utf-8")
+    job = ImportJob(0, "demo-admin-list", listing.name, "demo-admin", listing.stat().st_size)
+    web.state.imports.start(store, listing, job, agency=DEMO_AGENCY, format_name="csv",
+                            skip_bad=True, audit=web.state.services.audit.write,
+                            actor=Actor("demo-admin", DEMO_AGENCY, "127.0.0.1"), wait=True)
+    with store.session() as session:
+        for entry in review_queue(session, DEMO_CASE, unmatched=True):
+            categorise_item(session, entry.item_id, reviewer="demo", category=3)
+        build_candidate_series(session, DEMO_CASE, actor="demo")
+    settings = web.state.services.settings
+    with LinkageState(settings.linkage_state, audit=False) as state:
+        items = queue(state)
+    return next((i.key for i in items if i.band == "review"), items[0].key if items else "none")
 
 
 if __name__ == "__main__":

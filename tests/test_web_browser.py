@@ -30,8 +30,9 @@ from cvis.api import create_app
 from cvis.config import Settings
 from cvis.demo import DEMO_CASE
 from cvis.foreign import sample
+from cvis.hashsets.access import create_owned_set
 from cvis.store.db import Store
-from cvis.store.models import AuditRecord, ItemReview, MatchReview
+from cvis.store.models import AuditRecord, HashSet, ItemReview, MatchReview
 from tests.conftest import PostgresDatabases
 from tests.web_helpers import (
     AGENCY_A,
@@ -247,8 +248,10 @@ PAGES = {
             f"/cases/{DEMO_CASE}/review?view=one&i=1",
             f"/cases/{DEMO_CASE}/review?queue=unmatched", "/sets",
             "/sets/demo-known?first=0&last=1", "/settings", "/cases/NO-SUCH"],
-    "adm": ["/audit?verify=1", "/admin", "/foreign/travellers/1", "/foreign/notices/2",
-            "/foreign/complaints", "/foreign/complaints/2", "/foreign/report"],
+    "adm": ["/audit?verify=1", "/admin", "/sets", "/sets/a-owned", "/foreign/travellers/1",
+            "/foreign/notices/2", "/foreign/complaints", "/foreign/complaints/2",
+            "/foreign/report"],
+    "sue": ["/links", "/links/{review}", f"/cases/{DEMO_CASE}/series"],
 }
 
 
@@ -262,11 +265,14 @@ def _axe_serious(page: Page) -> list[str]:
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_axe_finds_no_serious_violation_on_any_page(pages: Pages, width: int) -> None:
+    with pages.world.store.session() as session:
+        if session.scalar(select(HashSet.id).where(HashSet.name == "a-owned")) is None:
+            create_owned_set(session, "a-owned", "Demo Agency")
     problems = {"/signin": _axe_serious(pages.open(None, "/signin", width))}
     for user, paths in PAGES.items():
         page = pages.open(user, "/", width)
         for path in paths:
-            page.goto(path)
+            page.goto(path.format(**pages.world.links))
             problems[path] = _axe_serious(page)
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             if overflow > 1:

@@ -2,8 +2,22 @@
 
 from fastapi import APIRouter
 
-from cvis.web.routes import admin, audit, auth, cases, foreign, home, media, review, sets, settings
+from cvis.web.routes import (
+    admin,
+    audit,
+    auth,
+    cases,
+    foreign,
+    home,
+    links,
+    media,
+    review,
+    series,
+    sets,
+    settings,
+)
 
 ROUTERS: tuple[APIRouter, ...] = tuple(
     m.router for m in (auth, home, cases, review, media, sets, audit, admin, settings)
-) + (foreign.router,)
+)
+ROUTERS += (foreign.router, links.router, series.router)
