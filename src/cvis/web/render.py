@@ -23,6 +23,8 @@ NAV = (
     ("/", "Home", None),
     ("/cases", "Cases", CASES_READ),
     ("/sets", "Hash sets", SETS_READ),
+    ("/leads", "Tip line", "tips:read"),
+    ("/tips/console", "Take a call", "tips:intake"),
     ("/audit", "Audit", AUDIT_READ),
     ("/admin", "Administration", ACCOUNTS_ADMIN),
     ("/settings", "Wellbeing settings", None),
