@@ -37,6 +37,12 @@ PAGES = [  # (file, path, user, width, caption)
     ("settings", "/settings", "demo", 1280, "Wellbeing settings, per examiner"),
     ("audit", "/audit?verify=1", "demo-admin", 1280, "Audit log: search and chain status"),
     ("admin", "/admin", "demo-admin", 1280, "Administration: agencies, users, tokens"),
+    ("tips-console", "/tips/console", "demo", 1280,
+     "Tip line: the call-taker console, child in immediate danger asked first"),
+    ("tips-queue", "/leads", "demo", 1280,
+     "Tip line: the leads queue by office and tier, overdue first, with deadlines"),
+    ("tips-lead", "/leads/1", "demo", 1280,
+     "Tip line: a lead (factors with points, tier change, steps, routing, tipster questions)"),
 ]
 
 
@@ -74,6 +80,7 @@ def shoot(out: Path) -> None:
     with store.session() as session:
         admin_secret = add_user(session, "demo-admin", DEMO_AGENCY, "admin", account.password)[1]
     secrets = {"demo": account.totp_secret, "demo-admin": admin_secret}
+    _tip_line(store, DEMO_AGENCY)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(store), host="127.0.0.1", port=port,
                                            log_level="warning"))
@@ -104,6 +111,38 @@ def shoot(out: Path) -> None:
             context.close()
         browser.close()
     server.should_exit = True
+
+
+def _tip_line(store: Any, agency: str) -> None:
+    """Three benign tips in the demo agency's office: one overdue, one IMMEDIATE, one
+    anonymous with a question to its tipster (lead 1)."""
+    from datetime import UTC, datetime, timedelta
+
+    from cvis.accounts.roles import ROLES
+    from cvis.offices.service import import_offices, read_offices
+    from cvis.policy import Actor
+    from cvis.tips.intake import submit_tip
+    from cvis.tips.messages import ask_tipster
+
+    table = Path(os.environ["CVIS_HOME"]) / "offices.csv"
+    table.write_text(f"office_id,name,email,states,counties\n{agency},Demo office,,TX,\n")
+    actor = Actor(name="demo", agency=agency, role="supervisor", rights=ROLES["supervisor"])
+    with store.session() as session:
+        session.info["settings"] = store.settings
+        import_offices(session, read_offices(table))
+        first = submit_tip(session, {
+            "channel": "phone", "anonymous": True, "location": {"zip": "77002"},
+            "narrative": "A user on a forum offers to trade pictures of children.",
+            "urls": ["https://forum.example/t/123"], "accounts": ["@trader"]},
+            actor=actor, limiter=None)
+        ask_tipster(session, actor, first["tip_id"], "Which forum section was it?")
+        submit_tip(session, {"channel": "web", "narrative": "Someone is meeting a child tonight.",
+                             "location": {"state": "TX"}, "immediate_danger": True,
+                             "subject": {"name": "John Roe", "dob": "1980-02-03"}},
+                   actor=actor, limiter=None)
+        submit_tip(session, {"channel": "sms", "narrative": "Pictures are sold in a chat group.",
+                             "location": {"state": "TX", "county": "Dallas"}},
+                   actor=actor, limiter=None, now=datetime.now(UTC) - timedelta(days=40))
 
 
 if __name__ == "__main__":
