@@ -26,6 +26,9 @@ class ServiceSettings:
     logon_attempts_per_minute: int = 20
     # Resume API scans whose worker died (checked when the app starts).
     recover_scans: bool = True
+    # Run the tip line's deadline scheduler while the app is served (its lifespan); `cvis
+    # serve` runs one itself beside its workers and turns this off in them.
+    tip_scheduler: bool = False
 
 
 def load_service_settings() -> ServiceSettings:
@@ -35,4 +38,6 @@ def load_service_settings() -> ServiceSettings:
         evidence_roots=tuple(Path(p).resolve() for p in roots.split(os.pathsep) if p),
         index_refresh_seconds=float(os.environ.get(REFRESH_ENV, 3.0)),
         cache_seconds=float(os.environ.get(CACHE_ENV, 2.0)),
+        tip_scheduler=os.environ.get("CVIS_TIP_SCHEDULER", "1").strip().lower()
+        not in ("0", "false", "no", "off"),
     )
