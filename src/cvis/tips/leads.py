@@ -24,6 +24,7 @@ from cvis.tips.models import Lead, LeadCandidate, LeadKey, Tip
 from cvis.tips.triage import TIERS, Factor, Triage, merge, tier_for
 
 JOINING = ("subject", "account", "url")
+LOOSE = ("name", "likeness")
 STEPS = ("received", "triaged", "assigned", "accepted", "actioned", "closed")
 NEXT: dict[str, tuple[str, ...]] = {
     "received": ("triaged",),
@@ -99,29 +100,34 @@ def _open_leads_with(session: Session, keys: list[tuple[str, str]],
 def find_lead(
     session: Session, keys: list[tuple[str, str]]
 ) -> tuple[Lead | None, dict[int, set[str]]]:
-    """The open lead a tip joins (the oldest sharing an exact key), and every lead sharing one."""
-    sharing = _open_leads_with(session, keys, JOINING)
-    if not sharing:
-        return None, {}
-    return session.get_one(Lead, min(sharing)), sharing
+    """The open lead a tip joins (the oldest sharing an exact key), and every open lead
+    sharing any key with the tip, exact or loose, with the kinds shared (one query)."""
+    sharing = _open_leads_with(session, keys, JOINING + LOOSE)
+    joining = [lead_id for lead_id, kinds in sharing.items() if kinds & set(JOINING)]
+    if not joining:
+        return None, sharing
+    return session.get_one(Lead, min(joining)), sharing
 
 
-def add_keys(session: Session, lead: Lead, keys: list[tuple[str, str]]) -> None:
-    held = {(k, v) for k, v in session.execute(select(LeadKey.kind, LeadKey.value)
-                                               .where(LeadKey.lead_id == lead.id))}
+def add_keys(session: Session, lead: Lead, keys: list[tuple[str, str]],
+             new: bool = False) -> None:
+    """The tip's keys on the lead (``new``: the lead was just made, it holds none yet)."""
+    held = set() if new else {(k, v) for k, v in session.execute(
+        select(LeadKey.kind, LeadKey.value).where(LeadKey.lead_id == lead.id))}
     session.add_all(LeadKey(lead_id=lead.id, kind=k, value=v) for k, v in keys
                     if (k, v) not in held)
 
 
-def propose_candidates(session: Session, lead: Lead, keys: list[tuple[str, str]],
-                       sharing: dict[int, set[str]]) -> None:
-    """Looser resemblances, and other leads sharing an exact key: a person decides."""
-    bases: dict[int, str] = {other: "also shares " + ", ".join(sorted(kinds))
-                             for other, kinds in sharing.items() if other != lead.id}
-    for other, kinds in _open_leads_with(session, keys, ("name", "likeness")).items():
-        if other != lead.id:
-            bases.setdefault(other, "same name, date of birth differs or unknown"
-                             if "name" in kinds else "names alike (variants, spelling)")
+def propose_candidates(session: Session, lead: Lead, sharing: dict[int, set[str]]) -> None:
+    """Other leads sharing an exact key, and looser resemblances: a person decides."""
+    bases: dict[int, str] = {}
+    for other, kinds in sharing.items():
+        if other == lead.id:
+            continue
+        exact = sorted(kinds & set(JOINING))
+        bases[other] = ("also shares " + ", ".join(exact) if exact else
+                        "same name, date of birth differs or unknown" if "name" in kinds
+                        else "names alike (variants, spelling)")
     for other, basis in bases.items():
         pair = sorted((lead.id, other))
         exists = session.scalar(select(LeadCandidate.id).where(
@@ -145,7 +151,7 @@ def retriage(session: Session, lead: Lead, now: datetime,
     before = lead.tier
     lead.tier = lead.tier_override or computed
     if lead.tier != before or not lead.tier:
-        deadlines.schedule(session, lead, now)
+        deadlines.schedule(session, lead, now, new=not before)
     return Triage(total, lead.tier, factors)
 
 
