@@ -55,14 +55,32 @@ def normal_url(url: str) -> str:
     return f"{host}{path}" + (f"?{parts.query}" if parts.query else "")
 
 
-def likeness(name: str) -> str:
-    """The linkage engine's name features: given-name variant group and family skeleton, so
-    Bob/Robert and Mohammed/Muhammad agree (cvis.linkage.names)."""
+def likeness(name: str) -> list[str]:
+    """The linkage engine's name features (cvis.linkage.names): the given name's variant
+    group and its skeleton, each with the family skeleton, so Bob/Robert, Mohammed/Muhammad
+    and Сергей Иванов/Sergei Ivanov (transliterated) agree."""
     parts = split_full_name(name)
     given, family = given_features(parts.given), family_features(parts.family)
     if not family.skel:
-        return ""
-    return f"{given.canon or ''}|{family.skel}"
+        return []
+    return list(dict.fromkeys(f"{g or ''}|{family.skel}" for g in (given.canon, given.skel)))
+
+
+def names_alike(one: str, other: str) -> bool:
+    """The linkage engine's name comparison (cvis.linkage.names), the strict end of it: the
+    family names agree by variant group or consonant skeleton after transliteration
+    (Иванов / Ivanov, Mohammed / Muhammad), and so do the given names, when both are given
+    (by variant group: Bob / Robert; or skeleton: Sergey / Sergei)."""
+    a, b = split_full_name(one), split_full_name(other)
+    fa, fb = family_features(a.family), family_features(b.family)
+    if not fa.skel or not fb.skel:
+        return False
+    if fa.skel != fb.skel and fa.variant != fb.variant:
+        return False
+    ga, gb = given_features(a.given), given_features(b.given)
+    if not ga.std or not gb.std:
+        return True
+    return bool(set(ga.groups) & set(gb.groups)) or ga.skel == gb.skel
 
 
 def tip_keys(subject: dict[str, object], urls: Iterable[str],
@@ -76,8 +94,7 @@ def tip_keys(subject: dict[str, object], urls: Iterable[str],
     names = [name] + [normal_name(str(a)) for a in aliases]  # type: ignore[attr-defined]
     keys += [("name", n) for n in dict.fromkeys(names) if n]
     if subject.get("name"):
-        alike = likeness(str(subject["name"]))
-        keys += [("likeness", alike)] if alike else []
+        keys += [("likeness", alike) for alike in likeness(str(subject["name"]))]
     keys += [("account", a.strip().lower()) for a in accounts if a.strip()]
     keys += [("url", u) for u in dict.fromkeys(normal_url(u) for u in urls) if u]
     return [(kind, value[:500]) for kind, value in dict.fromkeys(keys)]
