@@ -30,9 +30,9 @@ from cvis.accounts.roles import (
 )
 from cvis.accounts.service import create_token
 from cvis.demo import DEMO_CASE, DEMO_SET
-from cvis.store.db import Store
 from cvis.offices.service import import_offices, read_offices
 from cvis.policy import Actor
+from cvis.store.db import Store
 from cvis.store.models import Case, Match, Scan, ScanItem
 from cvis.tips.intake import submit_tip
 from cvis.tips.models import LeadCandidate
