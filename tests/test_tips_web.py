@@ -138,6 +138,8 @@ def _queue_lead_page_and_changes_with_need_to_know(world: World) -> None:
     forwarded = http.post(f"{lead_url}/route", data={"csrf": csrf, "how": "forward",
                                                      "to": "CA", "reason": "they hold it"})
     assert "notice=" in forwarded.headers["location"]
-    assert other.get(lead_url).status_code == 200  # forwarded: readable by CA
+    readable = other.get(lead_url)  # forwarded: CA may read it, and is offered no change
+    assert readable.status_code == 200 and "Change the tier" not in readable.text
+    assert "Change the tier" in http.get(lead_url).text
     assert other.post(f"{lead_url}/tier", data={"csrf": other_csrf, "tier": "MONITOR",
                                                 "reason": "x"}).status_code == 404  # read only

@@ -15,11 +15,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cvis import policy
+from cvis.accounts.roles import TIPS_WRITE
 from cvis.offices.models import Office
 from cvis.policy import Actor
 from cvis.tips import leads, service
 from cvis.tips.deadlines import aware
-from cvis.tips.models import LeadDeadline, Tip
+from cvis.tips.models import Lead, LeadDeadline, Tip
+from cvis.tips.routing import national_desk
 from cvis.tips.triage import RANK
 
 STEP_NAMES = {"assigned": "assign", "accepted": "accept", "actioned": "action"}
@@ -105,9 +108,13 @@ def offices(session: Session) -> list[tuple[str, str]]:
 def lead_page(session: Session, actor: Actor, lead_id: int,
               now: datetime | None = None) -> dict[str, Any]:
     """``service.show_lead`` (the policy asked, the read audited) with what a page adds: each
-    anonymous tip's questions and answers, the steps open now, which deadlines passed."""
+    anonymous tip's questions and answers, the steps open now, which deadlines passed, and
+    whether the policy lets this actor change the lead."""
     now = now or datetime.now(UTC)
     lead = service.show_lead(session, actor, lead_id)
+    row = session.get_one(Lead, lead_id)
+    lead["may_write"] = policy.decide(actor, TIPS_WRITE, service.lead_resource(
+        row, national_desk(session))).allowed  # a forwarded-to agency reads, no more
     for tip in lead["tips"]:
         tip["messages"] = service.message_rows(session, tip["tip_id"]) if tip["anonymous"] \
             else []

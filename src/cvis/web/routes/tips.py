@@ -138,7 +138,7 @@ def lead_view(
         lead = queues.lead_page(session, user.actor, lead_id)
         offices = queues.offices(session)
     return page(request, "tips/lead.html", user, title=f"Lead {lead_id}", lead=lead,
-                offices=offices, tiers=TIERS, may_write=user.may(TIPS_WRITE), error=error,
+                offices=offices, tiers=TIERS, may_write=lead["may_write"], error=error,
                 notice=notice)
 
 
