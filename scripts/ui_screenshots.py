@@ -61,6 +61,12 @@ PAGES = [  # (file, path, user, width, caption)
     ("foreign-complaint", "/foreign/complaints/{open_complaint_id}", "demo-admin", 1280,
      "A complaint from the portal: tie it to its notice, decide, letter"),
     ("foreign-report", "/foreign/report", "demo-admin", 1280, "The annual report's figures"),
+    ("tips-console", "/tips/console", "demo", 1280,
+     "Tip line: the call-taker console, child in immediate danger asked first"),
+    ("tips-queue", "/leads", "demo", 1280,
+     "Tip line: the leads queue by office and tier, overdue first, with deadlines"),
+    ("tips-lead", "/leads/1", "demo", 1280,
+     "Tip line: a lead (factors with points, tier change, steps, routing, tipster questions)"),
 ]
 
 
@@ -101,6 +107,7 @@ def shoot(out: Path) -> None:
     from cvis.foreign import sample
 
     foreign_ids = sample.seed(store, DEMO_AGENCY)  # the foreign pages' records, ids in paths
+    _tip_line(store, DEMO_AGENCY)
     port = _free_port()
     app = create_app(store, demo_service_settings(store))
     link = _prepare(store, app)
@@ -167,6 +174,35 @@ def _prepare(store: Any, app: Any) -> str:
     with LinkageState(settings.linkage_state, audit=False) as state:
         items = queue(state)
     return next((i.key for i in items if i.band == "review"), items[0].key if items else "none")
+def _tip_line(store: Any, agency: str) -> None:
+    """Three benign tips in the demo agency's office: one overdue, one IMMEDIATE, one
+    anonymous with a question to its tipster (lead 1)."""
+    from datetime import UTC, datetime, timedelta
+
+    from cvis.accounts.roles import ROLES
+    from cvis.offices.service import import_offices, read_offices
+    from cvis.policy import Actor
+    from cvis.tips.intake import submit_tip
+    from cvis.tips.messages import ask_tipster
+    table = Path(os.environ["CVIS_HOME"]) / "offices.csv"
+    table.write_text(f"office_id,name,email,states,counties\n{agency},Demo office,,TX,\n")
+    actor = Actor(name="demo", agency=agency, role="supervisor", rights=ROLES["supervisor"])
+    with store.session() as session:
+        session.info["settings"] = store.settings
+        import_offices(session, read_offices(table))
+        first = submit_tip(session, {
+            "channel": "phone", "anonymous": True, "location": {"zip": "77002"},
+            "narrative": "A user on a forum offers to trade pictures of children.",
+            "urls": ["https://forum.example/t/123"], "accounts": ["@trader"]},
+            actor=actor, limiter=None)
+        ask_tipster(session, actor, first["tip_id"], "Which forum section was it?")
+        submit_tip(session, {"channel": "web", "narrative": "Someone is meeting a child tonight.",
+                             "location": {"state": "TX"}, "immediate_danger": True,
+                             "subject": {"name": "John Roe", "dob": "1980-02-03"}},
+                   actor=actor, limiter=None)
+        submit_tip(session, {"channel": "sms", "narrative": "Pictures are sold in a chat group.",
+                             "location": {"state": "TX", "county": "Dallas"}},
+                   actor=actor, limiter=None, now=datetime.now(UTC) - timedelta(days=40))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from cvis.audit.log import verify_log
 from cvis.store.db import Store
 from cvis.store.models import AuditRecord
 from cvis.tips import messages, service
+from cvis.tips.checks import registry_factors
 from cvis.tips.intake import RateLimiter, submit_tip
 from cvis.tips.leads import LeadError, NoSuchLead
 from cvis.tips.models import Lead, Tip
@@ -118,6 +119,9 @@ def test_same_subject_account_or_url_collapse_into_one_lead(offices: Store) -> N
     variant = submit(offices, tip(subject={"name": "Morgan Rayes", "dob": "1988-07-09"}))
     by_url = submit(offices, tip(urls=["https://www.example.com/u/x1/"]))
     assert submit(offices, tip(urls=["http://example.com/u/x1"]))["lead_id"] == by_url["lead_id"]
+    latin = submit(offices, tip(subject={"name": "Sergei Ivanov", "dob": "1975-05-06"}))
+    cyrillic = submit(offices, tip(subject={"name": "Сергей Иванов", "dob": "1975-05-06"}))
+    assert cyrillic["lead_id"] != latin["lead_id"]  # alike is a candidate, not a join
     by_account = submit(offices, tip(accounts=["chat:Shadow99"]))
     assert submit(offices, tip(accounts=["CHAT:shadow99"]))["lead_id"] == by_account["lead_id"]
     supervisor = person("HQ")
@@ -131,6 +135,9 @@ def test_same_subject_account_or_url_collapse_into_one_lead(offices: Store) -> N
         assert candidate["status"] == "proposed" and other_dob["lead_id"] in candidate["leads"]
         service.decide_candidate(session, supervisor, candidate["candidate_id"], True,
                                  "same person per the registry photo", now=NOW)
+        transliterated = service.show_lead(session, supervisor, cyrillic["lead_id"])
+        assert [(c["leads"], c["basis"]) for c in transliterated["candidates"]] == [
+            ([latin["lead_id"], cyrillic["lead_id"]], "names alike (variants, spelling)")]
     with offices.session() as session:
         merged = service.show_lead(session, supervisor, first["lead_id"])
         assert len(merged["tips"]) == 3
@@ -293,3 +300,29 @@ def test_referral_xml_is_validated_and_becomes_a_tip(offices: Store) -> None:
         parse_referral(b"<report>\n<incidentSummary>\n</report>")
     with pytest.raises(TipRejected, match="refused XML"):
         parse_referral(b'<!DOCTYPE r [<!ENTITY e "x">]><report>&e;</report>')
+
+
+def test_registry_candidates_use_the_linkage_name_comparison(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transliterated or variant name born the same day is a candidate (weaker than an
+    exact name, no floor); a namesake born another day is not."""
+    registry = tmp_path / "registry.csv"
+    registry.write_text("registry_id,full_name,dob,status\n"
+                        "R-7,Sergei Ivanov,1975-05-06,absconded\n"
+                        "R-8,Robert Whitfield,1980-01-02,\n")
+    monkeypatch.setenv("CVIS_TIP_REGISTRY", str(registry))
+
+    def factor(name: str, dob: str) -> Factor | None:
+        return next(iter(registry_factors({"name": name, "dob": dob})), None)
+
+    cyrillic = factor("Сергей Иванов", "1975-05-06")
+    assert cyrillic is not None and "R-7" in cyrillic.evidence and "alike" in cyrillic.evidence
+    assert cyrillic.floor is None and cyrillic.points < 40  # a candidate, not a conclusion
+    assert len(registry_factors({"name": "Сергей Иванов", "dob": "1975-05-06"})) == 1
+    variant = factor("Bob Whitfield", "1980-01-02")
+    assert variant is not None and "R-8" in variant.evidence
+    exact = factor("sergei IVANOV", "1975-05-06")
+    assert exact is not None and exact.floor == "URGENT" and "name and date" in exact.evidence
+    assert factor("Sergei Ivanov", "1975-05-07") is None  # a namesake born another day
+    assert factor("Sergei Petrov", "1975-05-06") is None  # another person born that day

@@ -3,7 +3,10 @@ and deconfliction pausing a lead another agency is already working (both backend
 
 from __future__ import annotations
 
+import os
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
@@ -12,13 +15,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
 
+from cvis.api import create_app
+from cvis.api.settings import ServiceSettings
+from cvis.cli.serve import serve_command
+from cvis.config import Settings
 from cvis.store.db import Store
 from cvis.store.models import Case, KnownMedia, Match, Scan, ScanItem
 from cvis.tips import service
 from cvis.tips.intake import submit_tip
-from cvis.tips.scheduler import DeadlineScheduler, MailSettings
+from cvis.tips.scheduler import (
+    INTERVAL_ENV,
+    SCHEDULER_ENV,
+    THREAD_NAME,
+    DeadlineScheduler,
+    MailSettings,
+)
 from tests.hashset_helpers import import_lines, line, md5
 from tests.tips_helpers import audit_key, load_offices, person, tip
 
@@ -141,3 +156,53 @@ def test_another_agencys_open_case_pauses_the_lead(store: Store, tmp_path: Path)
     with store.session() as session:
         again = submit_tip(session, tip(channel="referral", hashes=[md5("M-5")]), now=NIGHT)
         assert again["tier"] == "URGENT"
+
+
+def _escalations(inbox: Inbox, wanted: int) -> list[str]:
+    """The escalation subjects received, waiting (a few seconds at most) for ``wanted``."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        found = [str(m["Subject"]) for m in inbox.messages if "overdue" in str(m["Subject"])]
+        if len(found) >= wanted:
+            return found
+        time.sleep(0.05)
+    return found
+
+
+def test_serving_runs_the_deadline_scheduler_once_per_deployment(
+    store: Store, cli_env: Settings, tmp_path: Path, smtp: tuple[Inbox, int],
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app's lifespan starts the scheduler (and stops it); `cvis serve` runs one beside
+    its workers and turns it off in them; either way an overdue lead escalates by mail."""
+    inbox, port = smtp
+    for name, value in {"CVIS_SMTP_HOST": "127.0.0.1", "CVIS_SMTP_PORT": str(port),
+                        "CVIS_DUTY_SUPERVISOR": "duty@example.org", SCHEDULER_ENV: "1",
+                        INTERVAL_ENV: "0.1"}.items():
+        monkeypatch.setenv(name, value)
+    load_offices(store, tmp_path)
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    with store.session() as session:
+        first = submit_tip(session, tip(immediate_danger=True, urls=["http://a.example/1"]),
+                           now=an_hour_ago)
+    app = create_app(store, ServiceSettings(recover_scans=False, tip_scheduler=True,
+                                            background_refresh=False))
+    with TestClient(app):
+        assert any(t.name == THREAD_NAME for t in threading.enumerate())
+        assert f"lead {first['lead_id']}: acknowledge overdue" in _escalations(inbox, 1)[0]
+    assert not any(t.name == THREAD_NAME for t in threading.enumerate())  # stopped with it
+
+    with store.session() as session:
+        second = submit_tip(session, tip(immediate_danger=True, urls=["http://b.example/2"]),
+                            now=an_hour_ago)
+    served: list[str] = []
+
+    def fake_uvicorn(target: str, **options: Any) -> None:  # the workers, while serving
+        served.append(os.environ[SCHEDULER_ENV])
+        served.extend(_escalations(inbox, 2)[1:])
+
+    monkeypatch.setattr(uvicorn, "run", fake_uvicorn)
+    serve_command(port=_free_port())
+    assert served[0] == "0"  # the workers run no scheduler of their own
+    assert f"lead {second['lead_id']}: acknowledge overdue" in served[1]
+    assert not any(t.name == THREAD_NAME for t in threading.enumerate())

@@ -4,6 +4,7 @@ the API's access matrix: the pages are reached with a session cookie, not a bear
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.routing import Mount
 
 from cvis.accounts.roles import (
@@ -29,6 +31,9 @@ from cvis.accounts.roles import (
     SETS_CURATE,
     SETS_READ,
     SETS_WRITE,
+    TIPS_INTAKE,
+    TIPS_READ,
+    TIPS_WRITE,
 )
 from cvis.accounts.service import create_token
 from cvis.cases.review import categorise_item, review_queue
@@ -36,8 +41,12 @@ from cvis.cases.series import build_candidate_series
 from cvis.demo import DEMO_CASE
 from cvis.foreign import sample
 from cvis.hashsets.access import create_owned_set
+from cvis.offices.service import import_offices, read_offices
+from cvis.policy import Actor
 from cvis.store.db import Store
 from cvis.store.models import Case, Match, Scan, ScanItem
+from cvis.tips.intake import submit_tip
+from cvis.tips.models import LeadCandidate
 from tests.web_helpers import (
     AGENCY_A,
     AGENCY_B,
@@ -132,6 +141,22 @@ EXPECTED: dict[tuple[str, str], Expect] = {
         "user": "x", "password": "y", "code": "000000"}),
     ("POST", "/signout"): Expect(None, 303, form=lambda _: {}),
     **FOREIGN_EXPECTED,
+    # the tip line (leads are an office's: agency A's office and agency B's)
+    ("GET", "/tips/console"): Expect(TIPS_INTAKE, 200),
+    ("POST", "/tips/console"): Expect(TIPS_INTAKE, 200, form=lambda _: {
+        "immediate_danger": "no", "caller": "anonymous", "narrative": "a call", "state": "TX"}),
+    ("GET", "/leads"): Expect(TIPS_READ, 200),
+    ("GET", "/leads/{lead_id}"): Expect(TIPS_READ, 200, 404),
+    ("POST", "/leads/{lead_id}/tier"): Expect(TIPS_WRITE, 303, 404, lambda r: {
+        "tier": "URGENT", "reason": f"{r} checked"}),
+    ("POST", "/leads/{lead_id}/step"): Expect(TIPS_WRITE, 303, 404, lambda r: {
+        "step": "assign", "assignee": r, "reason": "on duty"}),
+    ("POST", "/leads/{lead_id}/route"): Expect(TIPS_WRITE, 303, 404, lambda _: {
+        "how": "forward", "to": "Agency C", "reason": "theirs"}),
+    ("POST", "/leads/{lead_id}/tips/{tip_id}/ask"): Expect(TIPS_WRITE, 303, 404, lambda _: {
+        "question": "Where?"}),
+    ("POST", "/leads/{lead_id}/candidates/{candidate_id}"): Expect(
+        TIPS_WRITE, 303, 404, lambda _: {"decision": "reject", "reason": "not the same"}),
 }
 
 
@@ -159,6 +184,32 @@ def test_every_web_route_has_an_expected_outcome(sqlite_store: Store) -> None:
     assert not sorted(EXPECTED.keys() - routes), "EXPECTED names routes the app no longer has"
 
 
+OFFICES = ("office_id,name,email,states,counties\n"
+           f"{AGENCY_A},Agency A's office,,TX,\n{AGENCY_B},Agency B's office,,CA,\n")
+
+
+def _leads(session: Session, state: str) -> dict[str, str]:
+    """An anonymous tip's lead in the office of ``state``, and a candidate beside it (the
+    same name, another date of birth)."""
+    if state == "TX":
+        with tempfile.TemporaryDirectory() as folder:
+            (Path(folder) / "offices.csv").write_text(OFFICES)
+            import_offices(session, read_offices(Path(folder) / "offices.csv"))
+    actor = Actor(name="desk", agency="", role="call-taker", rights=ROLES["call-taker"])
+    first = submit_tip(session, {"channel": "phone", "narrative": "a tip", "anonymous": True,
+                                 "location": {"state": state},
+                                 "subject": {"name": f"Jon Doe {state}", "dob": "1970-01-01"}},
+                       actor=actor, limiter=None)
+    submit_tip(session, {"channel": "phone", "narrative": "another", "location": {"state": state},
+                         "subject": {"name": f"Jon Doe {state}", "dob": "1971-01-01"}},
+               actor=actor, limiter=None)
+    session.flush()
+    candidate = session.scalar(select(LeadCandidate.id).where(
+        LeadCandidate.lead_id == first["lead_id"]))
+    return {"lead_id": str(first["lead_id"]), "tip_id": str(first["tip_id"]),
+            "candidate_id": str(candidate)}
+
+
 def _ids(store: Store, world: World) -> dict[str, dict[str, str]]:
     """Path parameters naming agency A's own resources and agency B's."""
     with store.session() as session:
@@ -175,13 +226,14 @@ def _ids(store: Store, world: World) -> dict[str, dict[str, str]]:
 
         series = f"{DEMO_CASE}-NEW-001"
         token = create_token(session, "bob", purpose="a token for the revoke form")[0].id
+        own, other = _leads(session, "TX"), _leads(session, "CA")
         ids = {
             "own": {"number": DEMO_CASE, "item_id": item(DEMO_CASE), "format": "json",
                     "name": "a-owned", "token_id": str(token), "job_id": "1",
-                    "key": world.links["link"], "label": series},
+                    "key": world.links["link"], "label": series} | own,
             "other": {"number": B_CASE, "item_id": item(B_CASE), "format": "json",
                       "name": "b-owned", "token_id": str(token), "job_id": "1",
-                      "key": world.links["link"], "label": series},
+                      "key": world.links["link"], "label": series} | other,
         }
     for relation, agency in (("own", AGENCY_A), ("other", "Agency B")):
         seeded = sample.seed(store, agency)

@@ -6,6 +6,7 @@ finding no serious or critical violation on any page at 1280 px and 375 px."""
 from __future__ import annotations
 
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -26,13 +27,18 @@ from playwright.sync_api import (
 from sqlalchemy import select
 
 from cvis.accounts.credentials import use_password_hasher
+from cvis.accounts.roles import ROLES
 from cvis.api import create_app
 from cvis.config import Settings
 from cvis.demo import DEMO_CASE
 from cvis.foreign import sample
 from cvis.hashsets.access import create_owned_set
+from cvis.offices.service import import_offices, read_offices
+from cvis.policy import Actor
 from cvis.store.db import Store
 from cvis.store.models import AuditRecord, HashSet, ItemReview, MatchReview
+from cvis.tips.intake import submit_tip
+from cvis.tips.messages import ask_tipster
 from tests.conftest import PostgresDatabases
 from tests.web_helpers import (
     AGENCY_A,
@@ -247,12 +253,19 @@ PAGES = {
     "ana": ["/", "/cases", f"/cases/{DEMO_CASE}", f"/cases/{DEMO_CASE}/review",
             f"/cases/{DEMO_CASE}/review?view=one&i=1",
             f"/cases/{DEMO_CASE}/review?queue=unmatched", "/sets",
-            "/sets/demo-known?first=0&last=1", "/settings", "/cases/NO-SUCH"],
+            "/sets/demo-known?first=0&last=1", "/settings", "/cases/NO-SUCH",
+            "/tips/console", "/leads", "/leads/1"],
     "adm": ["/audit?verify=1", "/admin", "/sets", "/sets/a-owned", "/foreign/travellers/1",
             "/foreign/notices/2", "/foreign/complaints", "/foreign/complaints/2",
             "/foreign/report"],
     "sue": ["/links", "/links/{review}", f"/cases/{DEMO_CASE}/series"],
 }
+
+
+def read_offices_text(text: str) -> list[Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "offices.csv").write_text(text)
+        return read_offices(Path(folder) / "offices.csv")
 
 
 def _axe_serious(page: Page) -> list[str]:
@@ -263,8 +276,27 @@ def _axe_serious(page: Page) -> list[str]:
             if impact in SERIOUS]
 
 
+@pytest.fixture(scope="module")
+def tip_lead(world: World) -> int:
+    """Lead 1: a phoned, anonymous tip in agency A's office, with a question to the tipster."""
+    rows = read_offices_text(f"office_id,name,email,states,counties\n{AGENCY_A},Office A,,TX,\n")
+    with world.store.session() as session:
+        session.info["settings"] = world.store.settings  # the audit key is the store's
+        import_offices(session, rows)
+        actor = Actor(name="ana", agency=AGENCY_A, role="examiner", rights=ROLES["examiner"])
+        made = submit_tip(session, {"channel": "phone", "narrative": "A man is hurting a child now",
+                                    "anonymous": True, "location": {"zip": "77002"},
+                                    "subject": {"name": "John Roe", "dob": "1980-02-03"},
+                                    "urls": ["https://forum.example/t/1"]},
+                          actor=actor, limiter=None)
+        ask_tipster(session, actor, made["tip_id"], "Which street?")
+    assert made["lead_id"] == 1
+    return 1
+
+
 @pytest.mark.parametrize("width", WIDTHS)
-def test_axe_finds_no_serious_violation_on_any_page(pages: Pages, width: int) -> None:
+def test_axe_finds_no_serious_violation_on_any_page(pages: Pages, width: int,
+                                                    tip_lead: int) -> None:
     with pages.world.store.session() as session:
         if session.scalar(select(HashSet.id).where(HashSet.name == "a-owned")) is None:
             create_owned_set(session, "a-owned", "Demo Agency")

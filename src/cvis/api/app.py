@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -24,6 +25,7 @@ from cvis.policy import AccessDenied, NotVisible
 from cvis.policy.inputs import InvalidName
 from cvis.signals.base import InvalidSignalValue
 from cvis.store.db import Store
+from cvis.tips.scheduler import background
 
 ERROR_STATUS: dict[type[Exception], int] = {
     InvalidSignalValue: 400,
@@ -56,12 +58,23 @@ def _handler(status: int) -> Callable[[Request, Exception], Awaitable[JSONRespon
 
 def create_app(store: Store | None = None, settings: ServiceSettings | None = None) -> FastAPI:
     """One app per worker process; its services (store, matcher, audit writer) live on it."""
+    settings = settings or load_service_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        """While served: the tip line's deadline reminders and escalations, if asked for."""
+        if not settings.tip_scheduler:
+            yield
+            return
+        with background(app.state.services.store):
+            yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="cvis",
         version=cvis.__version__,
         description="Known-image identification for child-protection investigations.",
     )
-    settings = settings or load_service_settings()
     app.state.services = Services.build(store or Store(), settings)
     if settings.recover_scans:  # scans whose server was killed resume when one comes back
         threading.Thread(target=recover, args=(app.state.services.store,), daemon=True).start()

@@ -33,6 +33,9 @@ class ServiceSettings:
     # staff review its links ("": none until a deployment names one).
     linkage_state: Path | None = None
     linkage_agency: str = ""
+    # Run the tip line's deadline scheduler while the app is served (its lifespan); `cvis
+    # serve` runs one itself beside its workers and turns this off in them.
+    tip_scheduler: bool = False
 
 
 def load_service_settings() -> ServiceSettings:
@@ -45,4 +48,6 @@ def load_service_settings() -> ServiceSettings:
         linkage_state=Path(os.environ[LINKAGE_STATE_ENV]).expanduser()
         if os.environ.get(LINKAGE_STATE_ENV) else None,
         linkage_agency=os.environ.get(LINKAGE_AGENCY_ENV, ""),
+        tip_scheduler=os.environ.get("CVIS_TIP_SCHEDULER", "1").strip().lower()
+        not in ("0", "false", "no", "off"),
     )

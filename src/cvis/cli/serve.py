@@ -15,11 +15,25 @@ def serve_command(
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
 ) -> None:
-    """Serve the HTTP API; each worker process builds its own matcher and keeps it fresh."""
+    """Serve the HTTP API; each worker process builds its own matcher and keeps it fresh.
+
+    The tip line's deadline scheduler runs once here, beside the workers (not in each of
+    them), unless CVIS_TIP_SCHEDULER=0 says another process runs it (`cvis lead watch`)."""
+    import os
+    from contextlib import nullcontext
+
     import uvicorn
 
     from cvis.store.db import Store
+    from cvis.tips.scheduler import SCHEDULER_ENV, background, enabled_here
 
     Store().dispose()  # migrate once here, not racing in every worker
-    uvicorn.run("cvis.api.asgi:app", host=host, port=port, workers=workers,
-                log_level=log_level, factory=False)
+    store = Store() if enabled_here() else None
+    os.environ[SCHEDULER_ENV] = "0"  # the workers' apps start none of their own
+    try:
+        with background(store) if store is not None else nullcontext():
+            uvicorn.run("cvis.api.asgi:app", host=host, port=port, workers=workers,
+                        log_level=log_level, factory=False)
+    finally:
+        if store is not None:
+            store.dispose()

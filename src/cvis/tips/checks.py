@@ -24,7 +24,7 @@ from cvis.hashsets.access import set_resources, shape_matches
 from cvis.identify.matcher import Matcher, Query
 from cvis.policy import Actor
 from cvis.store.models import Case, KnownMedia, Match, Scan, ScanItem, Series
-from cvis.tips.leads import normal_name
+from cvis.tips.leads import names_alike, normal_name
 from cvis.tips.triage import Factor
 
 REGISTRY_ENV = "CVIS_TIP_REGISTRY"
@@ -91,28 +91,37 @@ def deconfliction_factor(session: Session, matches: list[dict[str, Any]],
 class RegistryFile:
     """Registrants from a CSV (registry_id, full_name or given_names+family_name, dob, status).
 
-    An exact name and date of birth is a candidate link, shown with its evidence;
-    a person confirms it before anything is done about the registrant.
+    A registrant born the same day whose name agrees is a candidate link, shown with its
+    evidence: the same name, or names alike by the linkage engine's comparison (a
+    transliteration, a spelling or a variant). A namesake born another day is not one.
+    A person confirms a candidate before anything is done about the registrant.
     """
 
     path: Path
-    _rows: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    _rows: dict[str, list[tuple[str, dict[str, str]]]] = field(default_factory=dict)
     _mtime: float = -1.0
 
     def lookup(self, name: str, dob: str) -> list[dict[str, str]]:
+        """The registrants born on ``dob`` whose name agrees, each with ``basis`` added."""
         self._load()
-        return [r for r in self._rows.get(normal_name(name), []) if r.get("dob", "") == dob]
+        wanted, found = normal_name(name), []
+        for full, row in self._rows.get(dob, []):
+            if normal_name(full) == wanted:
+                found.append(row | {"basis": "name and date of birth agree"})
+            elif names_alike(name, full):
+                found.append(row | {"basis": f"date of birth agrees, names alike ({full!r})"})
+        return found
 
     def _load(self) -> None:
         mtime = self.path.stat().st_mtime
         if mtime == self._mtime:
             return
-        rows: dict[str, list[dict[str, str]]] = {}
+        rows: dict[str, list[tuple[str, dict[str, str]]]] = {}
         with self.path.open(encoding="utf-8-sig", newline="") as handle:
             for row in csv.DictReader(handle):
                 full = row.get("full_name") or " ".join(
                     p for p in (row.get("given_names"), row.get("family_name")) if p)
-                rows.setdefault(normal_name(full), []).append(row)
+                rows.setdefault((row.get("dob") or "").strip(), []).append((full, row))
         self._rows, self._mtime = rows, mtime
 
 
@@ -120,18 +129,20 @@ _REGISTRIES: dict[str, RegistryFile] = {}
 
 
 def registry_factors(subject: dict[str, Any]) -> list[Factor]:
-    """The registry named by CVIS_TIP_REGISTRY, if any, asked about the subject."""
+    """The registry named by CVIS_TIP_REGISTRY, if any, asked about the subject: an exact
+    name is a stronger candidate than names alike; either is for a person to confirm."""
     path = os.environ.get(REGISTRY_ENV, "")
     if not path or not subject.get("name") or not subject.get("dob"):
         return []
     registry = _REGISTRIES.setdefault(path, RegistryFile(Path(path)))
     found = registry.lookup(subject["name"], subject["dob"])
+    exact = [r for r in found if r["basis"].startswith("name and")]
     factors = []
     if found:
-        ids = ", ".join(r.get("registry_id", "?") for r in found)
-        factors.append(Factor("subject linked to the registry", 40, "URGENT",
-                              f"candidate registrant(s) {ids}: name and date of birth agree"))
-    if any((r.get("status") or "").strip().lower() in ABSCONDER_STATUSES for r in found):
+        ids = "; ".join(f"{r.get('registry_id', '?')}: {r['basis']}" for r in found)
+        factors.append(Factor("subject linked to the registry", 40 if exact else 25,
+                              "URGENT" if exact else None, f"candidate registrant(s) {ids}"))
+    if any((r.get("status") or "").strip().lower() in ABSCONDER_STATUSES for r in exact):
         factors.append(Factor("absconder", 50, "URGENT", "the registry lists the subject as "
                               "absconded or non-compliant"))
     return factors

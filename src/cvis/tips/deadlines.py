@@ -35,21 +35,23 @@ def aware(at: datetime) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def schedule(session: Session, lead: Lead, now: datetime) -> None:
+def schedule(session: Session, lead: Lead, now: datetime, new: bool = False) -> None:
     """(Re)write the lead's open deadlines from its tier and status; PAUSED and closed have none.
 
     Deadlines count from the lead's creation: raising the tier can make one due at once.
+    ``new``: the lead was just made and has no deadline yet (nothing to look up or remove).
     """
-    session.execute(delete(LeadDeadline).where(LeadDeadline.lead_id == lead.id,
-                                               LeadDeadline.done_at.is_(None),
-                                               LeadDeadline.escalated_at.is_(None)))
+    if not new:
+        session.execute(delete(LeadDeadline).where(LeadDeadline.lead_id == lead.id,
+                                                   LeadDeadline.done_at.is_(None),
+                                                   LeadDeadline.escalated_at.is_(None)))
     windows = WINDOWS.get(lead.tier)
     if windows is None or lead.status == "closed":
         return
     start = aware(lead.created_at)
     for kind, window, done in (("acknowledge", windows[0], lead.acknowledged_at),
                                ("action", windows[1], lead.actioned_at)):
-        if done is None and not _escalated(session, lead.id, kind):
+        if done is None and (new or not _escalated(session, lead.id, kind)):
             session.add(LeadDeadline(lead_id=lead.id, kind=kind, due_at=start + window,
                                      remind_at=start + window * REMIND_AT))
 

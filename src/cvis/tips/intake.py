@@ -45,8 +45,10 @@ RATE_LIMIT_ENV = "CVIS_TIP_RATE_LIMIT"
 _RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 _PASSPHRASE_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
 # The passphrase is 100 random bits chosen by cvis, not by a person: no dictionary to
-# try, so a modest argon2 cost protects it as well as a heavy one and keeps intake fast.
-PASSPHRASES = PasswordHasher(time_cost=1, memory_cost=4096, parallelism=1)
+# try, so a modest argon2 cost protects it as well as a heavy one and keeps intake fast
+# (1 MiB: about 1 ms a hash; hashes made with other costs still verify, as argon2 keeps
+# its parameters in the hash).
+PASSPHRASES = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 class RateLimiter:
@@ -186,8 +188,8 @@ def _lead_for(session: Session, tip_in: TipInput, office: str,
                     override_reason="", forwarded_to="", assignee="", outcome="", created_at=now)
         session.add(lead)
         session.flush()
-    leads.add_keys(session, lead, keys)
-    leads.propose_candidates(session, lead, keys, sharing)
+    leads.add_keys(session, lead, keys, new=created)
+    leads.propose_candidates(session, lead, sharing)
     return lead, created
 
 

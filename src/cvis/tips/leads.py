@@ -24,6 +24,7 @@ from cvis.tips.models import Lead, LeadCandidate, LeadKey, Tip
 from cvis.tips.triage import TIERS, Factor, Triage, merge, tier_for
 
 JOINING = ("subject", "account", "url")
+LOOSE = ("name", "likeness")
 STEPS = ("received", "triaged", "assigned", "accepted", "actioned", "closed")
 NEXT: dict[str, tuple[str, ...]] = {
     "received": ("triaged",),
@@ -54,14 +55,32 @@ def normal_url(url: str) -> str:
     return f"{host}{path}" + (f"?{parts.query}" if parts.query else "")
 
 
-def likeness(name: str) -> str:
-    """The linkage engine's name features: given-name variant group and family skeleton, so
-    Bob/Robert and Mohammed/Muhammad agree (cvis.linkage.names)."""
+def likeness(name: str) -> list[str]:
+    """The linkage engine's name features (cvis.linkage.names): the given name's variant
+    group and its skeleton, each with the family skeleton, so Bob/Robert, Mohammed/Muhammad
+    and Сергей Иванов/Sergei Ivanov (transliterated) agree."""
     parts = split_full_name(name)
     given, family = given_features(parts.given), family_features(parts.family)
     if not family.skel:
-        return ""
-    return f"{given.canon or ''}|{family.skel}"
+        return []
+    return list(dict.fromkeys(f"{g or ''}|{family.skel}" for g in (given.canon, given.skel)))
+
+
+def names_alike(one: str, other: str) -> bool:
+    """The linkage engine's name comparison (cvis.linkage.names), the strict end of it: the
+    family names agree by variant group or consonant skeleton after transliteration
+    (Иванов / Ivanov, Mohammed / Muhammad), and so do the given names, when both are given
+    (by variant group: Bob / Robert; or skeleton: Sergey / Sergei)."""
+    a, b = split_full_name(one), split_full_name(other)
+    fa, fb = family_features(a.family), family_features(b.family)
+    if not fa.skel or not fb.skel:
+        return False
+    if fa.skel != fb.skel and fa.variant != fb.variant:
+        return False
+    ga, gb = given_features(a.given), given_features(b.given)
+    if not ga.std or not gb.std:
+        return True
+    return bool(set(ga.groups) & set(gb.groups)) or ga.skel == gb.skel
 
 
 def tip_keys(subject: dict[str, object], urls: Iterable[str],
@@ -75,8 +94,7 @@ def tip_keys(subject: dict[str, object], urls: Iterable[str],
     names = [name] + [normal_name(str(a)) for a in aliases]  # type: ignore[attr-defined]
     keys += [("name", n) for n in dict.fromkeys(names) if n]
     if subject.get("name"):
-        alike = likeness(str(subject["name"]))
-        keys += [("likeness", alike)] if alike else []
+        keys += [("likeness", alike) for alike in likeness(str(subject["name"]))]
     keys += [("account", a.strip().lower()) for a in accounts if a.strip()]
     keys += [("url", u) for u in dict.fromkeys(normal_url(u) for u in urls) if u]
     return [(kind, value[:500]) for kind, value in dict.fromkeys(keys)]
@@ -99,29 +117,34 @@ def _open_leads_with(session: Session, keys: list[tuple[str, str]],
 def find_lead(
     session: Session, keys: list[tuple[str, str]]
 ) -> tuple[Lead | None, dict[int, set[str]]]:
-    """The open lead a tip joins (the oldest sharing an exact key), and every lead sharing one."""
-    sharing = _open_leads_with(session, keys, JOINING)
-    if not sharing:
-        return None, {}
-    return session.get_one(Lead, min(sharing)), sharing
+    """The open lead a tip joins (the oldest sharing an exact key), and every open lead
+    sharing any key with the tip, exact or loose, with the kinds shared (one query)."""
+    sharing = _open_leads_with(session, keys, JOINING + LOOSE)
+    joining = [lead_id for lead_id, kinds in sharing.items() if kinds & set(JOINING)]
+    if not joining:
+        return None, sharing
+    return session.get_one(Lead, min(joining)), sharing
 
 
-def add_keys(session: Session, lead: Lead, keys: list[tuple[str, str]]) -> None:
-    held = {(k, v) for k, v in session.execute(select(LeadKey.kind, LeadKey.value)
-                                               .where(LeadKey.lead_id == lead.id))}
+def add_keys(session: Session, lead: Lead, keys: list[tuple[str, str]],
+             new: bool = False) -> None:
+    """The tip's keys on the lead (``new``: the lead was just made, it holds none yet)."""
+    held = set() if new else {(k, v) for k, v in session.execute(
+        select(LeadKey.kind, LeadKey.value).where(LeadKey.lead_id == lead.id))}
     session.add_all(LeadKey(lead_id=lead.id, kind=k, value=v) for k, v in keys
                     if (k, v) not in held)
 
 
-def propose_candidates(session: Session, lead: Lead, keys: list[tuple[str, str]],
-                       sharing: dict[int, set[str]]) -> None:
-    """Looser resemblances, and other leads sharing an exact key: a person decides."""
-    bases: dict[int, str] = {other: "also shares " + ", ".join(sorted(kinds))
-                             for other, kinds in sharing.items() if other != lead.id}
-    for other, kinds in _open_leads_with(session, keys, ("name", "likeness")).items():
-        if other != lead.id:
-            bases.setdefault(other, "same name, date of birth differs or unknown"
-                             if "name" in kinds else "names alike (variants, spelling)")
+def propose_candidates(session: Session, lead: Lead, sharing: dict[int, set[str]]) -> None:
+    """Other leads sharing an exact key, and looser resemblances: a person decides."""
+    bases: dict[int, str] = {}
+    for other, kinds in sharing.items():
+        if other == lead.id:
+            continue
+        exact = sorted(kinds & set(JOINING))
+        bases[other] = ("also shares " + ", ".join(exact) if exact else
+                        "same name, date of birth differs or unknown" if "name" in kinds
+                        else "names alike (variants, spelling)")
     for other, basis in bases.items():
         pair = sorted((lead.id, other))
         exists = session.scalar(select(LeadCandidate.id).where(
@@ -145,7 +168,7 @@ def retriage(session: Session, lead: Lead, now: datetime,
     before = lead.tier
     lead.tier = lead.tier_override or computed
     if lead.tier != before or not lead.tier:
-        deadlines.schedule(session, lead, now)
+        deadlines.schedule(session, lead, now, new=not before)
     return Triage(total, lead.tier, factors)
 
 

@@ -1,5 +1,8 @@
 """The deadline scheduler: polls the due-table and mails reminders and escalations.
 
+``cvis serve`` runs one scheduler beside the web workers (``background`` below); an app
+served some other way starts it in its lifespan unless ``CVIS_TIP_SCHEDULER=0``.
+
 Why a polled due-table rather than APScheduler's SQLAlchemy job store: the deadlines
 are written in the same transaction as the lead (a tip is never accepted without its
 deadlines), the same SQL runs on SQLite and PostgreSQL, nothing is pickled (the job
@@ -9,10 +12,12 @@ claimed by a conditional UPDATE before its mail goes. A restart resumes from the
 
 from __future__ import annotations
 
+import logging
 import os
 import smtplib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -25,6 +30,10 @@ from cvis.tips.models import Lead
 from cvis.tips.routing import national_desk, office_email
 
 Clock = Callable[[], datetime]
+SCHEDULER_ENV = "CVIS_TIP_SCHEDULER"  # "0": this process runs no deadline scheduler
+INTERVAL_ENV = "CVIS_TIP_SCHEDULER_SECONDS"
+THREAD_NAME = "cvis-tip-deadlines"
+log = logging.getLogger(__name__)
 
 
 def system_clock() -> datetime:
@@ -86,10 +95,39 @@ class DeadlineScheduler:
             session.info["settings"] = self.store.settings
             return run_due(session, self.clock(), self._send, self._recipient)
 
-    def run_forever(self, on_sent: Callable[[list[Notice]], None] = lambda _: None) -> None:
+    def run_forever(self, on_sent: Callable[[list[Notice]], None] = lambda _: None,
+                    keep_going: bool = False) -> None:
+        """Poll until stopped; with ``keep_going`` a failed poll (the database or the mail
+        relay away) is logged and retried at the next poll: the rows wait in the table."""
         while not self._stop.is_set():
-            on_sent(self.run_once())
+            try:
+                on_sent(self.run_once())
+            except Exception:
+                if not keep_going:
+                    raise
+                log.exception("tip deadline poll failed; retrying in %s s", self.interval)
             self._stop.wait(self.interval)
 
     def stop(self) -> None:
         self._stop.set()
+
+
+def enabled_here() -> bool:
+    return os.environ.get(SCHEDULER_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+@contextmanager
+def background(store: Store, mail: MailSettings | None = None, clock: Clock = system_clock,
+               interval: float | None = None) -> Iterator[DeadlineScheduler]:
+    """The scheduler polling in a daemon thread for as long as the block runs (a server's
+    life); stopped and joined when it ends."""
+    every = interval if interval is not None else float(os.environ.get(INTERVAL_ENV, "30"))
+    scheduler = DeadlineScheduler(store, mail or MailSettings.from_env(), clock, every)
+    thread = threading.Thread(target=scheduler.run_forever, kwargs={"keep_going": True},
+                              name=THREAD_NAME, daemon=True)
+    thread.start()
+    try:
+        yield scheduler
+    finally:
+        scheduler.stop()
+        thread.join(timeout=10)

@@ -24,6 +24,8 @@ NAV = (
     ("/cases", "Cases", CASES_READ),
     ("/sets", "Hash sets", SETS_READ),
     ("/links", "Registry links", LINKAGE_READ),
+    ("/leads", "Tip line", "tips:read"),
+    ("/tips/console", "Take a call", "tips:intake"),
     ("/audit", "Audit", AUDIT_READ),
     ("/foreign", "Foreign notices", "foreign:read"),
     ("/admin", "Administration", ACCOUNTS_ADMIN),

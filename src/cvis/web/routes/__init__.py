@@ -15,9 +15,11 @@ from cvis.web.routes import (
     series,
     sets,
     settings,
+    tips,
 )
 
 ROUTERS: tuple[APIRouter, ...] = tuple(
-    m.router for m in (auth, home, cases, review, media, sets, audit, admin, settings)
+    m.router for m in (auth, home, cases, review, media, sets, tips, audit, admin,
+                       settings)
 )
 ROUTERS += (foreign.router, links.router, series.router)
