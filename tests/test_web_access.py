@@ -20,14 +20,18 @@ from cvis.accounts.roles import (
     CASES_EXPORT,
     CASES_READ,
     CASES_WRITE,
+    POSTERS_PUBLISH,
     ROLES,
     SETS_READ,
 )
 from cvis.accounts.service import create_token
 from cvis.demo import DEMO_CASE, DEMO_SET
+from cvis.portal.models import PosterDraftRecord
 from cvis.store.db import Store
 from cvis.store.models import Case, Match, Scan, ScanItem
 from tests.web_helpers import (
+    AGENCY_A,
+    AGENCY_B,
     B_CASE,
     World,
     build_world,
@@ -80,6 +84,21 @@ EXPECTED: dict[tuple[str, str], Expect] = {
         "name": f"new-{r}", "agency": "Agency B", "role": "analyst",
         "password": "a long enough password"}),
     ("POST", "/admin/tokens/{token_id}/revoke"): Expect(ACCOUNTS_ADMIN, 200, form=lambda _: {}),
+    ("GET", "/posters"): Expect(POSTERS_PUBLISH, 200),
+    ("GET", "/posters/new"): Expect(POSTERS_PUBLISH, 200),
+    ("POST", "/posters/new"): Expect(POSTERS_PUBLISH, 303, form=lambda r: {
+        "kind": "fugitive", "title": f"Poster by {r}", "areas": "12207 10"}),
+    ("GET", "/posters/{draft_id}"): Expect(POSTERS_PUBLISH, 200, 404),
+    ("GET", "/posters/{draft_id}/portrait-{position}.png"): Expect(POSTERS_PUBLISH, 200, 404),
+    ("POST", "/posters/{draft_id}"): Expect(POSTERS_PUBLISH, 303, 404, lambda _: {
+        "kind": "fugitive", "title": "Poster subject", "areas": "12207 10",
+        "captions": "Drawing"}),
+    # in this order: publish, captured, withdraw (a withdrawn draft publishes a new poster)
+    ("POST", "/posters/{draft_id}/publish"): Expect(POSTERS_PUBLISH, 303, 404, lambda _: {}),
+    ("POST", "/posters/{draft_id}/captured"): Expect(POSTERS_PUBLISH, 303, 404, lambda _: {
+        "note": "Arrested"}),
+    ("POST", "/posters/{draft_id}/withdraw"): Expect(POSTERS_PUBLISH, 303, 404, lambda _: {
+        "reason": "the access matrix"}),
     ("POST", "/signin"): Expect(None, 403, form=lambda _: {  # no sign-in nonce: refused
         "user": "x", "password": "y", "code": "000000"}),
     ("POST", "/signout"): Expect(None, 303, form=lambda _: {}),
@@ -119,11 +138,20 @@ def _ids(store: Store) -> dict[str, dict[str, str]]:
                 .where(Case.number == number).order_by(ScanItem.id)))
 
         token = create_token(session, "bob", purpose="a token for the revoke form")[0].id
+        for draft_id, agency in (("d-own", AGENCY_A), ("d-other", AGENCY_B)):
+            session.add(PosterDraftRecord(
+                draft_id=draft_id, agency=agency, kind="fugitive", title="Poster subject",
+                aliases=[], description="", descriptors={}, charges=[], caution="", reward="",
+                field_office="", areas=[{"zip": "12207", "radius_miles": 10}],
+                captions=["Drawing"], portrait_seed=3, status="draft", poster_id="",
+                created_by="adm"))
         return {
             "own": {"number": DEMO_CASE, "item_id": item(DEMO_CASE), "format": "json",
-                    "name": DEMO_SET, "token_id": str(token)},
+                    "name": DEMO_SET, "token_id": str(token), "draft_id": "d-own",
+                    "position": "0"},
             "other": {"number": B_CASE, "item_id": item(B_CASE), "format": "json",
-                      "name": DEMO_SET, "token_id": str(token)},
+                      "name": DEMO_SET, "token_id": str(token), "draft_id": "d-other",
+                      "position": "0"},
         }
 
 
