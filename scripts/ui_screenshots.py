@@ -37,6 +37,9 @@ PAGES = [  # (file, path, user, width, caption)
     ("settings", "/settings", "demo", 1280, "Wellbeing settings, per examiner"),
     ("audit", "/audit?verify=1", "demo-admin", 1280, "Audit log: search and chain status"),
     ("admin", "/admin", "demo-admin", 1280, "Administration: agencies, users, tokens"),
+    ("posters", "/posters", "demo-admin", 1280,
+     "Most-wanted posters: drafts, published, captured, withdrawn, fusion's nominations"),
+    ("poster-new", "/posters/new", "demo-admin", 1280, "The poster editor"),
 ]
 
 

@@ -54,11 +54,26 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         name = databases.create()
         url = databases.url(name)
     store = Store(Settings(home=home, database_url=url))
-    yield build_world(store, demo_files(home / "demo"))
+    built = build_world(store, demo_files(home / "demo"))
+    _poster_draft(store)
+    yield built
     store.dispose()
     if databases is not None:
         databases.drop(url.rsplit("/", 1)[1])
     use_password_hasher(previous)
+
+
+def _poster_draft(store: Store) -> None:
+    """A poster draft of agency A, for the editor's page in the axe check."""
+    from cvis.portal.models import PosterDraftRecord
+
+    with store.session() as session:
+        session.add(PosterDraftRecord(
+            draft_id="d-axe", agency="Demo Agency", kind="fugitive", title="Casey Placeholder",
+            aliases=["KC"], description="", descriptors={"Eyes": "green"}, charges=[],
+            caution="", reward="", field_office="", areas=[{"zip": "12207", "radius_miles": 10}],
+            captions=["Artist's drawing"], portrait_seed=3, status="draft", poster_id="",
+            created_by="adm"))
 
 
 def _free_port() -> int:
@@ -236,7 +251,7 @@ PAGES = {
             f"/cases/{DEMO_CASE}/review?view=one&i=1",
             f"/cases/{DEMO_CASE}/review?queue=unmatched", "/sets",
             "/sets/demo-known?first=0&last=1", "/settings", "/cases/NO-SUCH"],
-    "adm": ["/audit?verify=1", "/admin"],
+    "adm": ["/audit?verify=1", "/admin", "/posters", "/posters/new", "/posters/d-axe"],
 }
 
 
