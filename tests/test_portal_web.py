@@ -136,3 +136,27 @@ def _only_publishers_of_the_agency_see_its_posters(store: Store, people: World,
     assert "Casey Placeholder" not in otto.get("/posters").text
     assert "Casey Placeholder" in sue.get("/posters").text
 
+
+
+def test_cached_pages_from_the_fast_path_carry_the_same_headers_and_limits(
+        store, settings, tmp_path):
+    from cvis.portal import service
+    from cvis.portal.settings import RateLimits
+    from tests.test_portal import operator, poster_json
+
+    portal = PortalSettings(store=settings, public_url="http://portal.test", cache_seconds=60,
+                            limits=RateLimits(pages=0.01, pages_burst=3))
+    poster_id = service.publish(store, portal, operator(), poster_json(tmp_path)).poster_id
+    app = create_public_app(portal)
+    with TestClient(app) as public:
+        built = public.get(f"/posters/{poster_id}")  # the slow path builds and caches it
+        served = public.get(f"/posters/{poster_id}")  # answered at the door
+        assert app.fast is not None and app.fast.cache.peek(("poster", poster_id, "en"))
+        assert served.content == built.content
+        assert {k: v for k, v in served.headers.items() if k != "date"} == {
+            k: v for k, v in built.headers.items() if k != "date"}
+        assert "frame-ancestors 'none'" in served.headers["content-security-policy"]
+        same = public.get(f"/posters/{poster_id}", headers={"if-none-match": built.headers[
+            "etag"]})
+        assert same.status_code == 304 and same.headers["etag"] == built.headers["etag"]
+        assert public.get(f"/posters/{poster_id}").status_code == 429  # past the burst of 3
