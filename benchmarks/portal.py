@@ -79,8 +79,10 @@ def main() -> None:
         if not args.rate_limit:
             env["CVIS_PUBLIC_PAGE_RATE"] = "0"
         server = subprocess.Popen(
-            [sys.executable, "-m", "cvis.cli.app", "public", "serve", "--port", str(args.port),
-             "--workers", str(args.workers)], env=env, cwd=ROOT)
+            # as the `cvis` script starts it: under `-m cvis.cli.app` uvicorn's spawned workers
+            # re-run the module as __mp_main__ and die
+            [sys.executable, "-c", "from cvis.cli.app import main; main()", "public", "serve",
+             "--port", str(args.port), "--workers", str(args.workers)], env=env, cwd=ROOT)
         try:
             wait_ready(f"{base}/")
             for poster_id in ids:  # warm the cache
