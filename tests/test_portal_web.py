@@ -1,8 +1,9 @@
 """The done-when of the public portal, end to end: a supervisor publishes a poster in the
 analyst application; it is on the public site and in the Atom and CAP feeds; a subscriber
 near the place gets a web push (decrypted here); a tip sent from the poster lands in the tip
-line with the poster's reference; withdrawing it in the analyst application sends Cancel. Only publishers of the poster's
-agency see it in the analyst application."""
+line with the poster's reference; withdrawing it in the analyst application sends Cancel.
+Only publishers of the poster's agency see it in the analyst application. Cached pages leave
+by a fast path with the same headers and limits."""
 
 from __future__ import annotations
 
@@ -24,8 +25,14 @@ from cvis.portal.models import PosterDraftRecord
 from cvis.portal.settings import PortalSettings
 from cvis.store.db import Store
 from tests.test_portal_alerts import browser_keys, push_service  # noqa: F401 (fixture)
-from tests.web_helpers import PASSWORD, World, client, csrf_of, sign_in
-from tests.web_helpers import fast_argon2  # noqa: F401 (autouse)
+from tests.web_helpers import (
+    PASSWORD,
+    World,
+    client,
+    csrf_of,
+    fast_argon2,  # noqa: F401 (autouse)
+    sign_in,
+)
 
 CAP = f"{{{CAP_NS}}}"
 POSTER_FORM = {
