@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import http_ece
@@ -19,10 +20,11 @@ from sqlalchemy import select
 
 from cvis.accounts.service import add_agency, add_user
 from cvis.audit import AuditQuery, search_audit
+from cvis.fusion.service import Target
 from cvis.portal.app import create_public_app
 from cvis.portal.feeds import CAP_NS
 from cvis.portal.models import PosterDraftRecord
-from cvis.portal.settings import PortalSettings
+from cvis.portal.settings import PortalSettings, RateLimits
 from cvis.store.db import Store
 from tests.test_portal_alerts import browser_keys, push_service  # noqa: F401 (fixture)
 from tests.web_helpers import (
@@ -79,12 +81,16 @@ def test_a_poster_published_in_the_analyst_app_reaches_the_public_and_is_withdra
             "zip": "12203", "radius_miles": 10}).status_code == 201
 
         csrf = sign_in(web, people, "sue")
-        assert "Most-wanted posters" in web.get("/posters").text
+        nominated = Target("S-NOM-1", 1, "critical", 90, [], "ALB", [], "v1")
+        monkeypatch.setattr("cvis.fusion.service.list_targets", lambda *_a, **_k: [nominated])
+        listing = web.get("/posters").text
+        assert "Most-wanted posters" in listing and "/posters/new?subject=S-NOM-1" in listing
         assert web.post("/posters/new", data={"csrf": csrf, **POSTER_FORM, "areas": "00000"}
                         ).status_code == 400  # an unknown ZIP: said, nothing stored
-        made = web.post("/posters/new", data={"csrf": csrf, **POSTER_FORM},
-                        follow_redirects=False)
+        made = web.post("/posters/new", data={"csrf": csrf, **POSTER_FORM,
+                                              "subject_id": "S-NOM-1"}, follow_redirects=False)
         assert made.status_code == 303
+        assert "S-NOM-1" not in web.get("/posters").text.split("Nominations from fusion")[1]
         draft = made.headers["location"].split("?")[0]
         editor = web.get(draft).text
         assert "Status: <strong>draft</strong>" in editor and csrf_of(editor) == csrf
@@ -109,6 +115,7 @@ def test_a_poster_published_in_the_analyst_app_reaches_the_public_and_is_withdra
                                              version="aes128gcm"))
         assert pushed["tag"] == poster_id and pushed["title"] == "Wanted near you"
 
+        _fast_path_serves_the_same_page_with_the_same_headers_and_limits(portal, poster_id)
         tip = public.post("/tips", data={"narrative": "He boards the 7:10 bus", "poster":
                                          poster_id, "zip": "12207"})
         assert tip.status_code == 201, tip.text
@@ -145,16 +152,12 @@ def _only_publishers_of_the_agency_see_its_posters(store: Store, people: World,
 
 
 
-def test_cached_pages_from_the_fast_path_carry_the_same_headers_and_limits(
-        store, settings, tmp_path):
-    from cvis.portal import service
-    from cvis.portal.settings import RateLimits
-    from tests.test_portal import operator, poster_json
 
-    portal = PortalSettings(store=settings, public_url="http://portal.test", cache_seconds=60,
-                            limits=RateLimits(pages=0.01, pages_burst=3))
-    poster_id = service.publish(store, portal, operator(), poster_json(tmp_path)).poster_id
-    app = create_public_app(portal)
+def _fast_path_serves_the_same_page_with_the_same_headers_and_limits(
+        portal: PortalSettings, poster_id: str) -> None:
+    """A cached page leaves at the door (before the middleware stack) exactly as built."""
+    limited = replace(portal, cache_seconds=60, limits=RateLimits(pages=0.01, pages_burst=3))
+    app = create_public_app(limited)
     with TestClient(app) as public:
         built = public.get(f"/posters/{poster_id}")  # the slow path builds and caches it
         served = public.get(f"/posters/{poster_id}")  # answered at the door
