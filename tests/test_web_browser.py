@@ -251,7 +251,7 @@ PAGES = {
             f"/cases/{DEMO_CASE}/review?view=one&i=1",
             f"/cases/{DEMO_CASE}/review?queue=unmatched", "/sets",
             "/sets/demo-known?first=0&last=1", "/settings", "/cases/NO-SUCH"],
-    "adm": ["/audit?verify=1", "/admin", "/posters", "/posters/new", "/posters/d-axe"],
+    "adm": ["/audit?verify=1", "/admin", "/posters", "/posters/d-axe"],  # d-axe: the editor
 }
 
 
