@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -61,10 +62,14 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--port", type=int, default=18080)
+    parser.add_argument("--port", type=int, default=0, help="0: a free port")
     parser.add_argument("--rate-limit", action="store_true",
                         help="keep the default per-address page limit (200/s): wrk is one address")
     args = parser.parse_args()
+    if not args.port:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            args.port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{args.port}"
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
@@ -74,8 +79,10 @@ def main() -> None:
         if not args.rate_limit:
             env["CVIS_PUBLIC_PAGE_RATE"] = "0"
         server = subprocess.Popen(
-            [sys.executable, "-m", "cvis.cli.app", "public", "serve", "--port", str(args.port),
-             "--workers", str(args.workers)], env=env, cwd=ROOT)
+            # as the `cvis` script starts it: under `-m cvis.cli.app` uvicorn's spawned workers
+            # re-run the module as __mp_main__ and die
+            [sys.executable, "-c", "from cvis.cli.app import main; main()", "public", "serve",
+             "--port", str(args.port), "--workers", str(args.workers)], env=env, cwd=ROOT)
         try:
             wait_ready(f"{base}/")
             for poster_id in ids:  # warm the cache

@@ -67,6 +67,9 @@ PAGES = [  # (file, path, user, width, caption)
      "Tip line: the leads queue by office and tier, overdue first, with deadlines"),
     ("tips-lead", "/leads/1", "demo", 1280,
      "Tip line: a lead (factors with points, tier change, steps, routing, tipster questions)"),
+    ("posters", "/posters", "demo-admin", 1280,
+     "Most-wanted posters: drafts, published, captured, withdrawn, fusion's nominations"),
+    ("poster-new", "/posters/new", "demo-admin", 1280, "The poster editor"),
 ]
 
 

@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 
 from cvis.portal import service
 from cvis.portal.app import create_public_app
-from cvis.portal.settings import PortalSettings
+from cvis.portal.settings import PortalSettings, RateLimits
 from tests.test_portal import operator, poster_json
 
 
@@ -97,7 +97,8 @@ def browser_keys() -> tuple[ec.EllipticCurvePrivateKey, bytes, dict[str, str]]:
 def alert_settings(settings, smtp) -> PortalSettings:
     return PortalSettings(store=settings, public_url="http://portal.test", cache_seconds=0.0,
                           smtp_host="127.0.0.1", smtp_port=smtp[1],
-                          smtp_from="alerts@portal.test")
+                          smtp_from="alerts@portal.test",
+                          limits=RateLimits(writes_burst=20))
 
 
 def test_email_alerts_reach_subscribers_near_the_poster_and_unsubscribe_in_one_click(
@@ -110,6 +111,15 @@ def test_email_alerts_reach_subscribers_near_the_poster_and_unsubscribe_in_one_c
                                            "radius": "25"})
         bad = client.post("/alerts", data={"email": "not-an-address", "zip": "12203"})
         assert (near.status_code, far.status_code, bad.status_code) == (201, 201, 400)
+        asking = {m["To"]: m for m in box.messages}  # double opt-in: one message each, a link
+        assert set(asking) == {"near@example.org", "far@example.org"}
+        unconfirmed = service.publish(store, alert_settings, operator(),
+                                      poster_json(tmp_path / "before"))
+        assert unconfirmed.delivered == 0 and len(box.messages) == 2  # nothing until confirmed
+        confirm = confirmation_path(asking["near@example.org"])
+        assert client.get(confirm).status_code == 200  # a button: a mail scanner changes nothing
+        assert client.post(confirm).status_code == 200
+        box.messages.clear()
         first = service.publish(store, alert_settings, operator(), poster_json(tmp_path))
         assert first.delivered == 1
         (mail,) = box.messages
@@ -129,6 +139,40 @@ def test_email_alerts_reach_subscribers_near_the_poster_and_unsubscribe_in_one_c
         assert len(box.messages) == 2
 
 
+def confirmation_path(mail: Message) -> str:
+    """The confirmation link a double opt-in message carries, as a path on the portal."""
+    body = mail.get_payload(decode=True).decode()
+    link = next(w for w in body.split() if "/alerts/confirm/" in w)
+    return link.removeprefix("http://portal.test")
+
+
+def test_unconfirmed_email_subscriptions_get_nothing_and_expire(store, alert_settings, smtp,
+                                                                tmp_path):
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from cvis.portal import alerts
+    from cvis.portal.models import PublicSubscription
+
+    box, _port = smtp
+    with TestClient(create_public_app(alert_settings)) as client:
+        assert client.post("/alerts", data={"email": "late@example.org", "zip": "12203",
+                                            "radius": "10"}).status_code == 201
+        (asking,) = box.messages
+        assert "/unsubscribe/" in asking.get_payload(decode=True).decode()
+        with store.session() as session:  # two days and more pass without a confirmation
+            for sub in session.scalars(select(PublicSubscription)):
+                sub.created_at -= timedelta(hours=49)
+        assert client.post(confirmation_path(asking)).status_code == 404
+        assert client.post("/alerts/confirm/not-a-token").status_code == 404
+    published = service.publish(store, alert_settings, operator(), poster_json(tmp_path))
+    assert published.delivered == 0 and len(box.messages) == 1
+    with store.session() as session:
+        assert session.scalars(select(PublicSubscription)).all() == []  # expired: forgotten
+        alerts.expire_unconfirmed(session)
+
+
 def test_poster_subscribers_hear_of_its_withdrawal(store, alert_settings, smtp, tmp_path):
     box, _port = smtp
     first = service.publish(store, alert_settings, operator(),
@@ -139,6 +183,7 @@ def test_poster_subscribers_hear_of_its_withdrawal(store, alert_settings, smtp, 
         assert answer.status_code == 201 and "/unsubscribe/" in answer.json()["unsubscribe"]
         assert client.post("/api/v1/subscriptions", json={
             "channel": "email", "email": "x@example.org", "poster": "p-none"}).status_code == 400
+        assert client.post(confirmation_path(box.messages.pop())).status_code == 200
     service.withdraw(store, alert_settings, operator(), first.poster_id, "duplicate poster")
     (mail,) = box.messages
     assert mail["To"] == "fan@example.org"
@@ -201,7 +246,10 @@ def test_no_smtp_server_configured_leaves_email_pending(store, alert_settings, s
     box, _port = smtp
     unconfigured = replace(alert_settings, smtp_host="")
     with store.session() as session:
-        alerts.subscribe(session, channel="email", email="a@example.org", zip_code="12203")
+        token = alerts.subscribe(session, channel="email", email="a@example.org",
+                                 zip_code="12203").confirm_token
+    with store.session() as session:
+        assert alerts.confirm(session, token)
     published = service.publish(store, unconfigured, operator(), poster_json(tmp_path))
     assert published.delivered == 0 and box.messages == []
     assert alerts.deliver(store, alert_settings, published.event_id) == 1

@@ -125,6 +125,22 @@ def test_the_directory_lists_every_state_territory_and_tribal_registry():
     tribes = [j for j in directory if j.kind == "tribe"]
     assert len(tribes) >= 50 and all(j.name and j.agency and j.address for j in directory)
     assert any(j.geo_search for j in directory) and any(not j.geo_search for j in directory)
+    linked = [j for j in directory if j.url]
+    assert len(linked) >= 45 and all(j.url.startswith("https://") for j in linked)
+    assert {j.jurisdiction_id for j in linked} <= states  # territories, tribes: not yet known
+
+
+def test_a_deployment_replaces_the_directory(tmp_path, monkeypatch):
+    from cvis.portal.settings import load_portal_settings
+
+    own = tmp_path / "directory.csv"
+    own.write_text("jurisdiction_id,name,kind,agency,address,geo_search,url\n"
+                   "ZZ,Testland,state,Testland Police,\"Capital, ZZ\",no,http://plain.example\n")
+    monkeypatch.setenv("CVIS_PUBLIC_REGISTRY_DIRECTORY", str(own))
+    settings = load_portal_settings()
+    assert settings.registry_directory == own
+    (only,) = load_directory(None, own)
+    assert (only.jurisdiction_id, only.url) == ("ZZ", "")  # only https is linked
 
 
 def test_federated_search_by_name_reports_every_jurisdiction(jurisdictions):

@@ -27,6 +27,7 @@ from cvis.accounts.roles import (
     FOREIGN_WRITE,
     LINKAGE_READ,
     LINKAGE_REVIEW,
+    POSTERS_PUBLISH,
     ROLES,
     SETS_CURATE,
     SETS_READ,
@@ -43,6 +44,7 @@ from cvis.foreign import sample
 from cvis.hashsets.access import create_owned_set
 from cvis.offices.service import import_offices, read_offices
 from cvis.policy import Actor
+from cvis.portal.models import PosterDraftRecord
 from cvis.store.db import Store
 from cvis.store.models import Case, Match, Scan, ScanItem
 from cvis.tips.intake import submit_tip
@@ -137,6 +139,21 @@ EXPECTED: dict[tuple[str, str], Expect] = {
         "name": f"new-{r}", "agency": "Agency B", "role": "analyst",
         "password": "a long enough password"}),
     ("POST", "/admin/tokens/{token_id}/revoke"): Expect(ACCOUNTS_ADMIN, 200, form=lambda _: {}),
+    ("GET", "/posters"): Expect(POSTERS_PUBLISH, 200),
+    ("GET", "/posters/new"): Expect(POSTERS_PUBLISH, 200),
+    ("POST", "/posters/new"): Expect(POSTERS_PUBLISH, 303, form=lambda r: {
+        "kind": "fugitive", "title": f"Poster by {r}", "areas": "12207 10"}),
+    ("GET", "/posters/{draft_id}"): Expect(POSTERS_PUBLISH, 200, 404),
+    ("GET", "/posters/{draft_id}/portrait-{position}.png"): Expect(POSTERS_PUBLISH, 200, 404),
+    ("POST", "/posters/{draft_id}"): Expect(POSTERS_PUBLISH, 303, 404, lambda _: {
+        "kind": "fugitive", "title": "Poster subject", "areas": "12207 10",
+        "captions": "Drawing"}),
+    # in this order: publish, captured, withdraw (a withdrawn draft publishes a new poster)
+    ("POST", "/posters/{draft_id}/publish"): Expect(POSTERS_PUBLISH, 303, 404, lambda _: {}),
+    ("POST", "/posters/{draft_id}/captured"): Expect(POSTERS_PUBLISH, 303, 404, lambda _: {
+        "note": "Arrested"}),
+    ("POST", "/posters/{draft_id}/withdraw"): Expect(POSTERS_PUBLISH, 303, 404, lambda _: {
+        "reason": "the access matrix"}),
     ("POST", "/signin"): Expect(None, 403, form=lambda _: {  # no sign-in nonce: refused
         "user": "x", "password": "y", "code": "000000"}),
     ("POST", "/signout"): Expect(None, 303, form=lambda _: {}),
@@ -226,14 +243,23 @@ def _ids(store: Store, world: World) -> dict[str, dict[str, str]]:
 
         series = f"{DEMO_CASE}-NEW-001"
         token = create_token(session, "bob", purpose="a token for the revoke form")[0].id
+        for draft_id, agency in (("d-own", AGENCY_A), ("d-other", AGENCY_B)):
+            session.add(PosterDraftRecord(
+                draft_id=draft_id, agency=agency, kind="fugitive", title="Poster subject",
+                aliases=[], description="", descriptors={}, charges=[], caution="", reward="",
+                field_office="", areas=[{"zip": "12207", "radius_miles": 10}],
+                captions=["Drawing"], portrait_seed=3, status="draft", poster_id="",
+                created_by="adm"))
         own, other = _leads(session, "TX"), _leads(session, "CA")
         ids = {
             "own": {"number": DEMO_CASE, "item_id": item(DEMO_CASE), "format": "json",
                     "name": "a-owned", "token_id": str(token), "job_id": "1",
-                    "key": world.links["link"], "label": series} | own,
+                    "key": world.links["link"], "label": series, "draft_id": "d-own",
+                    "position": "0"} | own,
             "other": {"number": B_CASE, "item_id": item(B_CASE), "format": "json",
                       "name": "b-owned", "token_id": str(token), "job_id": "1",
-                      "key": world.links["link"], "label": series} | other,
+                      "key": world.links["link"], "label": series, "draft_id": "d-other",
+                      "position": "0"} | other,
         }
     for relation, agency in (("own", AGENCY_A), ("other", "Agency B")):
         seeded = sample.seed(store, agency)

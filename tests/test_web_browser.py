@@ -72,11 +72,25 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     store = Store(Settings(home=home, database_url=url))
     world = build_world(store, demo_files(home / "demo"))
     sample.seed(store, AGENCY_A)  # foreign records for the foreign pages (ids from 1)
+    _poster_draft(store)
     yield world
     store.dispose()
     if databases is not None:
         databases.drop(url.rsplit("/", 1)[1])
     use_password_hasher(previous)
+
+
+def _poster_draft(store: Store) -> None:
+    """A poster draft of agency A, for the editor's page in the axe check."""
+    from cvis.portal.models import PosterDraftRecord
+
+    with store.session() as session:
+        session.add(PosterDraftRecord(
+            draft_id="d-axe", agency="Demo Agency", kind="fugitive", title="Casey Placeholder",
+            aliases=["KC"], description="", descriptors={"Eyes": "green"}, charges=[],
+            caution="", reward="", field_office="", areas=[{"zip": "12207", "radius_miles": 10}],
+            captions=["Artist's drawing"], portrait_seed=3, status="draft", poster_id="",
+            created_by="adm"))
 
 
 def _free_port() -> int:
@@ -260,6 +274,7 @@ PAGES = {
             "/foreign/report"],
     "sue": ["/links", "/links/{review}", f"/cases/{DEMO_CASE}/series"],
 }
+PAGES["adm"] += ["/posters", "/posters/d-axe"]  # d-axe: the poster editor
 
 
 def read_offices_text(text: str) -> list[Any]:

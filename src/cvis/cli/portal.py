@@ -32,8 +32,9 @@ def serve_command(
     import uvicorn
 
     Store().dispose()  # migrate once here, not racing in every worker
+    # uvloop and httptools (uvicorn[standard]) when installed; no access log on the hot path
     uvicorn.run("cvis.portal.app:create_public_app", host=host, port=port, workers=workers,
-                log_level=log_level, factory=True)
+                log_level=log_level, factory=True, access_log=False, backlog=4096)
 
 
 @public_app.command("refresh-registries")

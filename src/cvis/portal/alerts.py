@@ -2,6 +2,11 @@
 
 No tracking: a subscription holds only what delivery needs (an address or a push endpoint,
 the area, the language) and a random token for the one-click unsubscribe link.
+
+Email is double opt-in: subscribing sends one message with a confirmation link, and nothing
+else is sent to that address until the link is followed; an unconfirmed subscription is
+deleted after ``CONFIRM_HOURS``. Web push needs no such step (the browser's own permission
+prompt is the person's consent, and only that browser can read the messages).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import json
 import re
 import secrets
 import smtplib
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,7 +37,9 @@ from cvis.portal.models import (
 )
 from cvis.portal.settings import PortalSettings
 from cvis.store.db import Store
+from cvis.store.models import utcnow
 
+CONFIRM_HOURS = 48
 EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 MAX_RADIUS = 100.0
 
@@ -94,8 +102,10 @@ def subscribe(session: Session, *, channel: str, email: str = "", push: Any = No
         if not EMAIL.match(email or "") or len(email) > 320:
             raise SubscriptionInvalid("that is not an email address")
         sub.email = email
+        sub.confirm_token = secrets.token_urlsafe(24)
     elif channel == "push":
         sub.push = _push_info(push, allow_loopback)
+        sub.confirmed_at = utcnow()
     else:
         raise SubscriptionInvalid("channel must be email or push")
     if poster_id:
@@ -113,6 +123,56 @@ def subscribe(session: Session, *, channel: str, email: str = "", push: Any = No
     session.add(sub)
     session.flush()
     return sub
+
+
+def confirm(session: Session, token: str) -> bool:
+    """The confirmation link was followed: alerts go to this address from now on."""
+    if not token:
+        return False
+    sub = session.scalar(select(PublicSubscription).where(
+        PublicSubscription.confirm_token == token))
+    if sub is None or _expired(sub):
+        return False
+    if sub.confirmed_at is None:
+        sub.confirmed_at = utcnow()
+    return True
+
+
+def _expired(sub: PublicSubscription) -> bool:
+    created = sub.created_at if sub.created_at.tzinfo else sub.created_at.replace(
+        tzinfo=utcnow().tzinfo)
+    return sub.confirmed_at is None and utcnow() - created > timedelta(hours=CONFIRM_HOURS)
+
+
+def expire_unconfirmed(session: Session) -> int:
+    """Forget email subscriptions nobody confirmed within ``CONFIRM_HOURS``."""
+    cutoff = utcnow() - timedelta(hours=CONFIRM_HOURS)
+    stale = session.execute(delete(PublicSubscription).where(
+        PublicSubscription.confirmed_at.is_(None), PublicSubscription.created_at < cutoff))
+    return int(getattr(stale, "rowcount", 0) or 0)
+
+
+def send_confirmation(settings: PortalSettings, sub: PublicSubscription) -> bool:
+    """The one message an unconfirmed address gets: the link that confirms it."""
+    if not settings.smtp_host or sub.channel != "email" or sub.confirmed_at is not None:
+        return False
+    _ = lambda text: gettext(sub.language, text)  # noqa: E731
+    link = f"{settings.public_url}/alerts/confirm/{sub.confirm_token}?lang={sub.language}"
+    leave = f"{settings.public_url}/unsubscribe/{sub.token}"
+    message = EmailMessage()
+    message["From"], message["To"] = settings.smtp_from, sub.email
+    message["Subject"] = _("Confirm your alerts")
+    message.set_content(
+        f"{_('Someone asked for alerts at this address. To start them, open this link:')}"
+        f"\n\n{link}\n\n"
+        f"{_('If it was not you, do nothing: nothing more will be sent.')}\n\n"
+        f"{_('Unsubscribe')}: {leave}\n")
+    try:
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
+            smtp.send_message(message)
+    except (OSError, smtplib.SMTPException):
+        return False
+    return True
 
 
 def unsubscribe(session: Session, token: str) -> bool:
@@ -140,7 +200,7 @@ def recipients(session: Session, event: PublicEvent) -> list[PublicSubscription]
     done = select(PublicDelivery.subscription_id).where(PublicDelivery.event_id == event.id)
     candidates = session.scalars(select(PublicSubscription).where(
         or_(PublicSubscription.poster_id == poster.poster_id, PublicSubscription.zip != ""),
-        PublicSubscription.id.not_in(done)))
+        PublicSubscription.confirmed_at.is_not(None), PublicSubscription.id.not_in(done)))
     return [s for s in candidates if s.poster_id == poster.poster_id or _near(s, poster)]
 
 
@@ -200,6 +260,7 @@ def deliver(store: Store, settings: PortalSettings, event_id: int) -> int:
         event = session.get(PublicEvent, event_id)
         if event is None:
             return 0
+        expire_unconfirmed(session)
         for sub in recipients(session, event):
             try:
                 if sub.channel == "email":

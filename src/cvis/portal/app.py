@@ -17,10 +17,10 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session, sessionmaker
 
 from cvis.portal import reader
-from cvis.portal.fastpath import CachedPages
+from cvis.portal.fastpath import FastPath, PublicApp
 from cvis.portal.registries import DIRECTORY, FederatedSearch, load_directory, load_endpoints
 from cvis.portal.rendering import PageCache
-from cvis.portal.security import RateLimit, SecurityHeaders
+from cvis.portal.security import RateLimit, SecurityHeaders, TokenBuckets
 from cvis.portal.settings import PortalSettings, load_portal_settings
 from cvis.portal.tipline import Intake, TipLine
 from cvis.store.db import make_engine, schema_is_current, upgrade
@@ -41,7 +41,7 @@ class Portal:
 
 
 def create_public_app(settings: PortalSettings | None = None, *,
-                      intake: Intake | None = None, seen: Any = None) -> FastAPI:
+                      intake: Intake | None = None, seen: Any = None) -> PublicApp:
     """One app per process; ``intake`` replaces the tip line's (tests), ``seen`` hears SQL."""
     settings = settings or load_portal_settings()
     engine = make_engine(settings.database_url)
@@ -61,7 +61,7 @@ def create_public_app(settings: PortalSettings | None = None, *,
                     FederatedSearch(directory, timeout=settings.jurisdiction_timeout,
                                     timeouts_before_skip=settings.timeouts_before_skip,
                                     skip_seconds=settings.skip_seconds))
-    app = FastAPI(title="cvis public portal", docs_url=None, redoc_url=None, openapi_url=None,
+    app = PublicApp(title="cvis public portal", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=_lifespan)
     app.state.portal = portal
     from cvis.portal import routes_api, routes_complaints, routes_pages
@@ -71,8 +71,9 @@ def create_public_app(settings: PortalSettings | None = None, *,
     app.include_router(routes_api.router)
     app.include_router(routes_complaints.router)
     app.state.complaints = ComplaintDesk(settings.store)
-    app.add_middleware(CachedPages, cache=portal.cache)
-    app.add_middleware(RateLimit, limits=settings.limits)
+    pages = TokenBuckets(settings.limits.pages, settings.limits.pages_burst)
+    app.fast = FastPath(portal.cache, pages)
+    app.add_middleware(RateLimit, limits=settings.limits, pages=pages)
     app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(404)

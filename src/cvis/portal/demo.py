@@ -50,6 +50,17 @@ def demo_poster(folder: Path, **changes: Any) -> Path:
 
 def publish_demo_poster(store: Store, folder: Path, actor: Actor,
                         settings: PortalSettings | None = None) -> service.Published:
-    """For `cvis demo`: one drawn poster, published as a person would."""
+    """For `cvis demo`: one drawn poster, prepared and published as a person would in the
+    analyst application (so it is listed there too)."""
+    from cvis.portal import drafts
+
     settings = settings or PortalSettings(store=store.settings)
-    return service.publish(store, settings, actor, demo_poster(folder))
+    data = json.loads(demo_poster(folder).read_text())
+    form = drafts.DraftForm(
+        kind=data["kind"], title=data["title"], aliases="\n".join(data["aliases"]),
+        description=data["description"],
+        descriptors="\n".join(f"{k}: {v}" for k, v in data["descriptors"].items()),
+        charges="\n".join(data["charges"]), caution=data["caution"], reward=data["reward"],
+        field_office=data["field_office"], areas="12207 25",
+        captions="Artist's drawing, 2026\nProfile drawing")
+    return drafts.publish(store, settings, actor, drafts.create(store, actor, form))

@@ -82,6 +82,11 @@ class PublicSubscription(Base):
     poster_id: Mapped[str] = mapped_column(String(40), default="")
     language: Mapped[str] = mapped_column(String(5), default="en")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # double opt-in: an email subscription is sent nothing until its confirmation link is
+    # followed (push is confirmed by the browser's own permission prompt)
+    confirm_token: Mapped[str] = mapped_column(String(64), default="")
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                          nullable=True)
 
 
 class PublicDelivery(Base):
@@ -115,6 +120,38 @@ class PublicRegistrySnapshot(Base):
     jurisdiction_id: Mapped[str] = mapped_column(String(20), primary_key=True)
     fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     records: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class PosterDraftRecord(Base):
+    """A poster being prepared in the analyst application (internal: never read publicly).
+
+    Publication copies it into the public tables; ``poster_id`` then names the public poster
+    and ``status`` follows it (draft, published, captured, withdrawn). The portrait is a
+    drawing generated from ``portrait_seed``, never a photograph of a person.
+    """
+
+    __tablename__ = "poster_drafts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draft_id: Mapped[str] = mapped_column(String(40), unique=True)
+    agency: Mapped[str] = mapped_column(String(200), default="")
+    subject_id: Mapped[str] = mapped_column(String(40), default="")  # a fusion nomination
+    kind: Mapped[str] = mapped_column(String(20), default="fugitive")
+    title: Mapped[str] = mapped_column(String(300), default="")
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    description: Mapped[str] = mapped_column(Text, default="")
+    descriptors: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    charges: Mapped[list[str]] = mapped_column(JSON, default=list)
+    caution: Mapped[str] = mapped_column(Text, default="")
+    reward: Mapped[str] = mapped_column(String(300), default="")
+    field_office: Mapped[str] = mapped_column(String(200), default="")
+    areas: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    captions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    portrait_seed: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    poster_id: Mapped[str] = mapped_column(String(40), default="")
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 PUBLIC_TABLES = frozenset(

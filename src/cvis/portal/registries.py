@@ -55,6 +55,7 @@ class Jurisdiction:
     address: str
     geo_search: bool
     endpoint: str = ""
+    url: str = ""  # the jurisdiction's public registry site ("" where not known)
 
 
 def load_directory(endpoints: dict[str, str] | None = None,
@@ -64,8 +65,14 @@ def load_directory(endpoints: dict[str, str] | None = None,
     with path.open(encoding="utf-8", newline="") as handle:
         return [Jurisdiction(row["jurisdiction_id"], row["name"], row["kind"], row["agency"],
                              row["address"], row["geo_search"] == "yes",
-                             endpoints.get(row["jurisdiction_id"], "").rstrip("/"))
+                             endpoints.get(row["jurisdiction_id"], "").rstrip("/"),
+                             _https(row.get("url") or ""))
                 for row in csv.DictReader(handle)]
+
+
+def _https(url: str) -> str:
+    """Only an https address is linked from the public site."""
+    return url.strip() if url.strip().startswith("https://") else ""
 
 
 def load_endpoints(path: Path | None) -> dict[str, str]:

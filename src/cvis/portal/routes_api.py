@@ -73,6 +73,7 @@ async def subscribe(request: Request) -> JSONResponse:
                 poster_id=str(body.get("poster") or ""), language=str(body.get("language", "en")),
                 allow_loopback=portal.settings.push_to_loopback)
             token = sub.token
+        alerts.send_confirmation(portal.settings, sub)
     except _Refused as exc:
         return _error(exc.status, exc.detail)
     except (alerts.SubscriptionInvalid, TypeError, ValueError) as exc:

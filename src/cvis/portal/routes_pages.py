@@ -225,13 +225,40 @@ async def alerts_subscribe(request: Request) -> Response:
     try:
         radius = float(form.get("radius") or 10)
         with portal.sessions.begin() as session:
-            alerts.subscribe(session, channel="email", email=form.get("email", "").strip(),
-                             zip_code=form.get("zip", "").strip(), radius_miles=radius,
-                             poster_id=form.get("poster", ""), language=lang)
+            sub = alerts.subscribe(session, channel="email",
+                                   email=form.get("email", "").strip(),
+                                   zip_code=form.get("zip", "").strip(), radius_miles=radius,
+                                   poster_id=form.get("poster", ""), language=lang)
+        alerts.send_confirmation(portal.settings, sub)
     except (alerts.SubscriptionInvalid, ValueError) as exc:
         return _alerts_page(portal, lang, form.get("poster", ""), str(exc), 400)
-    return HTMLResponse(render("message.html", lang, heading=gettext(lang, "Subscribed"), lines=[
-        gettext(lang, "Every message has a link to unsubscribe with one click.")]), 201)
+    return HTMLResponse(render("message.html", lang, heading=gettext(lang, "Check your email"),
+                               lines=[gettext(lang, CONFIRM_FIRST), gettext(
+                                   lang, "Every message has a link to unsubscribe with one "
+                                   "click.")]), 201)
+
+
+CONFIRM_FIRST = ("We sent you a link to confirm. Nothing is sent to you until you follow it; "
+                 "an unconfirmed request is deleted after two days.")
+
+
+@router.get("/alerts/confirm/{token}")
+def alerts_confirm_form(request: Request, token: str) -> Response:
+    """A button, not the confirmation itself: mail scanners follow links but press nothing."""
+    lang = _lang(request)
+    return HTMLResponse(render("message.html", lang, heading=gettext(lang, "Confirm your alerts"),
+                               lines=[], confirm_token=token))
+
+
+@router.post("/alerts/confirm/{token}")
+def alerts_confirm(request: Request, token: str) -> Response:
+    portal, lang = _portal(request), _lang(request)
+    with portal.sessions.begin() as session:
+        done = alerts.confirm(session, token)
+    heading = gettext(lang, "Alerts confirmed") if done else gettext(
+        lang, "This link has expired or was already used")
+    return HTMLResponse(render("message.html", lang, heading=heading, lines=[]),
+                        200 if done else 404)
 
 
 @router.get("/unsubscribe/{token}")

@@ -87,10 +87,11 @@ def request_class(method: str, path: str) -> str:
 class RateLimit:
     """429 with Retry-After when an address asks faster than its class allows."""
 
-    def __init__(self, app: ASGIApp, limits: RateLimits) -> None:
+    def __init__(self, app: ASGIApp, limits: RateLimits,
+                 pages: TokenBuckets | None = None) -> None:
         self.app = app
-        self.buckets = {
-            "pages": TokenBuckets(limits.pages, limits.pages_burst),
+        self.buckets = {  # ``pages`` is shared with the fast path for cached pages
+            "pages": pages or TokenBuckets(limits.pages, limits.pages_burst),
             "writes": TokenBuckets(limits.writes, limits.writes_burst),
             "searches": TokenBuckets(limits.searches, limits.searches_burst),
         }

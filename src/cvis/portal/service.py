@@ -50,7 +50,7 @@ def public_store(store: Store, settings: PortalSettings) -> Store:
 
 
 def _who(actor: Actor) -> AuditActor:
-    return AuditActor(actor.name, actor.agency, f"cli@{platform.node()}")
+    return AuditActor(actor.name, actor.agency, actor.client or f"cli@{platform.node()}")
 
 
 def poster_url(settings: PortalSettings, poster_id: str) -> str:
@@ -59,9 +59,16 @@ def poster_url(settings: PortalSettings, poster_id: str) -> str:
 
 def publish(store: Store, settings: PortalSettings, actor: Actor, path: Path) -> Published:
     """Publish the poster file a person approved; subscribers near its areas are alerted."""
-    with audited(store, COMPONENT, "poster.publish", f"file:{path}",
+    return publish_draft(store, settings, actor, lambda: posters.load_draft(path),
+                         f"file:{path}")
+
+
+def publish_draft(store: Store, settings: PortalSettings, actor: Actor,
+                  load: Callable[[], posters.PosterDraft], source: str) -> Published:
+    """Publish what ``load`` gives (a file, or the analyst application's editor)."""
+    with audited(store, COMPONENT, "poster.publish", source,
                  actor.purpose or "publish a poster", _who(actor)) as note:
-        draft = posters.load_draft(path)
+        draft = load()
         policy.require(actor, POSTERS_PUBLISH, Resource("poster", None, actor.agency))
         with public_store(store, settings).session() as session:
             poster, event = posters.insert_poster(session, draft, actor.agency,
@@ -73,9 +80,10 @@ def publish(store: Store, settings: PortalSettings, actor: Actor, path: Path) ->
 
 
 def _change(store: Store, settings: PortalSettings, actor: Actor, poster_id: str, event: str,
-            reason: str, path: Path | None = None, status: str = "") -> Published:
+            reason: str, load: Callable[[], posters.PosterDraft] | None = None,
+            status: str = "") -> Published:
     with audited(store, COMPONENT, event, f"poster:{poster_id}", reason, _who(actor)):
-        draft = posters.load_draft(path) if path else None
+        draft = load() if load else None
         with public_store(store, settings).session() as session:
             poster = posters.find_poster(session, poster_id)
             policy.require(actor, POSTERS_PUBLISH,
@@ -91,12 +99,20 @@ def _change(store: Store, settings: PortalSettings, actor: Actor, poster_id: str
 
 def update(store: Store, settings: PortalSettings, actor: Actor, poster_id: str,
            path: Path, reason: str = "poster updated") -> Published:
-    return _change(store, settings, actor, poster_id, "poster.update", reason, path=path)
+    return update_draft(store, settings, actor, poster_id, lambda: posters.load_draft(path),
+                        reason)
+
+
+def update_draft(store: Store, settings: PortalSettings, actor: Actor, poster_id: str,
+                 load: Callable[[], posters.PosterDraft], reason: str = "poster updated"
+                 ) -> Published:
+    return _change(store, settings, actor, poster_id, "poster.update", reason, load=load)
 
 
 def captured(store: Store, settings: PortalSettings, actor: Actor, poster_id: str,
              note: str = "captured") -> Published:
-    return _change(store, settings, actor, poster_id, "poster.captured", note, status="captured")
+    return _change(store, settings, actor, poster_id, "poster.captured", note,
+                   status="captured")
 
 
 def withdraw(store: Store, settings: PortalSettings, actor: Actor, poster_id: str,

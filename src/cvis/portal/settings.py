@@ -56,6 +56,7 @@ def _env(name: str, default: str = "") -> str:
 
 def load_portal_settings(store: Settings | None = None) -> PortalSettings:
     jurisdictions = _env("CVIS_PUBLIC_JURISDICTIONS")
+    directory = _env("CVIS_PUBLIC_REGISTRY_DIRECTORY")  # a deployment's own directory CSV
     page_rate = float(_env("CVIS_PUBLIC_PAGE_RATE", "200"))
     return PortalSettings(
         store=store or load_settings(),
@@ -66,6 +67,7 @@ def load_portal_settings(store: Settings | None = None) -> PortalSettings:
         smtp_from=_env("CVIS_SMTP_FROM", "alerts@cvis.invalid"),
         vapid_subject=_env("CVIS_VAPID_SUBJECT", "mailto:alerts@cvis.invalid"),
         jurisdictions_file=Path(jurisdictions) if jurisdictions else None,
+        registry_directory=Path(directory) if directory else None,
         jurisdiction_timeout=float(_env("CVIS_PUBLIC_JURISDICTION_TIMEOUT", "15")),
         limits=RateLimits(pages=page_rate),
     )

@@ -9,7 +9,14 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from jinja2_fragments.fastapi import Jinja2Blocks
 
-from cvis.accounts.roles import ACCOUNTS_ADMIN, AUDIT_READ, CASES_READ, LINKAGE_READ, SETS_READ
+from cvis.accounts.roles import (
+    ACCOUNTS_ADMIN,
+    AUDIT_READ,
+    CASES_READ,
+    LINKAGE_READ,
+    POSTERS_PUBLISH,
+    SETS_READ,
+)
 from cvis.web.session import WebUser
 
 HERE = Path(__file__).parent
@@ -26,6 +33,7 @@ NAV = (
     ("/links", "Registry links", LINKAGE_READ),
     ("/leads", "Tip line", "tips:read"),
     ("/tips/console", "Take a call", "tips:intake"),
+    ("/posters", "Posters", POSTERS_PUBLISH),
     ("/audit", "Audit", AUDIT_READ),
     ("/foreign", "Foreign notices", "foreign:read"),
     ("/admin", "Administration", ACCOUNTS_ADMIN),

@@ -11,6 +11,7 @@ from cvis.web.routes import (
     home,
     links,
     media,
+    posters,
     review,
     series,
     sets,
@@ -20,6 +21,6 @@ from cvis.web.routes import (
 
 ROUTERS: tuple[APIRouter, ...] = tuple(
     m.router for m in (auth, home, cases, review, media, sets, tips, audit, admin,
-                       settings)
+                       settings, posters)
 )
 ROUTERS += (foreign.router, links.router, series.router)
