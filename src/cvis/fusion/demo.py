@@ -8,6 +8,7 @@ Call ``run_fusion_demo(workdir, say=print_function)``; it returns what it made.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,10 +35,31 @@ def _paxlst(passengers: list[dict[str, str]], departure: datetime) -> str:
     return "\n".join(lines) + "\n"
 
 
+DEMO_AGENCY = "Demo Agency"  # cvis.demo's case agency (and cvis.web.demo_account's)
+DEMO_OFFICES = (  # areas of responsibility over the generated states (synthetic.STATES)
+    ("WEST", "West field office", ("CA", "WA", "AZ")),
+    ("SOUTH", "South field office", ("TX", "FL", "GA", "NC", "VA")),
+    ("EAST", "East field office", ("NY", "PA", "NJ", "OH", "MI", "IL")),
+)
+
+
+def _demo_offices(store: Store) -> None:
+    """Three field offices for the demo's targets and queues, unless offices are set up."""
+    from cvis.offices.service import OfficeRow, import_offices, list_offices
+
+    with store.session() as session:
+        if list_offices(session):
+            return
+        import_offices(session, [OfficeRow(code, name, f"{code.lower()}@cvis.invalid", states,
+                                           ()) for code, name, states in DEMO_OFFICES])
+
+
 def run_fusion_demo(workdir: Path, say: Callable[[str], None] = lambda _m: None,
                     store: Store | None = None) -> dict[str, Any]:
     store = store or Store()
-    actor = local_operator(purpose="cvis demo")
+    # the demo's people belong to the demo case's agency, so its sign-in sees them
+    actor = replace(local_operator(purpose="cvis demo"), agency=DEMO_AGENCY)
+    _demo_offices(store)
     state = workdir / "linkage"
     months = []
     for month in (1, 2):

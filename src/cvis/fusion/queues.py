@@ -103,18 +103,11 @@ def _retract_link(session: object, subject: subj.Subject, link_ref: str, note: s
 
 
 def reopen_link(state_dir: Path, link_ref: str, reason: str) -> None:
-    """Adapter until cvis.linkage offers it: drop the decision so the link is pending again.
-
-    `link_ref` is "index:record_id" with the registry id found from the latest run.
-    """
-    from cvis.linkage.state import LinkageState
+    """The linkage's public reopen: `link_ref` is "index:record_id"."""
+    from cvis.linkage import service as linkage
 
     index, _, record = link_ref.partition(":")
-    with LinkageState(state_dir, purpose=f"wrong person: {reason}") as state:
-        state.execute("DELETE FROM decisions WHERE index_name = ? AND record_id = ?",
-                      [index, record])
-        state.execute("UPDATE leads SET status = 'withdrawn' WHERE index_name = ? "
-                      "AND record_id = ?", [index, record])
+    linkage.reopen(state_dir, index, record, reason)
 
 
 def queue(store: Store, actor: Actor, office: str | None = None) -> list[Assignment]:

@@ -11,14 +11,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cvis import policy
 from cvis.audit import audited
+from cvis.fusion import shares
 from cvis.fusion import subjects as subj
 from cvis.fusion.common import audit_actor
-from cvis.fusion.models import Share, Subject
+from cvis.fusion.models import Subject
 from cvis.fusion.targets import TargetConfig, load_config, ordering, score_facts
 from cvis.policy import Actor, Resource
 from cvis.store.db import Store
@@ -43,18 +43,8 @@ class Target:
                 "office": self.office, "sources": self.sources}
 
 
-def shares_of(session: Session, kind: str, ref: str) -> dict[str, list[str]]:
-    """Partner agency -> rights, for the live shares of one resource."""
-    out: dict[str, list[str]] = {}
-    for share in session.scalars(select(Share).where(
-            Share.kind == kind, Share.ref == ref, Share.revoked_at.is_(None))):
-        out.setdefault(share.partner, []).extend(share.rights)
-    return out
-
-
-def subject_resource(session: Session, subject: Subject, kind: str = "subject") -> Resource:
-    shares = shares_of(session, "subject", subject.subject_id)
-    return Resource(kind, subject.subject_id, subject.agency, {"shares": shares})
+shares_of = shares.shares_of
+subject_resource = shares.subject_resource
 
 
 def visible(session: Session, actor: Actor, subject: Subject, right: str,
@@ -158,13 +148,4 @@ def decide_merge(store: Store, actor: Actor, merge_id: int, action: str) -> str:
 def share_subject(store: Store, actor: Actor, subject_id: str, partner: str,
                   rights: list[str], purpose: str) -> int:
     """A joint investigation: the partner agency may use the subject with these rights."""
-    with audited(store, "fusion", "subject.share", f"subject:{subject_id} partner:{partner}",
-                 actor=audit_actor(actor), purpose=purpose) as note, \
-            store.session() as session:
-        _visible_subject(session, actor, subject_id, "fusion:write")
-        share = Share(kind="subject", ref=subject_id, partner=partner, rights=sorted(rights),
-                      purpose=purpose, shared_by=actor.name)
-        session.add(share)
-        session.flush()
-        note.detail = f"rights {','.join(sorted(rights))}"
-        return share.id
+    return shares.share(store, actor, "subject", subject_id, partner, rights, purpose)
