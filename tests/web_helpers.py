@@ -23,6 +23,7 @@ from cvis.demo import DEMO_CASE, DEMO_SET, build_evidence, build_reference
 from cvis.hashsets.service import import_file
 from cvis.identify.scan import ScanRequest, run_scan
 from cvis.store.db import Store
+from tests.fusion_web_helpers import seed_fusion
 
 PASSWORD = "correct horse battery staple"
 AGENCY_A, AGENCY_B = "Demo Agency", "Agency B"
@@ -83,6 +84,7 @@ def build_world(store: Store, files: tuple[Path, Path]) -> World:
                  title="Benign demonstration evidence")
         new_case(session, B_CASE, actor="bob", agency=AGENCY_B, examiners=["bob"],
                  title="Agency B's own case")
+    seed_fusion(store, (AGENCY_A, AGENCY_B))  # subjects, queues, detainers, a month per agency
     run_scan(store, ScanRequest(DEMO_CASE, [world.evidence], [DEMO_SET], workers=1))
     run_scan(store, ScanRequest(B_CASE, [world.evidence / "DCIM" / "IMG_0001.png"], [DEMO_SET],
                                 workers=1))

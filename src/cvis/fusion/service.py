@@ -108,21 +108,28 @@ def show_subject(store: Store, actor: Actor, subject_id: str) -> SubjectView:
     """A subject with every fact's provenance and the conflicts side by side."""
     with audited(store, "fusion", "subject.read", f"subject:{subject_id}",
                  actor=audit_actor(actor), purpose=actor.purpose), store.session() as session:
-        subject = _visible_subject(session, actor, subject_id, "fusion:read")
+        subject = visible_subject(session, actor, subject_id, "fusion:read")
         facts = subj.facts_of(session, subject)
         return SubjectView(subject.subject_id, subject.office, subject.agency, facts,
                            subj.conflicts(facts),
                            [m.subject_id for m in subj.members(session, subject)])
 
 
-def _visible_subject(session: Session, actor: Actor, subject_id: str, right: str) -> Subject:
+def visible_subject(session: Session, actor: Actor, subject_id: str, right: str,
+                    kind: str = "subject") -> Subject:
+    """The subject if the actor may exercise `right` on it; an unknown one reads the same
+    as one the actor may not know of ("not found")."""
     try:
         subject = subj.get_subject(session, subject_id)
     except subj.SubjectError:
-        raise policy.NotVisible(policy.Decision.deny("no such subject", hide=True), right,
-                                Resource("subject", subject_id)) from None
-    policy.require(actor, right, subject_resource(session, subject))
+        raise not_found(kind, subject_id, right) from None
+    policy.require(actor, right, subject_resource(session, subject, kind))
     return subject
+
+
+def not_found(kind: str, ref: object, right: str) -> policy.NotVisible:
+    return policy.NotVisible(policy.Decision.deny(f"no such {kind}", hide=True), right,
+                             Resource(kind, ref if isinstance(ref, (str, int)) else str(ref)))
 
 
 def decide_merge(store: Store, actor: Actor, merge_id: int, action: str) -> str:
@@ -137,7 +144,7 @@ def decide_merge(store: Store, actor: Actor, merge_id: int, action: str) -> str:
 
         merge = session.get(Merge, merge_id)
         if merge is None:
-            raise subj.SubjectError(f"no such merge {merge_id}")
+            raise not_found("merge", merge_id, "fusion:write")
         for pk in (merge.kept_pk, merge.merged_pk):
             subject = session.get(Subject, pk)
             assert subject is not None

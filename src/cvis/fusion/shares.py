@@ -147,7 +147,7 @@ def revoke(store: Store, actor: Actor, share_id: int, reason: str = "") -> Share
             raise ShareError(f"share {share_id} was revoked already")
         row.revoked_at, row.revoked_by = now(), actor.name
         note.detail = f"{row.kind}:{row.ref} partner:{row.partner}"
-        return _view(row)
+        return share_view(row)
 
 
 def list_shares(store: Store, actor: Actor, kind: str, ref: str) -> list[ShareView]:
@@ -160,10 +160,10 @@ def list_shares(store: Store, actor: Actor, kind: str, ref: str) -> list[ShareVi
         _resource(session, kind, ref, actor, right)
         rows = session.scalars(select(Share).where(Share.kind == kind, Share.ref == ref)
                                .order_by(Share.id))
-        return [_view(r) for r in rows]
+        return [share_view(r) for r in rows]
 
 
-def _view(row: Share) -> ShareView:
+def share_view(row: Share) -> ShareView:
     return ShareView(row.id, row.kind, row.ref, row.partner, list(row.rights), row.purpose,
                      row.shared_by, aware(row.shared_at),
                      aware(row.revoked_at) if row.revoked_at else None, row.revoked_by)

@@ -2,8 +2,19 @@
 
 from fastapi import APIRouter
 
-from cvis.web.routes import admin, audit, auth, cases, home, media, review, sets, settings
+from cvis.web.routes import (
+    admin,
+    audit,
+    auth,
+    cases,
+    fusion,
+    home,
+    media,
+    review,
+    sets,
+    settings,
+)
 
 ROUTERS: tuple[APIRouter, ...] = tuple(
-    m.router for m in (auth, home, cases, review, media, sets, audit, admin, settings)
+    m.router for m in (auth, home, cases, review, media, sets, audit, admin, settings, fusion)
 )
