@@ -20,6 +20,9 @@ from cvis.accounts.roles import (
     CASES_EXPORT,
     CASES_READ,
     CASES_WRITE,
+    FOREIGN_CONFIRM,
+    FUSION_READ,
+    FUSION_WRITE,
     ROLES,
     SETS_READ,
 )
@@ -27,6 +30,7 @@ from cvis.accounts.service import create_token
 from cvis.demo import DEMO_CASE, DEMO_SET
 from cvis.store.db import Store
 from cvis.store.models import Case, Match, Scan, ScanItem
+from tests.fusion_web_helpers import fusion_ids
 from tests.web_helpers import (
     B_CASE,
     World,
@@ -80,6 +84,31 @@ EXPECTED: dict[tuple[str, str], Expect] = {
         "name": f"new-{r}", "agency": "Agency B", "role": "analyst",
         "password": "a long enough password"}),
     ("POST", "/admin/tokens/{token_id}/revoke"): Expect(ACCOUNTS_ADMIN, 200, form=lambda _: {}),
+    # intelligence fusion (agency A's subjects, queues, detainers and month; B's are hidden)
+    ("GET", "/targets"): Expect(FUSION_READ, 200),
+    ("GET", "/targets/high-priority"): Expect(FUSION_READ, 200),
+    ("POST", "/targets/high-priority/share"): Expect(FUSION_WRITE, 303, form=lambda r: {
+        "partners": f"Partner of {r}", "purpose": "30-day list"}),
+    ("GET", "/subjects/{subject_id}"): Expect(FUSION_READ, 200, 404),
+    ("POST", "/subjects/{subject_id}/merges/{merge_id}"): Expect(FUSION_WRITE, 303, 404,
+                                                                lambda _: {"action": "confirm"}),
+    ("POST", "/subjects/{subject_id}/assign"): Expect(FUSION_WRITE, 303, 404,
+                                                      lambda _: {"office": "HOU"}),
+    ("POST", "/subjects/{subject_id}/shares"): Expect(FUSION_WRITE, 303, 404, lambda r: {
+        "partner": f"Partner of {r}", "rights": "read", "purpose": "joint investigation"}),
+    ("POST", "/shares/{share_id}/revoke"): Expect(FUSION_WRITE, 303, 404, lambda _: {}),
+    ("GET", "/queues"): Expect(FUSION_READ, 200),
+    ("POST", "/queues/{assignment_id}/accept"): Expect(FUSION_WRITE, 303, 404, lambda _: {}),
+    ("POST", "/queues/{assignment_id}/outcome"): Expect(FUSION_WRITE, 303, 404,
+                                                        lambda _: {"result": "located"}),
+    ("GET", "/releases"): Expect(FUSION_READ, 200),
+    ("GET", "/detainers/{detainer_id}"): Expect(FUSION_READ, 200, 404),
+    ("POST", "/detainers/{detainer_id}"): Expect(FOREIGN_CONFIRM, 303, 404,
+                                                 lambda _: {"status": "signed"}),
+    ("GET", "/months"): Expect(FUSION_READ, 303),
+    ("GET", "/months/{period}"): Expect(FUSION_READ, 200, 404),
+    ("GET", "/months/{period}/plots/{plot}.svg"): Expect(FUSION_READ, 200, 404),
+    ("GET", "/months/{period}/report.pdf"): Expect(FUSION_READ, 200, 404),
     ("POST", "/signin"): Expect(None, 403, form=lambda _: {  # no sign-in nonce: refused
         "user": "x", "password": "y", "code": "000000"}),
     ("POST", "/signout"): Expect(None, 303, form=lambda _: {}),
@@ -119,12 +148,14 @@ def _ids(store: Store) -> dict[str, dict[str, str]]:
                 .where(Case.number == number).order_by(ScanItem.id)))
 
         token = create_token(session, "bob", purpose="a token for the revoke form")[0].id
-        return {
+        found = {
             "own": {"number": DEMO_CASE, "item_id": item(DEMO_CASE), "format": "json",
                     "name": DEMO_SET, "token_id": str(token)},
             "other": {"number": B_CASE, "item_id": item(B_CASE), "format": "json",
                       "name": DEMO_SET, "token_id": str(token)},
         }
+    fusion = fusion_ids(store)
+    return {relation: found[relation] | fusion[relation] for relation in found}
 
 
 def test_every_web_route_role_and_agency_answers_as_expected(

@@ -101,37 +101,41 @@ def _assignment(row: Assignment, subject_id: str) -> AssignmentView:
 
 
 def subject_record(store: Store, actor: Actor, subject_id: str, today: date) -> SubjectRecord:
-    """The subject with its facts, score, merges, queue entries and shares."""
-    view = service.show_subject(store, actor, subject_id)
-    with _audit(store, actor, "subject.page", f"subject:{subject_id}"), \
+    """The subject with its facts (conflicts side by side), score, merges, queue entries
+    and, for those who may change it, its shares."""
+    with _audit(store, actor, "subject.read", f"subject:{subject_id}"), \
             store.session() as session:
-        subject = subj.get_subject(session, subject_id)
-        score = score_facts(view.facts, load_config(), today)
+        subject = service.visible_subject(session, actor, subject_id, "fusion:read")
+        facts = subj.facts_of(session, subject)
+        view = service.SubjectView(subject.subject_id, subject.office, subject.agency, facts,
+                                   subj.conflicts(facts),
+                                   [m.subject_id for m in subj.members(session, subject)])
         rows = session.scalars(select(Assignment).where(Assignment.subject_pk == subject.id)
                                .order_by(Assignment.id))
+        may_write = policy.decide(actor, "fusion:write",
+                                  subject_resource(session, subject)).allowed
         shares = [share_view(s) for s in session.scalars(select(Share).where(
             Share.kind == "subject", Share.ref == subject_id).order_by(Share.id))]
-        may_write = policy.decide(actor, "fusion:write", subject_resource(session, subject))
-        return SubjectRecord(view, score, _merges(session, subject),
+        return SubjectRecord(view, score_facts(facts, load_config(), today),
+                             _merges(session, subject),
                              [_assignment(r, subject_id) for r in rows],
-                             shares if may_write.allowed else [], may_write.allowed)
+                             shares if may_write else [], may_write)
 
 
-def queue_rows(store: Store, actor: Actor, office: str | None = None,
-               closed: bool = False) -> list[AssignmentView]:
-    """Assignments the actor may see, open ones (or closed ones), by office then age."""
+def queue_rows(store: Store, actor: Actor, office: str | None = None
+               ) -> tuple[list[AssignmentView], list[AssignmentView]]:
+    """Open and closed assignments the actor may see, by office then age."""
     with _audit(store, actor, "queue.read", f"office:{office or '*'}"), \
             store.session() as session:
         stmt = select(Assignment, Subject).join(Subject, Subject.id == Assignment.subject_pk)
-        stmt = stmt.where((Assignment.status == "closed") if closed
-                          else (Assignment.status != "closed"))
         if office:
             stmt = stmt.where(Assignment.office == office)
-        out = []
+        opened, closed = [], []
         for row, subject in session.execute(stmt.order_by(Assignment.office, Assignment.id)):
             if service.visible(session, actor, subject, "fusion:read", "assignment"):
-                out.append(_assignment(row, subject.subject_id))
-        return out
+                (closed if row.status == "closed" else opened).append(
+                    _assignment(row, subject.subject_id))
+        return opened, closed
 
 
 def offices_seen(store: Store, actor: Actor) -> list[str]:
@@ -179,21 +183,27 @@ def _month_resource(row: MonthReport) -> Resource:
     return Resource("fusion_month", row.period, row.agency)
 
 
+def _months(session: Session, actor: Actor) -> list[MonthReport]:
+    rows = session.scalars(select(MonthReport).order_by(MonthReport.period.desc()))
+    return [r for r in rows if policy.decide(actor, "fusion:read", _month_resource(r)).allowed]
+
+
 def month_reports(store: Store, actor: Actor) -> list[tuple[str, datetime, str]]:
     """(period, run at, run by) of the months the actor's agency ran, newest first."""
     with _audit(store, actor, "month.list", "months"), store.session() as session:
-        rows = session.scalars(select(MonthReport).order_by(MonthReport.period.desc()))
-        return [(r.period, aware(r.run_at), r.run_by) for r in rows
-                if policy.decide(actor, "fusion:read", _month_resource(r)).allowed]
+        return [(r.period, aware(r.run_at), r.run_by) for r in _months(session, actor)]
 
 
-def month_report(store: Store, actor: Actor, period: str) -> dict[str, Any]:
-    """One month's summary (counts, changes, outcomes, the top of its list)."""
+def month_report(store: Store, actor: Actor, period: str
+                 ) -> tuple[dict[str, Any], list[tuple[str, datetime, str]]]:
+    """One month's summary (counts, changes, outcomes, the top of its list), and the
+    (period, run at, run by) of every month the actor may read."""
     with _audit(store, actor, "month.read", f"period:{period}"), store.session() as session:
-        rows = session.scalars(select(MonthReport).where(MonthReport.period == period))
-        for row in rows:
-            if policy.decide(actor, "fusion:read", _month_resource(row)).allowed:
-                return dict(row.summary)
+        months = _months(session, actor)
+        listed = [(r.period, aware(r.run_at), r.run_by) for r in months]
+        for row in months:
+            if row.period == period:
+                return dict(row.summary), listed
     raise policy.NotVisible(policy.Decision.deny("no such month", hide=True), "fusion:read",
                             Resource("fusion_month", period))
 

@@ -174,8 +174,7 @@ def queue_page(request: Request, services: ServicesDep, user: UserDep, office: O
                error: Error = "", notice: Notice = "") -> Response:
     touch(request, f"queues office:{office or '*'}", "web.queues")
     require_right(user, FUSION_READ, "assignment")
-    rows = views.queue_rows(services.store, user.actor, office or None)
-    closed = views.queue_rows(services.store, user.actor, office or None, closed=True)
+    rows, closed = views.queue_rows(services.store, user.actor, office or None)
     grouped: dict[tuple[str, str], list[views.AssignmentView]] = {}
     for row in rows:
         grouped.setdefault((row.office, row.team), []).append(row)
@@ -292,10 +291,9 @@ def month_page(request: Request, services: ServicesDep, user: UserDep,
                period: str) -> Response:
     touch(request, f"month:{period}", "web.month")
     require_right(user, FUSION_READ, "fusion_month")
-    summary = views.month_report(services.store, user.actor, period)
+    summary, listed = views.month_report(services.store, user.actor, period)
     return page(request, "fusion/month.html", user, title=f"Monthly report {period}",
-                summary=summary, months=views.month_reports(services.store, user.actor),
-                plots=PLOTS)
+                summary=summary, months=listed, plots=PLOTS)
 
 
 @router.get("/months/{period}/plots/{plot}.svg")
@@ -306,7 +304,7 @@ def month_plot(request: Request, services: ServicesDep, user: UserDep, period: s
     require_right(user, FUSION_READ, "fusion_month")
     if plot not in PLOTS:
         raise LookupError(f"No plot {plot!r}.")
-    summary = views.month_report(services.store, user.actor, period)
+    summary = views.month_report(services.store, user.actor, period)[0]
     title, key = PLOTS[plot]
     svg = renderSVG.drawToString(bar_chart(title, summary.get(key) or {}))
     return Response(svg, media_type="image/svg+xml")
@@ -317,7 +315,7 @@ def month_report_pdf(request: Request, services: ServicesDep, user: UserDep,
                      period: str) -> Response:
     touch(request, f"month:{period} pdf", "web.month.pdf")
     require_right(user, FUSION_READ, "fusion_month")
-    summary = views.month_report(services.store, user.actor, period)
+    summary = views.month_report(services.store, user.actor, period)[0]
     body = views.month_pdf_bytes(summary)
     return Response(body, media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="month-{period}.pdf"'})
