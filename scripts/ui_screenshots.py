@@ -37,6 +37,16 @@ PAGES = [  # (file, path, user, width, caption)
     ("settings", "/settings", "demo", 1280, "Wellbeing settings, per examiner"),
     ("audit", "/audit?verify=1", "demo-admin", 1280, "Audit log: search and chain status"),
     ("admin", "/admin", "demo-admin", 1280, "Administration: agencies, users, tokens"),
+    ("targets", "/targets", "demo", 1280, "Targets per field office, with tiers and reasons"),
+    ("subject", "/subjects/{top}", "demo", 1280,
+     "A subject: score, timeline of facts with sources, conflicts side by side, merges, "
+     "queues, shares"),
+    ("queues", "/queues", "demo", 1280, "Work queues per office and fugitive team"),
+    ("releases", "/releases", "demo", 1280, "Inmates due for release and their detainers"),
+    ("detainer", "/detainers/1", "demo", 1280, "A detainer draft, signed by an officer"),
+    ("month", "/months", "demo", 1280, "The monthly report: counts, changes, plots, PDF"),
+    ("high-priority", "/targets/high-priority", "demo", 1280,
+     "The 30-day high-priority list, shared with agencies"),
 ]
 
 
@@ -74,6 +84,7 @@ def shoot(out: Path) -> None:
     with store.session() as session:
         admin_secret = add_user(session, "demo-admin", DEMO_AGENCY, "admin", account.password)[1]
     secrets = {"demo": account.totp_secret, "demo-admin": admin_secret}
+    top = _top_subject(store, DEMO_AGENCY)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(store), host="127.0.0.1", port=port,
                                            log_level="warning"))
@@ -98,12 +109,24 @@ def shoot(out: Path) -> None:
                 page.get_by_role("button", name="Sign in").click()
                 page.wait_for_url("**/")
                 signed_in[user] = context.storage_state()
-            page.goto(path)
+            page.goto(path.format(top=top))
             page.wait_for_load_state("networkidle")
             page.screenshot(path=str(out / f"{name}.jpg"), type="jpeg", quality=70)
             context.close()
         browser.close()
     server.should_exit = True
+
+
+def _top_subject(store: Any, agency: str) -> str:
+    """The demo's best-ranked target (its subject page is the one shown)."""
+    from dataclasses import replace
+
+    from cvis.fusion.service import list_targets
+    from cvis.policy.actors import local_operator
+
+    actor = replace(local_operator(purpose="screenshots"), agency=agency, role="supervisor")
+    found = list_targets(store, actor)
+    return found[0].subject_id if found else "none"
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """`cvis case share|unshare|shares` and `cvis subject share|unshare|shares`: joint
-investigations with partner agencies (parse, call cvis.fusion.shares, render)."""
+investigations with partner agencies (parse, call cvis.fusion.shares, render).
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: typer reads the option annotations, whose
+help texts name the closure's ``kind``, so they must be evaluated where they are written."""
 
 from collections.abc import Callable
 from typing import Annotated, TypeVar

@@ -54,6 +54,19 @@ def _demo_offices(store: Store) -> None:
                                            ()) for code, name, states in DEMO_OFFICES])
 
 
+def _demo_queues(store: Store, actor: Any, targets: list[Any]) -> None:
+    """The top targets in their offices' queues (a fugitive team for those wanted), one
+    accepted, so the queue pages have work on them."""
+    from cvis.fusion import queues
+
+    for n, target in enumerate(targets[:4]):
+        wanted = any(f["name"] in ("charged_at_large", "absconder") for f in target.factors)
+        job = queues.assign(store, actor, target.subject_id, target.office or "SOUTH",
+                            team="fugitive operations" if wanted else "")
+        if n == 0:
+            queues.accept(store, actor, job)
+
+
 def run_fusion_demo(workdir: Path, say: Callable[[str], None] = lambda _m: None,
                     store: Store | None = None) -> dict[str, Any]:
     store = store or Store()
@@ -78,6 +91,7 @@ def run_fusion_demo(workdir: Path, say: Callable[[str], None] = lambda _m: None,
             f"{s['detainers_drafted']} detainer drafts -> {result.paths['month.pdf']}")
         months.append(s)
     top = result.targets[0]
+    _demo_queues(store, actor, result.targets)
     say(f"top target {top.subject_id} ({top.tier}, {top.score}): " + ", ".join(
         f"{f['name']} +{f['points']}" for f in top.factors))
 
