@@ -151,8 +151,9 @@ def revoke(store: Store, actor: Actor, share_id: int, reason: str = "") -> Share
 
 
 def list_shares(store: Store, actor: Actor, kind: str, ref: str) -> list[ShareView]:
-    """A resource's shares, live and ended (for those who may read the resource)."""
-    right = RIGHTS.get(kind, {}).get("read", "")
+    """A resource's shares, live and ended (for those who may change the resource: a
+    partner is not told who else holds it)."""
+    right = OWNER_RIGHT.get(kind, "")
     with audited(store, "fusion", f"{kind}.shares", f"{kind}:{ref}",
                  actor=audit_actor(actor), purpose=actor.purpose), store.session() as session:
         if kind not in KINDS:
