@@ -130,7 +130,8 @@ def queue_rows(store: Store, actor: Actor, office: str | None = None
         stmt = select(Assignment, Subject).join(Subject, Subject.id == Assignment.subject_pk)
         if office:
             stmt = stmt.where(Assignment.office == office)
-        opened, closed = [], []
+        opened: list[AssignmentView] = []
+        closed: list[AssignmentView] = []
         for row, subject in session.execute(stmt.order_by(Assignment.office, Assignment.id)):
             if service.visible(session, actor, subject, "fusion:read", "assignment"):
                 (closed if row.status == "closed" else opened).append(
