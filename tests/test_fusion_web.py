@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from cvis.accounts.service import add_agency, add_user
 from cvis.cases.service import new_case
+from cvis.linkage.state import LinkageState
 from cvis.store.db import Store
 from cvis.store.models import AuditRecord
 from tests.fusion_web_helpers import fusion_ids, seed_fusion
@@ -103,9 +104,15 @@ def test_merge_undo_outcome_detainer_and_the_thirty_day_share(world: World) -> N
     assert "contact_offence" not in _text(http.get("/subjects/S-A1").text)
     job = own["assignment_id"]
     http.post(f"/queues/{job}/accept", data={"csrf": csrf})
+    linkage = world.store.settings.home / "linkage"
+    with LinkageState(linkage, audit=False) as state:  # the link was confirmed by a reviewer
+        state.execute("INSERT INTO decisions (registry_id, index_name, record_id, decision) "
+                      "VALUES ('R1', 'inmates', 'I1', 'confirm')")
     done = http.post(f"/queues/{job}/outcome", data={"csrf": csrf, "result": "wrong_person",
                                                     "note": "different person"})
     assert "returned to review" in _text(done.text)
+    with LinkageState(linkage, audit=False) as state:  # pending again: a person looks again
+        assert state.query("SELECT * FROM decisions").empty
     assert "inmates:I1" not in _text(http.get("/subjects/S-A1").text)  # the link's facts retracted
     url = f"/detainers/{own['detainer_id']}"
     assert "draft" in _text(http.post(url, data={"csrf": csrf, "status": "lodged"}).text)

@@ -18,7 +18,6 @@ from reportlab.graphics import renderSVG
 from cvis.accounts.roles import FOREIGN_CONFIRM, FUSION_READ, FUSION_WRITE
 from cvis.fusion import queues, service, shares, views
 from cvis.fusion.report import bar_chart
-from cvis.linkage import service as linkage
 from cvis.web.render import page, see_other
 from cvis.web.routes.common import ServicesDep, require_right, touch
 from cvis.web.session import FormUserDep, UserDep
@@ -209,17 +208,21 @@ def outcome(request: Request, services: ServicesDep, user: FormUserDep, assignme
     """Close an assignment; "wrong person" retracts the link's facts and reopens the link."""
     touch(request, f"assignment:{assignment_id} outcome:{result}", "web.queue.outcome")
     require_right(user, FUSION_WRITE, "assignment")
+    state = _linkage_state(services.store.settings.home)
     try:
         status = queues.record_outcome(services.store, user.actor, assignment_id, result,
-                                       note, state_dir=_linkage_state())
+                                       note, state_dir=state)
     except queues.QueueError as exc:
         return back(_queue_url(office), failed(request, exc))
+    if result == "wrong_person" and state is None:
+        status += (" (the link's facts are retracted; this server holds no linkage state, "
+                   "so reopen the link for review where the linkage ran)")
     return back(_queue_url(office), notice=f"Assignment {assignment_id}: {status}.")
 
 
-def _linkage_state() -> Path | None:
-    """The deployment's linkage state (where a wrong-person link goes back to review), if any."""
-    state = linkage.state_dir(None)
+def _linkage_state(home: Path) -> Path | None:
+    """The deployment's linkage state (where a wrong-person link goes back to review)."""
+    state = home / "linkage"
     return state if (state / "linkage.duckdb").exists() else None
 
 
