@@ -61,8 +61,9 @@ def _demo_queues(store: Store, actor: Any, targets: list[Any]) -> None:
 
     for n, target in enumerate(targets[:4]):
         wanted = any(f["name"] in ("charged_at_large", "absconder") for f in target.factors)
+        link = next((s["ref"] for s in target.sources if s["kind"] == "link"), "")
         job = queues.assign(store, actor, target.subject_id, target.office or "SOUTH",
-                            team="fugitive operations" if wanted else "")
+                            team="fugitive operations" if wanted else "", link_key=link)
         if n == 0:
             queues.accept(store, actor, job)
 
