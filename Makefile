@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Test workers (pytest-xdist); each test file runs whole on one worker, so its fixtures
+# are built once.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test lint typecheck unit clean
 
@@ -29,7 +32,7 @@ typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy src
 
 unit: $(VENV)/.installed-dev
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test: lint typecheck unit
 

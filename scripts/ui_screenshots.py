@@ -34,9 +34,33 @@ PAGES = [  # (file, path, user, width, caption)
     ("sets", "/sets", "demo", 1280, "Hash sets"),
     ("set", "/sets/demo-known?first=0&last=1", "demo", 1280,
      "A hash set: versions and what changed between two"),
+    ("set-admin", "/sets/demo-admin-list", "demo-admin", 1280,
+     "A curator's set: disputed hashes with the lift button, who may use it, import a version"),
+    ("set-import", "/sets/imports/1", "demo-admin", 1280,
+     "A hash-list import: progress, then what it changed (or each malformed line)"),
+    ("links", "/links", "demo", 1280,
+     "Registry links: the cross-match's candidates, the clerical review band first"),
+    ("link", "/links/{link}", "demo", 1280,
+     "A link: registrant and index record side by side, each field's agreement and weight"),
+    ("link-375", "/links/{link}", "demo", 375, "A link at 375 px"),
+    ("series", "/cases/DEMO-CASE/series", "demo", 1280,
+     "Candidate series: categorised unmatched pictures grouped, blurred, exported as hashes"),
     ("settings", "/settings", "demo", 1280, "Wellbeing settings, per examiner"),
     ("audit", "/audit?verify=1", "demo-admin", 1280, "Audit log: search and chain status"),
     ("admin", "/admin", "demo-admin", 1280, "Administration: agencies, users, tokens"),
+    ("foreign-hits", "/foreign", "demo-admin", 1280,
+     "Foreign work: screening hits awaiting a determination"),
+    ("foreign-traveller", "/foreign/travellers/{traveller_id}", "demo-admin", 1280,
+     "A traveller beside the registrant, with the determination form"),
+    ("foreign-notice", "/foreign/notices/{notice_id}", "demo-admin", 1280,
+     "A notice: where it stands, PDF and signed JSON"),
+    ("foreign-inbound", "/foreign/inbound/{pending_request_id}", "demo-admin", 1280,
+     "An inbound request awaiting approval"),
+    ("foreign-complaints", "/foreign/complaints", "demo-admin", 1280,
+     "Complaints queue: open and overdue first"),
+    ("foreign-complaint", "/foreign/complaints/{open_complaint_id}", "demo-admin", 1280,
+     "A complaint from the portal: tie it to its notice, decide, letter"),
+    ("foreign-report", "/foreign/report", "demo-admin", 1280, "The annual report's figures"),
     ("targets", "/targets", "demo", 1280, "Targets per field office, with tiers and reasons"),
     ("subject", "/subjects/{top}", "demo", 1280,
      "A subject: score, timeline of facts with sources, conflicts side by side, merges, "
@@ -76,7 +100,7 @@ def shoot(out: Path) -> None:
     from cvis.api import create_app
     from cvis.demo import run_demo
     from cvis.store.db import Store
-    from cvis.web.demo_account import DEMO_AGENCY, ensure_demo_account
+    from cvis.web.demo_account import DEMO_AGENCY, demo_service_settings, ensure_demo_account
 
     run_demo(quiet=True)
     store = Store()
@@ -84,9 +108,14 @@ def shoot(out: Path) -> None:
     with store.session() as session:
         admin_secret = add_user(session, "demo-admin", DEMO_AGENCY, "admin", account.password)[1]
     secrets = {"demo": account.totp_secret, "demo-admin": admin_secret}
+    from cvis.foreign import sample
+
+    foreign_ids = sample.seed(store, DEMO_AGENCY)  # the foreign pages' records, ids in paths
     top = _top_subject(store, DEMO_AGENCY)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(store), host="127.0.0.1", port=port,
+    app = create_app(store, demo_service_settings(store))
+    link = _prepare(store, app)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
@@ -109,7 +138,7 @@ def shoot(out: Path) -> None:
                 page.get_by_role("button", name="Sign in").click()
                 page.wait_for_url("**/")
                 signed_in[user] = context.storage_state()
-            page.goto(path.format(top=top))
+            page.goto(path.format(link=link, top=top, **foreign_ids))
             page.wait_for_load_state("networkidle")
             page.screenshot(path=str(out / f"{name}.jpg"), type="jpeg", quality=70)
             context.close()
@@ -127,6 +156,40 @@ def _top_subject(store: Any, agency: str) -> str:
     actor = replace(local_operator(purpose="screenshots"), agency=agency, role="supervisor")
     found = list_targets(store, actor)
     return found[0].subject_id if found else "none"
+
+
+def _prepare(store: Any, app: Any) -> str:
+    """What the administration pages show: a list imported through the web (one malformed
+    line skipped), the demo case's unmatched pictures categorised and grouped; returns a
+    link key of the demo's cross-match (one in the review band when there is one)."""
+    from cvis.accounts.service import add_agency
+    from cvis.audit.log import Actor
+    from cvis.cases.review import categorise_item, review_queue
+    from cvis.cases.series import build_candidate_series
+    from cvis.demo import DEMO_CASE
+    from cvis.linkage.review import queue
+    from cvis.linkage.state import LinkageState
+    from cvis.web.demo_account import DEMO_AGENCY
+    from cvis.web.imports import ImportJob
+
+    web = next(r.app for r in app.routes if getattr(r, "name", "") == "web")
+    with store.session() as session:
+        add_agency(session, "Partner Agency")  # someone to share the curator's set with
+    listing = Path(tempfile.mkdtemp()) / "demo-admin-list.csv"
+    listing.write_text("media_id,md5,category\nm1," + "ab" * 16 + ",3\nm2,not-a-hash,3\n"
+                       "m3," + "cd" * 16 + ",4\n", encoding="utf-8")
+    job = ImportJob(0, "demo-admin-list", listing.name, "demo-admin", listing.stat().st_size)
+    web.state.imports.start(store, listing, job, agency=DEMO_AGENCY, format_name="csv",
+                            skip_bad=True, audit=web.state.services.audit.write,
+                            actor=Actor("demo-admin", DEMO_AGENCY, "127.0.0.1"), wait=True)
+    with store.session() as session:
+        for entry in review_queue(session, DEMO_CASE, unmatched=True):
+            categorise_item(session, entry.item_id, reviewer="demo", category=3)
+        build_candidate_series(session, DEMO_CASE, actor="demo")
+    settings = web.state.services.settings
+    with LinkageState(settings.linkage_state, audit=False) as state:
+        items = queue(state)
+    return next((i.key for i in items if i.band == "review"), items[0].key if items else "none")
 
 
 if __name__ == "__main__":

@@ -152,11 +152,13 @@ def test_catalogue_covers_every_message_and_the_mo_is_compiled_from_the_po():
     from babel.messages.mofile import read_mo
     from babel.messages.pofile import read_po
 
-    from cvis.portal.i18n import LOCALE_DIR, extract_messages
+    from cvis.portal.i18n import DOMAINS, LOCALE_DIR, extract_messages
 
-    po = read_po((LOCALE_DIR / "es/LC_MESSAGES/messages.po").open("rb"))
-    mo = read_mo((LOCALE_DIR / "es/LC_MESSAGES/messages.mo").open("rb"))
+    catalogues = [(read_po((LOCALE_DIR / f"es/LC_MESSAGES/{d}.po").open("rb")),
+                   read_mo((LOCALE_DIR / f"es/LC_MESSAGES/{d}.mo").open("rb"))) for d in DOMAINS]
     for message in extract_messages():
+        po, mo = next(((po, mo) for po, mo in catalogues if po.get(message) is not None),
+                      catalogues[0])
         assert po.get(message) is not None and po.get(message).string, message
         assert mo.get(message) is not None and mo.get(message).string == po.get(message).string
 

@@ -70,7 +70,8 @@ def test_every_page_passes_axe_at_375px_in_both_languages(live_portal, browser):
     base, poster_id = live_portal
     page = browser.new_page(viewport={"width": 375, "height": 740})
     paths = ["/", f"/posters/{poster_id}", "/alerts", f"/alerts?poster={poster_id}",
-             "/registries", "/registries/search?last=Doe", "/offline"]
+             "/registries", "/registries/search?last=Doe", "/offline", "/complaints",
+             "/complaints/form"]
     for lang in ("en", "es"):
         for path in paths:
             url = f"{base}{path}{'&' if '?' in path else '?'}lang={lang}"

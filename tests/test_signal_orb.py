@@ -73,3 +73,27 @@ def test_set_built_from_media_finds_a_portrait_crop(store: Store, tmp_path: Path
     assert [(m["media_id"], m["signal"]) for m in found] == [("CAT", "orb")]
     assert found[0]["distance"] <= OrbSignal.default_threshold and found[0]["category"] == 2
     assert rows["other.jpg"]["matches"] == []
+
+
+def test_keypoints_are_computed_only_when_a_set_can_match_them(tmp_path: Path) -> None:
+    from cvis.hashing import HashingLimits, HashRecord, decode_picture
+
+    picture = encode(photo("coffee.png"), "JPEG", quality=90)
+    every, pdq_only = HashRecord("a.jpg"), HashRecord("a.jpg")
+    decode_picture(every, picture, HashingLimits())
+    decode_picture(pdq_only, picture, HashingLimits(picture_signals=frozenset({"md5", "pdq"})))
+    assert set(every.signals) == {"orb"} and len(every.signals["orb"]) > 100
+    assert pdq_only.signals == {} and pdq_only.pdq == every.pdq
+
+
+def test_a_scan_asks_only_for_the_signals_its_sets_hold(store: Store) -> None:
+    import io
+
+    from cvis.hashsets.service import import_stream
+    from cvis.identify.matcher import Matcher
+
+    with store.session() as session:
+        import_stream(session, io.StringIO("media_id,md5\nm1," + "0" * 32 + "\n"),
+                      name="md5-only")
+    with store.session() as session:
+        assert Matcher(session, ["md5-only"]).signals() == {"md5"}

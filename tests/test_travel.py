@@ -190,3 +190,45 @@ def test_a_registry_of_a_few_people_still_scores_sensibly(cli_env: Settings, tmp
     assert smith["candidates"] == []
     assert [c["registry_id"] for c in garcia["candidates"]] == ["R2"]
     assert garcia["candidates"][0]["match_probability"] > 0.9
+
+
+def test_nationality_document_and_birth_date_tell_a_namesake_from_the_registrant(
+        registry, tmp_path: Path) -> None:
+    """Only the common name in common: not proposed. The same person under a transliterated
+    name (the same passport, or the same birth date and nationality): proposed."""
+    import pandas as pd
+
+    path, _, models = registry
+    reg = pd.read_csv(path, dtype=str)
+    reg["nationality"], reg["passport_number"] = None, None
+    reg.loc[reg["id"] == COMMON["id"], ["nationality", "passport_number"]] = ["US", "X1234567"]
+    egypt = {"id": "R9000002", "given_names": "Mohammed", "family_name": "Abdelrahman",
+             "dob": "1969-07-02", "sex": "M", "state": "TX", "nationality": "EG",
+             "passport_number": "A12345678"}
+    registry_path = tmp_path / "registry.csv"
+    pd.concat([reg, pd.DataFrame([egypt])], ignore_index=True).to_csv(registry_path,
+                                                                       index=False)
+    smith = {k: COMMON[k] for k in ("given_names", "family_name", "sex")}
+    trip = {"departure_at": "2026-12-20T10:00:00Z", "destination": "GB"}
+    rows = [
+        {**smith, "dob": COMMON["dob"], "nationality": "GBR", "passport_number": "P1", **trip},
+        {**smith, "nationality": "CAN", **trip},
+        {**smith, "nationality": "USA", "passport_number": "Q7654321", **trip},
+        {**smith, "dob": COMMON["dob"], "nationality": "USA", "passport_number": "X1234567",
+         **trip},
+        {"given_names": "Mohamed", "family_name": "Abd El Rahman", "dob": "1969-07-02",
+         "sex": "M", "nationality": "EGY", "passport_number": "A12345678", **trip},
+        {"given_names": "Muhammad", "family_name": "Abdel-Rahman", "dob": "1969-07-02",
+         "sex": "M", "nationality": "Egypt", **trip},
+    ]
+    edi = paxlst([{**r, "dob": r.get("dob") or "", "passport_number":
+                   r.get("passport_number", "")} for r in rows[3:5]])
+    shutil.copytree(models, tmp_path / "models")
+    setup = ScreeningSetup(registry_path, None, tmp_path / "models")
+    found = screen(setup, read_manifest(write_manifest(tmp_path / "m.csv", rows).read_bytes()))
+    assert [[c.registry_id for c in r.candidates] for r in found] == [
+        [], [], [], [COMMON["id"]], ["R9000002"], ["R9000002"]]
+    assert "document: same number" in found[4].candidates[0].agreement
+    from_paxlst = screen(setup, read_manifest(edi.encode()))  # NAT+2+USA, DOC+P+...
+    assert [[c.registry_id for c in r.candidates] for r in from_paxlst] == [
+        [COMMON["id"]], []]  # the Egyptian passport holder is not a US national: refused

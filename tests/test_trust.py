@@ -355,6 +355,13 @@ def _age_heartbeat(store: Store, scan_id: int) -> None:
                         .values(heartbeat_at=utcnow() - timedelta(minutes=1)))
 
 
+def _mark(store: Store, scan_id: int, status: str) -> None:
+    from cvis.store.models import Scan
+
+    with store.session() as session:
+        session.get_one(Scan, scan_id).status = status
+
+
 def test_row13_a_scan_whose_worker_died_resumes(
     sqlite_world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -378,6 +385,9 @@ def test_row13_a_scan_whose_worker_died_resumes(
     assert first["status"] == "running" and started
     again = w.client.post("/api/v1/scans", headers=h, json=body).json()
     assert again["scan_id"] == first["scan_id"], "resubmitting picks up the same scan"
+    _mark(w.store, first["scan_id"], "interrupted")  # as `cvis case show` marks a dead one
+    assert w.client.post("/api/v1/scans", headers=h, json=body).json()["scan_id"] == \
+        first["scan_id"], "an interrupted scan is resumed too"
     monkeypatch.setattr(jobs.threading, "Thread", real_thread)
     _age_heartbeat(w.store, first["scan_id"])
     final = _wait(w, first["scan_id"], h)

@@ -21,17 +21,29 @@ from cvis.accounts.roles import (
     CASES_READ,
     CASES_WRITE,
     FOREIGN_CONFIRM,
+    FOREIGN_READ,
+    FOREIGN_WRITE,
     FUSION_READ,
     FUSION_WRITE,
+    LINKAGE_READ,
+    LINKAGE_REVIEW,
     ROLES,
+    SETS_CURATE,
     SETS_READ,
+    SETS_WRITE,
 )
 from cvis.accounts.service import create_token
-from cvis.demo import DEMO_CASE, DEMO_SET
+from cvis.cases.review import categorise_item, review_queue
+from cvis.cases.series import build_candidate_series
+from cvis.demo import DEMO_CASE
+from cvis.foreign import sample
+from cvis.hashsets.access import create_owned_set
 from cvis.store.db import Store
 from cvis.store.models import Case, Match, Scan, ScanItem
 from tests.fusion_web_helpers import fusion_ids
 from tests.web_helpers import (
+    AGENCY_A,
+    AGENCY_B,
     B_CASE,
     World,
     build_world,
@@ -58,6 +70,28 @@ def _decide(_: str) -> dict[str, str]:
     return {"action": "note", "note": "checked"}
 
 
+FOREIGN_EXPECTED: dict[tuple[str, str], Expect] = {  # own: sample.seed's decided records
+    ("GET", "/foreign"): Expect(FOREIGN_READ, 200),
+    ("GET", "/foreign/travellers/{traveller_id}"): Expect(FOREIGN_READ, 200, 404),
+    ("POST", "/foreign/travellers/{traveller_id}"): Expect(FOREIGN_WRITE, 303, 404, lambda _: {
+        "registry_id": sample.registry_id(AGENCY_A), "covered": "no", "basis": "checked"}),
+    ("GET", "/foreign/notices"): Expect(FOREIGN_READ, 200),
+    ("GET", "/foreign/notices/{notice_id}"): Expect(FOREIGN_READ, 200, 404),
+    ("GET", "/foreign/notices/{notice_id}/notice.{format}"): Expect(FOREIGN_READ, 200, 404),
+    ("POST", "/foreign/notices/{notice_id}"): Expect(FOREIGN_WRITE, 303, 404, lambda _: {
+        "action": "received"}),
+    ("GET", "/foreign/inbound"): Expect(FOREIGN_READ, 200),
+    ("GET", "/foreign/inbound/{request_id}"): Expect(FOREIGN_READ, 200, 404),
+    ("POST", "/foreign/inbound/{request_id}"): Expect(FOREIGN_CONFIRM, 303, 404, lambda _: {
+        "covered": "no", "basis": "checked"}),
+    ("GET", "/foreign/complaints"): Expect(FOREIGN_READ, 200),
+    ("GET", "/foreign/complaints/{complaint_id}"): Expect(FOREIGN_READ, 200, 404),
+    ("GET", "/foreign/complaints/{complaint_id}/letter.pdf"): Expect(FOREIGN_READ, 200, 404),
+    ("POST", "/foreign/complaints/{complaint_id}"): Expect(FOREIGN_CONFIRM, 303, 404, lambda _: {
+        "action": "review", "upheld": "no", "explanation": "checked"}),
+    ("GET", "/foreign/report"): Expect(FOREIGN_READ, 200),
+    ("GET", "/foreign/report/{year}.{format}"): Expect(FOREIGN_READ, 200),
+}
 EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/"): Expect(None, 200),
     ("GET", "/signin"): Expect(None, 303),  # signed in already: on to the page
@@ -69,7 +103,20 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/media/{item_id}"): Expect(CASES_READ, 200, 404),
     ("GET", "/review/exposure"): Expect(None, 200),
     ("GET", "/sets"): Expect(SETS_READ, 200),
-    ("GET", "/sets/{name}"): Expect(SETS_READ, 200),
+    ("GET", "/sets/{name}"): Expect(SETS_READ, 200, 404),
+    ("POST", "/sets/import"): Expect(SETS_WRITE, 303, form=lambda _: {"name": "no-file"}),
+    ("GET", "/sets/imports/{job_id}"): Expect(SETS_WRITE, 404),  # none running
+    ("POST", "/sets/{name}/suppressions/lift"): Expect(SETS_CURATE, 303, 404, form=lambda _: {
+        "signal": "md5", "value": "0" * 32}),
+    ("POST", "/sets/{name}/access"): Expect(SETS_CURATE, 303, 404, form=lambda _: {
+        "agency": "Agency B", "level": "match"}),
+    ("GET", "/links"): Expect(LINKAGE_READ, 200),  # one cross-match, agency A's
+    ("GET", "/links/{key}"): Expect(LINKAGE_READ, 200),
+    ("POST", "/links/{key}"): Expect(LINKAGE_REVIEW, 303, form=lambda _: {
+        "decision": "confirm"}),
+    ("GET", "/cases/{number}/series"): Expect(CASES_READ, 200, 404),
+    ("POST", "/cases/{number}/series"): Expect(CASES_WRITE, 303, 404, lambda _: {}),
+    ("GET", "/cases/{number}/series/{label}/export"): Expect(CASES_EXPORT, 200, 404),
     ("GET", "/audit"): Expect(AUDIT_READ, 200),
     ("GET", "/admin"): Expect(ACCOUNTS_ADMIN, 200),
     ("GET", "/settings"): Expect(None, 200),
@@ -112,6 +159,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", "/signin"): Expect(None, 403, form=lambda _: {  # no sign-in nonce: refused
         "user": "x", "password": "y", "code": "000000"}),
     ("POST", "/signout"): Expect(None, 303, form=lambda _: {}),
+    **FOREIGN_EXPECTED,
 }
 
 
@@ -139,30 +187,43 @@ def test_every_web_route_has_an_expected_outcome(sqlite_store: Store) -> None:
     assert not sorted(EXPECTED.keys() - routes), "EXPECTED names routes the app no longer has"
 
 
-def _ids(store: Store) -> dict[str, dict[str, str]]:
+def _ids(store: Store, world: World) -> dict[str, dict[str, str]]:
     """Path parameters naming agency A's own resources and agency B's."""
     with store.session() as session:
+        for name, agency in (("a-owned", AGENCY_A), ("b-owned", AGENCY_B)):
+            create_owned_set(session, name, agency)
+        unmatched = review_queue(session, DEMO_CASE, unmatched=True)[0].item_id
+        categorise_item(session, unmatched, reviewer="ana", category=3)
+        build_candidate_series(session, DEMO_CASE, actor="ana")
+
         def item(number: str) -> str:  # a matched picture of the case
             return str(session.scalar(
                 select(ScanItem.id).join(Scan).join(Case).join(Match, Match.item_id == ScanItem.id)
                 .where(Case.number == number).order_by(ScanItem.id)))
 
+        series = f"{DEMO_CASE}-NEW-001"
         token = create_token(session, "bob", purpose="a token for the revoke form")[0].id
-        found = {
+        ids = {
             "own": {"number": DEMO_CASE, "item_id": item(DEMO_CASE), "format": "json",
-                    "name": DEMO_SET, "token_id": str(token)},
+                    "name": "a-owned", "token_id": str(token), "job_id": "1",
+                    "key": world.links["link"], "label": series},
             "other": {"number": B_CASE, "item_id": item(B_CASE), "format": "json",
-                      "name": DEMO_SET, "token_id": str(token)},
+                      "name": "b-owned", "token_id": str(token), "job_id": "1",
+                      "key": world.links["link"], "label": series},
         }
+    for relation, agency in (("own", AGENCY_A), ("other", "Agency B")):
+        seeded = sample.seed(store, agency)
+        ids[relation] |= {k: str(seeded[k]) for k in (
+            "traveller_id", "notice_id", "request_id", "complaint_id", "year")}
     fusion = fusion_ids(store)
-    return {relation: found[relation] | fusion[relation] for relation in found}
+    return {relation: ids[relation] | fusion[relation] for relation in ids}
 
 
 def test_every_web_route_role_and_agency_answers_as_expected(
     store: Store, files: tuple[Path, Path]
 ) -> None:
     world: World = build_world(store, files)
-    ids = _ids(store)
+    ids = _ids(store, world)
     wrong = []
     for role in ROLES:
         http = client(store)

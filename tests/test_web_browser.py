@@ -29,10 +29,20 @@ from cvis.accounts.credentials import use_password_hasher
 from cvis.api import create_app
 from cvis.config import Settings
 from cvis.demo import DEMO_CASE
+from cvis.foreign import sample
+from cvis.hashsets.access import create_owned_set
 from cvis.store.db import Store
-from cvis.store.models import AuditRecord, ItemReview, MatchReview
+from cvis.store.models import AuditRecord, HashSet, ItemReview, MatchReview
 from tests.conftest import PostgresDatabases
-from tests.web_helpers import B_CASE, PASSWORD, World, build_world, demo_files, web_settings
+from tests.web_helpers import (
+    AGENCY_A,
+    B_CASE,
+    PASSWORD,
+    World,
+    build_world,
+    demo_files,
+    web_settings,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 WIDTHS = (1280, 375)
@@ -54,7 +64,9 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         name = databases.create()
         url = databases.url(name)
     store = Store(Settings(home=home, database_url=url))
-    yield build_world(store, demo_files(home / "demo"))
+    world = build_world(store, demo_files(home / "demo"))
+    sample.seed(store, AGENCY_A)  # foreign records for the foreign pages (ids from 1)
+    yield world
     store.dispose()
     if databases is not None:
         databases.drop(url.rsplit("/", 1)[1])
@@ -238,8 +250,10 @@ PAGES = {
             "/sets/demo-known?first=0&last=1", "/settings", "/cases/NO-SUCH"],
     # fusion: the pages with forms in tables, conflicts, definition lists and plots (the
     # target, release and 30-day tables share their markup; TestClient tests cover them)
-    "adm": ["/audit?verify=1", "/admin", "/subjects/S-A1", "/queues", "/detainers/1",
-            "/months/2026-11"],
+    "adm": ["/audit?verify=1", "/admin", "/sets", "/sets/a-owned", "/foreign/travellers/1",
+            "/foreign/notices/2", "/foreign/complaints", "/foreign/complaints/2",
+            "/foreign/report", "/subjects/S-A1", "/queues", "/detainers/1", "/months/2026-11"],
+    "sue": ["/links", "/links/{review}", f"/cases/{DEMO_CASE}/series"],
 }
 
 
@@ -253,11 +267,14 @@ def _axe_serious(page: Page) -> list[str]:
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_axe_finds_no_serious_violation_on_any_page(pages: Pages, width: int) -> None:
+    with pages.world.store.session() as session:
+        if session.scalar(select(HashSet.id).where(HashSet.name == "a-owned")) is None:
+            create_owned_set(session, "a-owned", "Demo Agency")
     problems = {"/signin": _axe_serious(pages.open(None, "/signin", width))}
     for user, paths in PAGES.items():
         page = pages.open(user, "/", width)
         for path in paths:
-            page.goto(path)
+            page.goto(path.format(**pages.world.links))
             problems[path] = _axe_serious(page)
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             if overflow > 1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from cvis.cases.service import new_case
 from cvis.demo import DEMO_CASE, DEMO_SET, build_evidence, build_reference
 from cvis.hashsets.service import import_file
 from cvis.identify.scan import ScanRequest, run_scan
+from cvis.linkage.review import link_key
+from cvis.linkage.state import LinkageState
 from cvis.store.db import Store
 from tests.fusion_web_helpers import seed_fusion
 
@@ -33,7 +36,10 @@ USERS = {  # name: (agency, role)
     "bob": (AGENCY_B, "examiner"),
     "aud": (AGENCY_A, "auditor"),
     "adm": (AGENCY_A, "admin"),
+    "sue": (AGENCY_A, "supervisor"),  # reviews agency A's registry links
+    "sam": (AGENCY_B, "supervisor"),  # holds the linkage rights, but of another agency
 }
+LINK_FIELDS = ("given_names", "family_name", "dob", "state")
 
 
 @pytest.fixture(autouse=True)
@@ -57,6 +63,7 @@ class World:
     evidence: Path
     secrets: dict[str, str] = field(default_factory=dict)
     used: dict[str, int] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)  # band -> a link key of that band
 
     def code(self, user: str) -> str:
         """A fresh code: each is single-use, and a step at or before the last used is refused,
@@ -84,6 +91,7 @@ def build_world(store: Store, files: tuple[Path, Path]) -> World:
                  title="Benign demonstration evidence")
         new_case(session, B_CASE, actor="bob", agency=AGENCY_B, examiners=["bob"],
                  title="Agency B's own case")
+    world.links = seed_linkage(store.settings.home / "linkage")
     seed_fusion(store, (AGENCY_A, AGENCY_B))  # subjects, queues, detainers, a month per agency
     run_scan(store, ScanRequest(DEMO_CASE, [world.evidence], [DEMO_SET], workers=1))
     run_scan(store, ScanRequest(B_CASE, [world.evidence / "DCIM" / "IMG_0001.png"], [DEMO_SET],
@@ -91,8 +99,48 @@ def build_world(store: Store, files: tuple[Path, Path]) -> World:
     return world
 
 
+def seed_linkage(state_dir: Path) -> dict[str, str]:
+    """A finished cross-match run with one link and one review-band pair, as the linker
+    writes them (generated people, field-by-field explanation); returns band -> key."""
+    from faker import Faker
+
+    fake = Faker()
+    fake.seed_instance(20)
+    people = [(fake.first_name(), fake.last_name(), fake.date_of_birth().isoformat())
+              for _ in range(2)]
+    keys = {}
+    with LinkageState(state_dir, audit=False) as state:
+        run = state.next_run_id()
+        state.execute("INSERT INTO runs VALUES (?, now(), now(), 'duckdb', 0.5, 'registry', "
+                      "'{}', '{}', 2, 0)", [run])
+        for n, ((given, family, dob), band, p) in enumerate(
+                zip(people, ("link", "review"), (0.97, 0.31), strict=True)):
+            reg, rec = f"R{n}", f"J{n}"
+            registrant = dict(zip(LINK_FIELDS, (given, family, dob, "TX"), strict=True))
+            record = registrant | ({"dob": "1970-01-01"} if band == "review" else {})
+            fields = [{"field": "given_name", "agreement": "exact", "weight": 6.1},
+                      {"field": "family_name", "agreement": "exact", "weight": 7.2},
+                      {"field": "dob", "agreement": "exact" if band == "link" else "different",
+                       "weight": 9.0 if band == "link" else -8.4}]
+            state.execute("INSERT INTO records VALUES (?, 'registry', ?, ?)",
+                          [run, reg, json.dumps(registrant)])
+            state.execute("INSERT INTO records VALUES (?, 'jail', ?, ?)",
+                          [run, rec, json.dumps(record)])
+            state.execute(
+                "INSERT INTO links (run_id, registry_id, index_name, record_id, "
+                "match_probability, match_weight, agreement, fingerprint, person_id, band, "
+                "reason, explanation) VALUES (?, ?, 'jail', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [run, reg, rec, p, sum(f["weight"] for f in fields),  # type: ignore[misc]
+                 "given_names: exact; family_name: exact", f"fp{n}", f"P{n}", band,
+                 "dates of birth differ" if band == "review" else "",
+                 json.dumps({"prior_weight": -3.0, "fields": fields})])
+            keys[band] = link_key(reg, "jail", rec)
+    return keys
+
+
 def web_settings(**overrides: object) -> ServiceSettings:
-    options = {"index_refresh_seconds": 0.0, "background_refresh": False, "cache_seconds": 0.0}
+    options = {"index_refresh_seconds": 0.0, "background_refresh": False, "cache_seconds": 0.0,
+               "linkage_agency": AGENCY_A}
     return ServiceSettings(**(options | overrides))  # type: ignore[arg-type]
 
 

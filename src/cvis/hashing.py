@@ -67,6 +67,9 @@ class HashRecord:
 class HashingLimits:
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES
+    # The registered picture signals beyond PDQ to compute (None: every one). A scan asks
+    # only for those its sets hold: ORB keypoints cost several times PDQ.
+    picture_signals: frozenset[str] | None = None
 
 
 def _read_and_digest(item: MediaItem, keep_up_to: int) -> tuple[HashRecord, bytes | None, str]:
@@ -171,7 +174,9 @@ def decode_item(
 def decode_picture(record: HashRecord, picture: bytes, limits: HashingLimits) -> None:
     """Fill in PDQ and its variants, or the reason the picture could not be decoded."""
     try:
-        signals = hash_image_bytes(picture, max_pixels=limits.max_pixels, others=True)
+        wanted = limits.picture_signals
+        signals = hash_image_bytes(picture, max_pixels=limits.max_pixels,
+                                   others=True if wanted is None else wanted)
     except PixelLimitError as exc:
         record.error = f"decompression bomb: {exc}"
     except Exception as exc:  # decoders raise many types on hostile input

@@ -47,7 +47,9 @@ TIPS_INTAKE = "tips:intake"  # submit tips (call-takers, partners)
 TIPS_READ = "tips:read"  # see leads and their tips (per lead: the "lead" rule, by office)
 TIPS_WRITE = "tips:write"  # triage, assign, accept, action, close, re-route, forward
 _TIPS = frozenset({TIPS_INTAKE, TIPS_READ, TIPS_WRITE})
-LINKAGE = frozenset({"linkage:read", "linkage:review", "linkage:run"})  # registry cross-matching
+LINKAGE_READ = "linkage:read"  # the registry cross-match's links and their evidence
+LINKAGE_REVIEW = "linkage:review"  # confirm or reject a candidate link
+LINKAGE = frozenset({LINKAGE_READ, LINKAGE_REVIEW, "linkage:run"})  # registry cross-matching
 
 ALL_PERMISSIONS = frozenset(
     {HASH, LOOKUP, SETS_READ, SETS_MATCH, SETS_METADATA, SETS_EXPORT, SETS_WRITE, SETS_CURATE,
@@ -102,3 +104,8 @@ POSTERS_PUBLISH = "posters:publish"
 ALL_PERMISSIONS = ALL_PERMISSIONS | {POSTERS_PUBLISH}
 ROLES["supervisor"] = ROLES["supervisor"] | {POSTERS_PUBLISH}
 ROLES["admin"] = ALL_PERMISSIONS
+
+# Registry links (the web's link review): the analysts and supervisors of the agency that
+# runs the cross-match read and decide its links (the "linkage" rule says which agency).
+for _role in ("analyst", "supervisor"):
+    ROLES[_role] = ROLES[_role] | {LINKAGE_READ, LINKAGE_REVIEW}

@@ -27,6 +27,7 @@ import cvis
 from cvis import policy
 from cvis.accounts.roles import SCANS_WRITE
 from cvis.api.models import ApiScanJob
+from cvis.cases import scan_state
 from cvis.identify.scan import ScanRequest, run_scan
 from cvis.policy import Actor, Resource
 from cvis.store.db import Store
@@ -91,7 +92,8 @@ def _open_scan(session: Session, request: ScanRequest, actor: Actor) -> tuple[in
     paths = [str(p) for p in request.paths]
     for scan, job in session.execute(
         select(Scan, ApiScanJob).join(ApiScanJob, ApiScanJob.scan_id == Scan.id)
-        .where(Scan.case_id == case.id, Scan.status.in_(("running", "failed")))
+        .where(Scan.case_id == case.id,
+               Scan.status.in_(("running", scan_state.INTERRUPTED, "failed")))
         .order_by(Scan.id.desc())
     ):
         if scan.paths == paths and (scan.settings or {}).get("sets") == request.sets:
@@ -178,7 +180,7 @@ def recover(store: Store, scan_id: int | None = None) -> list[int]:
         query = (select(Scan, ApiScanJob, Case)
                  .join(ApiScanJob, ApiScanJob.scan_id == Scan.id)
                  .join(Case, Case.id == Scan.case_id)
-                 .where(Scan.status == "running"))
+                 .where(Scan.status.in_(("running", scan_state.INTERRUPTED))))
         if scan_id is not None:
             query = query.where(Scan.id == scan_id)
         dead = [(s.id, s.paths, (s.settings or {}).get("sets"), c.number, j.attempts)

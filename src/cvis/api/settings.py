@@ -10,6 +10,8 @@ MAX_UPLOAD_ENV = "CVIS_MAX_UPLOAD_BYTES"
 EVIDENCE_ROOTS_ENV = "CVIS_EVIDENCE_ROOTS"
 REFRESH_ENV = "CVIS_INDEX_REFRESH_SECONDS"
 CACHE_ENV = "CVIS_AUTH_CACHE_SECONDS"
+LINKAGE_STATE_ENV = "CVIS_LINKAGE_STATE"
+LINKAGE_AGENCY_ENV = "CVIS_LINKAGE_AGENCY"
 MAX_HASHES_PER_CALL = 100_000
 
 
@@ -26,6 +28,11 @@ class ServiceSettings:
     logon_attempts_per_minute: int = 20
     # Resume API scans whose worker died (checked when the app starts).
     recover_scans: bool = True
+    # The registry cross-match's state directory the web's link review reads (None: the
+    # store's home/linkage, where `cvis link run` keeps it by default), and the agency whose
+    # staff review its links ("": none until a deployment names one).
+    linkage_state: Path | None = None
+    linkage_agency: str = ""
 
 
 def load_service_settings() -> ServiceSettings:
@@ -35,4 +42,7 @@ def load_service_settings() -> ServiceSettings:
         evidence_roots=tuple(Path(p).resolve() for p in roots.split(os.pathsep) if p),
         index_refresh_seconds=float(os.environ.get(REFRESH_ENV, 3.0)),
         cache_seconds=float(os.environ.get(CACHE_ENV, 2.0)),
+        linkage_state=Path(os.environ[LINKAGE_STATE_ENV]).expanduser()
+        if os.environ.get(LINKAGE_STATE_ENV) else None,
+        linkage_agency=os.environ.get(LINKAGE_AGENCY_ENV, ""),
     )

@@ -25,7 +25,7 @@ def serve_demo(host: str = "127.0.0.1", port: int = 8000) -> None:
 
     from cvis.api import create_app
     from cvis.store.db import Store
-    from cvis.web.demo_account import ensure_demo_account
+    from cvis.web.demo_account import demo_service_settings, ensure_demo_account
 
     store = Store()
     account = ensure_demo_account(store)
@@ -38,6 +38,7 @@ def serve_demo(host: str = "127.0.0.1", port: int = 8000) -> None:
     stop = threading.Event()
     threading.Thread(target=_print_codes, args=(account.totp_secret, stop), daemon=True).start()
     try:
-        uvicorn.run(create_app(store), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(store, demo_service_settings(store)), host=host, port=port,
+                    log_level="warning")
     finally:
         stop.set()

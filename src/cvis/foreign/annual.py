@@ -58,6 +58,15 @@ def annual_figures(store: Store, year: int) -> dict[str, Any]:
     }
 
 
+def annual_json(store: Store, actor: Actor, year: int) -> dict[str, Any]:
+    """The figures alone (audited like the report), for the JSON download."""
+    with audited(store, "foreign", "report.annual", f"year:{year} json",
+                 actor=audit_actor(actor), purpose=actor.purpose):
+        figures = annual_figures(store, year)
+    figures["generated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    return figures
+
+
 def annual_report(store: Store, actor: Actor, year: int, out: Path) -> dict[str, Any]:
     """Write ``foreign-YEAR.json`` and ``foreign-YEAR.pdf`` in `out`; returns the figures."""
     with audited(store, "foreign", "report.annual", f"year:{year}", actor=audit_actor(actor),

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cvis import policy
+from cvis.audit import Actor as AuditActor
 from cvis.audit import AuditEntry, audited, record_event
 from cvis.foreign import documents as docs
 from cvis.foreign.models import (
@@ -258,11 +259,12 @@ def mark(store: Store, actor: Actor, notice_id: int, event: str) -> None:
 
 def file_complaint(store: Store, complainant: str, statement: str, *, notice_id: int | None,
                    contact: str = "", language: str = "en", channel: str = "portal",
-                   received: datetime | None = None) -> int:
-    """A complaint in (the portal's form, a letter): it gets a review deadline."""
+                   received: datetime | None = None, by: AuditActor | None = None) -> int:
+    """A complaint in (the portal's form, a letter): it gets a review deadline. ``by`` is
+    who the audit names (the portal files as the public)."""
     at = received or now()
     with audited(store, "foreign", "complaint.file", f"notice:{notice_id}",
-                 purpose="redress") as note, store.session() as session:
+                 purpose="redress", actor=by) as note, store.session() as session:
         row = Complaint(notice_id=notice_id, channel=channel, complainant=complainant,
                         contact=contact, language=language, statement=statement,
                         received_at=at, due_at=at + timedelta(days=COMPLAINT_DAYS))
@@ -285,9 +287,9 @@ def review_complaint(store: Store, officer: Actor, complaint_id: int, *, upheld:
         complaint = session.get(Complaint, complaint_id)
         if complaint is None or complaint.notice_id is None:
             raise NoticeError(f"no such complaint {complaint_id} about a notice")
+        wrong = _get(session, officer, complaint.notice_id, "foreign:confirm")  # then state
         if complaint.status != "open":
             raise NoticeError(f"complaint {complaint_id} is {complaint.status}")
-        wrong = _get(session, officer, complaint.notice_id, "foreign:confirm")
         complaint.status = "upheld" if upheld else "dismissed"
         complaint.reviewer, complaint.decided_at = officer.name, now()
         complaint.explanation, complaint.prevention = explanation, prevention

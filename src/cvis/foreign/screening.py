@@ -7,8 +7,12 @@ travellers is trained once per registry layout on the registry itself and saved
 versioned under ``$CVIS_HOME/screening/models`` (reused so scores stay comparable).
 
 Names alone never make a candidate: where both sides carry a date of birth, a pair is
-proposed only if the dates agree (exactly, day/month swapped, or within a typo), so a
-traveller who merely shares a common name with a registrant is not proposed.
+proposed only if the dates agree (exactly, day/month swapped, or within a typo), and where
+both carry a nationality or a travel document those must not speak against the pair
+(`cvis.foreign.identity`), so a traveller who merely shares a common name with a
+registrant is not proposed. The registry's travel document numbers (a ``passport_number``
+column, say) find the registrant whatever the manifest made of the name: a
+transliteration is still the same passport.
 Nothing here decides that a traveller is covered; an analyst does (`determination`).
 """
 
@@ -23,6 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cvis.foreign import identity
 from cvis.foreign.manifest import Manifest, Traveller
 from cvis.linkage import features, matching, model
 from cvis.linkage.engines import Engine
@@ -36,6 +41,7 @@ LEAD_TIME_HOURS = 48  # the registry is checked at least this long before depart
 TRAINING_SAMPLE = 20_000
 MIN_TRAINING_ROWS = 3_000
 STRANGER = "stranger:"  # ids of the synthetic people that pad a small registry
+DOCUMENT_PROBABILITY = 0.99  # the same travel document number (nationality not against it)
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,8 @@ def traveller_frame(travellers: list[Traveller]) -> pd.DataFrame:
         "family_name": [value(t, "family_name") for t in travellers],
         "dob": [value(t, "dob") for t in travellers],
         "sex": [value(t, "sex") for t in travellers],
+        "nationality": [value(t, "nationality") for t in travellers],
+        "passport_number": [value(t, "passport_number") for t in travellers],
     }, dtype=object)
 
 
@@ -159,21 +167,67 @@ def _score(setup: ScreeningSetup, travellers: list[Traveller]) -> dict[str, list
     left = features.splink_input(_with_strangers(registry.frame, fields), fields)
     right = features.splink_input(frame, fields, side="i")
     links = matching.predict(engine, ref, MODEL_NAME, left, right, setup.threshold).links
-    has_dob = set(frame.loc[frame["dob"].notna(), "id"])
-    reg_dob = set(registry.frame.loc[registry.frame["dob"].notna(), "id"]) if (
-        "dob" in registry.frame.columns) else set()
+    people = _Registrants(registry.frame)
     out: dict[str, list[Candidate]] = {}
     for row in links.sort_values("match_weight", ascending=False).itertuples():
-        both_dated = row.record_id in has_dob and row.registry_id in reg_dob
-        if both_dated and not _dob_agrees(str(row.agreement)):
-            continue  # a name in common is not a candidate
-        if float(row.match_probability) < setup.threshold or str(row.registry_id).startswith(
-                STRANGER):
+        record, registrant = str(row.record_id), str(row.registry_id)
+        if float(row.match_probability) < setup.threshold or registrant.startswith(STRANGER):
             continue
-        out.setdefault(str(row.record_id), []).append(Candidate(
-            str(row.registry_id), float(row.match_probability), float(row.match_weight),
-            str(row.agreement)))
+        given = travellers[int(record[1:]) - 1].fields
+        verdict = identity.judge(given, people.row(registrant),
+                                 _dob_label(given, people.row(registrant), str(row.agreement)))
+        if not verdict.keep:
+            continue  # a name in common is not a candidate
+        out.setdefault(record, []).append(Candidate(
+            registrant, float(row.match_probability), float(row.match_weight),
+            "; ".join(p for p in (str(row.agreement), verdict.evidence) if p)))
+    for i, traveller in enumerate(travellers):
+        _by_document(f"T{i + 1}", traveller, people, out)
     return out
+
+
+class _Registrants:
+    """The registry's rows by id, and its travel documents by number."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame.drop_duplicates("id").set_index("id", drop=False)
+        self.by_document: dict[str, list[str]] = {}
+        if any(c in frame.columns for c in identity.DOCUMENT_COLUMNS):
+            columns = ["id", *(c for c in identity.DOCUMENT_COLUMNS if c in frame.columns)]
+            for record in frame[columns].to_dict("records"):
+                for number in identity.documents(record):
+                    self.by_document.setdefault(number, []).append(str(record["id"]))
+
+    def row(self, registry_id: str) -> dict[str, object]:
+        if registry_id not in self.frame.index:
+            return {}
+        return dict(self.frame.loc[registry_id].to_dict())
+
+
+def _dob_label(traveller: dict[str, str], registrant: dict[str, object], agreement: str) -> str:
+    """The linkage's word on the dates: "" where a side has none, "exact", "different", or
+    "close" (swapped, a typo, a placeholder)."""
+    born = registrant.get("dob")
+    if not traveller.get("dob") or born is None or born != born:
+        return ""
+    if "dob: exact" in agreement:
+        return "exact"
+    return "close" if _dob_agrees(agreement) else "different"
+
+
+def _by_document(record: str, traveller: Traveller, people: _Registrants,
+                 out: dict[str, list[Candidate]]) -> None:
+    """Registrants holding the traveller's document number, if the linkage missed them."""
+    have = {c.registry_id for c in out.get(record, [])}
+    for number in identity.documents(traveller.fields):
+        for registrant in people.by_document.get(number, []):
+            if registrant in have:
+                continue
+            verdict = identity.judge(traveller.fields, people.row(registrant), "")
+            if verdict.keep:
+                have.add(registrant)
+                out.setdefault(record, []).append(Candidate(
+                    registrant, DOCUMENT_PROBABILITY, 10.0, verdict.evidence))
 
 
 def screen(setup: ScreeningSetup, manifest: Manifest,

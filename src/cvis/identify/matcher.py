@@ -110,6 +110,10 @@ class Matcher:
         self._indexes: MatchIndexes = load_indexes(session, list(self._sets), index_dir)
         self._suppressed = suppressed_signal_ids(session, self._sets)
 
+    def signals(self) -> frozenset[str]:
+        """The signals the chosen sets hold: a scan computes no others."""
+        return frozenset(name for name, index in self._indexes.by_signal.items() if len(index))
+
     def _choose_sets(self, names: Sequence[str] | None) -> dict[int, HashSet]:
         query = select(HashSet)
         if names:

@@ -11,7 +11,7 @@ import platform
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -234,6 +234,9 @@ def _hash_and_match(
     last_commit = time.monotonic()
     with store.session() as read_session:
         matcher = Matcher(read_session, request.sets, store.settings.index_dir)
+        if request.hashing.picture_signals is None:  # only what the chosen sets can match
+            request = replace(request, hashing=replace(request.hashing,
+                                                       picture_signals=matcher.signals()))
         for record in _hash_records(request, pending, workers):
             # An item that could not be decoded still has its digests: exact lists match it.
             batch.append((record, match_record(matcher, record)))

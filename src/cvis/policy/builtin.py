@@ -13,4 +13,5 @@ RULE_MODULES: tuple[str, ...] = (
     "cvis.web.access",
     "cvis.portal.access",
     "cvis.tips.access",
+    "cvis.foreign.access",
 )

@@ -64,10 +64,13 @@ def create_public_app(settings: PortalSettings | None = None, *,
     app = FastAPI(title="cvis public portal", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=_lifespan)
     app.state.portal = portal
-    from cvis.portal import routes_api, routes_pages
+    from cvis.portal import routes_api, routes_complaints, routes_pages
+    from cvis.portal.complaints import ComplaintDesk
 
     app.include_router(routes_pages.router)
     app.include_router(routes_api.router)
+    app.include_router(routes_complaints.router)
+    app.state.complaints = ComplaintDesk(settings.store)
     app.add_middleware(CachedPages, cache=portal.cache)
     app.add_middleware(RateLimit, limits=settings.limits)
     app.add_middleware(SecurityHeaders)
@@ -84,4 +87,5 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     portal: Portal = app.state.portal
     portal.tipline.close()
+    app.state.complaints.close()
     portal.sessions.kw["bind"].dispose()

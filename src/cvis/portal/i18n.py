@@ -10,13 +10,17 @@ from babel.support import NullTranslations, Translations
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = ("en", "es")
 DEFAULT = "en"
+DOMAINS = ("messages", "complaints")  # complaints: the redress pages' own catalogue
 
 
 @cache
 def translations(language: str) -> NullTranslations:
     if language == DEFAULT:
         return NullTranslations()
-    return Translations.load(str(LOCALE_DIR), [language], domain="messages")
+    found = Translations.load(str(LOCALE_DIR), [language], domain=DOMAINS[0])
+    for domain in DOMAINS[1:]:
+        found.add_fallback(Translations.load(str(LOCALE_DIR), [language], domain=domain))
+    return found
 
 
 def gettext(language: str, message: str) -> str:

@@ -77,13 +77,13 @@ def hash_image_bytes(
     trim_borders: bool = True,
     exact: bool = False,
     max_frames: int = MAX_FRAMES,
-    others: bool = False,
+    others: bool | frozenset[str] = False,
 ) -> ImageSignals:
     """Hash an encoded image held in memory. Raises DecodeError if it is not one.
 
     ``exact=True`` decodes at full size (no JPEG DCT scaling) for answers equal
     to the reference's on plain files. ``others=True`` also computes every
-    registered PictureSignal from the upright first frame.
+    registered PictureSignal from the upright first frame; a set of names, only those.
     """
     min_side = None if exact else DECODE_MIN_SIDE
     frames = decode_frames(data, max_pixels=max_pixels, min_side=min_side, max_frames=max_frames)
@@ -113,17 +113,27 @@ def hash_image_bytes(
         height,
         count,
         _distinct(primary_hash, variants),
-        other_signals(upright.pixels) if others else {},
+        _others(upright.pixels, others),
     )
 
 
-def other_signals(pixels: np.ndarray) -> dict[str, list[str]]:
-    """Every registered PictureSignal of the picture; one that fails on it is left out
-    (PDQ and the digests still stand)."""
+def _others(pixels: np.ndarray, wanted: bool | frozenset[str]) -> dict[str, list[str]]:
+    if wanted is False or not wanted:
+        return {}
+    return other_signals(pixels, None if wanted is True else wanted)
+
+
+def other_signals(
+    pixels: np.ndarray, only: frozenset[str] | None = None
+) -> dict[str, list[str]]:
+    """Every registered PictureSignal of the picture (or those named in ``only``); one that
+    fails on it is left out (PDQ and the digests still stand)."""
     from cvis.signals import picture_signal_types  # the registry imports this module
 
     found: dict[str, list[str]] = {}
     for signal in picture_signal_types():
+        if only is not None and signal.name not in only:
+            continue
         try:
             values = signal.from_pixels(pixels)  # type: ignore[attr-defined]
         except Exception:  # noqa: BLE001 - a plug-in's failure costs its own signal only

@@ -29,12 +29,12 @@ from cvis.signals.base import InvalidSignalValue, MatchQuery, PictureSignal, Sig
 
 LONG_SIDE = 512  # pictures are resized to this before detection (known and query alike)
 KNOWN_KEYPOINTS = 400
-QUERY_KEYPOINTS = 800
+QUERY_KEYPOINTS = 1600  # a heavy watermark's letter corners take slots: look wider
 DESCRIPTOR_DISTANCE = 64  # bits, of 256: ORB's usual ratio-free acceptance
 MIN_INLIERS = 10  # spread-counted agreeing keypoints (see spread_count)
 SCALE = 100  # distance = SCALE - inliers
 RANSAC_PIXELS = 4.0  # reprojection error allowed, in LONG_SIDE pixels
-GRID = 4
+GRID = 8  # keypoints spread over 8 x 8 cells, so text over a band leaves the rest
 MAX_TILT = 20.0  # degrees from upright (or a quarter turn) a copy may be rotated
 SCALES = (0.4, 2.5)  # a copy between 0.4 and 2.5 times the known picture's size
 CELLS, PER_CELL = 8, 2  # agreement counted over the picture, not in one patch

@@ -19,17 +19,18 @@ from cvis.audit.log import Actor as AuditActor
 from cvis.audit.log import AuditEntry
 from cvis.audit.writer import AuditUnavailable
 from cvis.policy import AccessDenied, NotVisible
+from cvis.web.imports import ImportJobs
 from cvis.web.render import HERE, page, see_other
 from cvis.web.routes import ROUTERS
+from cvis.web.routes.links import StateBusy
 from cvis.web.security import CsrfRefused, add_security_headers
 from cvis.web.session import SignInRequired
-from cvis.web.undo import UndoStacks
 
 
 def create_web_app(services: Services) -> FastAPI:
     web = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     web.state.services = services
-    web.state.undo = UndoStacks()
+    web.state.imports = ImportJobs()
     web.middleware("http")(_audit_pages)
     web.middleware("http")(_security_headers)
     web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -40,6 +41,7 @@ def create_web_app(services: Services) -> FastAPI:
     web.add_exception_handler(NotVisible, _refused(404, "Not found", "hidden"))
     web.add_exception_handler(AccessDenied, _refused(403, "Not allowed", "denied"))
     web.add_exception_handler(LookupError, _refused(404, "Not found", "missing"))
+    web.add_exception_handler(StateBusy, _refused(503, "Busy", "busy"))
     return web
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 
 from cvis.accounts.credentials import hash_password
 from cvis.accounts.service import add_agency, add_user
+from cvis.api.settings import ServiceSettings, load_service_settings
 from cvis.store.db import Store
 from cvis.store.models import Agency, User
 
@@ -35,3 +36,12 @@ def ensure_demo_account(store: Store) -> DemoAccount:
         user.password_hash = hash_password(DEMO_PASSWORD)
         user.failed_logons, user.locked_until, user.disabled = 0, None, False
         return DemoAccount(DEMO_USER, DEMO_PASSWORD, user.totp_secret or "")
+
+
+def demo_service_settings(store: Store) -> ServiceSettings:
+    """The deployment's settings, with the demo's registry cross-match (the two generated
+    months `cvis demo` links, in DEMO/fusion/linkage) reviewed by the demo agency."""
+    base = load_service_settings()
+    state = store.settings.home / "demo" / "fusion" / "linkage"
+    return replace(base, linkage_state=base.linkage_state or (state if state.exists() else None),
+                   linkage_agency=base.linkage_agency or DEMO_AGENCY)

@@ -9,7 +9,14 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from jinja2_fragments.fastapi import Jinja2Blocks
 
-from cvis.accounts.roles import ACCOUNTS_ADMIN, AUDIT_READ, CASES_READ, FUSION_READ, SETS_READ
+from cvis.accounts.roles import (
+    ACCOUNTS_ADMIN,
+    AUDIT_READ,
+    CASES_READ,
+    FUSION_READ,
+    LINKAGE_READ,
+    SETS_READ,
+)
 from cvis.web.session import WebUser
 
 HERE = Path(__file__).parent
@@ -23,8 +30,10 @@ NAV = (
     ("/", "Home", None),
     ("/cases", "Cases", CASES_READ),
     ("/sets", "Hash sets", SETS_READ),
+    ("/links", "Registry links", LINKAGE_READ),
     ("/targets", "Targets", FUSION_READ),
     ("/audit", "Audit", AUDIT_READ),
+    ("/foreign", "Foreign notices", "foreign:read"),
     ("/admin", "Administration", ACCOUNTS_ADMIN),
     ("/settings", "Wellbeing settings", None),
 )

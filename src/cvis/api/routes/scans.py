@@ -26,6 +26,7 @@ from cvis.api.scan_jobs import (
     submit_scan,
 )
 from cvis.api.schemas.scans import ScanResults, ScanStatus, ScanSubmit
+from cvis.cases.scan_state import INTERRUPTED
 from cvis.hashsets.access import shape_matches
 from cvis.identify.scan import ScanRequest, iter_scan_results
 from cvis.policy import Actor
@@ -85,7 +86,7 @@ def status_route(
     """A scan whose worker died is noticed here and resumed (or marked failed, with why)."""
     touch(request, f"scan:{scan_id}", "scan.status")
     status = _status(services, scan_id, actor)
-    if status.status == "running":
+    if status.status in ("running", INTERRUPTED):
         recover(services.store, scan_id)
         status = _status(services, scan_id, actor)
     return status

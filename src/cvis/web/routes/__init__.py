@@ -7,14 +7,18 @@ from cvis.web.routes import (
     audit,
     auth,
     cases,
+    foreign,
     fusion,
     home,
+    links,
     media,
     review,
+    series,
     sets,
     settings,
 )
 
 ROUTERS: tuple[APIRouter, ...] = tuple(
-    m.router for m in (auth, home, cases, review, media, sets, audit, admin, settings, fusion)
+    m.router for m in (auth, home, cases, review, media, sets, audit, admin, settings)
 )
+ROUTERS += (foreign.router, links.router, series.router, fusion.router)

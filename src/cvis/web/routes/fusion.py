@@ -16,10 +16,13 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from reportlab.graphics import renderSVG
 
 from cvis.accounts.roles import FOREIGN_CONFIRM, FUSION_READ, FUSION_WRITE
+from cvis.api.services import Services
 from cvis.fusion import queues, service, shares, views
 from cvis.fusion.report import bar_chart
+from cvis.linkage.state import DB_FILE
 from cvis.web.render import page, see_other
 from cvis.web.routes.common import ServicesDep, require_right, touch
+from cvis.web.routes.links import state_dir as linkage_state_dir
 from cvis.web.session import FormUserDep, UserDep
 
 router = APIRouter()
@@ -208,7 +211,7 @@ def outcome(request: Request, services: ServicesDep, user: FormUserDep, assignme
     """Close an assignment; "wrong person" retracts the link's facts and reopens the link."""
     touch(request, f"assignment:{assignment_id} outcome:{result}", "web.queue.outcome")
     require_right(user, FUSION_WRITE, "assignment")
-    state = _linkage_state(services.store.settings.home)
+    state = _linkage_state(services)
     try:
         status = queues.record_outcome(services.store, user.actor, assignment_id, result,
                                        note, state_dir=state)
@@ -220,10 +223,11 @@ def outcome(request: Request, services: ServicesDep, user: FormUserDep, assignme
     return back(_queue_url(office), notice=f"Assignment {assignment_id}: {status}.")
 
 
-def _linkage_state(home: Path) -> Path | None:
-    """The deployment's linkage state (where a wrong-person link goes back to review)."""
-    state = home / "linkage"
-    return state if (state / "linkage.duckdb").exists() else None
+def _linkage_state(services: Services) -> Path | None:
+    """The deployment's linkage state, as the link review pages use it (where a
+    wrong-person link goes back to review); None when there is none."""
+    state = linkage_state_dir(services)
+    return state if (state / DB_FILE).exists() else None
 
 
 # ---------------------------------------------------------------------- releases and detainers

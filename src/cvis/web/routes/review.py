@@ -16,20 +16,15 @@ from sqlalchemy.orm import Session
 
 from cvis.accounts.roles import CASES_READ, CASES_WRITE
 from cvis.cases.review import ReviewEntry, ReviewError, categorise_item, decide_match, review_queue
+from cvis.web import undo as undo_steps
 from cvis.web.render import is_htmx, page, see_other
 from cvis.web.routes.common import NoSuch, ServicesDep, load_case, touch
 from cvis.web.session import FormUserDep, UserDep, WebUser, session_started
 from cvis.web.thumbnails import LAST_STEP, STEPS
-from cvis.web.undo import UndoStacks, restore, snapshot
+from cvis.web.undo import restore, snapshot
 from cvis.web.wellbeing import exposure, preferences
 
 router = APIRouter()
-
-
-def undo_stacks(request: Request) -> UndoStacks:
-    """The serving app's undo stacks (one per browser session)."""
-    stacks: UndoStacks = request.app.state.undo
-    return stacks
 GRID_PAGE = 50  # cards a grid page holds; j past the last one opens the next page
 
 
@@ -77,6 +72,7 @@ def review_page(
         case = load_case(session, user, number, CASES_READ)
         state = View(case.number, view, queue, bool(pending), i)
         entries = _entries(session, state)
+        last = undo_steps.peek(session, user.session_id, case.number)
     index = min(i, max(0, len(entries) - 1))
     if view == "grid":
         index -= index % GRID_PAGE
@@ -87,7 +83,7 @@ def review_page(
                 view=state, entries=shown, first=first, total=len(entries), size=size,
                 steps=STEPS,
                 step=step, error=error, may_decide=user.may(CASES_WRITE),
-                undo=undo_stacks(request).peek(user.session_id, case.number),
+                undo=last,
                 **_wellbeing(request, services, user))
 
 
@@ -178,7 +174,7 @@ def review_action(
             # Each check in _apply comes before its first write: a refusal changes nothing.
             _apply(session, user, entry, action, reason=reason, category=category, note=note,
                    tag=tag)
-            undo_stacks(request).push(user.session_id, before)
+            undo_steps.push(session, user.session_id, before)
         except ReviewError as exc:
             request.state.audit_outcome = "failure"
             error = str(exc)
@@ -200,7 +196,7 @@ def review_undo(
     state = View(number, view, queue, bool(pending), i)
     with services.store.session() as session:
         case = load_case(session, user, number, CASES_WRITE)
-        undo = undo_stacks(request).pop(user.session_id, case.number)
+        undo = undo_steps.pop(session, user.session_id, case.number)
         if undo is not None:
             restore(session, undo, user.name)
             touch(request, f"case:{number} item:{undo.item_id} undo {undo.label}")
