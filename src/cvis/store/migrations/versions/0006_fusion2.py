@@ -2,7 +2,7 @@
 protocol's summaries, for the analyst pages
 
 Revision ID: 0006_fusion2
-Revises: 0004_video_matches
+Revises: 0006_web2
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_fusion2"
-down_revision: str | None = "0004_video_matches"
+down_revision: str | None = "0006_web2"  # re-chained after web2 merged into main
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
