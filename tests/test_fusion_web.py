@@ -93,7 +93,8 @@ def test_fusion_pages_show_the_agency_its_own_programme(world: World) -> None:
         assert http.get(url).status_code == 404, url
 
 
-def test_merge_undo_outcome_detainer_and_the_thirty_day_share(world: World) -> None:
+def test_merge_undo_outcome_detainer_thirty_day_share_and_joint_investigation(
+        world: World) -> None:
     http, csrf = _signed_in(world, "sup-a")
     own = fusion_ids(world.store)["own"]
     merge = f"/subjects/S-A1/merges/{own['merge_id']}"
@@ -125,11 +126,11 @@ def test_merge_undo_outcome_detainer_and_the_thirty_day_share(world: World) -> N
     events = _events(world.store)
     assert {"merge.confirm", "merge.undo", "queue.outcome.wrong_person", "detainer.signed",
             "target.share"} <= set(events)
+    _joint_investigation(world, http, csrf)  # one world for both (each costs a database)
 
 
-def test_a_partner_sees_what_was_shared_with_the_rights_granted_until_revoked(
-        world: World) -> None:
-    owner, csrf = _signed_in(world, "sup-a")
+def _joint_investigation(world: World, owner: TestClient, csrf: str) -> None:
+    """A partner sees what was shared, with the rights granted, until it is revoked."""
     partner, partner_csrf = _signed_in(world, "sup-b")
     assert partner.get("/subjects/S-A1").status_code == 404
     assert partner.get(f"/cases/{CASE}").status_code == 404
@@ -141,7 +142,7 @@ def test_a_partner_sees_what_was_shared_with_the_rights_granted_until_revoked(
     case_share = shares.share(world.store, local_operator(), "case", CASE, AGENCY_B, ["read"],
                               "joint operation")
     page = partner.get("/subjects/S-A1")
-    assert page.status_code == 200 and "Undo merge" not in page.text
+    assert page.status_code == 200 and "Put in the queue" not in page.text
     assert "Joint investigation" not in page.text  # the owner's shares are not the partner's
     assert "S-A1" in _text(partner.get("/targets").text)
     assert partner.get("/subjects/S-A2").status_code == 404  # only what was shared
