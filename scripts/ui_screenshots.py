@@ -70,6 +70,16 @@ PAGES = [  # (file, path, user, width, caption)
     ("posters", "/posters", "demo-admin", 1280,
      "Most-wanted posters: drafts, published, captured, withdrawn, fusion's nominations"),
     ("poster-new", "/posters/new", "demo-admin", 1280, "The poster editor"),
+    ("targets", "/targets", "demo", 1280, "Targets per field office, with tiers and reasons"),
+    ("subject", "/subjects/{top}", "demo", 1280,
+     "A subject: score, timeline of facts with sources, conflicts side by side, merges, "
+     "queues, shares"),
+    ("queues", "/queues", "demo", 1280, "Work queues per office and fugitive team"),
+    ("releases", "/releases", "demo", 1280, "Inmates due for release and their detainers"),
+    ("detainer", "/detainers/1", "demo", 1280, "A detainer draft, signed by an officer"),
+    ("month", "/months", "demo", 1280, "The monthly report: counts, changes, plots, PDF"),
+    ("high-priority", "/targets/high-priority", "demo", 1280,
+     "The 30-day high-priority list, shared with agencies"),
 ]
 
 
@@ -111,6 +121,7 @@ def shoot(out: Path) -> None:
 
     foreign_ids = sample.seed(store, DEMO_AGENCY)  # the foreign pages' records, ids in paths
     _tip_line(store, DEMO_AGENCY)
+    top = _top_subject(store, DEMO_AGENCY)
     port = _free_port()
     app = create_app(store, demo_service_settings(store))
     link = _prepare(store, app)
@@ -137,12 +148,24 @@ def shoot(out: Path) -> None:
                 page.get_by_role("button", name="Sign in").click()
                 page.wait_for_url("**/")
                 signed_in[user] = context.storage_state()
-            page.goto(path.format(link=link, **foreign_ids))
+            page.goto(path.format(link=link, top=top, **foreign_ids))
             page.wait_for_load_state("networkidle")
             page.screenshot(path=str(out / f"{name}.jpg"), type="jpeg", quality=70)
             context.close()
         browser.close()
     server.should_exit = True
+
+
+def _top_subject(store: Any, agency: str) -> str:
+    """The demo's best-ranked target (its subject page is the one shown)."""
+    from dataclasses import replace
+
+    from cvis.fusion.service import list_targets
+    from cvis.policy.actors import local_operator
+
+    actor = replace(local_operator(purpose="screenshots"), agency=agency, role="supervisor")
+    found = list_targets(store, actor)
+    return found[0].subject_id if found else "none"
 
 
 def _prepare(store: Any, app: Any) -> str:

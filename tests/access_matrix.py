@@ -123,6 +123,31 @@ def _subject(w: World, relation: str, role: str) -> Built:
     return f"/api/v1/subjects/{subject_id}", {}
 
 
+def _subject_shares(w: World, relation: str, role: str) -> Built:
+    url, _ = _subject(w, relation, role)
+    return f"{url}/shares", {}
+
+
+def _share_subject(w: World, relation: str, role: str) -> Built:
+    url, _ = _subject(w, relation, role)
+    return f"{url}/shares", {"json": {"partner": "Partner Agency", "rights": ["read"],
+                                      "purpose": "joint investigation"}}
+
+
+def _revoke_share(w: World, relation: str, role: str) -> Built:
+    """A live share of a subject held by Agency A ("own") or Agency B ("other")."""
+    from cvis.fusion.models import Share
+
+    url, _ = _subject(w, relation, role)
+    with w.store.session() as session:
+        share = Share(kind="subject", ref=url.rsplit("/", 1)[1], partner="Partner Agency",
+                      rights=["fusion:read"], purpose="matrix", shared_by="matrix")
+        session.add(share)
+        session.flush()
+        share_id = share.id
+    return f"/api/v1/shares/{share_id}/revoke", {"json": {"reason": "matrix"}}
+
+
 def _poster_json() -> str:
     return json.dumps({"kind": "unknown_suspect", "title": "Matrix suspect",
                        "description": "A drawn suspect for the access matrix.", "photos": []})
@@ -197,6 +222,13 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     # intelligence fusion: the target list (filtered by the policy), a held subject
     ("GET", "/api/v1/targets"): Expect("fusion:read", _url("/api/v1/targets")),
     ("GET", "/api/v1/subjects/{subject_id}"): Expect("fusion:read", _subject, other=404),
+    # joint investigations: a subject's holders share it with partners and end the shares
+    ("GET", "/api/v1/subjects/{subject_id}/shares"): Expect("fusion:write", _subject_shares,
+                                                            other=404),
+    ("POST", "/api/v1/subjects/{subject_id}/shares"): Expect("fusion:write", _share_subject,
+                                                             own=201, other=404),
+    ("POST", "/api/v1/shares/{share_id}/revoke"): Expect("fusion:write", _revoke_share,
+                                                         other=404),
     # audit
     ("GET", "/api/v1/audit"): Expect("audit:read", _url("/api/v1/audit")),
     ("GET", "/api/v1/audit/verify"): Expect("audit:read", _url("/api/v1/audit/verify")),

@@ -72,6 +72,17 @@ def test_the_fusion_demo_runs_end_to_end(sqlite_store: Store, tmp_path: Path) ->
     made = run_fusion_demo(tmp_path, said.append, store=sqlite_store)
     assert len(made["months"]) == 2 and made["annual"]["errors_found"] == 1
     assert any("the namesake is not proposed" in line and "[1, 0]" in line for line in said)
+    # the demo's programme belongs to the demo agency, so `cvis demo --serve`'s sign-in sees it
+    from cvis.fusion import views
+    from cvis.fusion.service import list_targets
+    from cvis.policy import Actor
+
+    demo = Actor("demo", "Demo Agency", "supervisor", frozenset({"fusion:read"}))
+    targets = list_targets(sqlite_store, demo)
+    assert targets and {t.office for t in targets} <= {"WEST", "SOUTH", "EAST"}
+    assert len(views.month_reports(sqlite_store, demo)) == 2
+    assert views.queue_rows(sqlite_store, demo)[0] and views.detainers(sqlite_store, demo,
+                                                                       date.today())
 
 
 def test_target_list_takes_in_a_plain_link_run(tmp_path: Path, monkeypatch) -> None:

@@ -25,6 +25,8 @@ from cvis.accounts.roles import (
     FOREIGN_CONFIRM,
     FOREIGN_READ,
     FOREIGN_WRITE,
+    FUSION_READ,
+    FUSION_WRITE,
     LINKAGE_READ,
     LINKAGE_REVIEW,
     POSTERS_PUBLISH,
@@ -49,6 +51,7 @@ from cvis.store.db import Store
 from cvis.store.models import Case, Match, Scan, ScanItem
 from cvis.tips.intake import submit_tip
 from cvis.tips.models import LeadCandidate
+from tests.fusion_web_helpers import fusion_ids
 from tests.web_helpers import (
     AGENCY_A,
     AGENCY_B,
@@ -154,6 +157,31 @@ EXPECTED: dict[tuple[str, str], Expect] = {
         "note": "Arrested"}),
     ("POST", "/posters/{draft_id}/withdraw"): Expect(POSTERS_PUBLISH, 303, 404, lambda _: {
         "reason": "the access matrix"}),
+    # intelligence fusion (agency A's subjects, queues, detainers and month; B's are hidden)
+    ("GET", "/targets"): Expect(FUSION_READ, 200),
+    ("GET", "/targets/high-priority"): Expect(FUSION_READ, 200),
+    ("POST", "/targets/high-priority/share"): Expect(FUSION_WRITE, 303, form=lambda r: {
+        "partners": f"Partner of {r}", "purpose": "30-day list"}),
+    ("GET", "/subjects/{subject_id}"): Expect(FUSION_READ, 200, 404),
+    ("POST", "/subjects/{subject_id}/merges/{merge_id}"): Expect(FUSION_WRITE, 303, 404,
+                                                                lambda _: {"action": "confirm"}),
+    ("POST", "/subjects/{subject_id}/assign"): Expect(FUSION_WRITE, 303, 404,
+                                                      lambda _: {"office": "HOU"}),
+    ("POST", "/subjects/{subject_id}/shares"): Expect(FUSION_WRITE, 303, 404, lambda r: {
+        "partner": f"Partner of {r}", "rights": "read", "purpose": "joint investigation"}),
+    ("POST", "/shares/{share_id}/revoke"): Expect(FUSION_WRITE, 303, 404, lambda _: {}),
+    ("GET", "/queues"): Expect(FUSION_READ, 200),
+    ("POST", "/queues/{assignment_id}/accept"): Expect(FUSION_WRITE, 303, 404, lambda _: {}),
+    ("POST", "/queues/{assignment_id}/outcome"): Expect(FUSION_WRITE, 303, 404,
+                                                        lambda _: {"result": "located"}),
+    ("GET", "/releases"): Expect(FUSION_READ, 200),
+    ("GET", "/detainers/{detainer_id}"): Expect(FUSION_READ, 200, 404),
+    ("POST", "/detainers/{detainer_id}"): Expect(FOREIGN_CONFIRM, 303, 404,
+                                                 lambda _: {"status": "signed"}),
+    ("GET", "/months"): Expect(FUSION_READ, 303),
+    ("GET", "/months/{period}"): Expect(FUSION_READ, 200, 404),
+    ("GET", "/months/{period}/plots/{plot}.svg"): Expect(FUSION_READ, 200, 404),
+    ("GET", "/months/{period}/report.pdf"): Expect(FUSION_READ, 200, 404),
     ("POST", "/signin"): Expect(None, 403, form=lambda _: {  # no sign-in nonce: refused
         "user": "x", "password": "y", "code": "000000"}),
     ("POST", "/signout"): Expect(None, 303, form=lambda _: {}),
@@ -265,7 +293,8 @@ def _ids(store: Store, world: World) -> dict[str, dict[str, str]]:
         seeded = sample.seed(store, agency)
         ids[relation] |= {k: str(seeded[k]) for k in (
             "traveller_id", "notice_id", "request_id", "complaint_id", "year")}
-    return ids
+    fusion = fusion_ids(store)
+    return {relation: ids[relation] | fusion[relation] for relation in ids}
 
 
 def test_every_web_route_role_and_agency_answers_as_expected(

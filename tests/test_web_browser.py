@@ -269,9 +269,11 @@ PAGES = {
             f"/cases/{DEMO_CASE}/review?queue=unmatched", "/sets",
             "/sets/demo-known?first=0&last=1", "/settings", "/cases/NO-SUCH",
             "/tips/console", "/leads", "/leads/1"],
+    # fusion: the pages with forms in tables, conflicts, definition lists and plots (the
+    # target, release and 30-day tables share their markup; TestClient tests cover them)
     "adm": ["/audit?verify=1", "/admin", "/sets", "/sets/a-owned", "/foreign/travellers/1",
             "/foreign/notices/2", "/foreign/complaints", "/foreign/complaints/2",
-            "/foreign/report"],
+            "/foreign/report", "/subjects/S-A1", "/queues", "/detainers/1", "/months/2026-11"],
     "sue": ["/links", "/links/{review}", f"/cases/{DEMO_CASE}/series"],
 }
 PAGES["adm"] += ["/posters", "/posters/d-axe"]  # d-axe: the poster editor

@@ -26,6 +26,7 @@ from cvis.identify.scan import ScanRequest, run_scan
 from cvis.linkage.review import link_key
 from cvis.linkage.state import LinkageState
 from cvis.store.db import Store
+from tests.fusion_web_helpers import seed_fusion
 
 PASSWORD = "correct horse battery staple"
 AGENCY_A, AGENCY_B = "Demo Agency", "Agency B"
@@ -91,6 +92,7 @@ def build_world(store: Store, files: tuple[Path, Path]) -> World:
         new_case(session, B_CASE, actor="bob", agency=AGENCY_B, examiners=["bob"],
                  title="Agency B's own case")
     world.links = seed_linkage(store.settings.home / "linkage")
+    seed_fusion(store, (AGENCY_A, AGENCY_B))  # subjects, queues, detainers, a month per agency
     run_scan(store, ScanRequest(DEMO_CASE, [world.evidence], [DEMO_SET], workers=1))
     run_scan(store, ScanRequest(B_CASE, [world.evidence / "DCIM" / "IMG_0001.png"], [DEMO_SET],
                                 workers=1))

@@ -47,6 +47,8 @@ from cvis.cases.service import (
 from cvis.cli import render
 from cvis.cli.errors import fail
 from cvis.cli.review_session import run_interactive_review
+from cvis.cli.shares import add_share_commands
+from cvis.fusion.shares import case_resource
 from cvis.hashsets.formats import UnknownFormatError
 from cvis.policy.actors import local_operator
 from cvis.store.db import Store
@@ -79,7 +81,7 @@ def _require(session: Session, number: str, right: str, examiner: str | None) ->
         return  # the command itself says there is no such case
     actor = local_operator(examiner)
     try:
-        policy.require(actor, right, policy.Resource("case", found.number, found.agency))
+        policy.require(actor, right, case_resource(session, found))
     except policy.NotVisible:
         raise fail(UnknownCase(f"no case numbered {number!r}")) from None
     except policy.AccessDenied as exc:
@@ -321,3 +323,6 @@ def report_command(
     render.note(f"wrote the report for case {case} to {out}: "
                 f"{report['summary']['identified_victim_files']} file(s) depicting identified "
                 "children")
+
+
+add_share_commands(case_app, "case")  # joint investigations (cvis.fusion.shares)

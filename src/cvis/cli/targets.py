@@ -11,6 +11,7 @@ import typer
 
 from cvis import policy
 from cvis.cli import render
+from cvis.cli.shares import add_share_commands
 from cvis.fusion import service
 from cvis.fusion.subjects import SubjectError
 from cvis.fusion.targets import TargetConfigError
@@ -223,3 +224,6 @@ def target_share_command(
                          purpose)
     with render.output_stream(jsonl) as out:
         render.write_jsonl([t.contract() for t in listed], out)
+
+
+add_share_commands(subject_app, "subject")  # joint investigations (cvis.fusion.shares)

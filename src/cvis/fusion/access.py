@@ -9,30 +9,17 @@ as ``{agency: [rights]}``. Anything else is refused as not found.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from cvis import policy
 from cvis.policy import Actor, Decision, Resource
 
 SHARED_KINDS = ("subject", "target", "assignment", "detainer")
-AGENCY_KINDS = ("screening", "notice", "complaint", "inbound")
-
-
-def _shared(actor: Actor, right: str, resource: Resource) -> Decision | None:
-    shares: Mapping[str, list[str]] = resource.attrs.get("shares", {}) or {}
-    granted = shares.get(actor.agency)
-    if granted is None:
-        return None
-    if right in granted:
-        return Decision.allow(f"{resource.kind} shared with {actor.agency} for {right}")
-    # the partner knows the subject exists; it may not do this with it
-    return Decision.deny(f"the share with {actor.agency} does not grant {right!r}")
+AGENCY_KINDS = ("screening", "notice", "complaint", "inbound", "fusion_month")
 
 
 def _shared_rule(actor: Actor, right: str, resource: Resource) -> Decision | None:
     return (policy.local_operator(actor, right, resource)
             or policy.same_agency(actor, right, resource)
-            or _shared(actor, right, resource))
+            or policy.shared(actor, right, resource))
 
 
 def _agency_rule(actor: Actor, right: str, resource: Resource) -> Decision | None:

@@ -8,6 +8,7 @@ Call ``run_fusion_demo(workdir, say=print_function)``; it returns what it made.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,10 +35,45 @@ def _paxlst(passengers: list[dict[str, str]], departure: datetime) -> str:
     return "\n".join(lines) + "\n"
 
 
+DEMO_AGENCY = "Demo Agency"  # cvis.demo's case agency (and cvis.web.demo_account's)
+DEMO_OFFICES = (  # areas of responsibility over the generated states (synthetic.STATES)
+    ("WEST", "West field office", ("CA", "WA", "AZ")),
+    ("SOUTH", "South field office", ("TX", "FL", "GA", "NC", "VA")),
+    ("EAST", "East field office", ("NY", "PA", "NJ", "OH", "MI", "IL")),
+)
+
+
+def _demo_offices(store: Store) -> None:
+    """Three field offices for the demo's targets and queues, unless offices are set up."""
+    from cvis.offices.service import OfficeRow, import_offices, list_offices
+
+    with store.session() as session:
+        if list_offices(session):
+            return
+        import_offices(session, [OfficeRow(code, name, f"{code.lower()}@cvis.invalid", states,
+                                           ()) for code, name, states in DEMO_OFFICES])
+
+
+def _demo_queues(store: Store, actor: Any, targets: list[Any]) -> None:
+    """The top targets in their offices' queues (a fugitive team for those wanted), one
+    accepted, so the queue pages have work on them."""
+    from cvis.fusion import queues
+
+    for n, target in enumerate(targets[:4]):
+        wanted = any(f["name"] in ("charged_at_large", "absconder") for f in target.factors)
+        link = next((s["ref"] for s in target.sources if s["kind"] == "link"), "")
+        job = queues.assign(store, actor, target.subject_id, target.office or "SOUTH",
+                            team="fugitive operations" if wanted else "", link_key=link)
+        if n == 0:
+            queues.accept(store, actor, job)
+
+
 def run_fusion_demo(workdir: Path, say: Callable[[str], None] = lambda _m: None,
                     store: Store | None = None) -> dict[str, Any]:
     store = store or Store()
-    actor = local_operator(purpose="cvis demo")
+    # the demo's people belong to the demo case's agency, so its sign-in sees them
+    actor = replace(local_operator(purpose="cvis demo"), agency=DEMO_AGENCY)
+    _demo_offices(store)
     state = workdir / "linkage"
     months = []
     for month in (1, 2):
@@ -56,6 +92,7 @@ def run_fusion_demo(workdir: Path, say: Callable[[str], None] = lambda _m: None,
             f"{s['detainers_drafted']} detainer drafts -> {result.paths['month.pdf']}")
         months.append(s)
     top = result.targets[0]
+    _demo_queues(store, actor, result.targets)
     say(f"top target {top.subject_id} ({top.tier}, {top.score}): " + ", ".join(
         f"{f['name']} +{f['points']}" for f in top.factors))
 

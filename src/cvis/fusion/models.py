@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, DateTime, Float, ForeignKey, String, Text
+from sqlalchemy import Date, DateTime, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cvis.store.models import Base, utcnow
@@ -94,6 +94,7 @@ class Share(Base):
     shared_by: Mapped[str] = mapped_column(String(200))
     shared_at: Mapped[datetime] = mapped_column(TZ, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    revoked_by: Mapped[str] = mapped_column(String(200), default="")
 
 
 class Detainer(Base):
@@ -111,3 +112,16 @@ class Detainer(Base):
     signed_by: Mapped[str] = mapped_column(String(200), default="")
     signed_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(TZ, default=utcnow)
+
+
+class MonthReport(Base):
+    """A monthly protocol's summary (counts, changes, outcomes, top targets) for the pages."""
+
+    __tablename__ = "fusion_months"
+    __table_args__ = (UniqueConstraint("agency", "period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(7))
+    agency: Mapped[str] = mapped_column(String(200), default="")
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    run_by: Mapped[str] = mapped_column(String(200), default="")
+    run_at: Mapped[datetime] = mapped_column(TZ, default=utcnow)

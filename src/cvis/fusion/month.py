@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from cvis.audit import audited
 from cvis.fusion import ingest
-from cvis.fusion.common import audit_actor
-from cvis.fusion.models import Assignment, Detainer, Fact, Merge, Subject
+from cvis.fusion.common import audit_actor, now
+from cvis.fusion.models import Assignment, Detainer, Fact, Merge, MonthReport, Subject
 from cvis.fusion.report import month_pdf
 from cvis.fusion.service import Target, rank_targets
 from cvis.fusion.subjects import get_subject, subject_key
@@ -148,7 +148,20 @@ def run_month(store: Store, actor: Actor, req: MonthRequest) -> MonthResult:
     mark_synced(store, req.state_dir, run.run_id)
     summary.update(_changes_since_last(store.settings.home / "fusion", req.period, targets))
     paths = _write(req.out, summary, targets, link_paths)
+    remember(store, actor, summary, targets)
     return MonthResult(summary, targets, paths)
+
+
+def remember(store: Store, actor: Actor, summary: dict[str, Any], targets: list[Target]) -> None:
+    """Keep the month's summary and the top of its list for the pages (a rerun replaces it)."""
+    top = [{**t.contract(), "labels": [f["label"] for f in t.factors],
+            "weights_version": t.config_version} for t in targets[:25]]
+    with store.session() as session:
+        row = session.scalar(select(MonthReport).where(
+            MonthReport.agency == actor.agency, MonthReport.period == summary["period"]))
+        row = row or MonthReport(period=summary["period"], agency=actor.agency)
+        row.summary, row.run_by, row.run_at = {**summary, "top": top}, actor.name, now()
+        session.add(row)
 
 
 def _changes_since_last(folder: Path, period: str, targets: list[Target]) -> dict[str, Any]:

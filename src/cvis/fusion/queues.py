@@ -18,12 +18,19 @@ from cvis.audit import audited
 from cvis.fusion import subjects as subj
 from cvis.fusion.common import audit_actor, now
 from cvis.fusion.models import Assignment, Detainer, Share
-from cvis.fusion.service import Target, rank_targets, subject_resource
+from cvis.fusion.service import (
+    Target,
+    not_found,
+    rank_targets,
+    subject_resource,
+    visible_subject,
+)
 from cvis.fusion.targets import load_config
 from cvis.policy import Actor
 from cvis.store.db import Store
 
 OUTCOMES = ("located", "arrested", "detainer_lodged", "removed", "not_found", "wrong_person")
+HIGH_PRIORITY_TIERS = ("critical", "high")  # the 30-day list
 DETAINER_STATES = ("draft", "signed", "lodged", "honoured", "declined", "released_before_action")
 
 #: Returns a link to the linkage review queue: (state_dir, link_key, reason) -> None.
@@ -38,8 +45,7 @@ def assign(store: Store, actor: Actor, subject_id: str, office: str, team: str =
            assignee: str = "", link_key: str = "") -> int:
     with audited(store, "fusion", "queue.assign", f"subject:{subject_id} office:{office}",
                  actor=audit_actor(actor), purpose=actor.purpose), store.session() as session:
-        subject = subj.get_subject(session, subject_id)
-        policy.require(actor, "fusion:write", subject_resource(session, subject, "assignment"))
+        subject = visible_subject(session, actor, subject_id, "fusion:write", "assignment")
         row = Assignment(subject_pk=subject.id, office=office, team=team, assignee=assignee,
                          link_key=link_key, created_by=actor.name)
         session.add(row)
@@ -63,7 +69,7 @@ def _assignment(session: object, actor: Actor, assignment_id: int) -> Assignment
     assert isinstance(session, Session)
     row = session.get(Assignment, assignment_id)
     if row is None:
-        raise QueueError(f"no such assignment {assignment_id}")
+        raise not_found("assignment", assignment_id, "fusion:write")
     subject = session.get(subj.Subject, row.subject_pk)
     assert subject is not None
     policy.require(actor, "fusion:write", subject_resource(session, subject, "assignment"))
@@ -103,18 +109,11 @@ def _retract_link(session: object, subject: subj.Subject, link_ref: str, note: s
 
 
 def reopen_link(state_dir: Path, link_ref: str, reason: str) -> None:
-    """Adapter until cvis.linkage offers it: drop the decision so the link is pending again.
-
-    `link_ref` is "index:record_id" with the registry id found from the latest run.
-    """
-    from cvis.linkage.state import LinkageState
+    """The linkage's public reopen: `link_ref` is "index:record_id"."""
+    from cvis.linkage import service as linkage
 
     index, _, record = link_ref.partition(":")
-    with LinkageState(state_dir, purpose=f"wrong person: {reason}") as state:
-        state.execute("DELETE FROM decisions WHERE index_name = ? AND record_id = ?",
-                      [index, record])
-        state.execute("UPDATE leads SET status = 'withdrawn' WHERE index_name = ? "
-                      "AND record_id = ?", [index, record])
+    linkage.reopen(state_dir, index, record, reason)
 
 
 def queue(store: Store, actor: Actor, office: str | None = None) -> list[Assignment]:
@@ -141,7 +140,7 @@ def set_detainer(store: Store, actor: Actor, detainer_id: int, status: str) -> N
                  actor=audit_actor(actor), purpose=actor.purpose), store.session() as session:
         row = session.get(Detainer, detainer_id)
         if row is None:
-            raise QueueError(f"no such detainer {detainer_id}")
+            raise not_found("detainer", detainer_id, "foreign:confirm")
         subject = session.get(subj.Subject, row.subject_pk)
         assert subject is not None
         policy.require(actor, "foreign:confirm", subject_resource(session, subject, "detainer"))
@@ -155,12 +154,14 @@ def set_detainer(store: Store, actor: Actor, detainer_id: int, status: str) -> N
 
 
 def share_high_priority(store: Store, actor: Actor, partners: list[str], today: date,
-                        purpose: str, tiers: tuple[str, ...] = ("critical", "high")
+                        purpose: str, tiers: tuple[str, ...] = HIGH_PRIORITY_TIERS
                         ) -> list[Target]:
     """The 30-day high-priority list: shared (read only) with each partner, each share audited."""
     config = load_config()
-    with store.session() as session:
-        listed = [t for t in rank_targets(session, actor, config, today) if t.tier in tiers]
+    with store.session() as session:  # only what the actor holds may be passed on
+        listed = [t for t in rank_targets(session, actor, config, today) if t.tier in tiers
+                  and policy.decide(actor, "fusion:write", subject_resource(
+                      session, subj.get_subject(session, t.subject_id))).allowed]
     for target in listed:
         for partner in partners:
             with audited(store, "fusion", "target.share", f"subject:{target.subject_id} "

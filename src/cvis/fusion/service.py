@@ -11,14 +11,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cvis import policy
 from cvis.audit import audited
+from cvis.fusion import shares
 from cvis.fusion import subjects as subj
 from cvis.fusion.common import audit_actor
-from cvis.fusion.models import Share, Subject
+from cvis.fusion.models import Subject
 from cvis.fusion.targets import TargetConfig, load_config, ordering, score_facts
 from cvis.policy import Actor, Resource
 from cvis.store.db import Store
@@ -43,18 +43,8 @@ class Target:
                 "office": self.office, "sources": self.sources}
 
 
-def shares_of(session: Session, kind: str, ref: str) -> dict[str, list[str]]:
-    """Partner agency -> rights, for the live shares of one resource."""
-    out: dict[str, list[str]] = {}
-    for share in session.scalars(select(Share).where(
-            Share.kind == kind, Share.ref == ref, Share.revoked_at.is_(None))):
-        out.setdefault(share.partner, []).extend(share.rights)
-    return out
-
-
-def subject_resource(session: Session, subject: Subject, kind: str = "subject") -> Resource:
-    shares = shares_of(session, "subject", subject.subject_id)
-    return Resource(kind, subject.subject_id, subject.agency, {"shares": shares})
+shares_of = shares.shares_of
+subject_resource = shares.subject_resource
 
 
 def visible(session: Session, actor: Actor, subject: Subject, right: str,
@@ -118,21 +108,28 @@ def show_subject(store: Store, actor: Actor, subject_id: str) -> SubjectView:
     """A subject with every fact's provenance and the conflicts side by side."""
     with audited(store, "fusion", "subject.read", f"subject:{subject_id}",
                  actor=audit_actor(actor), purpose=actor.purpose), store.session() as session:
-        subject = _visible_subject(session, actor, subject_id, "fusion:read")
+        subject = visible_subject(session, actor, subject_id, "fusion:read")
         facts = subj.facts_of(session, subject)
         return SubjectView(subject.subject_id, subject.office, subject.agency, facts,
                            subj.conflicts(facts),
                            [m.subject_id for m in subj.members(session, subject)])
 
 
-def _visible_subject(session: Session, actor: Actor, subject_id: str, right: str) -> Subject:
+def visible_subject(session: Session, actor: Actor, subject_id: str, right: str,
+                    kind: str = "subject") -> Subject:
+    """The subject if the actor may exercise `right` on it; an unknown one reads the same
+    as one the actor may not know of ("not found")."""
     try:
         subject = subj.get_subject(session, subject_id)
     except subj.SubjectError:
-        raise policy.NotVisible(policy.Decision.deny("no such subject", hide=True), right,
-                                Resource("subject", subject_id)) from None
-    policy.require(actor, right, subject_resource(session, subject))
+        raise not_found(kind, subject_id, right) from None
+    policy.require(actor, right, subject_resource(session, subject, kind))
     return subject
+
+
+def not_found(kind: str, ref: object, right: str) -> policy.NotVisible:
+    return policy.NotVisible(policy.Decision.deny(f"no such {kind}", hide=True), right,
+                             Resource(kind, ref if isinstance(ref, (str, int)) else str(ref)))
 
 
 def decide_merge(store: Store, actor: Actor, merge_id: int, action: str) -> str:
@@ -147,7 +144,7 @@ def decide_merge(store: Store, actor: Actor, merge_id: int, action: str) -> str:
 
         merge = session.get(Merge, merge_id)
         if merge is None:
-            raise subj.SubjectError(f"no such merge {merge_id}")
+            raise not_found("merge", merge_id, "fusion:write")
         for pk in (merge.kept_pk, merge.merged_pk):
             subject = session.get(Subject, pk)
             assert subject is not None
@@ -158,13 +155,4 @@ def decide_merge(store: Store, actor: Actor, merge_id: int, action: str) -> str:
 def share_subject(store: Store, actor: Actor, subject_id: str, partner: str,
                   rights: list[str], purpose: str) -> int:
     """A joint investigation: the partner agency may use the subject with these rights."""
-    with audited(store, "fusion", "subject.share", f"subject:{subject_id} partner:{partner}",
-                 actor=audit_actor(actor), purpose=purpose) as note, \
-            store.session() as session:
-        _visible_subject(session, actor, subject_id, "fusion:write")
-        share = Share(kind="subject", ref=subject_id, partner=partner, rights=sorted(rights),
-                      purpose=purpose, shared_by=actor.name)
-        session.add(share)
-        session.flush()
-        note.detail = f"rights {','.join(sorted(rights))}"
-        return share.id
+    return shares.share(store, actor, "subject", subject_id, partner, rights, purpose)

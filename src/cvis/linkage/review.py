@@ -197,3 +197,30 @@ def leads(state: LinkageState, office: str | None = None) -> list[Lead]:
         params.append(office)
     rows = state.query(sql + " ORDER BY field_office, created_at", params)
     return [Lead(*r) for r in rows.itertuples(index=False)]
+
+
+def reopen(state: LinkageState, index: str, record_id: str, reason: str,
+           reviewer: str = "") -> int:
+    """Return a link to review: its decision is dropped (the link reads "pending" again),
+    its lead withdrawn, and the reopening kept in the decision log with its reason.
+
+    Used when the field finds the linked person is not the registrant (a "wrong person"
+    outcome): nothing is rejected automatically, a person looks at the link again.
+    Returns how many decided links were reopened (0 when none was decided).
+    """
+    if not reason.strip():
+        raise ReviewError("reopening a link needs a reason")
+    decided = state.query(
+        "SELECT registry_id, run_id, fingerprint, explanation FROM decisions "
+        "WHERE index_name = ? AND record_id = ?", [index, record_id])
+    stamp = datetime.now(UTC).replace(tzinfo=None)
+    for row in decided.itertuples(index=False):
+        state.execute("INSERT INTO decision_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      [row.registry_id, index, record_id, "reopen", reviewer, reason, stamp,
+                       row.run_id, row.fingerprint, row.explanation])
+    state.execute("DELETE FROM decisions WHERE index_name = ? AND record_id = ?",
+                  [index, record_id])
+    state.execute("UPDATE leads SET status = 'withdrawn' WHERE index_name = ? AND record_id = ?",
+                  [index, record_id])
+    log.info("link %s:%s returned to review", index, record_id)
+    return len(decided)

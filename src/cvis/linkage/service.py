@@ -68,6 +68,12 @@ def decide_many(state: Path, actions: list[tuple[str, str]], reviewer: str, note
         return [review_mod.decide(st, k, d, reviewer, note) for k, d in dict(actions).items()]
 
 
+def reopen(state: Path, index: str, record_id: str, reason: str, reviewer: str = "") -> int:
+    """Send a link back to review (e.g. the field found the wrong person)."""
+    with LinkageState(state, purpose=f"link reopened: {reason}") as st:
+        return review_mod.reopen(st, index, record_id, reason, reviewer)
+
+
 def leads(state: Path, office: str | None = None) -> list[review_mod.Lead]:
     with LinkageState(state, purpose="link leads") as st:
         return review_mod.leads(st, office)

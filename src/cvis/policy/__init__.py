@@ -146,3 +146,17 @@ def same_agency(actor: Actor, right: str, resource: Resource) -> Decision | None
     if resource.agency and resource.agency == actor.agency:
         return Decision.allow(f"{resource.kind} belongs to {actor.agency}")
     return None
+
+
+def shared(actor: Actor, right: str, resource: Resource) -> Decision | None:
+    """A joint investigation: the owner shared the resource with the actor's agency, with
+    named rights (``resource.attrs["shares"]`` is ``{agency: [rights]}``). A right the share
+    does not grant is refused openly: the partner already knows the resource exists."""
+    shares: Mapping[str, Iterable[str]] = resource.attrs.get("shares", {}) or {}
+    granted = shares.get(actor.agency) if actor.agency else None
+    if granted is None:
+        return None
+    if right in granted:
+        return Decision.allow(f"{resource.kind} shared with {actor.agency} for {right}")
+    return Decision.deny(f"the share with {actor.agency} does not grant {right!r}")
+

@@ -8,6 +8,7 @@ from cvis.web.routes import (
     auth,
     cases,
     foreign,
+    fusion,
     home,
     links,
     media,
@@ -23,4 +24,4 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
     m.router for m in (auth, home, cases, review, media, sets, tips, audit, admin,
                        settings, posters)
 )
-ROUTERS += (foreign.router, links.router, series.router)
+ROUTERS += (foreign.router, links.router, series.router, fusion.router)

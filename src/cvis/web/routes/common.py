@@ -31,8 +31,11 @@ def touch(request: Request, obj: str, event: str | None = None, purpose: str = "
         request.state.purpose = purpose
 
 
-def case_resource(case: Case) -> Resource:
-    return Resource("case", case.number, case.agency)
+def case_resource(session: Session, case: Case) -> Resource:
+    """The case with the partners it is shared with (joint investigations)."""
+    from cvis.fusion.shares import case_resource as shared_case
+
+    return shared_case(session, case)
 
 
 def require_right(user: WebUser, right: str, kind: str) -> None:
@@ -47,7 +50,7 @@ def load_case(session: Session, user: WebUser, number: str, right: str) -> Case:
     require_right(user, right, "case")
     try:
         case = get_case(session, number)
-        policy.require(user.actor, right, case_resource(case))
+        policy.require(user.actor, right, case_resource(session, case))
     except (CaseError, NotVisible):
         raise NoSuch(f"There is no case numbered {number!r} that you can see.") from None
     return case
@@ -55,4 +58,4 @@ def load_case(session: Session, user: WebUser, number: str, right: str) -> Case:
 
 def visible_cases(session: Session, user: WebUser, right: str) -> list[Case]:
     cases = session.scalars(select(Case).order_by(Case.number))
-    return [c for c in cases if policy.decide(user.actor, right, case_resource(c)).allowed]
+    return [c for c in cases if policy.decide(user.actor, right, case_resource(session, c)).allowed]
