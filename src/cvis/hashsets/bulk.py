@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from cvis.hashsets.records import KnownRecord
-from cvis.signals import stored_rows
 from cvis.hashsets.staging import (
     REST_FIELDS,
     STAGED_COLUMNS,
@@ -21,6 +20,7 @@ from cvis.hashsets.staging import (
     as_columns,
     record_from_row,
 )
+from cvis.signals import stored_rows
 
 MEDIA_COLUMNS = ("id", "set_id", "media_id", "category", "series", "victim_identified",
                  "offender_identified", "distributed", "tags", "extra")

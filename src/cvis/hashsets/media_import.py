@@ -4,8 +4,8 @@ The manifest has ``media_id,file`` and optionally ``category,series,victim_ident
 (other columns are ignored); ``file`` is relative to the manifest. Every signal cvis knows
 is computed from each file (digests, PDQ and the viewer's PDQ where it differs, every
 registered picture signal); a video's frame hashes (one a second, as Meta's vpdq samples)
-are stored as one vPDQ value of one media item, each frame looked up as a PDQ. The media are read, hashed and dropped: nothing of them
-but hashes reaches the store.
+are stored as one vPDQ value of one media item, each frame looked up as a PDQ. The media are
+read, hashed and dropped: nothing of them but hashes reaches the store.
 
 A media item may hold several values of one signal (a video's frames, the viewer's PDQ
 beside the reference's, keypoints); the version writer stores the first of each signal,
