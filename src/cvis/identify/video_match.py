@@ -12,7 +12,7 @@ end-card, intro or logo is a few frames of each and makes no match on its own.
 
 A known frame that also occurs in several unrelated known media (an app's end-card, a
 broadcaster's logo, a black frame with a caption) is *common*: it weighs nothing, on either
-side. Known media are unrelated to the video when they share under half of its frames (a
+side. Known media are unrelated to the video when they share under 80 % of its frames (a
 re-encoded copy of the same video in another set is related, and does not make its frames
 common). The result is one candidate per (seized video, known video) with both figures, the
 matching time ranges in both, and how many common known frames were set aside.
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -49,10 +49,13 @@ MIN_MATCHED_FRAMES = 3
 # the known video through one close frame): the decision rests on most frames agreeing, not on
 # one, and re-encoded low-detail frames drift past 31 (sky, dark scenes).
 FRAME_DISTANCE = 45
+# Once enough frames agree on where the seized video sits in the known one, the frames at that
+# place may differ more (PDQ's widest set threshold): unrelated frames lie near 128 bits apart.
+ALIGNED_DISTANCE = 63
 FRAME_QUALITY = 50
 # A known frame found in this many unrelated known media besides its own video is common.
 COMMON_IN_OTHERS = 3
-RELATED_SHARE = 0.5  # known media sharing this share of a video's frames are related to it
+RELATED_SHARE = 0.8  # known media sharing this share of a video's frames are copies of it
 _FRAME_KIND = re.compile(r"^frame@(\d+(?:\.\d+)?)s(?:/.*)?$")
 
 
@@ -132,11 +135,33 @@ def usable(frames: Sequence[VpdqFrame]) -> list[VpdqFrame]:
     return kept
 
 
-def _close(query: Sequence[str], known: Sequence[str]) -> np.ndarray:
+def _distances(query: Sequence[str], known: Sequence[str]) -> np.ndarray:
     if not query or not known:
-        return np.zeros((len(query), len(known)), dtype=bool)
-    distance = np.bitwise_count(_words(query)[:, None, :] ^ _words(known)[None, :, :]).sum(axis=2)
-    return np.asarray(distance <= FRAME_DISTANCE)
+        return np.full((len(query), len(known)), 256, dtype=np.int64)
+    return np.bitwise_count(_words(query)[:, None, :] ^ _words(known)[None, :, :]).sum(axis=2)
+
+
+def _per_moment(owners: np.ndarray, moments: int, distances: np.ndarray) -> np.ndarray:
+    """The nearest of each moment's hashes (the frame, its mirrors, its trimmed picture)."""
+    nearest = np.full((moments, distances.shape[1]), 256, dtype=np.int64)
+    if len(owners):
+        np.minimum.at(nearest, owners, distances)
+    return nearest
+
+
+def _aligned(nearest: np.ndarray, strong: np.ndarray, times: Sequence[float],
+             known_times: Sequence[float]) -> np.ndarray:
+    """Moment and known frame pairs at the same place in both videos once the strong matches
+    agree on a time offset, within ALIGNED_DISTANCE: a heavily compressed copy's flat, dark or
+    sky frames drift past FRAME_DISTANCE, but not at the moment the alignment says they show."""
+    pairs = np.argwhere(strong)
+    if len({j for _, j in pairs}) < MIN_MATCHED_FRAMES:
+        return np.zeros_like(strong)
+    offsets = Counter(round(times[i] - known_times[j], 1) for i, j in pairs)
+    offset = offsets.most_common(1)[0][0]
+    step = float(np.median(np.diff(known_times))) if len(known_times) > 1 else 1.0
+    gap = np.abs(np.subtract.outer(np.asarray(times) - offset, np.asarray(known_times)))
+    return np.asarray((gap <= 0.75 * step) & (nearest <= ALIGNED_DISTANCE))
 
 
 def compare(
@@ -151,14 +176,14 @@ def compare(
     hashes = [h for t in moments for h in seized[t]]
     kept = [f for i, f in enumerate(known) if i not in common]
     shared = [f.hash for i, f in enumerate(known) if i in common]
-    close = _close(hashes, [f.hash for f in kept])
-    matched = {moments[i] for i in owners[close.any(axis=1)]} if len(owners) else set()
-    only_common = (
-        {moments[i] for i in owners[_close(hashes, shared).any(axis=1)]} - matched
-        if shared and len(owners) else set()
-    )
+    nearest = _per_moment(owners, len(moments), _distances(hashes, [f.hash for f in kept]))
+    strong = nearest <= FRAME_DISTANCE
+    close = strong | _aligned(nearest, strong, moments, [f.timestamp for f in kept])
+    matched = {moments[i] for i in np.flatnonzero(close.any(axis=1))}
+    to_common = _per_moment(owners, len(moments), _distances(hashes, shared)) <= FRAME_DISTANCE
+    only_common = {moments[i] for i in np.flatnonzero(to_common.any(axis=1))} - matched
     counted = len(moments) - len(only_common)
-    matched_known = np.flatnonzero(close.any(axis=0)) if kept else np.array([], dtype=int)
+    matched_known = np.flatnonzero(close.any(axis=0))
     step = float(np.median(np.diff([f.timestamp for f in known]))) if len(known) > 1 else 1.0
     return VideoFigures(
         round(100.0 * len(matched) / counted, 1) if counted else 0.0,
@@ -243,3 +268,17 @@ def as_video_matches(
         if figures.accepted(VideoThresholds.of(matcher.hash_set(nearest.set))):
             kept.append(dataclasses.replace(nearest, signal="vpdq", video=figures.to_dict()))
     return kept
+
+
+def keyframe_times(ranges: Sequence[Sequence[float]], most: int = 6) -> list[float]:
+    """Moments to show for matching ranges (review's keyframe strip): each range's start, and
+    its end when it lasts, the first ranges first, at most ``most``."""
+    times: list[float] = []
+    for start, end in ranges:
+        times += [start, end] if end > start else [start]
+    return [round(t, 1) for t in times[:most]]
+
+
+def spans(ranges: Sequence[Sequence[float]]) -> str:
+    """[[0.0, 10.0], [12.0, 12.0]] as '0-10 s, 12 s'."""
+    return ", ".join(f"{a:g} s" if a == b else f"{a:g}-{b:g} s" for a, b in ranges) or "none"

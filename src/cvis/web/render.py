@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from jinja2_fragments.fastapi import Jinja2Blocks
 
 from cvis.accounts.roles import ACCOUNTS_ADMIN, AUDIT_READ, CASES_READ, SETS_READ
+from cvis.identify.video_match import keyframe_times, spans
 from cvis.web.session import WebUser
 
 HERE = Path(__file__).parent
@@ -18,6 +19,7 @@ templates.env.globals["CATEGORY_NAMES"] = {
     0: "0 non-pertinent", 1: "1 child abuse material", 2: "2 child exploitive / age difficult",
     3: "3 CGI / animation", 4: "4 comparison",
 }
+templates.env.globals.update(keyframe_times=keyframe_times, spans=spans)  # video matches
 
 NAV = (
     ("/", "Home", None),
