@@ -85,8 +85,8 @@ def render_frame(path: str, seconds: float, step: Step) -> bytes:
         raise NoPreview("no preview: the item is inside a container or not on this machine")
     try:
         pixels = frame_at(source, seconds, max_pixels=MAX_PIXELS)
-    except VideoDecodeError as exc:
-        raise NoPreview("no preview: no frame of this video at that time") from exc
+    except VideoDecodeError:
+        return render(path, step)  # a still picture is its own frame at any time
     image = Image.fromarray(pixels)
     image.thumbnail((SIZE // 2, SIZE // 2))
     return _encode(protect(image, step))

@@ -81,7 +81,7 @@ def thumbnail(
 @router.get("/media/{item_id}/frame")
 def video_frame(
     request: Request, services: ServicesDep, user: UserDep, item_id: int,
-    at: Annotated[float, Query(ge=0, le=86_400)],
+    at: Annotated[float, Query(ge=0, le=86_400)] = 0.0,
     step: Annotated[int, Query(ge=0, le=thumbnails.LAST_STEP)] = 0,
 ) -> Response:
     """One keyframe of a video item at ``at`` seconds (a matching range's strip): decoded from
