@@ -145,8 +145,8 @@ def test_video_thresholds_are_the_sets(store: Store, clips: dict[str, Path]) -> 
     with store.session() as session:
         configure_set(session, "known-videos", create=False,
                       thresholds={"vpdq_query": 80, "vpdq_compared": 90})
-    seized = clips["excerpt"].parent
-    scan_id = run_scan(store, ScanRequest("CASE-STRICT", [seized], ["known-videos"], workers=1))
+    seized = [clips["excerpt"], clips["compilation"]]
+    scan_id = run_scan(store, ScanRequest("CASE-STRICT", seized, ["known-videos"], workers=1))
     with store.session() as session:
         rows = {Path(r["path"]).name: r for r in iter_scan_results(session, scan_id)}
     assert [m["media_id"] for m in rows["excerpt.mp4"]["matches"]] == ["KV1"]  # query 100 %
