@@ -96,7 +96,7 @@ def _video_values(record: HashRecord) -> list[tuple[str, str]]:
     the index looks up those of quality 50 or more)."""
     found = [(name, value) for name in ("md5", "sha1", "sha256")
              if (value := getattr(record, name))]
-    frames = [checked_frame(v.hash, v.quality, timestamp)
+    frames = [checked_frame(v.hash, v.quality, timestamp, v.frame)
               for v in record.pdq_variants if (timestamp := _own_frame_time(v.kind)) is not None]
     return [*found, ("vpdq", frames_value(frames))]
 
