@@ -14,11 +14,9 @@ import pytest
 from cvis.hashsets.formats import detect_format, get_format
 from cvis.hashsets.records import KnownRecord, RecordError
 from cvis.hashsets.service import (
-    ImportRejected,
     InvalidSetting,
     configure_set,
     export_set,
-    import_file,
     import_stream,
 )
 from cvis.identify.matcher import Matcher
@@ -49,7 +47,7 @@ def _read(fmt: str, text: str) -> list[KnownRecord | RecordError]:
     return list(get_format(fmt).read(io.StringIO(text)))
 
 
-def test_vpdq_file_round_trips_through_the_store_and_threatexchange_form(store: Store) -> None:
+def test_vpdq_file_round_trips_and_each_set_has_video_thresholds(store: Store) -> None:
     assert detect_format(VPDQ_FILE).name == "vpdq"
     with store.session() as session:
         report = import_stream(session, io.StringIO(VPDQ_FILE), name="videos", format_name="vpdq")
@@ -75,6 +73,15 @@ def test_vpdq_file_round_trips_through_the_store_and_threatexchange_form(store: 
         frames = known_video_frames(session, {m.known_media_pk for m in _lookup(
             session, [pdq("a2"), pdq("b3")])})
     assert sorted(len(f) for f in frames.values()) == [3, 6]  # KV-2: qualities 40..70
+    # each set has its video thresholds, in percent, checked like the others
+    with store.session() as session:
+        configure_set(session, "videos", thresholds={"vpdq_query": 95, "vpdq_compared": 70})
+        with pytest.raises(InvalidSetting, match="vpdq_query must be 0-100"):
+            configure_set(session, "videos", thresholds={"vpdq_query": 101})
+        configure_set(session, "other", thresholds={})
+        matcher = Matcher(session, ["videos", "other"])
+        assert VideoThresholds.of(matcher.hash_set("videos")) == VideoThresholds(95.0, 70.0)
+        assert VideoThresholds.of(matcher.hash_set("other")) == VideoThresholds(80.0, 50.0)
 
 
 def _lookup(session: object, values: list[str]) -> list:
@@ -103,15 +110,13 @@ def test_hma_frame_rows_of_one_media_id_are_kept_as_one_video(tmp_path: Path) ->
     assert video.extra == {}
 
 
-def test_two_different_digests_for_one_media_id_are_refused_not_cut(store: Store) -> None:
+def test_two_different_digests_for_one_media_id_are_refused_not_cut() -> None:
     text = ("signal_type,signal_value,media_id\n"
             f"md5,{md5('a')},X1\npdq,{pdq('f0')},X1\nmd5,{md5('b')},X1\npdq,{pdq('f1')},X1\n"
             f"md5,{md5('c')},X2\n")
-    with store.session() as session, pytest.raises(ImportRejected) as refused:
-        import_stream(session, io.StringIO(text), name="bad", format_name="hma")
-    assert "'X1' has two md5 values" in str(refused.value)
-    items = _read("hma", text)
-    assert [type(i).__name__ for i in items] == ["RecordError", "KnownRecord"]  # X1 whole, X2
+    refused, kept = _read("hma", text)  # X1 refused whole (an import without --skip-bad
+    assert isinstance(refused, RecordError) and isinstance(kept, KnownRecord)  # stops), X2 kept
+    assert refused.line == 4 and "'X1' has two md5 values" in refused.reason
 
 
 def test_ncmec_video_entries_keep_every_pdq(tmp_path: Path) -> None:
@@ -133,16 +138,3 @@ def test_ncmec_video_entries_keep_every_pdq(tmp_path: Path) -> None:
     path.write_text("".join(f"{i},100,{pdq(str(i))},{i}.000\n" for i in range(3)))
     (named,) = get_format("vpdq").read(path.open())
     assert isinstance(named, KnownRecord) and named.media_id == "clip-77"
-
-
-def test_video_thresholds_are_set_per_set(store: Store, tmp_path: Path) -> None:
-    (tmp_path / "strict.txt").write_text(VPDQ_FILE)
-    with store.session() as session:
-        import_file(session, tmp_path / "strict.txt", name="strict")
-        configure_set(session, "strict", thresholds={"vpdq_query": 95, "vpdq_compared": 70})
-        with pytest.raises(InvalidSetting, match="vpdq_query must be 0-100"):
-            configure_set(session, "strict", thresholds={"vpdq_query": 101})
-        matcher = Matcher(session, ["strict"])
-        assert VideoThresholds.of(matcher.hash_set("strict")) == VideoThresholds(95.0, 70.0)
-        configure_set(session, "other", thresholds={})
-        assert VideoThresholds.of(matcher.hash_set("other")) == VideoThresholds(80.0, 50.0)
