@@ -91,7 +91,7 @@ def _lookup(session: object, values: list[str]) -> list:
     return [m for found in matcher.match([Query("pdq", v, 100) for v in values]) for m in found]
 
 
-def test_hma_frame_rows_of_one_media_id_are_kept_as_one_video(tmp_path: Path) -> None:
+def test_hma_frame_rows_of_one_media_id_are_kept_as_one_video() -> None:
     """89 frame rows for 6 media ids: 6 videos holding 89 frames, none cut to its last."""
     counts = [20, 17, 15, 14, 12, 11]
     rows = [f"pdq,{pdq(f'{m}/{i}')},M{m},1,,true" for m, n in enumerate(counts) for i in range(n)]
