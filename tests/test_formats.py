@@ -302,3 +302,25 @@ def test_readers_stream_rather_than_load_the_whole_file(format_name: str) -> Non
     first = next(iter(get_format(format_name).read(stream)))
     assert isinstance(first, KnownRecord) and first.media_id in ("0", md5("0"))
     assert stream.tell() < len(out.getvalue()) / 2, "the first record came before the end"
+
+
+class TestVpdqFile(FormatContract):
+    format_name = "vpdq"
+    example = (
+        "# vpdq media_id=V-1\n"
+        f"0,100,{pdq('f0')},0.000\n30,87,{pdq('f1')},1.000\n60,12,{pdq('f2')},2.000\n"
+        "# vpdq media_id=V-2\n"
+        f"0,99,{pdq('g0')},0.000\n"
+    )
+    expected: ClassVar[list[KnownRecord]] = [
+        KnownRecord(media_id="V-1", signals={"vpdq": (
+            f'["{pdq("f0")},100,0.000,0", "{pdq("f1")},87,1.000,30", '
+            f'"{pdq("f2")},12,2.000,60"]')}),
+        KnownRecord(media_id="V-2", signals={"vpdq": f'["{pdq("g0")},99,0.000,0"]'}),
+    ]
+    malformed = (
+        f"# vpdq media_id=A\n0,100,{pdq('a')},0.000\n"
+        f"# vpdq media_id=B\n0,100,{pdq('b')},0.000\n1,101,{pdq('b1')},1.000\n"
+        f"# vpdq media_id=C\n0,100,{pdq('c')},0.000\n"
+    )
+    malformed_at = 5  # B is refused whole (quality 101), A and C still come

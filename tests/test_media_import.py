@@ -85,8 +85,9 @@ def test_a_video_is_one_media_item_with_its_frame_hashes(
         report = import_media(session, path, name="videos")
         assert session.scalar(select(func.count(KnownMedia.id))) == 1
     assert (report.pictures, report.videos) == (0, 1)
-    frames = [v for s, v in signals_of(store, "V") if s == "pdq"]
+    frames = [v for s, v in signals_of(store, "V") if s == "vpdq"]  # a row per frame
     assert len(frames) >= 2  # one per scene at least
+    assert all(len(f.split(",")) == 4 for f in frames)  # pdq,quality,timestamp,frame number
     # a picture of one scene is found in the known video
     evidence = tmp_path / "evidence"
     evidence.mkdir()

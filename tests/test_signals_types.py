@@ -12,6 +12,7 @@ from cvis.signals import SIGNAL_TYPES, InvalidSignalValue, register_signal_type
 from cvis.signals.base import SignalType
 from cvis.signals.crypto import Md5Signal, Sha1Signal, Sha256Signal
 from cvis.signals.pdq import PdqSignal
+from cvis.signals.vpdq import VpdqSignal
 from tests.signal_type_test_helper import SignalTypeContract
 
 
@@ -34,6 +35,17 @@ class TestPdq(SignalTypeContract):
         zero = "0" * 64
         assert PdqSignal.distance(zero, "f" + "0" * 63) == 4
         assert PdqSignal.distance(zero, "f" * 64) == 256
+
+
+class TestVpdq(SignalTypeContract):
+    signal_type = VpdqSignal
+
+    def test_frames_are_stored_a_row_each_and_looked_up_as_pdq(self) -> None:
+        (value, _) = VpdqSignal.examples
+        rows = VpdqSignal.stored_values(value)
+        assert len(rows) == 2 and VpdqSignal.from_stored(rows) == value
+        assert VpdqSignal.index_entry(rows[0]) == ("pdq", rows[0].split(",")[0])
+        assert VpdqSignal.index_entry(VpdqSignal.stored_values(VpdqSignal.examples[1])[0]) is None
 
 
 class ToyPluginSignal(SignalType):

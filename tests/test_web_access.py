@@ -112,6 +112,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/cases/{number}/review"): Expect(CASES_READ, 200, 404),
     ("GET", "/cases/{number}/review/items/{item_id}"): Expect(CASES_READ, 200, 404),
     ("GET", "/media/{item_id}"): Expect(CASES_READ, 200, 404),
+    ("GET", "/media/{item_id}/frame"): Expect(CASES_READ, 200, 404),
     ("GET", "/review/exposure"): Expect(None, 200),
     ("GET", "/sets"): Expect(SETS_READ, 200),
     ("GET", "/sets/{name}"): Expect(SETS_READ, 200, 404),

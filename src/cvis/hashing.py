@@ -36,6 +36,7 @@ class PdqAlternative:
     quality: int
     contrast_quality: int | None
     kind: str
+    frame: int | None = None  # a video's own sampled frame: its number (vPDQ keeps it)
 
 
 @dataclass
@@ -211,7 +212,8 @@ def hash_video_frames(
         return
     record.flags.extend(video.flags)
     record.pdq_variants = [
-        PdqAlternative(f.hash, f.quality, f.contrast_quality, f"frame@{f.timestamp:.1f}s")
+        PdqAlternative(f.hash, f.quality, f.contrast_quality, f"frame@{f.timestamp:.1f}s",
+                       f.frame_number)
         for f in video.frames
     ] + [
         PdqAlternative(v.hash, v.quality, v.contrast_quality,

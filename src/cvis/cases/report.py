@@ -60,7 +60,7 @@ def _match_row(
         "verdict": review.verdict if review else "pending",
         "reviewer": review.reviewer if review else None,
         "reviewed_at": _iso(review.reviewed_at) if review else None,
-    }
+    } | ({"video": dict(match.video)} if match.video else {})
 
 
 def _later(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
@@ -113,6 +113,19 @@ def _identified_files(
                 files.append(entry)
             entry["matches"].append(row)
     return files, verdicts, len(matched)
+
+
+def _video_matches(session: Session, case_id: int) -> list[dict[str, Any]]:
+    """Every match of a seized video to a known video (vPDQ), with both percentages and the
+    matching time ranges in both videos, so a reader sees how much of each agreed."""
+    out = []
+    for path, matches in _case_matches(session, case_id).items():
+        for _, row in matches.values():
+            if row.get("video"):
+                out.append({"path": path, "set": row["set"], "media_id": row["media_id"],
+                            "victim_identified": row["victim_identified"],
+                            "verdict": row["verdict"], **row["video"]})
+    return out
 
 
 def _evidence_files(session: Session, case_id: int) -> list[dict[str, Any]]:
@@ -193,6 +206,7 @@ def build_report(
             **_counts(files),
         },
         "identified_files": files,
+        "video_matches": _video_matches(session, case.id),
         "files": evidence_files,
         "chain_of_custody": _custody(session, case.id),
     }

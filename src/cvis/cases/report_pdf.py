@@ -109,6 +109,34 @@ def _listing(report: dict[str, Any]) -> list[Flowable]:
     return flow
 
 
+def _seconds(ranges: list[list[float]]) -> str:
+    """[[3.0, 9.0], [12.0, 12.0]] as '0:03-0:09, 0:12'."""
+    def clock(t: float) -> str:
+        return f"{int(t) // 60}:{int(t) % 60:02d}"
+    return ", ".join(clock(a) if a == b else f"{clock(a)}-{clock(b)}" for a, b in ranges)
+
+
+def _videos(report: dict[str, Any]) -> list[Flowable]:
+    """Seized videos matched to known videos: how much of each agreed, and where."""
+    rows = report.get("video_matches") or []
+    if not rows:
+        return []
+    return [
+        PageBreak(),
+        Paragraph("Videos matched to known videos", STYLES["Heading1"]),
+        Paragraph("Seized %: the share of the seized video's sampled moments found in the known "
+                  "video; known %: the share of the known video found in the seized one. Ranges "
+                  "are minutes:seconds in each video. Frames common to many unrelated known "
+                  "videos (end-cards, logos) are not counted.", STYLES["BodyText"]),
+        _table(["File", "Set / media", "Seized %", "Known %", "Seized video at",
+                "Known video at", "Verdict"],
+               [[v["path"], f"{v['set']} / {v['media_id']}", v["query_match_percent"],
+                 v["compared_match_percent"], _seconds(v["query_ranges"]),
+                 _seconds(v["compared_ranges"]), v["verdict"]] for v in rows],
+               [44 * mm, 30 * mm, 14 * mm, 14 * mm, 24 * mm, 24 * mm, 20 * mm]),
+    ]
+
+
 def _custody(report: dict[str, Any]) -> list[Flowable]:
     custody = report["chain_of_custody"]
     return [
@@ -135,4 +163,5 @@ def write_pdf(report: dict[str, Any], path: Path) -> None:
         title=f"Victim-identification report, case {report['case']['number']}",
         author=report["generated_by"],
     )
-    doc.build(_cover(report) + _summary(report) + _listing(report) + _custody(report))
+    doc.build(_cover(report) + _summary(report) + _listing(report) + _videos(report)
+              + _custody(report))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -52,6 +53,8 @@ class MatchEvidence:
     verdict: str | None
     reviewer: str | None
     reviewed_at: datetime | None
+    # a video match (signal vpdq): query/compared percentages and matching time ranges
+    video: dict[str, Any] | None = None
 
 
 @dataclass
@@ -129,6 +132,7 @@ def _match_evidence(session: Session, item_ids: list[int]) -> dict[int, list[Mat
                 review.verdict if review else None,
                 review.reviewer if review else None,
                 review.reviewed_at if review else None,
+                dict(match.video) if match.video else None,
             )
         )
     return found

@@ -288,6 +288,20 @@ def review_entry(entry: Any, position: int, total: int) -> None:
             ([m.match_id, m.set, m.media_id, m.signal, m.distance, m.category, m.series,
               m.victim_identified, m.verdict or "pending"] for m in entry.matches),
         )
+    for m in entry.matches:
+        if m.video:
+            out_console.print(video_figures(m.match_id, m.video), markup=False, highlight=False)
+
+
+def video_figures(match_id: int, video: dict[str, Any]) -> str:
+    """A video match in a line: how much of each video agreed, and where (seconds)."""
+    def spans(ranges: list[list[float]]) -> str:
+        return ", ".join(f"{a:g}s" if a == b else f"{a:g}-{b:g}s" for a, b in ranges) or "-"
+    common = video.get("common_frames_ignored") or 0
+    return (f"match {match_id} (video): {video['query_match_percent']:g}% of the seized video "
+            f"at {spans(video['query_ranges'])} matches {video['compared_match_percent']:g}% of "
+            f"the known video at {spans(video['compared_ranges'])}"
+            + (f"; {common} common known frame(s) not counted" if common else ""))
 
 
 def notices(rows: list[dict[str, Any]]) -> None:

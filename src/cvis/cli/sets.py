@@ -134,8 +134,8 @@ def configure_command(
     description: Annotated[str | None, typer.Option()] = None,
     enabled: Annotated[bool | None, typer.Option("--enabled/--disabled")] = None,
     threshold: Annotated[list[str] | None, typer.Option(
-        help="SIGNAL=DISTANCE, e.g. pdq=24, or SIGNAL=default to drop an override "
-             "(repeatable).")] = None,
+        help="SIGNAL=DISTANCE, e.g. pdq=24; vpdq_query=PERCENT or vpdq_compared=PERCENT for "
+             "video matches; NAME=default drops an override (repeatable).")] = None,
     grant_match: Annotated[list[str] | None, typer.Option(
         help="Agency that may match against the set (repeatable).")] = None,
     grant_metadata: Annotated[list[str] | None, typer.Option(

@@ -20,6 +20,7 @@ from cvis.hashsets.staging import (
     as_columns,
     record_from_row,
 )
+from cvis.signals import stored_rows
 
 MEDIA_COLUMNS = ("id", "set_id", "media_id", "category", "series", "victim_identified",
                  "offender_identified", "distributed", "tags", "extra")
@@ -161,7 +162,7 @@ class BulkWriter:
             f"FROM {STAGE_TABLE} WHERE rest IS NOT NULL) AS s WHERE signals IS NOT NULL"
         ).all()
         rows = [(pk, kind, value) for pk, text in others
-                for kind, value in json.loads(text).items()]
+                for kind, value in stored_rows(json.loads(text))]
         if rows:
             self.conn.exec_driver_sql(self._signal_sql, rows)
         self.conn.exec_driver_sql(
@@ -172,7 +173,7 @@ class BulkWriter:
         self.conn.exec_driver_sql(f"DELETE FROM {STAGE_TABLE}")
 
     def insert_signals(self, placed: Sequence[tuple[int, KnownRecord]]) -> None:
-        rows = [(pk, kind, value) for pk, r in placed for kind, value in r.signals.items()]
+        rows = [(pk, kind, value) for pk, r in placed for kind, value in stored_rows(r.signals)]
         if rows:
             self.conn.exec_driver_sql(self._signal_sql, rows)
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cvis.hashsets.records import RECORD_FIELDS, KnownRecord, record_from_dict
+from cvis.signals import assemble
 from cvis.store.models import KnownMedia, KnownSignal, SetChange, SetVersion
 
 CHUNK = 1000
@@ -65,15 +66,16 @@ _MEDIA_ROWS = select(
 
 
 def _to_records(session: Session, rows: Sequence[Any]) -> list[KnownRecord]:
-    signals: dict[int, dict[str, str]] = {r.id: {} for r in rows}
+    stored: dict[int, list[tuple[str, str]]] = {r.id: [] for r in rows}
     for pk, kind, value in session.execute(
         select(KnownSignal.media_pk, KnownSignal.signal_type, KnownSignal.value)
-        .where(KnownSignal.media_pk.in_(list(signals)))
+        .where(KnownSignal.media_pk.in_(list(stored)))
         .order_by(KnownSignal.id)
     ):
-        signals[pk].setdefault(kind, value)  # the first of a signal is the record's
+        stored[pk].append((kind, value))
+    # the first of a signal is the record's (a vPDQ value is all its rows)
     return [
-        KnownRecord(media_id=r.media_id, signals=signals[r.id],
+        KnownRecord(media_id=r.media_id, signals=assemble(stored[r.id]),
                     **{f: getattr(r, f) for f in RECORD_FIELDS})
         for r in rows
     ]

@@ -3,9 +3,9 @@
 The manifest has ``media_id,file`` and optionally ``category,series,victim_identified``
 (other columns are ignored); ``file`` is relative to the manifest. Every signal cvis knows
 is computed from each file (digests, PDQ and the viewer's PDQ where it differs, every
-registered picture signal); a video's frame hashes (vPDQ-style, one a second) are stored
-as PDQ values of one media item. The media are read, hashed and dropped: nothing of them
-but hashes reaches the store.
+registered picture signal); a video's frame hashes (one a second, as Meta's vpdq samples)
+are stored as one vPDQ value of one media item, each frame looked up as a PDQ. The media are
+read, hashed and dropped: nothing of them but hashes reaches the store.
 
 A media item may hold several values of one signal (a video's frames, the viewer's PDQ
 beside the reference's, keypoints); the version writer stores the first of each signal,
@@ -29,7 +29,8 @@ from cvis.hashsets.service import ImportRejected, ImportReport, _import_batches
 from cvis.hashsets.staging import BATCH_RECORDS, stage_records
 from cvis.media.folders import file_item
 from cvis.media.sniff import SNIFF_BYTES, sniff
-from cvis.signals import SIGNAL_TYPES, normalize
+from cvis.signals import SIGNAL_TYPES, normalize, stored_rows
+from cvis.signals.vpdq import checked_frame, frames_value
 from cvis.store.models import HashSet, KnownMedia, KnownSignal
 
 REQUIRED = ("media_id", "file")
@@ -75,23 +76,37 @@ def read_manifest(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
 
 
 def _values(record: HashRecord) -> list[tuple[str, str]]:
-    """Every (signal, value) of one hashed file, the reported one of each signal first."""
+    """Every (signal, value) of one hashed picture, the reported one of each signal first."""
     found = [(name, value) for name in ("md5", "sha1", "sha256")
              if (value := getattr(record, name))]
     if record.pdq and record.pdq != "0" * 64:
         found.append(("pdq", record.pdq))
     for variant in record.pdq_variants:
-        # A video's own frames ("frame@12.0s"), not the mirrored or trimmed hashes of them
-        # that a scan also looks up ("frame@12.0s/flipx").
-        if variant.kind in ("viewer", "frame") or (
-            variant.kind.startswith("frame@") and "/" not in variant.kind
-        ):
+        if variant.kind in ("viewer", "frame"):
             if variant.quality >= 50 and variant.hash != "0" * 64:  # vPDQ drops the rest
                 found.append(("pdq", variant.hash))
     found += [(name, value) for name, values in record.signals.items()
               for value in SIGNAL_TYPES[name].known_values(values)]
     unique = list(dict.fromkeys(found))
     return [(name, normalize(name, value)) for name, value in unique]
+
+
+def _video_values(record: HashRecord) -> list[tuple[str, str]]:
+    """A video's digests and its frames as one vPDQ value (every frame, as vpdq writes them;
+    the index looks up those of quality 50 or more)."""
+    found = [(name, value) for name in ("md5", "sha1", "sha256")
+             if (value := getattr(record, name))]
+    frames = [checked_frame(v.hash, v.quality, timestamp, v.frame)
+              for v in record.pdq_variants if (timestamp := _own_frame_time(v.kind)) is not None]
+    return [*found, ("vpdq", frames_value(frames))]
+
+
+def _own_frame_time(kind: str) -> float | None:
+    """The time of a video's own frame ("frame@12.0s"); None for the mirrored or trimmed
+    hashes of it that a scan also looks up ("frame@12.0s/flipx") and for pictures."""
+    if not kind.startswith("frame@") or "/" in kind:
+        return None
+    return float(kind.removeprefix("frame@").removesuffix("s"))
 
 
 def hash_row(base: Path, line: int, row: dict[str, str]) -> HashedMedia | RecordError:
@@ -116,7 +131,7 @@ def hash_row(base: Path, line: int, row: dict[str, str]) -> HashedMedia | Record
     if hashed.error:
         return RecordError(line, f"{name}: {hashed.error}")
     video = any(v.kind.startswith("frame@") for v in hashed.pdq_variants) and not hashed.pdq
-    values = _values(hashed)
+    values = _video_values(hashed) if video else _values(hashed)
     first: dict[str, str] = {}
     more = []
     for signal, value in values:
@@ -173,7 +188,7 @@ def _store_more_values(session: Session, report: ImportReport, hashed: list[Hash
         pk = pks.get(item.record.media_id)
         if pk is None:
             continue
-        kept, seen, stale = set(item.record.signals.items()), set(), []
+        kept, seen, stale = set(stored_rows(item.record.signals)), set(), []
         for row in session.execute(
             select(KnownSignal.id, KnownSignal.signal_type, KnownSignal.value)
             .where(KnownSignal.media_pk == pk).order_by(KnownSignal.id)

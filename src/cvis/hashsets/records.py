@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,3 +167,96 @@ def _typing_distance(a: str, b: str) -> int:
             row.append(cost)
         rows.append(row)
     return rows[-1][-1]
+
+
+FRAME_COLUMNS = ("frame_number", "quality", "timestamp")  # per-row facts of a video's frames
+
+
+class ItemRows:
+    """The rows a list gives for one media item (HMA, CSV: one row per hash), merged so that
+    nothing is cut to one: PDQ given in several rows is a video's frames, kept whole as one
+    vPDQ value (quality, time and frame number from the rows' ``quality``, ``timestamp`` and
+    ``frame_number`` columns when the list has them, else 100, one a second, none); a value
+    given twice is one; any other signal given two different values refuses the item."""
+
+    def __init__(self, record: KnownRecord) -> None:
+        self.record = record
+        self.frames: list[tuple[str, dict[str, Any]]] = []
+        self._take_frame(record.signals, record.extra)
+
+    def add(self, other: KnownRecord) -> None:
+        """Another row of the same media id (its metadata beyond the hash is not read)."""
+        self._take_frame(other.signals, other.extra)
+        for kind, value in other.signals.items():
+            known = self.record.signals.get(kind)
+            if kind != "pdq" and known is not None and known != value:
+                raise ValueError(
+                    f"media id {self.record.media_id!r} has two {kind} values ({known} and "
+                    f"{value}); an item has one of each (only PDQ rows, a video's frames, "
+                    "may repeat)")
+            self.record.signals.setdefault(kind, value)
+
+    def _take_frame(self, signals: dict[str, str], extra: dict[str, Any]) -> None:
+        if "pdq" in signals:
+            self.frames.append((signals["pdq"], {k: extra.get(k) for k in FRAME_COLUMNS}))
+
+    def finish(self) -> KnownRecord:
+        """The item: a picture as it came, or a video whose PDQ rows became its vPDQ value."""
+        if len({value for value, _ in self.frames}) < 2:
+            return self.record
+        from cvis.signals.vpdq import checked_frame, frames_value
+
+        if "vpdq" in self.record.signals:
+            raise ValueError(f"media id {self.record.media_id!r} has a vpdq value and several "
+                             "pdq rows; give its frames one way")
+        frames = []
+        for position, (value, meta) in enumerate(self.frames):
+            number = meta.get("frame_number")
+            frames.append(checked_frame(
+                value, meta.get("quality") or 100,
+                position if meta.get("timestamp") in (None, "") else meta["timestamp"],
+                int(number) if number not in (None, "") else None))
+        del self.record.signals["pdq"]
+        self.record.signals["vpdq"] = frames_value(frames)
+        for key in FRAME_COLUMNS:
+            self.record.extra.pop(key, None)
+        return self.record
+
+
+def grouped_items(
+    rows: Iterable[tuple[int, KnownRecord | RecordError]],
+) -> Iterator[KnownRecord | RecordError]:
+    """Consecutive rows of one media id as one item (``ItemRows``, made only when a media id
+    repeats: a list of one row per item pays for one comparison a row); a media id whose rows
+    disagree is refused whole, its error at the row that disagreed."""
+    pending: KnownRecord | None = None
+    merged: ItemRows | None = None
+    refused: str | None = None
+    last = 0
+    for last, record in rows:
+        if isinstance(record, RecordError):
+            yield record
+            continue
+        media_id = record.media_id
+        if pending is not None and pending.media_id == media_id:
+            merged = merged or ItemRows(pending)
+            try:
+                merged.add(record)
+            except ValueError as exc:
+                refused, pending, merged = media_id, None, None
+                yield RecordError(last, str(exc))
+            continue
+        if media_id == refused:
+            continue
+        if pending is not None:
+            yield _finished(merged, last - 1) if merged else pending
+        pending, merged, refused = record, None, None
+    if pending is not None:
+        yield _finished(merged, last) if merged else pending
+
+
+def _finished(item: ItemRows, line: int) -> KnownRecord | RecordError:
+    try:
+        return item.finish()
+    except ValueError as exc:
+        return RecordError(line, str(exc))

@@ -147,14 +147,20 @@ def configure_set(session: Session, name: str, **settings: Any) -> HashSet:
 
 
 def threshold_range(signal: str) -> range:
-    """The distances a set may match a signal at: exact hashes only at 0."""
+    """The distances a set may match a signal at: exact hashes only at 0; the video
+    thresholds (``vpdq_query``, ``vpdq_compared``) are percentages."""
     from cvis.signals import SIGNAL_TYPES, get_signal_type
     from cvis.signals.base import InvalidSignalValue
+    from cvis.signals.vpdq import VIDEO_THRESHOLDS
+
+    if signal in VIDEO_THRESHOLDS:
+        return range(0, 101)
 
     try:
         signal_type = get_signal_type(signal)
     except InvalidSignalValue as exc:
-        close = difflib.get_close_matches(signal.lower(), list(SIGNAL_TYPES), n=1)
+        close = difflib.get_close_matches(signal.lower(), [*SIGNAL_TYPES, *VIDEO_THRESHOLDS],
+                                          n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise InvalidSetting(f"{exc}{hint}") from None
     if signal_type.is_exact():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -12,6 +13,7 @@ from cvis.hashsets.bulk import STAGE_FLUSH_ROWS, BulkWriter
 from cvis.hashsets.history import current_records
 from cvis.hashsets.records import RECORD_FIELDS, KnownRecord, record_to_dict
 from cvis.hashsets.staging import StagedBatch
+from cvis.signals import stored_rows
 from cvis.store.models import KnownMedia, KnownSignal
 
 
@@ -89,16 +91,24 @@ class VersionWriter:
     def _replace_signals(self, changed: dict[int, KnownRecord]) -> None:
         """Only the hashes that changed are replaced: a hash kept across versions keeps its
         row id, so a matcher built before this version still finds it (no gap in lookups
-        while an import commits and the indexes catch up)."""
-        stale, kept = [], set()
+        while an import commits and the indexes catch up). A value kept in several rows (a
+        video's frames) is kept or replaced whole."""
+        existing: dict[tuple[int, str], list[tuple[int, str]]] = defaultdict(list)
         for signal_id, pk, kind, value in self.session.execute(
             select(KnownSignal.id, KnownSignal.media_pk, KnownSignal.signal_type,
                    KnownSignal.value).where(KnownSignal.media_pk.in_(list(changed)))
+            .order_by(KnownSignal.id)
         ):
-            if changed[pk].signals.get(kind) == value:
+            existing[(pk, kind)].append((signal_id, value))
+        stale, kept = [], set()
+        for (pk, kind), rows in existing.items():
+            wanted = changed[pk].signals.get(kind)
+            stored = [v for s, v in stored_rows({kind: wanted})] if wanted is not None else []
+            if [v for _, v in rows[:len(stored)]] == stored and stored:
                 kept.add((pk, kind))
+                stale += [signal_id for signal_id, _ in rows[len(stored):]]
             else:
-                stale.append(signal_id)
+                stale += [signal_id for signal_id, _ in rows]
         if stale:
             self.session.execute(delete(KnownSignal).where(KnownSignal.id.in_(stale)))
         fresh = [(pk, replace(r, signals={k: v for k, v in r.signals.items()

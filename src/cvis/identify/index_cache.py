@@ -66,7 +66,12 @@ def store_generation(session: Session, set_ids: list[int]) -> int:
 
 def _rows_by_signal(session: Session, set_ids: list[int]) -> dict[str, _Rows]:
     by_type: dict[str, _Rows] = defaultdict(_Rows)
-    for signal_id, signal_type, value, media_pk in session.execute(_signals_of(set_ids)):
+    for signal_id, signal_type, stored, media_pk in session.execute(_signals_of(set_ids)):
+        signal = SIGNAL_TYPES.get(signal_type)
+        entry = signal.index_entry(stored) if signal else (signal_type, stored)
+        if entry is None:
+            continue
+        signal_type, value = entry  # a vPDQ frame is looked up as a PDQ
         rows = by_type[signal_type]
         rows.ids.append(signal_id)
         rows.values.append(value)
@@ -80,7 +85,8 @@ def _signal_names(session: Session, set_ids: list[int]) -> list[str]:
         .join(KnownMedia, KnownMedia.id == KnownSignal.media_pk)
         .where(KnownMedia.set_id.in_(set_ids))
     )
-    return sorted(n for n in names if n in SIGNAL_TYPES)
+    indexed = {SIGNAL_TYPES[n].index_name() for n in names if n in SIGNAL_TYPES}
+    return sorted(indexed)
 
 
 def build_indexes(session: Session, set_ids: list[int]) -> MatchIndexes:

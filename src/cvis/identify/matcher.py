@@ -109,6 +109,13 @@ class Matcher:
         self._sets = self._choose_sets(set_names)
         self._indexes: MatchIndexes = load_indexes(session, list(self._sets), index_dir)
         self._suppressed = suppressed_signal_ids(session, self._sets)
+        # Per known video, its frames common to many unrelated known media (video matching
+        # works it out once per matcher; cvis.identify.video_match).
+        self.common_frames: dict[int, frozenset[int]] = {}
+
+    def hash_set(self, name: str) -> HashSet | None:
+        """One of the chosen sets, by name (its settings: thresholds)."""
+        return next((s for s in self._sets.values() if s.name == name), None)
 
     def signals(self) -> frozenset[str]:
         """The signals the chosen sets hold: a scan computes no others."""

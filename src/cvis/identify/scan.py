@@ -98,7 +98,7 @@ def match_record(matcher: Matcher, record: HashRecord) -> list[MatchResult]:
     unique: dict[tuple[str, str, str], MatchResult] = {}
     for m in found:
         unique.setdefault((m.set, m.media_id, m.signal), m)
-    return as_video_matches(matcher.session, record, list(unique.values()))
+    return as_video_matches(matcher, record, list(unique.values()))
 
 
 def _error_reason(error: str) -> str:

@@ -9,9 +9,10 @@ from cvis.signals.base import InvalidSignalValue, PictureSignal, SignalType
 from cvis.signals.crypto import Md5Signal, Sha1Signal, Sha256Signal
 from cvis.signals.keypoints import OrbSignal
 from cvis.signals.pdq import PdqSignal
+from cvis.signals.vpdq import VpdqSignal
 
 SIGNAL_TYPES: dict[str, type[SignalType]] = {
-    s.name: s for s in (Md5Signal, Sha1Signal, Sha256Signal, PdqSignal, OrbSignal)
+    s.name: s for s in (Md5Signal, Sha1Signal, Sha256Signal, PdqSignal, OrbSignal, VpdqSignal)
 }
 CRYPTO_SIGNALS = ("md5", "sha1", "sha256")
 BUILT_IN_SIGNALS = frozenset(SIGNAL_TYPES)
@@ -61,6 +62,29 @@ def normalize(signal: str, value: str) -> str:
     return get_signal_type(signal).validate(value)
 
 
+def stored_rows(signals: dict[str, str]) -> list[tuple[str, str]]:
+    """(signal, stored value) rows for a record's signals: one each, a vPDQ value a row per
+    frame (``SignalType.stored_values``)."""
+    rows = []
+    for name, value in signals.items():
+        signal = SIGNAL_TYPES.get(name)
+        rows += [(name, v) for v in (signal.stored_values(value) if signal else [value])]
+    return rows
+
+
+def assemble(rows: list[tuple[str, str]]) -> dict[str, str]:
+    """A record's signals from its stored rows, in row order: the first value of each signal,
+    or the whole value a signal keeps in several rows (the inverse of ``stored_rows``)."""
+    grouped: dict[str, list[str]] = {}
+    for name, value in rows:
+        grouped.setdefault(name, []).append(value)
+    out = {}
+    for name, values in grouped.items():
+        signal = SIGNAL_TYPES.get(name)
+        out[name] = signal.from_stored(values) if signal else values[0]
+    return out
+
+
 def guess_crypto_signal(value: str) -> str:
     """Tell md5/sha1/sha256 apart by length (64 hex reads as sha256; PDQ must be named)."""
     name = _BY_HEX_LENGTH.get(len(value.strip()))
@@ -72,6 +96,8 @@ def guess_crypto_signal(value: str) -> str:
 
 
 __all__ = [
+    "assemble",
+    "stored_rows",
     "CRYPTO_SIGNALS",
     "SIGNAL_TYPES",
     "BUILT_IN_SIGNALS",

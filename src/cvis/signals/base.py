@@ -8,6 +8,7 @@ examples for the shared plug-in test. Computing a signal from media is separate.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
@@ -66,6 +67,27 @@ class SignalType(ABC):
     def known_values(cls, values: list[str]) -> list[str]:
         """The values a set built from media keeps for one item (all by default)."""
         return values
+
+    @classmethod
+    def stored_values(cls, value: str) -> list[str]:
+        """The rows one value is kept as in the store (one; vPDQ keeps a row per frame)."""
+        return [value]
+
+    @classmethod
+    def from_stored(cls, values: Sequence[str]) -> str:
+        """The value again from its stored rows, in order (the inverse of stored_values)."""
+        return values[0]
+
+    @classmethod
+    def index_name(cls) -> str:
+        """The index this type's rows are looked up in (``index_entry``'s signal)."""
+        return cls.name
+
+    @classmethod
+    def index_entry(cls, stored: str) -> tuple[str, str] | None:
+        """The (signal, value) a stored row is looked up as; None: not looked up. A vPDQ
+        frame is looked up as a PDQ."""
+        return cls.name, stored
 
     @classmethod
     def allows(cls, query: MatchQuery, distance: int, threshold: int) -> bool:

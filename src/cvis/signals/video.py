@@ -311,3 +311,24 @@ def from_vpdq_json(text: str) -> list[FrameHash]:
         value, quality, timestamp = item.split(",")
         frames.append(FrameHash(value.lower(), int(quality), float(timestamp), -1))
     return frames
+
+
+def frame_at(source: VideoSource, seconds: float, *, max_pixels: int | None = None) -> np.ndarray:
+    """The picture a viewer shows ``seconds`` into the video (upright, RGB): for a review
+    keyframe, decoded on request and never kept. Raises VideoDecodeError."""
+    try:
+        with av.open(source, mode="r") as container:
+            stream = _video_stream(container, max_pixels)
+            stream.thread_type = "SLICE"
+            if seconds > 0 and stream.time_base:
+                container.seek(int(seconds / stream.time_base), stream=stream, backward=True)
+            chosen = None
+            for frame in container.decode(stream):
+                chosen = frame
+                if frame.time is None or frame.time >= seconds - 1e-3:
+                    break
+            if chosen is None:
+                raise VideoDecodeError("no frame at that time")
+            return _upright(chosen)
+    except av.FFmpegError as exc:
+        raise VideoDecodeError(f"cannot decode video: {exc}") from exc

@@ -18,6 +18,7 @@ from cvis.accounts.roles import (
     POSTERS_PUBLISH,
     SETS_READ,
 )
+from cvis.identify.video_match import keyframe_times, spans
 from cvis.web.session import WebUser
 
 HERE = Path(__file__).parent
@@ -26,6 +27,7 @@ templates.env.globals["CATEGORY_NAMES"] = {
     0: "0 non-pertinent", 1: "1 child abuse material", 2: "2 child exploitive / age difficult",
     3: "3 CGI / animation", 4: "4 comparison",
 }
+templates.env.globals.update(keyframe_times=keyframe_times, spans=spans)  # video matches
 
 NAV = (
     ("/", "Home", None),

@@ -75,6 +75,23 @@ def render(path: str, step: Step) -> bytes:
     return _encode(protect(image, step))
 
 
+def render_frame(path: str, seconds: float, step: Step) -> bytes:
+    """A JPEG thumbnail of the video frame ``seconds`` into the video at ``path``, protected as
+    ``step`` says: a keyframe of a matching range, decoded from the evidence on request."""
+    from cvis.signals.video import VideoDecodeError, frame_at
+
+    source = Path(path)
+    if "!" in path or not source.is_file():
+        raise NoPreview("no preview: the item is inside a container or not on this machine")
+    try:
+        pixels = frame_at(source, seconds, max_pixels=MAX_PIXELS)
+    except VideoDecodeError:
+        return render(path, step)  # a still picture is its own frame at any time
+    image = Image.fromarray(pixels)
+    image.thumbnail((SIZE // 2, SIZE // 2))
+    return _encode(protect(image, step))
+
+
 def protect(image: Image.Image, step: Step) -> Image.Image:
     if step.blur:
         small = image.resize((max(1, image.width // step.shrink),

@@ -10,6 +10,7 @@ from cvis.hashsets.formats.jsonl import JsonLinesFormat
 from cvis.hashsets.formats.ncmec import NcmecXmlFormat
 from cvis.hashsets.formats.plain import PlainListFormat
 from cvis.hashsets.formats.vics import Vics2Format, VicsFormat
+from cvis.hashsets.formats.vpdq import VpdqFileFormat
 
 FORMATS: dict[str, type[HashListFormat]] = {}
 
@@ -39,8 +40,8 @@ def detect_format(head: str) -> HashListFormat:
 
 
 for _builtin in (
-    VicsFormat, Vics2Format, NcmecXmlFormat, IcseFormat, JsonLinesFormat, HmaCsvFormat,
-    CvisCsvFormat, PlainListFormat,
+    VicsFormat, Vics2Format, NcmecXmlFormat, VpdqFileFormat, IcseFormat, JsonLinesFormat,
+    HmaCsvFormat, CvisCsvFormat, PlainListFormat,
 ):
     register_format(_builtin)
 

@@ -1,4 +1,9 @@
-"""cvis's own CSV: one row per known media item, named columns, extra columns kept."""
+"""cvis's own CSV: one row per known media item, named columns, extra columns kept.
+
+A video is one row with its ``vpdq`` value (threatexchange's signal string), or several rows
+of one media id each with one frame's ``pdq`` (and optionally ``quality``, ``timestamp``,
+``frame_number``): the rows are kept whole as one vPDQ value (``records.ItemRows``).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,13 @@ from cvis.hashsets.formats.base import HashListFormat
 from cvis.hashsets.records import (
     KnownRecord,
     RecordError,
+    grouped_items,
     normalize_hash,
     parse_bool,
     parse_category,
 )
 
-SIGNAL_COLUMNS = ("md5", "sha1", "sha256", "pdq")
+SIGNAL_COLUMNS = ("md5", "sha1", "sha256", "pdq", "vpdq")
 KNOWN_COLUMNS = (
     "media_id",
     *SIGNAL_COLUMNS,
@@ -55,14 +61,20 @@ class CvisCsvFormat(HashListFormat):
         at = {name: header.index(name) if name in header else width for name in KNOWN_COLUMNS}
         signals = [(name, at[name]) for name in SIGNAL_COLUMNS if name in header]
         extra = [(i, name) for i, name in enumerate(header) if name not in KNOWN_COLUMNS]
-        for row in reader:
-            try:
-                if len(row) > width:
-                    raise ValueError("more fields than the header names")
-                row.extend([""] * (width + 1 - len(row)))
-                yield self._record(row, at, signals, extra)
-            except ValueError as exc:
-                yield RecordError(reader.line_num, str(exc))
+
+        def parsed() -> Iterator[tuple[int, KnownRecord | RecordError]]:
+            for row in reader:
+                try:
+                    if len(row) > width:
+                        raise ValueError("more fields than the header names")
+                    row.extend([""] * (width + 1 - len(row)))
+                    record = self._record(row, at, signals, extra)
+                except ValueError as exc:
+                    yield reader.line_num, RecordError(reader.line_num, str(exc))
+                    continue
+                yield reader.line_num, record
+
+        yield from grouped_items(parsed())
 
     def _record(
         self, row: list[str], at: dict[str, int], signal_columns: list[tuple[str, int]],
@@ -77,7 +89,7 @@ class CvisCsvFormat(HashListFormat):
             if (value := row[i].strip())
         }
         if not signals:
-            raise ValueError("no hash: give at least one of md5, sha1, sha256, pdq")
+            raise ValueError("no hash: give at least one of md5, sha1, sha256, pdq, vpdq")
         tags = row[at["tags"]]
         return KnownRecord(
             media_id=media_id,
@@ -94,7 +106,10 @@ class CvisCsvFormat(HashListFormat):
     def write(self, records: Iterable[KnownRecord], stream: TextIO) -> None:
         rows = [self._row(r) for r in records]
         extra_columns = sorted({k for row in rows for k in row} - set(KNOWN_COLUMNS))
-        writer = csv.DictWriter(stream, fieldnames=[*KNOWN_COLUMNS, *extra_columns])
+        # the vpdq column only when a video is written: picture lists keep their columns
+        known = [c for c in KNOWN_COLUMNS if c != "vpdq" or any(r.get("vpdq") for r in rows)]
+        writer = csv.DictWriter(stream, fieldnames=[*known, *extra_columns],
+                                extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
 

@@ -1,7 +1,10 @@
 """HMA / ThreatExchange CSV: one row per signal (``signal_type,signal_value``), then metadata.
 
 Rows of one media item share a ``media_id`` and sit together; a file without media ids
-(the bare ``pdq,<hash>`` lists HMA banks exchange) makes each hash its own item.
+(the bare ``pdq,<hash>`` lists HMA banks exchange) makes each hash its own item. A video comes
+as one ``vpdq`` row (threatexchange's signal string: a JSON list of 'pdq,quality,timestamp'),
+or as several ``pdq`` rows of one media id (its frames, kept whole as one vPDQ value; see
+``records.ItemRows``); two different values of another signal for one media id refuse it.
 """
 
 from __future__ import annotations
@@ -9,17 +12,20 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import Any, TextIO
 
 from cvis.hashsets.formats.base import HashListFormat
 from cvis.hashsets.records import (
     KnownRecord,
     RecordError,
+    grouped_items,
     normalize_hash,
     parse_bool,
     parse_category,
 )
 from cvis.signals import SIGNAL_TYPES
+from cvis.signals.vpdq import parse_frames
 
 HEADER = ("signal_type", "signal_value", "media_id", "category", "series",
           "victim_identified", "offender_identified", "distributed", "tags")
@@ -38,9 +44,12 @@ class HmaCsvFormat(HashListFormat):
         return "," in first and kind in SIGNAL_TYPES
 
     def read(self, stream: TextIO) -> Iterator[KnownRecord | RecordError]:
+        return grouped_items(self._read_rows(stream))
+
+    def _read_rows(self, stream: TextIO) -> Iterator[tuple[int, KnownRecord | RecordError]]:
+        """(line, record or error) for each row, one hash each."""
         reader = csv.reader(stream)
         names = list(HEADER)
-        pending: KnownRecord | None = None
         for row in reader:
             if reader.line_num == 1 and row and row[0].strip().lower() == "signal_type":
                 names = [n.strip() for n in row]
@@ -48,18 +57,10 @@ class HmaCsvFormat(HashListFormat):
             if not row:
                 continue
             try:
-                record = self._record(dict(zip(names, row, strict=False)), len(row) > len(names))
+                yield reader.line_num, self._record(dict(zip(names, row, strict=False)),
+                                                    len(row) > len(names))
             except ValueError as exc:
-                yield RecordError(reader.line_num, str(exc))
-                continue
-            if pending and pending.media_id == record.media_id:
-                pending.signals.update(record.signals)
-                continue
-            if pending:
-                yield pending
-            pending = record
-        if pending:
-            yield pending
+                yield reader.line_num, RecordError(reader.line_num, str(exc))
 
     def _record(self, row: dict[str, str], too_long: bool) -> KnownRecord:
         if too_long:
@@ -97,6 +98,9 @@ class HmaCsvFormat(HashListFormat):
             "tags": " ".join(record.tags),
         } | {k: v if isinstance(v, str) else json.dumps(v) for k, v in record.extra.items()}
         for kind, value in record.signals.items():
+            if kind == "vpdq":  # threatexchange reads exactly 'pdq,quality,timestamp'
+                value = json.dumps([replace(f, frame_number=None).compact()
+                                    for f in parse_frames(value)])
             yield {"signal_type": kind, "signal_value": value} | meta
 
 

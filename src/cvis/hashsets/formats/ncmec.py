@@ -1,5 +1,9 @@
 """An NCMEC-style XML hash list: image/video entries, fingerprints, classification, tombstones.
 
+A <video> keeps every hash: several <pdq> elements (optionally with ``quality``,
+``timestamp`` and ``frame`` attributes) are its frames, kept whole as one vPDQ value and
+written back the same way.
+
 Parsed with defusedxml: no DTDs, no entity expansion, no external entities.
 """
 
@@ -22,6 +26,7 @@ from cvis.hashsets.records import (
     parse_bool,
     parse_category,
 )
+from cvis.signals.vpdq import VpdqFrame, checked_frame, frames_value, parse_frames
 
 ROOT = "hashList"
 ATTR = "@"  # extra keys kept from an entry's XML attributes
@@ -75,6 +80,10 @@ class NcmecXmlFormat(HashListFormat):
         media_id = (element.get("id") or "").strip()
         children = {_local(c.tag): (c.text or "").strip() for c in element}
         signals = {t: normalize_hash(t, children[t]) for t in SIGNAL_TAGS if children.get(t)}
+        _check_single(element, kind)
+        if kind == "video" and (frames := _video_frames(element)):
+            del signals["pdq"]
+            signals["vpdq"] = frames_value(frames)
         if kind == "deleted":
             if not media_id:
                 raise ValueError("a <deleted> entry needs an id")
@@ -124,6 +133,9 @@ class NcmecXmlFormat(HashListFormat):
         attrs = "".join(f" {k.removeprefix(ATTR)}={quoteattr(str(v))}"
                         for k, v in extra.items() if k.startswith(ATTR))
         parts = [f"<{t}>{record.signals[t]}</{t}>" for t in SIGNAL_TAGS if t in record.signals]
+        if "vpdq" in record.signals:
+            kind = "video"
+            parts += [_frame_element(f) for f in parse_frames(record.signals["vpdq"])]
         for tag, attr in FIELD_TAGS.items():
             value = getattr(record, attr)
             if value is not None:
@@ -137,3 +149,40 @@ class NcmecXmlFormat(HashListFormat):
         ]
         body = "".join(parts)
         return f"  <{kind} id={quoteattr(record.media_id)}{attrs}>{body}</{kind}>\n"
+
+
+FRAME_ATTRS = ("frame", "quality", "timestamp")
+
+
+def _check_single(element: Element, kind: str) -> None:
+    """An entry's digests come once each, and a picture's PDQ once: a second value is never
+    dropped in silence (a video's several <pdq> elements are its frames)."""
+    seen: set[str] = set()
+    for child in element:
+        tag = _local(child.tag)
+        if tag in SIGNAL_TAGS and tag in seen and not (kind == "video" and tag == "pdq"):
+            raise ValueError(f"<{kind}> has more than one <{tag}>; an entry has one of each "
+                             "(only a <video>'s <pdq> elements, its frames, may repeat)")
+        seen.add(tag)
+
+
+def _video_frames(element: Element) -> list[VpdqFrame]:
+    """A video's frames: its <pdq> elements, in order, when there are several or they carry
+    frame attributes (quality, timestamp, frame: else 100, one a second, none); one bare <pdq>
+    stays the video's PDQ."""
+    found = [c for c in element if _local(c.tag) == "pdq"]
+    if len(found) < 2 and not any(a in c.attrib for c in found for a in FRAME_ATTRS):
+        return []
+    frames = []
+    for position, child in enumerate(found):
+        number = child.get("frame")
+        frames.append(checked_frame(
+            child.text or "", child.get("quality") or 100, child.get("timestamp") or position,
+            int(number) if number and number.isdigit() else None))
+    return frames
+
+
+def _frame_element(frame: VpdqFrame) -> str:
+    number = "" if frame.frame_number is None else f' frame="{frame.frame_number}"'
+    return (f'<pdq{number} quality="{frame.quality}" timestamp="{frame.timestamp:.3f}">'
+            f"{frame.hash}</pdq>")

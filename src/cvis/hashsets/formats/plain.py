@@ -12,6 +12,7 @@ from typing import TextIO
 from cvis.hashsets.formats.base import HashListFormat
 from cvis.hashsets.records import KnownRecord, RecordError, normalize_hash
 from cvis.signals import guess_crypto_signal
+from cvis.signals.vpdq import parse_frames
 
 HEX_LINE = re.compile(r"^([a-z0-9_]+:)?[0-9a-fA-F]{32,64}\s*$")
 DIRECTIVE = re.compile(r"^#\s*signal:\s*(\w+)\s*$", re.IGNORECASE)
@@ -51,4 +52,7 @@ class PlainListFormat(HashListFormat):
             if record.deleted:
                 continue
             for kind, value in record.signals.items():
+                if kind == "vpdq":  # a plain list has no items: a video is its frames' PDQs
+                    stream.writelines(f"pdq:{f.hash}\n" for f in parse_frames(value))
+                    continue
                 stream.write(f"{kind}:{value}\n" if kind == "pdq" else f"{value}\n")

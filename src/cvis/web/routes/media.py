@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -74,6 +75,25 @@ def thumbnail(
     request: Request, services: ServicesDep, user: UserDep, item_id: int,
     step: Annotated[int, Query(ge=0, le=thumbnails.LAST_STEP)] = 0,
 ) -> Response:
+    return _protected(request, services, user, item_id, step, thumbnails.render)
+
+
+@router.get("/media/{item_id}/frame")
+def video_frame(
+    request: Request, services: ServicesDep, user: UserDep, item_id: int,
+    at: Annotated[float, Query(ge=0, le=86_400)] = 0.0,
+    step: Annotated[int, Query(ge=0, le=thumbnails.LAST_STEP)] = 0,
+) -> Response:
+    """One keyframe of a video item at ``at`` seconds (a matching range's strip): decoded from
+    the evidence on request, protected and audited like a thumbnail, never stored."""
+    return _protected(request, services, user, item_id, step,
+                      lambda path, shown: thumbnails.render_frame(path, at, shown))
+
+
+def _protected(
+    request: Request, services: ServicesDep, user: UserDep, item_id: int, step: int,
+    render: Callable[[str, thumbnails.Step], bytes],
+) -> Response:
     obj = f"item:{item_id}"
     touch(request, obj, "web.thumbnail")
     require_right(user, CASES_READ, "case")
@@ -103,7 +123,7 @@ def thumbnail(
                                                           user.session_id)))
         touch(request, obj, "web.thumbnail.revealed")
     try:
-        return _image(thumbnails.render(path, shown))
+        return _image(render(path, shown))
     except thumbnails.NoPreview as exc:
         return _image(thumbnails.placeholder(str(exc)), 404)
 
