@@ -34,7 +34,7 @@ from cvis.cli.travel import complaint_app, notice_app, travel_app
 from cvis.hashing import DEFAULT_MAX_PIXELS, HashingLimits
 from cvis.hashsets.service import UnknownSet
 from cvis.identify.hashpool import DEFAULT_TIME_LIMIT, hash_items
-from cvis.identify.lookup import looks_like_header, lookup_lines
+from cvis.identify.lookup import looks_like_header, lookup_jsonl
 from cvis.identify.matcher import Matcher, UnknownSetError
 from cvis.identify.scan import (
     ScanRequest,
@@ -278,18 +278,22 @@ def lookup_command(
         raise fail(str(exc), USAGE) from None
     lines = _skip_header(iter(lines), signal)
     store = Store()
-    bad = 0
+    bad = [0]
+
+    def rows(matcher: Matcher) -> Iterator[bytes]:
+        for row, failed in lookup_jsonl(matcher, lines, signal):
+            bad[0] += failed
+            yield row
+
     with audited(store, "cli", "lookup", f"hashes from {source}"), store.session() as session, \
             render.output_stream(jsonl) as out:
         try:
             matcher = Matcher(session, _sets_option(sets), store.settings.index_dir)
         except UnknownSetError as exc:
             raise fail(str(exc), USAGE) from None
-        for row in lookup_lines(matcher, lines, signal):
-            bad += "error" in row
-            render.write_jsonl([row], out)
-    if bad:
-        raise fail(f"{bad} line(s) were not valid hashes (see their 'error' field)")
+        render.write_json_bytes(rows(matcher), out)
+    if bad[0]:
+        raise fail(f"{bad[0]} line(s) were not valid hashes (see their 'error' field)")
 
 
 def _skip_header(lines: Iterator[str], signal: str | None) -> Iterator[str]:
