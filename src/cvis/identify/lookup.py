@@ -84,7 +84,8 @@ def lookup_jsonl(
             if isinstance(q, Query):
                 yield next(encoded), False
             else:
-                yield dumps({"query": line, "signal": signal, "matches": [], "error": q}) + b"\n", True
+                row: dict[str, Any] = {"query": line, "signal": signal, "matches": [], "error": q}
+                yield dumps(row) + b"\n", True
 
 
 def encode_matches(queries: list[Query], found: MatchColumns) -> list[bytes]:
