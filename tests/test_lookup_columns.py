@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 from sqlalchemy import select
 
+from cvis.hashsets.access import shape_matches
 from cvis.hashsets.feedback import suppress
 from cvis.identify.lookup import encode_matches, lookup_jsonl
 from cvis.identify.matcher import Matcher, Query, set_threshold
@@ -120,3 +121,21 @@ def test_lookup_lines_keep_errors_in_place(store: Store) -> None:
     assert parsed[1]["matches"] == [] and "error" in parsed[1]
     assert {m["media_id"] for m in parsed[0]["matches"]} and all(
         m["signal"] == "md5" for m in parsed[2]["matches"])
+
+
+def test_shaping_from_columns_equals_shape_matches(store: Store) -> None:
+    centres, _SUPPRESSED[0] = _fill(store)
+    rnd = random.Random(3)
+    queries = [Query("pdq", _flip(centres[k % 6], rnd.randint(0, 20), rnd)) for k in range(12)]
+    queries.append(Query("md5", f"{2:032x}"))
+    expected = _reference(store, queries)
+    suppressed = {("B", m["media_id"], m["signal"]) for per_query in expected
+                  for m in per_query[:2] if m["set"] == "B"}
+    assert suppressed
+    may_see = {"A": False, "B": True}
+    with store.session() as session:
+        found = Matcher(session).match_columns(queries)
+    for sets in (may_see, {"B": True}):
+        got = [orjson.loads(line)["matches"]
+               for line in encode_matches(queries, found, sets, suppressed)]
+        assert got == [shape_matches(per_query, sets, suppressed) for per_query in expected]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
+import numpy as np
 import orjson
 
 from cvis.identify.matcher import MatchColumns, Matcher, Query
@@ -82,31 +83,66 @@ def lookup_jsonl(
         encoded = iter(encode_matches(queries, matcher.match_columns(queries)))
         for line, q in zip(batch, parsed, strict=True):
             if isinstance(q, Query):
-                yield next(encoded), False
+                yield next(encoded) + b"\n", False
             else:
                 row: dict[str, Any] = {"query": line, "signal": signal, "matches": [], "error": q}
                 yield dumps(row) + b"\n", True
 
 
-def encode_matches(queries: list[Query], found: MatchColumns) -> list[bytes]:
-    """One JSON line per query: ``{"query", "signal", "matches": [MATCH_FIELDS...]}``."""
+def encode_matches(
+    queries: Sequence[Query], found: MatchColumns,
+    may_see: Mapping[str, bool] | None = None,
+    suppressed: Collection[tuple[str, str, str]] = (),
+) -> list[bytes]:
+    """One JSON object per query: ``{"query", "signal", "matches": [MATCH_FIELDS...]}``.
+
+    ``may_see`` and ``suppressed`` shape the matches for an actor exactly as
+    ``cvis.hashsets.access.shape_matches`` does (sets not in ``may_see`` left out, their
+    metadata emptied where it says False, the agency's own suppressions dropped), here
+    per known item and per hit as arrays rather than per match as dictionaries.
+    """
     dumps, facts = orjson.dumps, found.facts
+    rows, distances, q = found.rows, found.distances, found.queries
+    names = sorted({query.signal for query in queries})
+    if may_see is not None or suppressed:
+        keep = _visible(queries, found, names, may_see, suppressed)
+        rows, distances, q = rows[keep], distances[keep], q[keep]
+    blank = [may_see is not None and not may_see.get(s, True) for s in facts.set_name]
     heads = [b'{"set":' + dumps(s) + b',"media_id":' + dumps(m) + b',"signal":'
              for s, m in zip(facts.set_name, facts.media_id, strict=True)]
-    tails = [b',"category":' + dumps(c) + b',"series":' + dumps(s) + b',"victim_identified":'
-             + dumps(v) + b"}"
-             for c, s, v in zip(facts.category, facts.series, facts.victim_identified,
-                                strict=True)]
-    bounds = found.bounds(len(queries)).tolist()
-    rows, distances = found.rows.tolist(), found.distances.tolist()
-    signals: dict[str, bytes] = {}
+    tails = [_NO_METADATA if hidden else b',"category":' + dumps(c) + b',"series":' + dumps(s)
+             + b',"victim_identified":' + dumps(v) + b"}"
+             for c, s, v, hidden in zip(facts.category, facts.series, facts.victim_identified,
+                                        blank, strict=True)]
+    bounds = np.searchsorted(q, np.arange(len(queries) + 1)).tolist()
+    row_list, distance_list = rows.tolist(), distances.tolist()
+    encoded = {name: dumps(name) for name in names}
     out = []
     for i, query in enumerate(queries):
-        name = signals.get(query.signal) or signals.setdefault(query.signal, dumps(query.signal))
+        name = encoded[query.signal]
         lo, hi = bounds[i], bounds[i + 1]
         mid = name + b',"distance":'
         matches = b",".join([heads[r] + mid + b"%d" % d + tails[r]
-                             for r, d in zip(rows[lo:hi], distances[lo:hi], strict=True)])
+                             for r, d in zip(row_list[lo:hi], distance_list[lo:hi], strict=True)])
         out.append(b'{"query":' + dumps(query.value) + b',"signal":' + name + b',"matches":['
-                   + matches + b"]}\n")
+                   + matches + b"]}")
     return out
+
+
+_NO_METADATA = b',"category":null,"series":null,"victim_identified":null}'
+
+
+def _visible(queries: Sequence[Query], found: MatchColumns, names: list[str],
+             may_see: Mapping[str, bool] | None,
+             suppressed: Collection[tuple[str, str, str]]) -> np.ndarray:
+    facts = found.facts
+    code = {name: n for n, name in enumerate(names)}
+    shown = np.array([may_see is None or s in may_see for s in facts.set_name] or [True])
+    hidden = np.zeros((max(1, len(facts.pk)), len(names)), dtype=bool)
+    if suppressed:
+        for row, (s, m) in enumerate(zip(facts.set_name, facts.media_id, strict=True)):
+            for name in names:
+                hidden[row, code[name]] = (s, m, name) in suppressed
+    signal_of = np.fromiter((code[query.signal] for query in queries), np.int64, len(queries))
+    keep: np.ndarray = shown[found.rows] & ~hidden[found.rows, signal_of[found.queries]]
+    return keep

@@ -179,19 +179,31 @@ class Matcher:
     def _allowed(self, queries: Sequence[Query], facts: KnownFacts, q: np.ndarray,
                  rows: np.ndarray, d: np.ndarray) -> np.ndarray:
         """Each hit judged by its signal type at its set's threshold; asked once per distinct
-        (query, distance, set), which a batch holds far fewer of than hits."""
+        (verdict key, distance, set), which a batch holds far fewer of than hits."""
         if not q.size:
             return np.zeros(0, dtype=bool)
-        set_of_hit = facts.signal_set[rows]
-        key = (q * (int(d.max()) + 1) + d) * len(facts.sets) + set_of_hit
-        unique, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-        verdicts = np.zeros(unique.size, dtype=bool)
-        for k, hit in enumerate(first.tolist()):
-            query = queries[int(q[hit])]
-            hash_set = facts.sets[int(set_of_hit[hit])]
+        kinds: dict[tuple[str, Any], int] = {}
+        examples: list[Query] = []
+        kind_of_query = np.empty(len(queries), dtype=np.int64)
+        for n, query in enumerate(queries):
+            key = (query.signal, SIGNAL_TYPES[query.signal].verdict_key(query))
+            kind = kinds.setdefault(key, len(kinds))
+            if kind == len(examples):
+                examples.append(query)
+            kind_of_query[n] = kind
+        width, nsets = int(d.max()) + 1, len(facts.sets)
+        key = (kind_of_query[q] * width + d) * nsets + facts.signal_set[rows]
+        present = np.zeros(len(examples) * width * nsets, dtype=bool)
+        present[key] = True
+        verdicts = np.zeros(present.size, dtype=bool)
+        for k in np.flatnonzero(present).tolist():
+            kind, rest = divmod(k, width * nsets)
+            distance, set_pos = divmod(rest, nsets)
+            query, hash_set = examples[kind], facts.sets[set_pos]
             verdicts[k] = SIGNAL_TYPES[query.signal].allows(
-                query, int(d[hit]), set_threshold(hash_set, query.signal))
-        return verdicts[inverse.reshape(-1)]
+                query, distance, set_threshold(hash_set, query.signal))
+        allowed: np.ndarray = verdicts[key]
+        return allowed
 
     def _facts(self, ids: np.ndarray) -> tuple[KnownFacts, np.ndarray]:
         """The known media items these signal ids belong to (chosen sets only), and for
@@ -199,14 +211,14 @@ class Matcher:
         wanted = np.unique(ids)
         rows: list[tuple[Any, ...]] = []
         connection = self._session.connection()  # Core rows: no ORM loading per row
-        step = 900 if connection.dialect.name == "sqlite" else 20_000
+        step = 30_000  # under SQLite's 32,766 bound variables (3.32+), PostgreSQL's 65,535
         for start in range(0, wanted.size, step):
             rows.extend(connection.execute(
                 select(KnownSignal.id, KnownMedia.id, KnownMedia.set_id, KnownMedia.media_id,
                        KnownMedia.category, KnownMedia.series, KnownMedia.victim_identified)
                 .join(KnownMedia, KnownMedia.id == KnownSignal.media_pk)
                 .where(KnownSignal.id.in_(wanted[start : start + step].tolist()))
-            ))
+            ).all())
         facts = KnownFacts.of(rows, self._sets)
         at = np.searchsorted(facts.signal_ids, ids)
         at[at >= facts.signal_ids.size] = 0
@@ -260,20 +272,18 @@ class MatchColumns:
     distances: np.ndarray  # int32
     facts: KnownFacts
 
-    def bounds(self, count: int) -> np.ndarray:
-        """Query i's matches are ``[bounds[i], bounds[i + 1])``."""
-        return np.searchsorted(self.queries, np.arange(count + 1))
-
 
 def _nearest_per_media(q: np.ndarray, rows: np.ndarray, d: np.ndarray,
                        facts: KnownFacts) -> MatchColumns:
     """A media item with several values matched: its nearest only; then in match order."""
-    order = np.lexsort((d, rows, q))
-    q, rows, d = q[order], rows[order], d[order]
-    first = np.ones(q.size, dtype=bool)
-    first[1:] = (q[1:] != q[:-1]) | (rows[1:] != rows[:-1])
-    q, rows, d = q[first], rows[first], d[first]
-    order = np.lexsort((rows, d, q))
+    if np.unique(facts.media_row).size < facts.media_row.size:  # some item has two values
+        order = np.lexsort((d, rows, q))
+        q, rows, d = q[order], rows[order], d[order]
+        first = np.ones(q.size, dtype=bool)
+        first[1:] = (q[1:] != q[:-1]) | (rows[1:] != rows[:-1])
+        q, rows, d = q[first], rows[first], d[first]
+    width, count = int(d.max(initial=0)) + 1, max(1, len(facts.pk))
+    order = np.argsort((q * width + d) * count + rows)  # (query, distance, set, media id)
     return MatchColumns(q[order], rows[order], d[order].astype(np.int32), facts)
 
 
