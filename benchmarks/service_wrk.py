@@ -91,7 +91,7 @@ def main() -> None:
     parser.add_argument("--md5", type=int, default=1_000_000)
     parser.add_argument("--pdq", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--connections", default="16", help="comma-separated, one run each")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch", type=int, default=100_000)
     parser.add_argument("--dir", type=Path, default=None, help="keep the store here (reused)")
@@ -129,11 +129,12 @@ def main() -> None:
         wait_ready(port, token, md5s)
         print(f"server ready in {time.perf_counter() - t0:.0f} s; load {os.getloadavg()}")
         url = f"http://127.0.0.1:{port}"
-        print("single GET lookups (md5 and PDQ, half known):")
-        print(wrk(url, home / "single.lua", args.seconds, args.connections))
-        print(f"load {os.getloadavg()}")
+        for connections in (int(c) for c in args.connections.split(",")):
+            print(f"single GET lookups (md5 and PDQ, half known), {connections} connections:")
+            print(wrk(url, home / "single.lua", args.seconds, connections))
+            print(f"load {os.getloadavg()}")
         print(f"batch POST, compact body of {args.batch:,} md5 (multiply requests/s by it):")
-        print(wrk(url, home / "batch.lua", args.seconds, 2))
+        print(wrk(url + "/api/v1/lookup", home / "batch.lua", args.seconds, 2))
         print(f"load {os.getloadavg()}")
     finally:
         server.terminate()

@@ -82,7 +82,7 @@ def _query(i: int, item: Any, types: dict[str, type[SignalType]]) -> Query:
 def _standard_json(raw: bytes) -> Any:
     try:
         return json.loads(raw)
-
+    except (ValueError, UnicodeDecodeError):
         raise HTTPException(400, "the body is not valid JSON") from None
     except RecursionError:
         raise HTTPException(400, "the body's JSON is nested too deeply") from None
