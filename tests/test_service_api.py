@@ -74,6 +74,20 @@ def test_lookup_finds_known_and_not_unknown(api) -> None:  # type: ignore[no-unt
     assert first["matches"][0]["victim_identified"] is True and second["matches"] == []
 
 
+def test_compact_body_answers_like_the_long_one(api) -> None:  # type: ignore[no-untyped-def]
+    client, tokens = api
+    headers = bearer(tokens["analyst"])
+    values = [KNOWN_MD5.upper(), OTHER_MD5]
+    compact = client.post("/api/v1/lookup", headers=headers,
+                          json={"signal": "md5", "values": values})
+    long = client.post("/api/v1/lookup", headers=headers,
+                       json={"hashes": [{"signal": "md5", "value": v} for v in values]})
+    assert compact.status_code == 200 and compact.json() == long.json()
+    assert compact.json()["results"][0]["matches"][0]["media_id"] == "K-1"
+    bad = client.post("/api/v1/lookup", headers=headers, json={"signal": "md5", "values": ["x"]})
+    assert bad.status_code == 400 and "values[0]" in bad.text
+
+
 def test_an_import_reaches_the_matcher(api) -> None:  # type: ignore[no-untyped-def]
     client, tokens = api
     url = f"/api/v1/lookup?signal=md5&value={OTHER_MD5}"

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cvis.identify.matcher import Matcher, MatchResult, Query
+from cvis.identify.matcher import MatchColumns, Matcher, MatchResult, Query
 from cvis.store.db import Store
 from cvis.store.models import HashSet, SetVersion, Suppression
 
@@ -91,6 +91,17 @@ class MatcherCache:
             self.refresh(force=True)
             found = self._match(queries)
         return [[m for m in per_query if m.set in allowed_sets] for per_query in found]
+
+    def match_columns(self, queries: Sequence[Query]) -> MatchColumns:
+        """Every set's candidates as columns (the batch answer's fast path); the caller
+        shapes them for the actor (``cvis.identify.lookup.encode_matches``)."""
+        self.refresh()
+        with self._lock:
+            assert self._current is not None
+            try:
+                return self._current.matcher.match_columns(queries)
+            finally:
+                self._current.session.commit()
 
     def _match(self, queries: Sequence[Query]) -> list[list[MatchResult]]:
         with self._lock:

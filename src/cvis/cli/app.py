@@ -6,49 +6,25 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from typer._click.core import Command
 from typer._click.core import Context as ClickContext
 from typer.core import TyperGroup, TyperOption
 
 import cvis
-from cvis.audit import audited
-from cvis.cli import render
-from cvis.cli.accounts import agency_app, token_app, user_app
-from cvis.cli.audit import audit_app
-from cvis.cli.cases import case_app, report_command, review_command
+from cvis.cli import lazy, render
 from cvis.cli.errors import USAGE, fail
-from cvis.cli.evidence import evidence_app
-from cvis.cli.link import link_app
-from cvis.cli.offices import office_app
-from cvis.cli.portal import poster_app, public_app
 from cvis.cli.serve import SERVE_HELP, serve_command
-from cvis.cli.sets import sets_app
-from cvis.cli.sets_media import import_media_command
-from cvis.cli.targets import detainer_app, month_app, queue_app, subject_app, target_app
-from cvis.cli.tips import lead_app, tip_app
-from cvis.cli.travel import complaint_app, notice_app, travel_app
-from cvis.hashing import DEFAULT_MAX_PIXELS, HashingLimits
-from cvis.hashsets.service import UnknownSet
-from cvis.identify.hashpool import DEFAULT_TIME_LIMIT, hash_items
-from cvis.identify.lookup import looks_like_header, lookup_lines
-from cvis.identify.matcher import Matcher, UnknownSetError
-from cvis.identify.scan import (
-    ScanRequest,
-    finished_scan,
-    iter_scan_results,
-    run_scan,
-    summarize_scan,
-)
-from cvis.identify.spark_engine import SparkUnavailable
-from cvis.media.folders import iter_media
-from cvis.media.limits import IntakeLimits
-from cvis.signals import get_signal_type
-from cvis.signals.base import InvalidSignalValue
-from cvis.store.db import Store, upgrade
+
+if TYPE_CHECKING:
+    from cvis.identify.matcher import Matcher
+
+# Option defaults of `cvis scan`, here so that the help needs no hashing import (a test
+# keeps them equal to cvis.identify.hashpool.DEFAULT_TIME_LIMIT, cvis.hashing's pixels).
+DEFAULT_TIME_LIMIT = 120.0
+DEFAULT_MAX_PIXELS = 200_000_000
 
 _option_type = TyperOption.display_type_rich
 
@@ -63,6 +39,8 @@ TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 
 def safe_url(url: str) -> str:
     """A database URL fit to print: the password masked."""
+    from sqlalchemy.engine import make_url
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # not a URL SQLAlchemy can parse: print nothing of it
@@ -95,7 +73,31 @@ def _refuse_repeats(group: TyperGroup, args: list[str]) -> None:
 
 
 class CvisGroup(TyperGroup):
-    """Errors any command can meet, said in one line with the one exit-code rule."""
+    """Errors any command can meet, said in one line with the one exit-code rule; the
+    groups of ``cvis.cli.lazy`` are imported when used, not to list them in --help."""
+
+    _listing = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = lazy.LazyCommands(self.commands)
+
+    def list_commands(self, ctx: ClickContext) -> list[str]:
+        return list(self.commands)  # names only: listing imports nothing
+
+    def get_command(self, ctx: ClickContext, cmd_name: str) -> Command | None:
+        commands = self.commands
+        if self._listing and isinstance(commands, lazy.LazyCommands) and \
+                cmd_name in lazy.LAZY and not commands.loaded(cmd_name):
+            return lazy.placeholder(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_help(self, ctx: ClickContext, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
 
     def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
         if ctx.parent is None:
@@ -105,15 +107,27 @@ class CvisGroup(TyperGroup):
     def invoke(self, ctx: ClickContext) -> object:
         try:
             return super().invoke(ctx)
-        except OperationalError as exc:
-            from cvis.config import load_settings
+        except Exception as exc:
+            said = _said(exc)
+            if said is None:
+                raise
+            raise said from None
 
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-            render.error(f"cannot use the database at {safe_url(load_settings().database_url)}: "
-                         f"{reason}")
-            raise typer.Exit(1) from None
-        except UnknownSet as exc:
-            raise fail(exc) from None
+
+def _said(exc: Exception) -> typer.Exit | None:
+    """The one-line answer to a database or unknown-set error; None for any other. The
+    modules that define them are only looked at if the command imported them."""
+    sa_errors, sets = sys.modules.get("sqlalchemy.exc"), sys.modules.get("cvis.hashsets.service")
+    if sa_errors is not None and isinstance(exc, sa_errors.OperationalError):
+        from cvis.config import load_settings
+
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        render.error(f"cannot use the database at {safe_url(load_settings().database_url)}: "
+                     f"{reason}")
+        return typer.Exit(1)
+    if sets is not None and isinstance(exc, sets.UnknownSet):
+        return fail(exc)
+    return None
 
 
 app = typer.Typer(
@@ -137,32 +151,8 @@ def _main(
 ) -> None:
     """cvis: known-image identification for child-protection investigations."""
 
-app.add_typer(sets_app, name="sets")
-sets_app.command("import-media")(import_media_command)
-app.add_typer(evidence_app, name="evidence")
-app.add_typer(case_app, name="case")
-app.command("review")(review_command)
-app.command("report")(report_command)
 db_app = typer.Typer(help="The database: schema upgrades.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(agency_app, name="agency")
-app.add_typer(user_app, name="user")
-app.add_typer(token_app, name="token")
-app.add_typer(audit_app, name="audit")
-app.add_typer(link_app, name="link")
-app.add_typer(travel_app, name="travel")
-app.add_typer(notice_app, name="notice")
-app.add_typer(complaint_app, name="complaint")
-app.add_typer(target_app, name="target")
-app.add_typer(subject_app, name="subject")
-app.add_typer(month_app, name="month")
-app.add_typer(queue_app, name="queue")
-app.add_typer(detainer_app, name="detainer")
-app.add_typer(public_app, name="public")
-app.add_typer(poster_app, name="poster")
-app.add_typer(office_app, name="office")
-app.add_typer(tip_app, name="tip")
-app.add_typer(lead_app, name="lead")
 app.command("serve", help=SERVE_HELP)(serve_command)
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
@@ -181,6 +171,8 @@ def _paths(paths: list[Path]) -> str:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database schema to the newest version."""
+    from cvis.store.db import Store, upgrade
+
     store = Store(auto_upgrade=False)
     upgrade(store.engine)
     render.note(f"database at {safe_url(store.settings.database_url)} is up to date")
@@ -194,6 +186,11 @@ def hash_command(
     quiet: Quiet = False,
 ) -> None:
     """Hash media: one JSON object per item (md5, sha1, sha256, pdq, quality, error)."""
+    from cvis.audit import audited
+    from cvis.identify.hashpool import hash_items
+    from cvis.media.folders import iter_media
+    from cvis.store.db import Store
+
     render.check_out(jsonl)
     store = Store()
     with audited(store, "cli", "hash", _paths(paths)), render.output_stream(
@@ -232,6 +229,20 @@ def scan_command(
 
     Running the same scan again resumes it if it was stopped; a finished one is not
     repeated (nothing is added; --restart scans again)."""
+    from cvis.audit import audited
+    from cvis.hashing import HashingLimits
+    from cvis.identify.matcher import UnknownSetError
+    from cvis.identify.scan import (
+        ScanRequest,
+        finished_scan,
+        iter_scan_results,
+        run_scan,
+        summarize_scan,
+    )
+    from cvis.identify.spark_engine import SparkUnavailable
+    from cvis.media.limits import IntakeLimits
+    from cvis.store.db import Store
+
     render.check_out(jsonl)
     missing = [p for p in paths if not p.exists()]
     if missing:
@@ -269,6 +280,13 @@ def lookup_command(
     jsonl: Jsonl = None,
 ) -> None:
     """Look up hashes: one JSON line per query with its matches (a header line is skipped)."""
+    from cvis.audit import audited
+    from cvis.identify.lookup import lookup_jsonl
+    from cvis.identify.matcher import Matcher, UnknownSetError
+    from cvis.signals import get_signal_type
+    from cvis.signals.base import InvalidSignalValue
+    from cvis.store.db import Store
+
     render.check_out(jsonl)
     try:
         if signal:
@@ -278,22 +296,28 @@ def lookup_command(
         raise fail(str(exc), USAGE) from None
     lines = _skip_header(iter(lines), signal)
     store = Store()
-    bad = 0
+    bad = [0]
+
+    def rows(matcher: Matcher) -> Iterator[bytes]:
+        for row, failed in lookup_jsonl(matcher, lines, signal):
+            bad[0] += failed
+            yield row
+
     with audited(store, "cli", "lookup", f"hashes from {source}"), store.session() as session, \
             render.output_stream(jsonl) as out:
         try:
             matcher = Matcher(session, _sets_option(sets), store.settings.index_dir)
         except UnknownSetError as exc:
             raise fail(str(exc), USAGE) from None
-        for row in lookup_lines(matcher, lines, signal):
-            bad += "error" in row
-            render.write_jsonl([row], out)
-    if bad:
-        raise fail(f"{bad} line(s) were not valid hashes (see their 'error' field)")
+        render.write_json_bytes(rows(matcher), out)
+    if bad[0]:
+        raise fail(f"{bad[0]} line(s) were not valid hashes (see their 'error' field)")
 
 
 def _skip_header(lines: Iterator[str], signal: str | None) -> Iterator[str]:
     """A first line that names columns (`md5`, `sha256,path`) is said to be a header."""
+    from cvis.identify.lookup import looks_like_header
+
     first = next(lines, None)
     if first is not None:
         if looks_like_header(first, signal):
@@ -313,7 +337,9 @@ def demo_command(
         help="Then serve the web application on the demo data, with a demo sign-in.")] = False,
 ) -> None:
     """Run the whole job end to end on benign sample pictures."""
+    from cvis.audit import audited
     from cvis.demo import run_demo
+    from cvis.store.db import Store
 
     with audited(Store(), "cli", "demo", "benign demo data"):
         run_demo(workdir, quiet=quiet)

@@ -10,25 +10,28 @@ from __future__ import annotations
 
 import typer
 
-from cvis.cases.review import NotInCase
-from cvis.cases.service import UnknownCase
 from cvis.cli import render
-from cvis.hashsets.feedback import UnknownMatch
-from cvis.hashsets.formats import UnknownFormatError
-from cvis.hashsets.records import ColumnError
-from cvis.hashsets.service import InvalidSetting, UnknownSet, UnknownVersion
 
 USAGE = 2
 FAILED = 1
 
-INPUT_ERRORS: tuple[type[BaseException], ...] = (
-    UnknownCase, NotInCase, UnknownSet, UnknownVersion, UnknownFormatError, ColumnError,
-    InvalidSetting, UnknownMatch,
-)
+
+def input_errors() -> tuple[type[BaseException], ...]:
+    """The errors that mean the input was wrong; imported when an error is met, so that a
+    light command (--help, hash) does not import the services that define them."""
+    from cvis.cases.review import NotInCase
+    from cvis.cases.service import UnknownCase
+    from cvis.hashsets.feedback import UnknownMatch
+    from cvis.hashsets.formats import UnknownFormatError
+    from cvis.hashsets.records import ColumnError
+    from cvis.hashsets.service import InvalidSetting, UnknownSet, UnknownVersion
+
+    return (UnknownCase, NotInCase, UnknownSet, UnknownVersion, UnknownFormatError,
+            ColumnError, InvalidSetting, UnknownMatch)
 
 
 def exit_code(exc: BaseException) -> int:
-    return USAGE if isinstance(exc, INPUT_ERRORS) else FAILED
+    return USAGE if isinstance(exc, input_errors()) else FAILED
 
 
 def fail(exc: BaseException | str, code: int | None = None) -> typer.Exit:

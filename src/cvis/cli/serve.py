@@ -32,8 +32,18 @@ def serve_command(
     os.environ[SCHEDULER_ENV] = "0"  # the workers' apps start none of their own
     try:
         with background(store) if store is not None else nullcontext():
+            # uvloop and httptools: the event loop and HTTP parser in C (several times the
+            # pure Python ones for small requests); JSON bodies are written by orjson.
             uvicorn.run("cvis.api.asgi:app", host=host, port=port, workers=workers,
-                        log_level=log_level, factory=False)
+                        log_level=log_level, factory=False, loop=_loop(), http="httptools")
     finally:
         if store is not None:
             store.dispose()
+
+
+def _loop() -> str:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:  # not built for this platform (Windows): asyncio's own
+        return "asyncio"
+    return "uvloop"

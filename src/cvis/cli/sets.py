@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from cvis.audit import audited
 from cvis.cli import render
 from cvis.cli.errors import fail
+from cvis.cli.sets_media import import_media_command
 from cvis.hashsets.access import access_list, grant
 from cvis.hashsets.feed import FeedError, publish_feed, pull_feed
 from cvis.hashsets.feedback import UnknownMatch, contested_hashes, record_feedback
@@ -283,3 +284,5 @@ def series_command(
         except ValueError as exc:  # a value typed on the command line: an input error
             raise fail(exc, 2) from None
     render.note(f"series {name!r} saved")
+
+sets_app.command("import-media")(import_media_command)

@@ -9,16 +9,18 @@ rebuilt from the store when its hashes changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cvis.hashsets.feedback import suppressed_signal_ids
 from cvis.identify.index_cache import MatchIndexes, load_indexes
+from cvis.index.signal_index import search_columns
 from cvis.signals import SIGNAL_TYPES
 from cvis.store.models import HashSet, KnownMedia, KnownSignal
 
@@ -94,11 +96,14 @@ def record_queries(record: HashRecord) -> list[Query]:
     return queries
 
 
-Hits = list[list[tuple[int, int]]]
-
-
 class Matcher:
-    """Indexes over the known signals of the chosen sets, built from the store."""
+    """Indexes over the known signals of the chosen sets, built from the store.
+
+    Hits travel as columns (query, known id, distance) from the index to the caller;
+    facts are read once per known media item of a batch (``KnownFacts``) and joined to
+    the hits as row numbers, so a batch of a million hits costs a few array operations,
+    not a million objects (``match_columns``; ``match`` builds objects for small callers).
+    """
 
     def __init__(
         self, session: Session, set_names: Sequence[str] | None = None,
@@ -108,7 +113,7 @@ class Matcher:
         self.session = session  # the read view matches are judged in (video matching reads it)
         self._sets = self._choose_sets(set_names)
         self._indexes: MatchIndexes = load_indexes(session, list(self._sets), index_dir)
-        self._suppressed = suppressed_signal_ids(session, self._sets)
+        self._suppressed = np.fromiter(suppressed_signal_ids(session, self._sets), np.int64)
         # Per known video, its frames common to many unrelated known media (video matching
         # works it out once per matcher; cvis.identify.video_match).
         self.common_frames: dict[int, frozenset[int]] = {}
@@ -134,69 +139,163 @@ class Matcher:
         return sets
 
     def match(self, queries: Sequence[Query]) -> list[list[MatchResult]]:
-        """Candidates for each query, nearest first; each registered signal type is searched
-        in the index it names, at the largest threshold any chosen set allows for it."""
-        hits: Hits = [[] for _ in queries]
-        for signal in sorted({q.signal for q in queries}):
-            self._match_signal(signal, queries, hits)
-        return self._describe(queries, self._without_suppressed(hits))
-
-    def _without_suppressed(self, hits: Hits) -> Hits:
-        """Drop known hashes an examiner marked false positive for their set."""
-        if not self._suppressed:
-            return hits
-        return [[h for h in pairs if h[0] not in self._suppressed] for pairs in hits]
-
-    def _match_signal(self, signal: str, queries: Sequence[Query], hits: Hits) -> None:
-        index, signal_type = self._indexes.get(signal), SIGNAL_TYPES.get(signal)
-        if index is None or signal_type is None or not len(index):
-            return
-        widest = max((set_threshold(s, signal) for s in self._sets.values()), default=0)
-        positions = [
-            i for i, q in enumerate(queries)
-            if q.signal == signal and signal_type.allows(q, 0, widest)
-        ]
-        if not positions:
-            return
-        found = index.search([queries[i].value for i in positions], widest)
-        for position, pairs in zip(positions, found, strict=True):
-            hits[position].extend(pairs)
-
-    def _describe(self, queries: Sequence[Query], hits: Hits) -> list[list[MatchResult]]:
-        facts = self._facts({signal_id for pairs in hits for signal_id, _ in pairs})
-        results: list[list[MatchResult]] = []
-        for query, pairs in zip(queries, hits, strict=True):
-            if not pairs:  # most queries of a batch: no work, no sort
-                results.append([])
-                continue
-            signal_type = SIGNAL_TYPES[query.signal]
-            found: dict[int, MatchResult] = {}
-            for signal_id, distance in pairs:
-                if signal_id not in facts:
-                    continue  # removed from the store since the index was built
-                media, hash_set = facts[signal_id]
-                threshold = set_threshold(hash_set, query.signal)
-                if not signal_type.allows(query, distance, threshold):
-                    continue
-                known = found.get(media.id)  # a media item with several values: the nearest
-                if known is None or distance < known.distance:
-                    found[media.id] = describe_match(media, hash_set, query.signal, distance)
-            results.append(sorted(found.values(), key=lambda m: (m.distance, m.set, m.media_id)))
+        """Candidates for each query, nearest first (then by set and media id)."""
+        found = self.match_columns(queries)
+        facts = found.facts
+        results: list[list[MatchResult]] = [[] for _ in queries]
+        for q, row, distance in zip(found.queries.tolist(), found.rows.tolist(),
+                                    found.distances.tolist(), strict=True):
+            results[q].append(MatchResult(
+                set=facts.set_name[row], media_id=facts.media_id[row],
+                signal=queries[q].signal, distance=distance, category=facts.category[row],
+                series=facts.series[row], victim_identified=facts.victim_identified[row],
+                known_media_pk=facts.pk[row],
+            ))
         return results
 
-    def _facts(self, signal_ids: Iterable[int]) -> dict[int, tuple[KnownMedia, HashSet]]:
-        ids = sorted(signal_ids)
-        facts: dict[int, tuple[KnownMedia, HashSet]] = {}
-        for start in range(0, len(ids), 900):
-            rows = self._session.execute(
-                select(KnownSignal.id, KnownMedia)
+    def match_columns(self, queries: Sequence[Query]) -> MatchColumns:
+        """Every match of the batch as columns, one per (query, known media item) at its
+        nearest distance; each registered signal type is searched in the index it names,
+        at the largest threshold any chosen set allows for it, then judged per set."""
+        parts = [self._search_signal(signal, queries)
+                 for signal in sorted({q.signal for q in queries})]
+        q = np.concatenate([p[0] for p in parts] + [np.zeros(0, np.int64)])
+        ids = np.concatenate([p[1] for p in parts] + [np.zeros(0, np.int64)])
+        d = np.concatenate([p[2] for p in parts] + [np.zeros(0, np.int32)])
+        if self._suppressed.size:  # known hashes an examiner marked false positive
+            keep = ~np.isin(ids, self._suppressed)
+            q, ids, d = q[keep], ids[keep], d[keep]
+        facts, rows = self._facts(ids)
+        keep = rows >= 0  # else removed from the store since the index was built
+        q, rows, d = q[keep], rows[keep], d[keep]
+        keep = self._allowed(queries, facts, q, rows, d)
+        return _nearest_per_media(q[keep], facts.media_row[rows[keep]], d[keep], facts)
+
+    def _search_signal(
+        self, signal: str, queries: Sequence[Query]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32))
+        index, signal_type = self._indexes.get(signal), SIGNAL_TYPES.get(signal)
+        if index is None or signal_type is None or not len(index):
+            return empty
+        widest = max((set_threshold(s, signal) for s in self._sets.values()), default=0)
+        positions = np.fromiter(
+            (i for i, q in enumerate(queries)
+             if q.signal == signal and signal_type.allows(q, 0, widest)), np.int64)
+        if not positions.size:
+            return empty
+        found = search_columns(index, [queries[i].value for i in positions.tolist()], widest)
+        return positions[found.queries], found.ids, found.distances
+
+    def _allowed(self, queries: Sequence[Query], facts: KnownFacts, q: np.ndarray,
+                 rows: np.ndarray, d: np.ndarray) -> np.ndarray:
+        """Each hit judged by its signal type at its set's threshold; asked once per distinct
+        (verdict key, distance, set), which a batch holds far fewer of than hits."""
+        if not q.size:
+            return np.zeros(0, dtype=bool)
+        kinds: dict[tuple[str, Any], int] = {}
+        examples: list[Query] = []
+        kind_of_query = np.empty(len(queries), dtype=np.int64)
+        for n, query in enumerate(queries):
+            key = (query.signal, SIGNAL_TYPES[query.signal].verdict_key(query))
+            kind = kinds.setdefault(key, len(kinds))
+            if kind == len(examples):
+                examples.append(query)
+            kind_of_query[n] = kind
+        width, nsets = int(d.max()) + 1, len(facts.sets)
+        key = (kind_of_query[q] * width + d) * nsets + facts.signal_set[rows]
+        present = np.zeros(len(examples) * width * nsets, dtype=bool)
+        present[key] = True
+        verdicts = np.zeros(present.size, dtype=bool)
+        for k in np.flatnonzero(present).tolist():
+            kind, rest = divmod(k, width * nsets)
+            distance, set_pos = divmod(rest, nsets)
+            query, hash_set = examples[kind], facts.sets[set_pos]
+            verdicts[k] = SIGNAL_TYPES[query.signal].allows(
+                query, distance, set_threshold(hash_set, query.signal))
+        allowed: np.ndarray = verdicts[key]
+        return allowed
+
+    def _facts(self, ids: np.ndarray) -> tuple[KnownFacts, np.ndarray]:
+        """The known media items these signal ids belong to (chosen sets only), and for
+        each id its row in ``KnownFacts.signal_*`` (-1: no longer in the store)."""
+        wanted = np.unique(ids)
+        rows: list[tuple[Any, ...]] = []
+        connection = self._session.connection()  # Core rows: no ORM loading per row
+        step = 30_000  # under SQLite's 32,766 bound variables (3.32+), PostgreSQL's 65,535
+        for start in range(0, wanted.size, step):
+            rows.extend(connection.execute(
+                select(KnownSignal.id, KnownMedia.id, KnownMedia.set_id, KnownMedia.media_id,
+                       KnownMedia.category, KnownMedia.series, KnownMedia.victim_identified)
                 .join(KnownMedia, KnownMedia.id == KnownSignal.media_pk)
-                .where(KnownSignal.id.in_(ids[start : start + 900]))
-            )
-            for signal_id, media in rows:
-                if media.set_id in self._sets:
-                    facts[signal_id] = (media, self._sets[media.set_id])
-        return facts
+                .where(KnownSignal.id.in_(wanted[start : start + step].tolist()))
+            ).all())
+        facts = KnownFacts.of(rows, self._sets)
+        at = np.searchsorted(facts.signal_ids, ids)
+        at[at >= facts.signal_ids.size] = 0
+        found = facts.signal_ids[at] == ids if facts.signal_ids.size else np.zeros(ids.size, bool)
+        return facts, np.where(found, at, -1)
+
+
+@dataclass(frozen=True)
+class KnownFacts:
+    """The known media items one batch hit, one row each, ordered by (set name, media id):
+    a row's number is its rank in a query's match order. ``signal_*`` map the batch's
+    known-signal ids (sorted) to their media row and set."""
+
+    pk: list[int]
+    set_name: list[str]
+    media_id: list[str]
+    category: list[int | None]
+    series: list[str | None]
+    victim_identified: list[bool | None]
+    signal_ids: np.ndarray
+    media_row: np.ndarray  # per signal id: its media item's row
+    signal_set: np.ndarray  # per signal id: its set's position in ``sets``
+    sets: list[HashSet]
+
+    @classmethod
+    def of(cls, rows: list[tuple[Any, ...]], chosen: dict[int, HashSet]) -> KnownFacts:
+        sets = list(chosen.values())
+        set_pos = {s.id: n for n, s in enumerate(sets)}
+        rows = sorted((r for r in rows if r[2] in chosen), key=lambda r: r[0])
+        media = sorted({r[1:] for r in rows},
+                       key=lambda m: (chosen[m[1]].name, m[2], m[0]))
+        row_of = {m[0]: n for n, m in enumerate(media)}
+        return cls(
+            pk=[m[0] for m in media], set_name=[chosen[m[1]].name for m in media],
+            media_id=[m[2] for m in media], category=[m[3] for m in media],
+            series=[m[4] for m in media], victim_identified=[m[5] for m in media],
+            signal_ids=np.fromiter((r[0] for r in rows), np.int64, len(rows)),
+            media_row=np.fromiter((row_of[r[1]] for r in rows), np.int64, len(rows)),
+            signal_set=np.fromiter((set_pos[r[2]] for r in rows), np.int64, len(rows)),
+            sets=sets,
+        )
+
+
+@dataclass(frozen=True)
+class MatchColumns:
+    """A batch's matches: match k is ``facts`` row ``rows[k]``, ``distances[k]`` from query
+    ``queries[k]``; sorted by query, then distance, set name and media id."""
+
+    queries: np.ndarray  # int64
+    rows: np.ndarray  # int64
+    distances: np.ndarray  # int32
+    facts: KnownFacts
+
+
+def _nearest_per_media(q: np.ndarray, rows: np.ndarray, d: np.ndarray,
+                       facts: KnownFacts) -> MatchColumns:
+    """A media item with several values matched: its nearest only; then in match order."""
+    if np.unique(facts.media_row).size < facts.media_row.size:  # some item has two values
+        order = np.lexsort((d, rows, q))
+        q, rows, d = q[order], rows[order], d[order]
+        first = np.ones(q.size, dtype=bool)
+        first[1:] = (q[1:] != q[:-1]) | (rows[1:] != rows[:-1])
+        q, rows, d = q[first], rows[first], d[first]
+    width, count = int(d.max(initial=0)) + 1, max(1, len(facts.pk))
+    order = np.argsort((q * width + d) * count + rows)  # (query, distance, set, media id)
+    return MatchColumns(q[order], rows[order], d[order].astype(np.int32), facts)
 
 
 def describe_match(

@@ -20,7 +20,7 @@ import numpy as np
 
 from cvis.index.crypto_index import CryptoIndex
 from cvis.index.hamming import hex_to_array
-from cvis.index.pdq_index import PdqIndex
+from cvis.index.pdq_index import Matches, PdqIndex
 from cvis.index.storage import IndexCorrupt, read_version, write_version
 
 Hits = list[list[tuple[int, int]]]
@@ -36,6 +36,30 @@ class SignalIndex(Protocol):
         ...
 
     def save(self, directory: Path, generation: int) -> None: ...
+
+
+def search_columns(index: SignalIndex, values: Sequence[str], threshold: int) -> Matches:
+    """The hits as columns (query number, id, distance), sorted by query then distance then id.
+
+    The built-in indexes answer in columns directly (``search_columns``); a plug-in index
+    that offers only ``search`` is converted here, so the matcher has one shape to read.
+    """
+    direct = getattr(index, "search_columns", None)
+    if direct is not None:
+        found: Matches = direct(values, threshold)
+        return found
+    return matches_of(index.search(values, threshold))
+
+
+def matches_of(hits: Hits) -> Matches:
+    """Per-query (id, distance) lists as one sorted Matches."""
+    sizes = [len(pairs) for pairs in hits]
+    flat = [pair for pairs in hits for pair in pairs]
+    q = np.repeat(np.arange(len(hits), dtype=np.int64), sizes)
+    ids = np.fromiter((i for i, _ in flat), dtype=np.int64, count=len(flat))
+    d = np.fromiter((d for _, d in flat), dtype=np.int32, count=len(flat))
+    order = np.lexsort((ids, d, q))
+    return Matches(q[order], ids[order], d[order])
 
 
 class SignalIndexType(Protocol):
@@ -80,6 +104,13 @@ class ExactIndex:
             hits[q].append((signal_id, 0))
         return hits
 
+    def search_columns(self, values: Sequence[str], threshold: int) -> Matches:
+        if not values or not len(self._inner):
+            return matches_of([])
+        queries, ids = self._inner.lookup_batch([_as_bytes(v) for v in values])
+        q, i = np.asarray(queries, dtype=np.int64), np.asarray(ids, dtype=np.int64)
+        return Matches(q, i, np.zeros(q.size, dtype=np.int32))  # already by query, then id
+
     def save(self, directory: Path, generation: int) -> None:
         self._inner.save(directory, generation)
 
@@ -106,6 +137,11 @@ class Pdq256Index:
             return [[] for _ in values]
         found = self._inner.search_batch(hex_to_array(list(values)), threshold)
         return found.per_query(len(values))
+
+    def search_columns(self, values: Sequence[str], threshold: int) -> Matches:
+        if not values or not len(self._inner):
+            return matches_of([])
+        return self._inner.search_batch(hex_to_array(list(values)), threshold)
 
     def save(self, directory: Path, generation: int) -> None:
         self._inner.save(directory, generation)

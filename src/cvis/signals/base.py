@@ -8,7 +8,7 @@ examples for the shared plug-in test. Computing a signal from media is separate.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
@@ -93,6 +93,16 @@ class SignalType(ABC):
     def allows(cls, query: MatchQuery, distance: int, threshold: int) -> bool:
         """Whether a candidate ``distance`` away counts as a match at a set's ``threshold``."""
         return distance <= threshold
+
+    @classmethod
+    def verdict_key(cls, query: MatchQuery) -> Hashable:
+        """All that ``allows`` reads of a query besides distance and threshold: queries with
+        equal keys get equal verdicts, so a batch asks ``allows`` once per key, distance and
+        set rather than once per hit. A type that overrides ``allows`` and not this one is
+        asked for every distinct query."""
+        if cls.allows.__func__ is SignalType.allows.__func__:  # type: ignore[attr-defined]
+            return None
+        return (query.value, query.quality, query.contrast_quality)
 
     @classmethod
     @abstractmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +14,7 @@ from cvis.index.signal_index import Pdq256Index
 from cvis.signals.base import InvalidSignalValue, MatchQuery, SignalType
 from cvis.signals.decode import to_pixels
 from cvis.signals.image import hash_image_bytes
-from cvis.signals.quality import allow_match
+from cvis.signals.quality import ZERO_HASH, allow_match
 
 PDQ_BITS = 256
 PDQ_MATCH_THRESHOLD = 31
@@ -48,6 +49,10 @@ class PdqSignal(SignalType):
         quality = 100 if query.quality is None else query.quality
         return allow_match(quality, None, distance, query_contrast_quality=query.contrast_quality,
                            threshold=threshold, query_hash=query.value)
+
+    @classmethod
+    def verdict_key(cls, query: MatchQuery) -> Hashable:
+        return (query.quality, query.contrast_quality, query.value == ZERO_HASH)
 
 
 @dataclass(frozen=True)

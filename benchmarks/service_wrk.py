@@ -1,0 +1,145 @@
+"""Benchmark `cvis serve` with wrk: single GET lookups and compact batch POSTs on loopback.
+
+    python benchmarks/service_wrk.py --md5 1000000 --pdq 1000000 --seconds 30
+
+Builds a store with N random md5s and N random PDQ hashes (benign: no media), starts
+`cvis serve --workers 2` (uvicorn, uvloop, httptools), then drives it with Debian's wrk
+(16 connections): GET /api/v1/lookup?signal=..&value=.. cycling through known and
+unknown values of both types, and POST /api/v1/lookup with the compact body
+{"signal": "md5", "values": [...]} of --batch values. Every request is authenticated
+and audited, as in production. wrk's own latency percentiles are printed as they come.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import insert
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from service import build_store, free_port, wait_ready  # noqa: E402
+
+from cvis.config import Settings  # noqa: E402
+from cvis.store.db import Store  # noqa: E402
+from cvis.store.models import KnownMedia, KnownSignal  # noqa: E402
+
+CHUNK = 100_000
+
+SINGLE = """
+local paths = {}
+local n = 0
+for line in io.lines("%(values)s") do
+  n = n + 1
+  paths[n] = line
+end
+local i = 0
+request = function()
+  i = i %% n + 1
+  return wrk.format("GET", paths[i], {["Authorization"] = "Bearer %(token)s"})
+end
+"""
+
+BATCH = """
+local f = io.open("%(body)s", "rb")
+local body = f:read("*all")
+f:close()
+wrk.method = "POST"
+wrk.body = body
+wrk.headers["Authorization"] = "Bearer %(token)s"
+wrk.headers["Content-Type"] = "application/json"
+"""
+
+
+def add_pdq(home: Path, count: int, first_id: int) -> list[str]:
+    """``count`` random PDQ hashes as known media of set 1; returns a sample."""
+    store = Store(Settings(home, f"sqlite:///{home / 'cvis.db'}"))
+    sample: list[str] = []
+    for start in range(0, count, CHUNK):
+        n = min(CHUNK, count - start)
+        values = [secrets.token_hex(32) for _ in range(n)]
+        sample.extend(values[:: max(1, n // 500)])
+        ids = range(first_id + start, first_id + start + n)
+        with store.session() as session:
+            session.execute(insert(KnownMedia), [
+                {"id": i, "set_id": 1, "media_id": f"P-{i}", "category": 1, "tags": [],
+                 "extra": {}} for i in ids])
+            session.execute(insert(KnownSignal), [
+                {"id": i, "media_pk": i, "signal_type": "pdq", "value": v}
+                for i, v in zip(ids, values, strict=True)])
+    store.dispose()
+    return sample
+
+
+def wrk(url: str, script: Path, seconds: float, connections: int) -> str:
+    done = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "-s", str(script),
+         url], capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--md5", type=int, default=1_000_000)
+    parser.add_argument("--pdq", type=int, default=1_000_000)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--connections", default="16", help="comma-separated, one run each")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=100_000)
+    parser.add_argument("--dir", type=Path, default=None, help="keep the store here (reused)")
+    args = parser.parse_args()
+    home = Path(args.dir or tempfile.mkdtemp(prefix="cvis-wrk-"))
+    home.mkdir(parents=True, exist_ok=True)
+    ready = home / "ready.json"
+    if not ready.exists():
+        t0 = time.perf_counter()
+        token, md5s = build_store(home, args.md5)
+        pdqs = add_pdq(home, args.pdq, args.md5 + 1)
+        ready.write_text(json.dumps({"token": token, "md5": md5s, "pdq": pdqs}))
+        print(f"store: {args.md5:,} md5 + {args.pdq:,} PDQ in {time.perf_counter() - t0:.0f} s")
+    state = json.loads(ready.read_text())
+    token, md5s, pdqs = state["token"], state["md5"], state["pdq"]
+    paths = []
+    for k in range(1000):  # known and unknown values of both types
+        md5 = md5s[k % len(md5s)] if k % 2 else secrets.token_hex(16)
+        pdq = pdqs[k % len(pdqs)] if k % 2 else secrets.token_hex(32)
+        paths += [f"/api/v1/lookup?signal=md5&value={md5}",
+                  f"/api/v1/lookup?signal=pdq&value={pdq}"]
+    (home / "paths.txt").write_text("\n".join(paths) + "\n")
+    values = [md5s[k % len(md5s)] if k % 10 == 0 else secrets.token_hex(16)
+              for k in range(args.batch)]
+    (home / "body.json").write_text(json.dumps({"signal": "md5", "values": values}))
+    (home / "single.lua").write_text(SINGLE % {"values": home / "paths.txt", "token": token})
+    (home / "batch.lua").write_text(BATCH % {"body": home / "body.json", "token": token})
+    port = free_port()
+    env = os.environ | {"CVIS_HOME": str(home),
+                        "CVIS_DATABASE_URL": f"sqlite:///{home / 'cvis.db'}"}
+    server = subprocess.Popen([sys.executable, "-m", "cvis.cli.app", "serve", "--port", str(port),
+                               "--workers", str(args.workers)], env=env)
+    try:
+        t0 = time.perf_counter()
+        wait_ready(port, token, md5s)
+        print(f"server ready in {time.perf_counter() - t0:.0f} s; load {os.getloadavg()}")
+        url = f"http://127.0.0.1:{port}"
+        for connections in (int(c) for c in args.connections.split(",")):
+            print(f"single GET lookups (md5 and PDQ, half known), {connections} connections:")
+            print(wrk(url, home / "single.lua", args.seconds, connections))
+            print(f"load {os.getloadavg()}")
+        print(f"batch POST, compact body of {args.batch:,} md5 (multiply requests/s by it):")
+        print(wrk(url + "/api/v1/lookup", home / "batch.lua", args.seconds, 2))
+        print(f"load {os.getloadavg()}")
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+if __name__ == "__main__":
+    main()
