@@ -187,18 +187,21 @@ def hash_command(
 ) -> None:
     """Hash media: one JSON object per item (md5, sha1, sha256, pdq, quality, error)."""
     from cvis.audit import audited
+    from cvis.hashing import HashingLimits
     from cvis.identify.hashpool import hash_items
     from cvis.media.folders import iter_media
     from cvis.store.db import Store
 
     render.check_out(jsonl)
+    # The output names md5, sha1, sha256 and PDQ only: no keypoints or plug-in signals.
+    limits = HashingLimits(picture_signals=frozenset())
     store = Store()
     with audited(store, "cli", "hash", _paths(paths)), render.output_stream(
         jsonl
     ) as out, render.progress_bar(
         "hashing", None, render.show_progress(quiet) and jsonl is not None
     ) as advance:
-        for record in hash_items(iter_media(paths), workers or os.cpu_count() or 1):
+        for record in hash_items(iter_media(paths), workers or os.cpu_count() or 1, limits):
             render.write_jsonl([record.to_dict()], out)
             advance(1)
 
