@@ -81,14 +81,15 @@ def dob() -> ComparisonSpec:
     weigh little whatever they meet; a date that disagrees by more than two characters is
     strong evidence of two people (its m is fixed from labelled data, see calibration.py).
     A 1 January placeholder keeps its year: the same year is evidence, another year is
-    evidence against; 1900-01-01 says nothing, like a missing date."""
+    read as the date it is (a date years apart); 1900-01-01 says next to nothing."""
     return ComparisonSpec("dob", "dob", (
         ("placeholder date, same year", cll.CustomLevel(
             f"{PLACEHOLDER_SQL} AND substr(dob_l, 1, 4) = substr(dob_r, 1, 4)",
             "placeholder, same year")),
-        ("placeholder date, other year", cll.CustomLevel(
-            f"{PLACEHOLDER_SQL} AND {BOTH_YEARS_KNOWN}", "placeholder, other year")),
-        ("placeholder date", cll.CustomLevel(PLACEHOLDER_SQL, "placeholder")),
+        # the year unknown (1900-01-01); a 1 January of another year falls through to the
+        # levels below and is read as the date it is, usually "different"
+        ("placeholder date", cll.CustomLevel(f"{PLACEHOLDER_SQL} AND NOT ({BOTH_YEARS_KNOWN})",
+                                             "placeholder")),
         ("exact", cll.ExactMatchLevel("dob")),
         ("day and month swapped", cll.CustomLevel("dob_dm_l = dob_r", "day/month swapped")),
         # a slip within the decade; a changed decade or century digit is years apart
