@@ -45,7 +45,7 @@ def given_name() -> ComparisonSpec:
     return ComparisonSpec("given_name", "given_std", (
         ("exact", cll.ExactMatchLevel("given_std", term_frequency_adjustments=True)),
         ("variant or nickname", cll.ArrayIntersectLevel("given_groups", 1)),
-        ("same consonants", cll.ExactMatchLevel("given_skel")),
+        ("same consonants", cll.ExactMatchLevel("given_skel", term_frequency_adjustments=True)),
         # one slip of the keyboard where one side's spelling is not a name in use (it occurs
         # at most RARE_COUNT times in its table): Amrer for Amber is a typo, but Dung for
         # Tung is another name, and with the same birthday possibly a twin (see assign.py)
@@ -62,7 +62,7 @@ def family_name() -> ComparisonSpec:
     return ComparisonSpec("family_name", "family_std", (
         ("exact", cll.ExactMatchLevel("family_std", term_frequency_adjustments=True)),
         ("variant", cll.ExactMatchLevel("family_variant")),
-        ("same consonants", cll.ExactMatchLevel("family_skel")),
+        ("same consonants", cll.ExactMatchLevel("family_skel", term_frequency_adjustments=True)),
         ("close spelling", cll.JaroWinklerLevel("family_std", 0.92)),
         ("double surname", cll.ArrayIntersectLevel("family_tokens", 1)),
         ("similar spelling", cll.JaroWinklerLevel("family_std", 0.8)),
