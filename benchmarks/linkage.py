@@ -199,6 +199,9 @@ def accuracy(argv: list[str]) -> None:
         print(f"seed {seed}: precision {score.precision:.4f} recall {score.recall:.4f} "
               f"F1 {score.f1:.4f} ({score.links} links, {len(result.review)} for review)",
               flush=True)
+        print("  reliability: bin, links, mean predicted -> observed share true")
+        for b in score.reliability:
+            print(f"  {b['bin']:<11} {b['links']:>6} {b['predicted']:.3f} -> {b['observed']:.3f}")
     if not args.no_febrl:
         report["febrl4_f1"] = round(_febrl4(args.work / "febrl4"), 4)
         print(f"FEBRL4 F1 {report['febrl4_f1']}")
