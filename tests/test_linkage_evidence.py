@@ -18,11 +18,13 @@ FIELDS = ["dob", "sex", "state"]
 def _levels(registry: dict[str, object], others: list[dict[str, object]]) -> list[dict[str, str]]:
     """Comparison level labels of one registrant against each index record."""
     left = features.splink_input(pd.DataFrame([registry]), FIELDS)
+    left = left[left["name_order"] == "A"]  # the names as written
     right = features.splink_input(pd.DataFrame(others), FIELDS, side="i")
     right = right[right["unique_id"].str.startswith("i:0:")].reset_index(drop=True)
     settings = model.settings(FIELDS)
     settings.blocking_rules_to_generate_predictions = [CustomRule("1=1")]  # every pair
     settings.retain_intermediate_calculation_columns = True
+    settings.retain_matching_columns = True  # Splink keeps the gamma columns only with them
     linker = Engine("duckdb").linker([left, right], settings)
     pairs = linker.inference.predict().as_pandas_dataframe()
     index_left = pairs["unique_id_l"].str.startswith("i:")  # Splink orders the sides itself
