@@ -123,7 +123,7 @@ def _pair_chunks(engine: Engine, found: object, specs: list[comparisons.Comparis
     if engine.name == "duckdb":
         rel = found.as_duckdbpyrelation()  # type: ignore[attr-defined]
         reader = rel.select(", ".join(c for c in wanted if c in rel.columns)
-                            ).fetch_record_batch(CHUNK_ROWS)
+                            ).to_arrow_reader(CHUNK_ROWS)
         for batch in reader:
             yield batch.to_pandas()
         return
