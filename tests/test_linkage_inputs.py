@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from cvis.audit import AuditQuery, search_audit
 from cvis.cli.link import link_app
+from cvis.config import Settings
 from cvis.linkage import calibration, feedback, synthetic
 from cvis.linkage.review import link_key
 from cvis.linkage.state import LinkageState
@@ -109,16 +110,30 @@ def test_verbose_shows_splink_output(month: dict, capfd: pytest.CaptureFixture[s
     assert len((result.output + captured.err + captured.out).splitlines()) > 20
 
 
-def test_state_database_is_owner_only_and_every_access_is_audited(month: dict) -> None:
-    state = Path(month["base"]) / "state"
-    assert stat.S_IMODE((state / "linkage.duckdb").stat().st_mode) == 0o600
-    assert stat.S_IMODE(state.stat().st_mode) == 0o700
-    assert CliRunner().invoke(link_app, ["review", "--state", str(state), "--json"]
-                              ).exit_code == 0
-    events = {r["event"]: r for r in search_audit(Store(), AuditQuery(limit=1000))}
-    assert "links" in events["linkage.state.write"]["detail"]
+def test_state_database_is_owner_only_and_every_access_is_audited(
+        month: dict, cli_env: Settings, tmp_path: Path) -> None:
+    """On each store backend: reading the review queue and recording a decision leave
+    read and write records naming the state directory."""
+    first = Path(month["base"]) / "state"
+    if not first.exists():  # run alone, without the test that makes month one's run
+        assert CliRunner().invoke(link_app, _args(month["reg"], month["idx"], month["mapping"],
+                                                  month["base"], "--quiet")).exit_code == 0
+    assert stat.S_IMODE((first / "linkage.duckdb").stat().st_mode) == 0o600
+    assert stat.S_IMODE(first.stat().st_mode) == 0o700
+    state = tmp_path / "state"  # a copy (modes kept): each backend decides on its own
+    shutil.copytree(first, state)
+    listing = CliRunner().invoke(link_app, ["review", "--state", str(state), "--json"])
+    assert listing.exit_code == 0, listing.output
+    key = json.loads(listing.output.splitlines()[0])["key"]
+    decided = CliRunner().invoke(link_app, ["review", "--state", str(state), "--reject", key,
+                                            "--note", "other person", "--reviewer", "qa"])
+    assert decided.exit_code == 0, decided.output
+    events = {r["event"]: r for r in search_audit(Store(cli_env), AuditQuery(limit=1000))}
+    assert "decisions" in events["linkage.state.write"]["detail"]
     assert "links" in events["linkage.state.read"]["detail"]
     assert events["linkage.state.read"]["object"].endswith(str(state))
+    assert events["linkage.state.write"]["object"].endswith(str(state))
+    assert stat.S_IMODE((state / "linkage.duckdb").stat().st_mode) == 0o600
 
 
 @pytest.mark.parametrize("renamed,needle", [

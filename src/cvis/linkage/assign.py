@@ -6,7 +6,9 @@ date of birth) form one identity. For each registrant the candidate identities a
 ranked by their best pair; the best one is linked when it reaches the threshold, a
 further identity only when its own evidence is strong (``SECOND_IDENTITY``); the rest
 above the review floor go to the clerical-review band. A registrant with more than
-``MAX_CANDIDATES`` candidate identities is one review item, not dozens of links.
+``MAX_CANDIDATES`` candidate identities is one review item, not dozens of links. The
+other way round too: an index record linked by several registrants stays with the one
+that scores highest; the others go to review unless their own evidence is strong.
 """
 
 from __future__ import annotations
@@ -99,6 +101,18 @@ def _relative(explanation: pd.Series) -> np.ndarray:
     return np.array(out, dtype=bool)
 
 
+def _claimed(pairs: pd.DataFrame, link: np.ndarray) -> np.ndarray:
+    """Links whose index record another registrant links to with a higher probability: a
+    record is one person, so the lesser claim stands only on strong evidence of its own
+    (the registry's own duplicates), at SECOND_IDENTITY or above."""
+    linked = pairs.loc[link, ["record_id", "match_probability"]]
+    best = linked.groupby("record_id")["match_probability"].transform("max")
+    lesser = (linked["match_probability"] < best) & (linked["match_probability"] < SECOND_IDENTITY)
+    out = np.zeros(len(pairs), dtype=bool)
+    out[np.flatnonzero(link)[lesser.to_numpy()]] = True
+    return out
+
+
 def plausible(scored: pd.DataFrame, records: pd.DataFrame, threshold: float,
               review_floor: float) -> pd.DataFrame:
     """`scored` pairs (one index) with `band` (link | review) and `reason`; `records`
@@ -123,10 +137,13 @@ def plausible(scored: pd.DataFrame, records: pd.DataFrame, threshold: float,
     relative = _relative(pairs["explanation"])
     second = (rank > 0) & (p >= threshold) & ((p >= SECOND_IDENTITY) | fits)
     link = ~many & ~relative & (((rank == 0) & (p >= threshold)) | second)
+    taken = link & _claimed(pairs, link)
+    link &= ~taken
     reason = np.select(
-        [link, many, relative & (p >= threshold), (rank > 0) & (p >= threshold)],
+        [link, many, relative & (p >= threshold), taken, (rank > 0) & (p >= threshold)],
         ["", pairs["candidates"].map(lambda c: f"{c} candidate identities"),
-         "given names differ: possibly a relative", "another identity scores higher"],
+         "given names differ: possibly a relative", "another registrant scores higher",
+         "another identity scores higher"],
         default="below the link threshold")
     return pairs.assign(band=np.where(link, LINK, REVIEW), reason=reason).drop(
         columns=["identity_p", "rank", "candidates"])

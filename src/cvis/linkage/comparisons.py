@@ -45,7 +45,13 @@ def given_name() -> ComparisonSpec:
     return ComparisonSpec("given_name", "given_std", (
         ("exact", cll.ExactMatchLevel("given_std", term_frequency_adjustments=True)),
         ("variant or nickname", cll.ArrayIntersectLevel("given_groups", 1)),
-        ("same consonants", cll.ExactMatchLevel("given_skel")),
+        ("same consonants", cll.ExactMatchLevel("given_skel", term_frequency_adjustments=True)),
+        # one slip of the keyboard where one side's spelling is not a name in use (it occurs
+        # at most RARE_COUNT times in its table): Amrer for Amber is a typo, but Dung for
+        # Tung is another name, and with the same birthday possibly a twin (see assign.py)
+        ("one typo, uncommon spelling", cll.And(
+            cll.DamerauLevenshteinLevel("given_std", 1),
+            cll.CustomLevel("(given_rare_l = 'Y' OR given_rare_r = 'Y')"))),
         ("close spelling", cll.JaroWinklerLevel("given_std", 0.92)),
         ("similar spelling", cll.JaroWinklerLevel("given_std", 0.8)),
         _else(),
@@ -56,7 +62,7 @@ def family_name() -> ComparisonSpec:
     return ComparisonSpec("family_name", "family_std", (
         ("exact", cll.ExactMatchLevel("family_std", term_frequency_adjustments=True)),
         ("variant", cll.ExactMatchLevel("family_variant")),
-        ("same consonants", cll.ExactMatchLevel("family_skel")),
+        ("same consonants", cll.ExactMatchLevel("family_skel", term_frequency_adjustments=True)),
         ("close spelling", cll.JaroWinklerLevel("family_std", 0.92)),
         ("double surname", cll.ArrayIntersectLevel("family_tokens", 1)),
         ("similar spelling", cll.JaroWinklerLevel("family_std", 0.8)),
@@ -65,18 +71,25 @@ def family_name() -> ComparisonSpec:
 
 
 PLACEHOLDER_SQL = "(dob_ph_l = 'Y' OR dob_ph_r = 'Y')"
+#: Neither date is 1900-01-01 (or earlier): a 1 January placeholder still says the year.
+BOTH_YEARS_KNOWN = "substr(dob_l, 1, 4) > '1901' AND substr(dob_r, 1, 4) > '1901'"
 SAME_DECADE = "substr(dob_l, 1, 3) = substr(dob_r, 1, 3)"
 
 
 def dob() -> ComparisonSpec:
     """Date of birth. Placeholder dates (1 January, 1900-01-01) come first so that they
     weigh little whatever they meet; a date that disagrees by more than two characters is
-    strong evidence of two people (its m is fixed from labelled data, see calibration.py)."""
+    strong evidence of two people (its m is fixed from labelled data, see calibration.py).
+    A 1 January placeholder keeps its year: the same year is evidence, another year is
+    read as the date it is (a date years apart); 1900-01-01 says next to nothing."""
     return ComparisonSpec("dob", "dob", (
         ("placeholder date, same year", cll.CustomLevel(
             f"{PLACEHOLDER_SQL} AND substr(dob_l, 1, 4) = substr(dob_r, 1, 4)",
             "placeholder, same year")),
-        ("placeholder date", cll.CustomLevel(PLACEHOLDER_SQL, "placeholder")),
+        # the year unknown (1900-01-01); a 1 January of another year falls through to the
+        # levels below and is read as the date it is, usually "different"
+        ("placeholder date", cll.CustomLevel(f"{PLACEHOLDER_SQL} AND NOT ({BOTH_YEARS_KNOWN})",
+                                             "placeholder")),
         ("exact", cll.ExactMatchLevel("dob")),
         ("day and month swapped", cll.CustomLevel("dob_dm_l = dob_r", "day/month swapped")),
         # a slip within the decade; a changed decade or century digit is years apart

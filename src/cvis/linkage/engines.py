@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 ENGINES = ("duckdb", "spark")
 MEMORY_ENV = "CVIS_LINKAGE_MEMORY"  # DuckDB's memory limit per linker, e.g. "6GB"
 DEFAULT_MEMORY = "3GB"
+THREADS_ENV = "CVIS_LINKAGE_THREADS"  # DuckDB threads per linker (default: DuckDB's own)
 
 
 class EngineUnavailable(RuntimeError):
@@ -64,7 +65,7 @@ class Engine:
         if name not in ENGINES:
             raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
         self.name = name
-        self.threads = threads
+        self.threads = threads or int(os.environ.get(THREADS_ENV) or 0) or None
         self.spark: Any = None
         if name == "spark":
             reason = spark_available()

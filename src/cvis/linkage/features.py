@@ -117,6 +117,10 @@ def is_placeholder_date(dob: pd.Series) -> pd.Series:
                                                                               ).astype(bool)
 
 
+#: A given name seen at most this often in its table is an uncommon spelling (a typo is
+#: one; a name in use recurs), see comparisons.given_name.
+RARE_COUNT = 2
+
 #: Form numbers of the swapped copies start here (see `with_swapped_forms`).
 SWAPPED_FORM = 100
 
@@ -153,6 +157,9 @@ def splink_input(frame: pd.DataFrame, fields: list[str], side: str = "r") -> pd.
         out[f"given_{attr}"] = series
     for attr, series in family.items():
         out[f"family_{attr}"] = series
+    counts = out["given_std"].map(out["given_std"].value_counts())
+    out["given_rare"] = pd.Series("Y", index=out.index, dtype=object).where(
+        counts.le(RARE_COUNT).fillna(False).astype(bool), None)
     pos = forms["pos"].to_numpy()
     for name in fields:
         out[name] = frame[name].to_numpy(dtype=object)[pos]

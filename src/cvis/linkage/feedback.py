@@ -1,8 +1,8 @@
 """Review decisions fed back as labels when the model is retrained.
 
-A confirmed link is a labelled true pair: the levels its names and date of birth
-agreed at update the fixed m-probabilities (the shipped defaults count as
-``calibration.PRIOR_STRENGTH`` pairs). With enough confirmed and rejected links, the
+A confirmed link is a labelled true pair: the levels its names, date of birth, sex,
+state and national id agreed at update the fixed m-probabilities (the shipped defaults
+count as ``calibration.PRIOR_STRENGTH`` pairs). With enough confirmed and rejected links, the
 probability map is refitted on the decisions too.
 """
 

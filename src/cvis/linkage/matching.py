@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from cvis.linkage import comparisons
+from cvis.linkage import calibration, comparisons
 from cvis.linkage.engines import Engine
 from cvis.linkage.model import ModelRef, load_calibration, load_settings
 
@@ -66,37 +67,54 @@ def _explain(best: pd.DataFrame, specs: list[comparisons.ComparisonSpec],
     return agreement, explanation
 
 
-def _full_name_adjustment(pairs: pd.DataFrame, left: pd.DataFrame, right: pd.DataFrame
-                          ) -> np.ndarray:
+@dataclass(frozen=True)
+class NameFrequencies:
+    """Share of rows (both tables) holding each given name, family name and full name."""
+
+    given: pd.Series
+    family: pd.Series
+    full: pd.Series
+
+
+def name_frequencies(left: pd.DataFrame, right: pd.DataFrame) -> NameFrequencies:
+    names = pd.concat([left[["given_std", "family_std"]], right[["given_std", "family_std"]]],
+                      ignore_index=True)
+    both = names.dropna()
+    return NameFrequencies(names["given_std"].value_counts(normalize=True),
+                           names["family_std"].value_counts(normalize=True),
+                           (both["given_std"] + "|" + both["family_std"]).value_counts(
+                               normalize=True))
+
+
+def _full_name_adjustment(pairs: pd.DataFrame, freq: NameFrequencies) -> np.ndarray:
     """Term-frequency adjustment of the full name, in bits, for pairs whose given and family
     names both agree exactly: the given- and family-name adjustments assume the two names
     independent, but within a culture they are not (Nguyen goes with Anh, Hassan with
     Mohamed), so the product of their frequencies understates how common the pair is.
     The correction replaces that product with the frequency of the full name."""
-    names = pd.concat([left[["given_std", "family_std"]], right[["given_std", "family_std"]]],
-                      ignore_index=True)
-    given_tf = names["given_std"].value_counts(normalize=True)
-    family_tf = names["family_std"].value_counts(normalize=True)
-    both = names.dropna()
-    full_tf = (both["given_std"] + "|" + both["family_std"]).value_counts(normalize=True)
     exact = ((pairs["given_std_l"] == pairs["given_std_r"])
              & (pairs["family_std_l"] == pairs["family_std_r"])).fillna(False).to_numpy(bool)
     out = np.zeros(len(pairs))
     if exact.any():
         sub = pairs.loc[exact]
-        g = sub["given_std_l"].map(given_tf).to_numpy(float)
-        f = sub["family_std_l"].map(family_tf).to_numpy(float)
-        full = (sub["given_std_l"] + "|" + sub["family_std_l"]).map(full_tf).to_numpy(float)
+        g = sub["given_std_l"].map(freq.given).to_numpy(float)
+        f = sub["family_std_l"].map(freq.family).to_numpy(float)
+        full = (sub["given_std_l"] + "|" + sub["family_std_l"]).map(freq.full).to_numpy(float)
         out[exact] = np.nan_to_num(np.log2(g * f / full), nan=0.0)
     return np.minimum(out, 0.0)  # only ever a discount: rare pairings are not rewarded
 
 
-def _needed_columns(engine: Engine, found: object, specs: list[comparisons.ComparisonSpec]
-                    ) -> pd.DataFrame:
+#: Scored pairs come back from the engine this many at a time (DuckDB), so that only the
+#: pairs that pass the floor are ever held together in pandas.
+CHUNK_ROWS = 250_000
+
+
+def _pair_chunks(engine: Engine, found: object, specs: list[comparisons.ComparisonSpec]
+                 ) -> Iterator[pd.DataFrame]:
     """Only the columns the explanation and the full-name correction read, selected in the
-    engine before anything reaches pandas: every pair above the floor comes back, and
-    with all matching columns (name-group arrays and all) the copy would dominate the
-    run's peak memory."""
+    engine before anything reaches pandas, in chunks: every pair above Splink's floor comes
+    back, and with all matching columns (name-group arrays and all) the copy would dominate
+    the run's peak memory."""
     wanted = ["unique_id_l", "unique_id_r", "record_id_l", "record_id_r", "match_weight",
               "match_probability", "given_std_l", "given_std_r", "family_std_l",
               "family_std_r"]
@@ -104,12 +122,33 @@ def _needed_columns(engine: Engine, found: object, specs: list[comparisons.Compa
         wanted += [f"gamma_{spec.name}", f"bf_{spec.name}", f"bf_tf_adj_{spec.name}"]
     if engine.name == "duckdb":
         rel = found.as_duckdbpyrelation()  # type: ignore[attr-defined]
-        return rel.select(", ".join(c for c in wanted if c in rel.columns)).df()
+        reader = rel.select(", ".join(c for c in wanted if c in rel.columns)
+                            ).to_arrow_reader(CHUNK_ROWS)
+        for batch in reader:
+            yield batch.to_pandas()
+        return
     if engine.name == "spark":
         frame = found.as_spark_dataframe()  # type: ignore[attr-defined]
-        return frame.select([c for c in wanted if c in frame.columns]).toPandas()
+        yield frame.select([c for c in wanted if c in frame.columns]).toPandas()
+        return
     out: pd.DataFrame = found.as_pandas_dataframe()  # type: ignore[attr-defined]
-    return out[[c for c in wanted if c in out.columns]]
+    yield out[[c for c in wanted if c in out.columns]]
+
+
+def _above_floor(pairs: pd.DataFrame, freq: NameFrequencies, cal: calibration.Calibration,
+                 floor: float) -> pd.DataFrame:
+    """One chunk: registry and record ids, the full-name discount applied, and only the
+    pairs whose calibrated probability still reaches the floor."""
+    flip = ~pairs["unique_id_l"].astype(str).str.startswith("r:")
+    reg = pairs["record_id_l"].where(~flip, pairs["record_id_r"])
+    rec = pairs["record_id_r"].where(~flip, pairs["record_id_l"])
+    adjust = _full_name_adjustment(pairs, freq)
+    pairs = pairs.assign(registry_id=reg.astype(str), record_id=rec.astype(str),
+                         full_name_weight=adjust, match_weight=pairs["match_weight"] + adjust)
+    keep = cal.probability(pairs["match_weight"].to_numpy()) >= floor
+    return pairs[keep].drop(columns=["unique_id_l", "unique_id_r", "record_id_l",
+                                     "record_id_r", "given_std_l", "given_std_r",
+                                     "family_std_l", "family_std_r"])
 
 
 def predict(
@@ -129,25 +168,20 @@ def predict(
     found = linker.inference.predict(
         # the full-name discount is applied after Splink: score down to 8 bits below
         threshold_match_weight=max(cal.weight_for(floor), -40.0) - 8.0)
-    pairs = _needed_columns(engine, found, comparisons.build(list(ref.fields)))
-    log.info("%s: %d scored name-form pairs at or above the floor", index, len(pairs))
-    if pairs.empty:
-        return IndexLinks(index, pd.DataFrame(columns=SCORED_COLUMNS))
-    flip = ~pairs["unique_id_l"].astype(str).str.startswith("r:")
-    reg = pairs["record_id_l"].where(~flip, pairs["record_id_r"])
-    rec = pairs["record_id_r"].where(~flip, pairs["record_id_l"])
-    pairs = pairs.assign(registry_id=reg.astype(str), record_id=rec.astype(str))
-    adjust = _full_name_adjustment(pairs, left, right)
-    pairs["full_name_weight"] = adjust
-    pairs["match_weight"] = pairs["match_weight"] + adjust
-    best = pairs.sort_values("match_weight", ascending=False).drop_duplicates(
-        ["registry_id", "record_id"]
-    ).reset_index(drop=True)
     specs = comparisons.build(list(ref.fields))
-    lam = float(settings.get("probability_two_random_records_match", 1e-4))
-    best = best[cal.probability(best["match_weight"].to_numpy()) >= floor].reset_index(drop=True)
+    freq = name_frequencies(left, right)
+    kept, seen = [], 0
+    for chunk in _pair_chunks(engine, found, specs):
+        seen += len(chunk)
+        kept.append(_above_floor(chunk, freq, cal, floor))
+    log.info("%s: %d scored name-form pairs above Splink's floor", index, seen)
+    best = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame()
     if best.empty:
         return IndexLinks(index, pd.DataFrame(columns=SCORED_COLUMNS))
+    best = best.sort_values("match_weight", ascending=False).drop_duplicates(
+        ["registry_id", "record_id"]
+    ).reset_index(drop=True)
+    lam = float(settings.get("probability_two_random_records_match", 1e-4))
     agreement, explanation = _explain(best, specs, math.log2(lam / (1 - lam)))
     best = best.assign(
         index=index, raw_probability=best["match_probability"],

@@ -25,7 +25,9 @@ from cvis.linkage.engines import Engine
 
 log = logging.getLogger(__name__)
 
-MODEL_FORMAT = "cvis-linkage-model/1"
+#: Bumped when the comparisons change (levels added or reordered): a model saved under
+#: another format is retrained, since its explanation labels would no longer line up.
+MODEL_FORMAT = "cvis-linkage-model/2"
 _VERSION = re.compile(r"model-v(\d+)\.json$")
 
 
@@ -142,6 +144,10 @@ def save(
     return ModelRef(path, version, tuple(fields))
 
 
+def _format(ref: ModelRef) -> str:
+    return str(json.loads(ref.path.read_text("utf-8")).get("cvis", {}).get("format", ""))
+
+
 def load_settings(ref: ModelRef) -> dict[str, Any]:
     """The Splink settings dict of a saved model, without cvis's own metadata."""
     doc = json.loads(ref.path.read_text("utf-8"))
@@ -169,10 +175,12 @@ def obtain(
     """Reuse the latest model when it fits these fields; otherwise train a new version
     (with `cal`, e.g. the shipped calibration updated by review decisions)."""
     ref = latest(models, index, engine.name)
-    if ref is not None and not retrain and list(ref.fields) == list(fields):
+    current = ref is not None and _format(ref) == MODEL_FORMAT
+    if ref is not None and not retrain and current and list(ref.fields) == list(fields):
         log.info("reusing model %s", ref.label)
         return ref
     if ref is not None and not retrain:
-        log.info("shared fields changed since %s; retraining", ref.label)
+        log.info("%s since %s; retraining", "shared fields changed" if current
+                 else "comparisons changed", ref.label)
     trained = train(engine, left, right, fields, sample=sample, cal=cal)
     return save(models, index, engine.name, trained, fields)
