@@ -21,9 +21,10 @@ from PIL import Image
 from skimage import data as sample_data
 
 from cvis.cases.report import build_report
+from cvis.cases.scanning import run_scan
 from cvis.config import Settings
 from cvis.evidence.custody import folder_manifest, manifest_sha256
-from cvis.identify.scan import ScanRequest, run_scan
+from cvis.identify.scan import ScanRequest
 from cvis.store.db import Store
 
 

@@ -109,9 +109,10 @@ def copies(frames: Frames, other: Frames) -> dict[str, tuple[Frames, dict[str, o
 def accuracy(root: Path, seconds: float) -> None:
     """The whole process: known clips imported with ``import_media``, copies scanned with
     ``run_scan`` into a fresh SQLite store, matches counted per kind of copy."""
+    from cvis.cases.scanning import run_scan
     from cvis.config import Settings
     from cvis.hashsets.media_import import import_media
-    from cvis.identify.scan import ScanRequest, iter_scan_results, run_scan
+    from cvis.identify.scan import ScanRequest, iter_scan_results
     from cvis.store.db import Store
 
     # The first four known clips end with an app's end-card (so it is common: it weighs

@@ -18,13 +18,14 @@ from typer.testing import CliRunner
 from cvis.cases.deconflict import deconflict_case
 from cvis.cases.report import build_report
 from cvis.cases.review import ReviewError, categorise_item, decide_match, review_queue
+from cvis.cases.scanning import run_scan
 from cvis.cases.series import build_candidate_series, export_candidate_series
 from cvis.cases.service import CaseError, close_case, new_case, show_case
 from cvis.cli.app import app
 from cvis.config import Settings
 from cvis.hashing import hash_item
 from cvis.hashsets.service import import_file
-from cvis.identify.scan import ScanRequest, run_scan
+from cvis.identify.scan import ScanRequest
 from cvis.media.folders import file_item
 from cvis.store.db import Store
 

@@ -27,6 +27,7 @@ from cvis.cases.review import (
     undo_item,
     undo_match,
 )
+from cvis.cases.scanning import run_scan
 from cvis.cases.series import build_candidate_series
 from cvis.cases.service import new_case, show_case
 from cvis.cli.app import app
@@ -34,7 +35,7 @@ from cvis.config import Settings
 from cvis.hashing import hash_item
 from cvis.hashsets.series import SeriesRecord, save_series
 from cvis.hashsets.service import import_file
-from cvis.identify.scan import ScanRequest, iter_scan_results, run_scan
+from cvis.identify.scan import ScanRequest, iter_scan_results
 from cvis.media.folders import file_item
 from cvis.store.db import Store
 from cvis.store.models import HashSet, Scan, Suppression

@@ -16,9 +16,10 @@ from PIL import Image
 from sqlalchemy import create_engine, func, select, text
 from typer.testing import CliRunner
 
+from cvis.cases.scanning import run_scan
 from cvis.cli.app import app
 from cvis.config import Settings
-from cvis.identify.scan import ScanRequest, run_scan
+from cvis.identify.scan import ScanRequest
 from cvis.store.db import Store
 from cvis.store.models import CompletedScanError, Evidence, Scan, ScanItem
 

@@ -10,12 +10,13 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from cvis.cases.scanning import run_scan
 from cvis.cli.app import app
 from cvis.config import Settings
 from cvis.hashing import hash_item
 from cvis.hashsets.media_import import ManifestError, import_media
 from cvis.hashsets.service import ImportRejected, export_set
-from cvis.identify.scan import ScanRequest, iter_scan_results, run_scan
+from cvis.identify.scan import ScanRequest, iter_scan_results
 from cvis.media.folders import file_item
 from cvis.store.db import Store
 from cvis.store.models import KnownMedia, KnownSignal, SetVersion

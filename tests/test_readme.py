@@ -35,13 +35,14 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from cvis.cases.review import review_queue
+from cvis.cases.scanning import run_scan
 from cvis.cli.app import app
 from cvis.config import Settings
 from cvis.hashing import hash_item
 from cvis.hashsets.formats import get_format
 from cvis.hashsets.records import KnownRecord
 from cvis.hashsets.service import import_file
-from cvis.identify.scan import ScanRequest, run_scan
+from cvis.identify.scan import ScanRequest
 from cvis.media.folders import file_item
 from cvis.store.db import Store
 from cvis.store.models import Match

@@ -11,9 +11,10 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from cvis.cases.scanning import run_scan
 from cvis.hashing import hash_item
 from cvis.hashsets.service import import_file
-from cvis.identify.scan import ScanRequest, iter_scan_results, run_scan, summarize_scan
+from cvis.identify.scan import ScanRequest, iter_scan_results, summarize_scan
 from cvis.media.folders import file_item
 from cvis.store.db import Store
 from cvis.store.models import Scan, ScanItem
@@ -115,3 +116,21 @@ def test_unfinished_scan_resumes_without_duplicates(
         paths = list(session.scalars(select(ScanItem.path).where(ScanItem.scan_id == scan.id)))
         assert len(paths) == len(set(paths)) == 7
         assert session.scalar(select(func.count()).select_from(Scan)) == 1
+
+
+def test_identify_does_not_import_cases() -> None:
+    """Identification is a pipeline; the case workflow (`cvis.cases.scanning`) wraps it, never
+    the other way round. A fresh interpreter, so modules other tests loaded do not count."""
+    import subprocess
+    import sys
+
+    code = ("import importlib, pkgutil, sys, cvis.identify\n"
+            "for m in pkgutil.iter_modules(cvis.identify.__path__):\n"
+            "    importlib.import_module('cvis.identify.' + m.name)\n"
+            "print(sorted(m for m in sys.modules if m.startswith('cvis.cases')))")
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (src, os.environ.get("PYTHONPATH", "")) if p)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True).stdout
+    assert out.strip() == "[]", out

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from cvis.cases.scanning import run_scan
 from cvis.hashsets.service import import_file
-from cvis.identify.scan import ScanRequest, iter_scan_results, run_scan
+from cvis.identify.scan import ScanRequest, iter_scan_results
 from cvis.signals.image import hash_image_bytes
 from cvis.store.db import Store
 from tests.hashing_samples import encode, make_video, photo

@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from cvis.cases.scanning import run_scan
 from cvis.cli.app import app
 from cvis.config import Settings
 from cvis.demo import DEMO_SET, build_evidence, build_reference
 from cvis.hashsets.service import import_file
-from cvis.identify.scan import ScanRequest, iter_scan_results, run_scan
+from cvis.identify.scan import ScanRequest, iter_scan_results
 from cvis.identify.spark_engine import spark_session
 from cvis.store.db import Store
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from cvis.cases.scanning import run_scan
 from cvis.hashsets.media_import import import_media
-from cvis.identify.scan import ScanRequest, iter_scan_results, run_scan
+from cvis.identify.scan import ScanRequest, iter_scan_results
 from cvis.signals.keypoints import (
     KNOWN_KEYPOINTS,
     KeypointIndex,

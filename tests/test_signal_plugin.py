@@ -13,10 +13,11 @@ from PIL import Image, ImageEnhance
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from cvis.cases.scanning import run_scan
 from cvis.cli.app import app
 from cvis.config import Settings
 from cvis.identify.matcher import Matcher, Query
-from cvis.identify.scan import ScanRequest, iter_scan_results, run_scan
+from cvis.identify.scan import ScanRequest, iter_scan_results
 from cvis.signals import SIGNAL_TYPES, register_signal_type
 from cvis.store.db import Store
 from cvis.store.models import KnownSignal

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
+from cvis.cases.scanning import run_scan
 from cvis.hashing import hash_item
 from cvis.hashsets.service import import_file
 from cvis.identify.hashpool import hash_items
-from cvis.identify.scan import ScanRequest, iter_scan_results, run_scan
+from cvis.identify.scan import ScanRequest, iter_scan_results
 from cvis.media.folders import file_item, iter_media
 from cvis.signals.video import hash_video
 from cvis.store.db import Store

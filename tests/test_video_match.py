@@ -11,10 +11,11 @@ import pytest
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
+from cvis.cases.scanning import run_scan
 from cvis.hashing import hash_item
 from cvis.hashsets.media_import import import_media
 from cvis.hashsets.service import configure_set
-from cvis.identify.scan import ScanRequest, iter_scan_results, run_scan
+from cvis.identify.scan import ScanRequest, iter_scan_results
 from cvis.identify.video_match import compare, known_video_frames, seized_frames
 from cvis.media.folders import file_item
 from cvis.store.db import Store

@@ -17,10 +17,11 @@ from cvis.accounts.service import add_agency, add_user
 from cvis.cases.report import build_report
 from cvis.cases.report_pdf import write_pdf
 from cvis.cases.review import review_queue
+from cvis.cases.scanning import run_scan
 from cvis.cases.service import new_case
 from cvis.cli.render import video_figures
 from cvis.hashsets.media_import import import_media
-from cvis.identify.scan import ScanRequest, run_scan
+from cvis.identify.scan import ScanRequest
 from cvis.store.db import Store
 from cvis.store.models import AuditRecord
 from cvis.web import thumbnails

@@ -19,10 +19,11 @@ from cvis.accounts.roles import ROLES
 from cvis.accounts.service import add_agency, add_user
 from cvis.api import create_app
 from cvis.api.settings import ServiceSettings
+from cvis.cases.scanning import run_scan
 from cvis.cases.service import new_case
 from cvis.demo import DEMO_CASE, DEMO_SET, build_evidence, build_reference
 from cvis.hashsets.service import import_file
-from cvis.identify.scan import ScanRequest, run_scan
+from cvis.identify.scan import ScanRequest
 from cvis.linkage.review import link_key
 from cvis.linkage.state import LinkageState
 from cvis.store.db import Store

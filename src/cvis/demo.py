@@ -17,11 +17,12 @@ from PIL import Image, ImageDraw, ImageOps
 from skimage import data as sample_data
 from sqlalchemy import select
 
+from cvis.cases.scanning import run_scan
 from cvis.cases.service import new_case
 from cvis.cli import render
 from cvis.hashing import hash_item
 from cvis.hashsets.service import import_file
-from cvis.identify.scan import ScanRequest, iter_scan_results, run_scan, summarize_scan
+from cvis.identify.scan import ScanRequest, iter_scan_results, summarize_scan
 from cvis.media.folders import file_item
 from cvis.store.db import Store
 from cvis.store.models import Case

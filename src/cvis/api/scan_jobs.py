@@ -23,12 +23,12 @@ from pathlib import Path
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-import cvis
 from cvis import policy
 from cvis.accounts.roles import SCANS_WRITE
 from cvis.api.models import ApiScanJob
 from cvis.cases import scan_state
-from cvis.identify.scan import ScanRequest, run_scan
+from cvis.cases.scanning import open_scan, run_scan
+from cvis.identify.scan import ScanRequest
 from cvis.policy import Actor, Resource
 from cvis.store.db import Store
 from cvis.store.models import Case, Scan, utcnow
@@ -80,8 +80,9 @@ def _worker_id() -> str:
 
 
 def _open_scan(session: Session, request: ScanRequest, actor: Actor) -> tuple[int, bool]:
-    """The scan to run: an unfinished one of the same case, paths and sets (resubmitting
-    resumes it), else a new one. Returns (scan id, whether a live worker already runs it)."""
+    """The scan to run, opened as the command line opens it (`cases.scanning.open_scan`:
+    an unfinished one of the same case and paths is resumed, else a new row); a completed
+    one is not reopened. Returns (scan id, whether a live worker already runs it)."""
     number = request.case.strip()
     case = session.scalar(select(Case).where(Case.number == number))
     if case is None:
@@ -89,24 +90,16 @@ def _open_scan(session: Session, request: ScanRequest, actor: Actor) -> tuple[in
         session.add(case)
         session.flush()
     policy.require(actor, SCANS_WRITE, case_resource(case))
-    paths = [str(p) for p in request.paths]
-    for scan, job in session.execute(
-        select(Scan, ApiScanJob).join(ApiScanJob, ApiScanJob.scan_id == Scan.id)
-        .where(Scan.case_id == case.id,
-               Scan.status.in_(("running", scan_state.INTERRUPTED, "failed")))
-        .order_by(Scan.id.desc())
-    ):
-        if scan.paths == paths and (scan.settings or {}).get("sets") == request.sets:
-            live = scan.status == "running" and not _stale(job.heartbeat_at, utcnow())
-            return scan.id, live
-    scan = Scan(case_id=case.id, paths=paths,
-                settings={"sets": request.sets, "workers": request.workers},
-                cvis_version=cvis.__version__, host="api")
-    session.add(scan)
-    session.flush()
-    session.add(ApiScanJob(scan_id=scan.id, agency=case.agency, submitted_by=actor.name,
-                           worker="", heartbeat_at=None, attempts=0))
-    return scan.id, False
+    scan = open_scan(session, case, request, reuse_completed=False)
+    job = session.get(ApiScanJob, scan.id)
+    if job is None:  # a new scan, or one the command line started: the API's bookkeeping
+        session.add(ApiScanJob(scan_id=scan.id, agency=case.agency, submitted_by=actor.name,
+                               worker="", heartbeat_at=None, attempts=0))
+        session.flush()
+    live = scan.status == "running" and (
+        (job is not None and not _stale(job.heartbeat_at, utcnow()))
+        or scan_state.is_live(session, scan.id))
+    return scan.id, live
 
 
 def _aware(at: datetime | None) -> datetime | None:

@@ -21,9 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import cvis
-from cvis.cases.contacts import SeriesBook
 from cvis.cases.scan_state import mark_interrupted
 from cvis.cases.service import get_case
+from cvis.hashsets.contacts import SeriesBook
 from cvis.store.models import (
     Evidence,
     HashSet,

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from cvis.cases.contacts import SeriesBook
 from cvis.cases.service import get_case, record_event
+from cvis.hashsets.contacts import SeriesBook
 from cvis.store.models import (
     Case,
     HashSet,

@@ -21,16 +21,12 @@ from cvis.accounts.service import (
 )
 from cvis.audit import audited
 from cvis.cli import render
+from cvis.cli.errors import fail
 from cvis.store.db import Store
 
 agency_app = typer.Typer(help="Agencies: the unit of need-to-know.", no_args_is_help=True)
 user_app = typer.Typer(help="Users: one agency, one role each.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens: scoped, expiring, revocable.", no_args_is_help=True)
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    render.error(str(exc))
-    return typer.Exit(1)
 
 
 @agency_app.command("add")
@@ -41,7 +37,7 @@ def agency_add(name: str) -> None:
         with audited(store, "cli", "agency.add", f"agency:{name}"), store.session() as session:
             add_agency(session, name)
     except AccountError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     render.note(f"agency {name!r} added")
 
 
@@ -55,14 +51,14 @@ def user_add(
     """Add a user; prints the TOTP secret for their authenticator once."""
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     if password_stdin and not password:
-        raise _fail(ValueError("no password on stdin"))
+        raise fail(ValueError("no password on stdin"))
     store = Store()
     try:
         with audited(store, "cli", "user.add", f"user:{name} role:{role} agency:{agency}"), \
                 store.session() as session:
             _, secret = add_user(session, name, agency, role, password)
     except (AccountError, UnknownRole) as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     render.note(f"user {name!r} added ({role}, {agency})")
     render.secret("TOTP secret (enter in the authenticator; shown once)", secret)
     render.secret("TOTP URI", totp_uri(secret, name))
@@ -88,7 +84,7 @@ def token_create(
                                       purpose=purpose)
             note.detail = f"token id {row.id}, scopes {','.join(row.scopes)}"
     except (AccountError, ValueError) as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     expires = f"{row.expires_at:%Y-%m-%d}" if row.expires_at else "never"
     render.note(f"token {row.id} for {name!r}, scopes {', '.join(row.scopes)}, "
                 f"purpose {row.purpose!r}, expires {expires}")
@@ -143,5 +139,5 @@ def token_revoke(token_id: int) -> None:
                 store.session() as session:
             revoke_token(session, token_id)
     except AccountError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     render.note(f"token {token_id} revoked")

@@ -88,10 +88,6 @@ def _require(session: Session, number: str, right: str, examiner: str | None) ->
         raise fail(str(exc)) from None
 
 
-def _fail(exc: Exception) -> typer.Exit:
-    return fail(exc)
-
-
 @case_app.command("new")
 def case_new(
     number: str,
@@ -108,7 +104,7 @@ def case_new(
             new_case(session, number, actor=current_actor(actor), agency=agency, title=title,
                      examiners=examiner, contact=contact, notes=notes)
         except CASE_ERRORS as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
     render.note(f"opened case {number}")
 
 
@@ -132,7 +128,7 @@ def case_show(number: str, json_lines: Json = False) -> None:
         try:
             detail = show_case(session, number)
         except CASE_ERRORS as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
     if json_lines:
         render.write_jsonl([render.plain(detail)], render.stdout())
         return
@@ -146,7 +142,7 @@ def case_close(number: str, reason: str = "", actor: Examiner = None) -> None:
         try:
             close_case(session, number, actor=current_actor(actor), reason=reason)
         except CASE_ERRORS as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
     render.note(f"closed case {number}")
 
 
@@ -158,7 +154,7 @@ def case_reopen(number: str, reason: str = "", actor: Examiner = None) -> None:
         try:
             reopen_case(session, number, actor=current_actor(actor), reason=reason)
         except CASE_ERRORS as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
     render.note(f"reopened case {number}")
 
 
@@ -171,7 +167,7 @@ def case_deconflict(number: str, actor: Examiner = None) -> None:
             new = deconflict_case(session, number, actor=current_actor(actor))
             detail = show_case(session, number)
         except CASE_ERRORS as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
     render.note(f"{new} new deconfliction notice(s)")
     render.notices(detail.notices)
 
@@ -202,7 +198,7 @@ def case_series(
                                    max_distance=max_distance)
             series = list_candidate_series(session, number)
         except CASE_ERRORS as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
     if json_lines:
         render.write_jsonl(({"label": s.label, "item_ids": list(s.item_ids)} for s in series),
                            render.stdout())
@@ -248,7 +244,7 @@ def review_command(
             else:
                 run_interactive_review(session, case, actor, unmatched=unmatched)
         except CASE_ERRORS as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
 
 
 def _review_verdict(confirm: bool, reject: bool, undo: bool, match: bool, item: bool,
@@ -314,7 +310,7 @@ def report_command(
                 return
             report = build_report(session, case)
         except CASE_ERRORS as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
     if format == "json":
         with render.output_stream(out) as stream:
             json.dump(report, stream, indent=2, sort_keys=True, ensure_ascii=False)

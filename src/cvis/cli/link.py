@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from cvis import policy
 from cvis.audit import audited
 from cvis.cases.actor import current_actor
+from cvis.cli import render
+from cvis.cli.errors import fail
 from cvis.linkage import service
 from cvis.linkage.engines import ENGINES, EngineUnavailable
 from cvis.linkage.mapping import MappingError
@@ -30,8 +31,6 @@ from cvis.store.db import Store
 
 link_app = typer.Typer(help="Registry cross-matching against other agencies' person indices.",
                        no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
 
 StateOpt = Annotated[Path | None, typer.Option("--state", help="State directory "
                                                "(default $CVIS_HOME/linkage).")]
@@ -49,17 +48,12 @@ def _pairs(values: list[str], what: str) -> dict[str, Path]:
     return out
 
 
-def _fail(message: str, code: int = 1) -> None:
-    err.print(f"[red]error:[/red] {escape(message)}")
-    raise typer.Exit(code)
-
-
 def _allow(right: str, state: Path) -> None:
     """Need-to-know, asked of the policy module like every other edge."""
     try:
         policy.require(local_operator(), right, policy.Resource("linkage", str(state)))
     except policy.AccessDenied as exc:
-        _fail(f"not allowed: {exc}")
+        raise fail(f"not allowed: {exc}") from None
 
 
 @contextmanager
@@ -119,12 +113,12 @@ def run_cmd(
     _allow("linkage:run", request.state_dir)
     try:
         for note in service.check_inputs(request, set(allow_missing or [])):
-            err.print(f"note: {escape(note)}")
+            render.note(f"note: {note}")
     except MappingError as exc:
-        _fail(str(exc), 2)
+        raise fail(str(exc), 2) from None
     show = sys.stderr.isatty() and not quiet
     try:
-        with err.status("linking", spinner="dots") if show else _nothing() as status:
+        with render.spinner("linking", show) as status:
             def progress(msg: str) -> None:
                 if status is not None:
                     status.update(msg)
@@ -132,23 +126,15 @@ def run_cmd(
                     _splink_output(verbose):
                 result, paths = service.run(request, out, progress)
     except MappingError as exc:
-        _fail(str(exc), 2)
+        raise fail(str(exc), 2) from None
     except (EngineUnavailable, OSError) as exc:
-        _fail(str(exc))
+        raise fail(str(exc)) from None
     if not quiet:
         changes = result.changes["change"].value_counts().to_dict()
-        console.print(f"run {result.run_id}: {len(result.links)} links -> "
+        render.rich(f"run {result.run_id}: {len(result.links)} links -> "
                       f"{escape(str(paths['links.csv']))}; {len(result.review)} in the review "
                       f"band -> {escape(str(paths['review_band.csv']))}; changes "
                       f"{changes or 'none'}; {len(result.issues)} input issues")
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 @link_app.command("review")
@@ -182,11 +168,11 @@ def review_cmd(
                          "links:" + ",".join(k for k, _ in actions), purpose=note):
                 items = service.decide_many(where, actions, who, note)
         except ConflictingDecisions as exc:
-            _fail(str(exc), 2)
+            raise fail(str(exc), 2) from None
         except ReviewError as exc:
-            _fail(str(exc))
+            raise fail(str(exc)) from None
         for item in items:
-            console.print(f"{item.key}: {item.status}")
+            render.rich(f"{item.key}: {item.status}")
         return
     _listing(where, show_leads, as_json, all_links)
 
@@ -204,7 +190,7 @@ def _listing(where: Path, show_leads: bool, as_json: bool, all_links: bool) -> N
             table.add_row(*(escape(str(v)) for v in (lead.lead_id, lead.person_id,
                                                      lead.registry_id, lead.index,
                                                      lead.record_id, lead.field_office)))
-        console.print(table)
+        render.rich(table)
     elif as_json:
         for it in items:
             typer.echo(json.dumps(asdict(it), default=str))
@@ -217,17 +203,17 @@ def _listing(where: Path, show_leads: bool, as_json: bool, all_links: bool) -> N
                 it.key, it.status, it.band, it.registry_id, it.index, it.record_id,
                 f"{it.match_probability:.3f}", f"{it.match_weight:.1f}", _who(it.registrant),
                 _who(it.record), it.agreement, it.office)))
-        console.print(table)
+        render.rich(table)
 
 
 def _show(item: ReviewItem, position: str) -> None:
-    console.print(f"\n[bold]{position}[/bold] link {escape(item.key)} ({escape(item.status)}, "
+    render.rich(f"\n[bold]{position}[/bold] link {escape(item.key)} ({escape(item.status)}, "
                   f"{escape(item.band)} band{': ' + escape(item.reason) if item.reason else ''})"
                   f" p={item.match_probability:.3f} weight={item.match_weight:.1f}")
-    console.print(f"  registrant {escape(item.registry_id)}: {escape(_who(item.registrant))}")
-    console.print(f"  {escape(item.index)} {escape(item.record_id)}: {escape(_who(item.record))}")
+    render.rich(f"  registrant {escape(item.registry_id)}: {escape(_who(item.registrant))}")
+    render.rich(f"  {escape(item.index)} {escape(item.record_id)}: {escape(_who(item.record))}")
     for f in item.explanation or []:
-        console.print(f"    {escape(f['field']):<12} {escape(f['agreement']):<28} "
+        render.rich(f"    {escape(f['field']):<12} {escape(f['agreement']):<28} "
                       f"{f['weight']:+.1f}")
 
 
@@ -250,8 +236,8 @@ def _interactive(where: Path, who: str) -> None:
                      purpose=reason):
             decided = service.decide(where, item.key, decision, who, reason)
         done[decision] += 1
-        console.print(f"  {escape(decided.key)}: {escape(decided.status)}")
-    console.print(f"{done['confirm']} confirmed, {done['reject']} rejected, "
+        render.rich(f"  {escape(decided.key)}: {escape(decided.status)}")
+    render.rich(f"{done['confirm']} confirmed, {done['reject']} rejected, "
                   f"{done['skip']} skipped, {len(items) - sum(done.values())} left")
 
 
@@ -287,9 +273,9 @@ def releases_cmd(
         table.add_row(*(escape(str(v)) for v in (
             r.release_date, r.days_left, r.key, r.registry_id, r.index, r.record_id,
             r.facility, f"{r.match_probability:.3f}", r.review_status)))
-    console.print(table)
+    render.rich(table)
     if out:
-        console.print(f"{len(listing.documents)} detainer-request drafts in {escape(str(out))}")
+        render.rich(f"{len(listing.documents)} detainer-request drafts in {escape(str(out))}")
 
 
 logging.getLogger("splink").setLevel(logging.ERROR)

@@ -342,3 +342,21 @@ def case_detail(detail: Any) -> None:
     table("history", ["at", "who", "what", "detail"],
           ([e["at"], e["actor"], e["action"], json.dumps(e["detail"], default=str)]
            for e in detail.events))
+
+
+# --- for commands that build their own Rich output (`cvis link`) ---------------------------
+
+def rich(renderable: Any) -> None:
+    """A Rich table, or a markup line whose quoted values the caller escaped, on stdout."""
+    out_console.print(renderable)
+
+
+@contextmanager
+def spinner(label: str, enabled: bool) -> Iterator[Any]:
+    """A status line on stderr while work runs; yields its handle (``.update(text)``), or
+    None when there is no one to see it."""
+    if not enabled:
+        yield None
+        return
+    with err_console.status(label, spinner="dots") as status:
+        yield status

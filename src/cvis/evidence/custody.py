@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,12 +24,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cvis.cases.models import EvidenceManifest
+from cvis.digests import file_sha256
 from cvis.media.folders import PEEK_BYTES, looks_like_disk
 from cvis.media.sniff import sniff
 from cvis.signals.crypto import CHUNK_SIZE
 from cvis.store.models import Evidence, utcnow
-
-Progress = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -91,16 +89,6 @@ def evidence_kind(path: Path) -> str:
     if found.kind in ("archive", "disk"):
         return found.format
     return "raw" if found.format == "unknown" and looks_like_disk(head) else "file"
-
-
-def file_sha256(path: Path, progress: Progress | None = None) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(CHUNK_SIZE), b""):
-            digest.update(chunk)
-            if progress:
-                progress(len(chunk))
-    return digest.hexdigest()
 
 
 def e01_stored_hash(path: Path) -> tuple[str | None, bool | None]:

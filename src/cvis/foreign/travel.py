@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 
 from cvis import policy
 from cvis.audit import audited
+from cvis.digests import file_sha256
 from cvis.foreign.manifest import Manifest, read_manifest
 from cvis.foreign.models import Determination, ScreenedTraveller, Screening
 from cvis.foreign.screening import Screened, ScreeningSetup, screen
 from cvis.fusion.common import audit_actor, now
-from cvis.linkage.mapping import file_sha256
 from cvis.policy import Actor, Resource
 from cvis.store.db import Store
 

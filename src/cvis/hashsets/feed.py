@@ -24,6 +24,7 @@ from typing import IO, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cvis.digests import file_sha256
 from cvis.hashsets.formats.jsonl import JsonLinesFormat
 from cvis.hashsets.history import iter_version_changes
 from cvis.hashsets.records import KnownRecord
@@ -85,7 +86,7 @@ def publish_feed(session: Session, name: str, directory: Path) -> dict[str, Any]
         if not path.exists():
             _write_atomically(path, partial(JsonLinesFormat().write,
                                             version_records(session, name, version.number)))
-        files[version.number] = {"path": f"versions/{path.name}", "sha256": _sha256(path)}
+        files[version.number] = {"path": f"versions/{path.name}", "sha256": file_sha256(path)}
     document = feed_document(session, name, files)
     _write_atomically(directory / FEED_FILE, lambda s: json.dump(document, s, indent=1))
     return document
@@ -177,14 +178,6 @@ class _fetch:
     def __exit__(self, *exc: object) -> None:
         if self._file is not None:
             self._file.close()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _write_atomically(path: Path, write: Callable[[Any], None]) -> None:

@@ -15,7 +15,6 @@ and the rest are written here beside it, replaced whole on every import.
 from __future__ import annotations
 
 import csv
-import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from cvis.digests import file_sha256
 from cvis.hashing import HashRecord, hash_item
 from cvis.hashsets.records import KnownRecord, RecordError, parse_bool, parse_category
 from cvis.hashsets.service import ImportRejected, ImportReport, _import_batches
@@ -165,7 +165,7 @@ def import_media(
     items: list[KnownRecord | RecordError] = [*problems, *(h.record for h in hashed)]
     base = _import_batches(
         session, stage_records(items, BATCH_RECORDS), name=name, format_name=FORMAT_NAME,
-        skip_bad=True, source_file=str(manifest), source_sha256=lambda: _sha256(manifest),
+        skip_bad=True, source_file=str(manifest), source_sha256=lambda: file_sha256(manifest),
         on_progress=on_progress,
     )
     report = MediaImportReport(**vars(base))
@@ -201,11 +201,3 @@ def _store_more_values(session: Session, report: ImportReport, hashed: list[Hash
             session.execute(delete(KnownSignal).where(KnownSignal.id.in_(stale)))
         session.add_all(KnownSignal(media_pk=pk, signal_type=s, value=v) for s, v in item.more)
     session.flush()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

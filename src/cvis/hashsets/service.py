@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import difflib
 import gc
-import hashlib
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -18,6 +17,7 @@ from typing import Any, TextIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cvis.digests import file_sha256
 from cvis.hashsets.formats import HashListFormat, detect_format, get_format
 from cvis.hashsets.history import Change, iter_records_at, iter_version_changes
 from cvis.hashsets.reader_process import open_list, plugin_signal_paths, read_in_process
@@ -97,14 +97,6 @@ class VersionSummary:
     removed: int
     skipped: int
     imported_at: datetime
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def get_or_create_set(session: Session, name: str, agency: str = "") -> HashSet:
@@ -252,7 +244,7 @@ def import_file(
 def _hashing_in_background(path: Path) -> Iterator[Callable[[], str]]:
     """The file's SHA-256, computed in a thread (hashlib releases the GIL) beside the import."""
     result: list[str] = []
-    worker = threading.Thread(target=lambda: result.append(_file_sha256(path)), daemon=True)
+    worker = threading.Thread(target=lambda: result.append(file_sha256(path)), daemon=True)
     worker.start()
 
     def digest() -> str:

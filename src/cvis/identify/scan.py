@@ -1,5 +1,8 @@
 """The scan pipeline: evidence -> media items -> hashes (worker processes) -> matches -> store.
 
+A scan of a case is opened, claimed and deconflicted by `cvis.cases.scanning`; this
+module knows nothing of cases beyond the number a request names.
+
 Results are committed in batches keyed by (scan, path), so a scan stopped at any
 moment resumes where it was, never hashing a stored item again, never storing one twice.
 """
@@ -18,13 +21,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-import cvis
-from cvis.cases import scan_state
-from cvis.cases.contacts import SeriesBook
-from cvis.cases.deconflict import deconflict_case
-from cvis.cases.service import get_or_create_case
-from cvis.evidence.custody import register_evidence
 from cvis.hashing import HashingLimits, HashRecord
+from cvis.hashsets.contacts import SeriesBook
 from cvis.identify.hashpool import DEFAULT_TIME_LIMIT, hash_items
 from cvis.identify.matcher import Matcher, MatchResult, record_queries
 from cvis.identify.video_match import as_video_matches
@@ -86,6 +84,7 @@ class ScanProgress:
 
 
 ProgressFn = Callable[[int], None]
+Heartbeat = Callable[[Session, int], None]
 
 
 def match_record(matcher: Matcher, record: HashRecord) -> list[MatchResult]:
@@ -103,74 +102,6 @@ def match_record(matcher: Matcher, record: HashRecord) -> list[MatchResult]:
 
 def _error_reason(error: str) -> str:
     return error.split(":", 1)[0]
-
-
-def _find_resumable(session: Session, case_id: int, request: ScanRequest) -> Scan | None:
-    """The scan to continue: the one named, else the newest unfinished one of the same paths,
-    else a finished one of the same paths and sets (a re-run adds nothing)."""
-    scan_state.mark_interrupted(session, case_id)
-    if request.resume_scan_id is not None:
-        scan = session.get(Scan, request.resume_scan_id)
-        if scan is None or scan.case_id != case_id:
-            raise LookupError(f"no scan {request.resume_scan_id} in case {request.case}")
-        if scan.status == "completed":
-            raise LookupError(f"scan {scan.id} is completed and cannot change")
-        _refuse_live(session, scan)
-        return scan
-    if request.restart:
-        return None
-    paths = [str(p) for p in request.paths]
-    same = [s for s in session.scalars(
-        select(Scan).where(Scan.case_id == case_id).order_by(Scan.id.desc())
-    ) if s.paths == paths]
-    for scan in same:
-        if scan.status != "completed":
-            _refuse_live(session, scan)
-            return scan
-    return next((s for s in same if (s.settings or {}).get("sets") == request.sets), None)
-
-
-def _refuse_live(session: Session, scan: Scan) -> None:
-    if scan.status == "running" and scan_state.is_live(session, scan.id):
-        raise LookupError(f"scan {scan.id} of these paths is running now; wait for it, "
-                          "or give --restart to scan again beside it")
-
-
-def finished_scan(store: Store, request: ScanRequest) -> int | None:
-    """The completed scan a run of this request would repeat (same case, paths and sets)."""
-    if request.restart or request.resume_scan_id is not None:
-        return None
-    with store.session() as session:
-        case_id = session.scalar(select(Case.id).where(Case.number == request.case.strip()))
-        if case_id is None:
-            return None
-        scan = _find_resumable(session, case_id, request)
-        return scan.id if scan is not None and scan.status == "completed" else None
-
-
-def _start_scan(store: Store, request: ScanRequest) -> tuple[int, set[str], bool]:
-    """Open (or reopen) the scan row; its id, the paths already stored, whether it is done."""
-    with store.session() as session:
-        case = get_or_create_case(session, request.case)
-        scan = _find_resumable(session, case.id, request)
-        if scan is not None and scan.status == "completed":
-            return scan.id, set(), True
-        if scan is None:
-            scan = Scan(
-                case_id=case.id,
-                paths=[str(p) for p in request.paths],
-                settings=request.recorded_settings(),
-                cvis_version=cvis.__version__,
-                host=platform.node(),
-            )
-            session.add(scan)
-            session.flush()
-        scan_state.claim(session, scan.id)
-        for path in request.paths:
-            if path.exists():
-                register_evidence(session, case.id, path, request.acquired_by)
-        done = set(session.scalars(select(ScanItem.path).where(ScanItem.scan_id == scan.id)))
-        return scan.id, done, False
 
 
 def _store_batch(
@@ -197,34 +128,17 @@ def _count(request: ScanRequest, done: set[str]) -> tuple[int, int]:
     return items, size
 
 
-def run_scan(
-    store: Store, request: ScanRequest, progress: ScanProgress | ProgressFn | None = None
-) -> int:
-    """Hash and match every item not yet stored for this scan; return the scan id.
+def hash_and_match(
+    store: Store, request: ScanRequest, scan_id: int, done: set[str],
+    progress: ScanProgress | ProgressFn | None, heartbeat: Heartbeat | None = None,
+) -> None:
+    """Hash and match every item of the request not in ``done``, stored under ``scan_id``.
 
     One read session spans the scan, so every item is matched against the same
     view of the hash sets; results are written in short transactions, every
-    ``COMMIT_EVERY`` items or ``COMMIT_SECONDS``, whichever comes first.
+    ``COMMIT_EVERY`` items or ``COMMIT_SECONDS``, whichever comes first, each
+    calling ``heartbeat`` (the case workflow's lease) in the same transaction.
     """
-    if request.engine not in ENGINES:
-        raise ValueError(f"unknown engine {request.engine!r}; choose one of {', '.join(ENGINES)}")
-    scan_id, done, finished = _start_scan(store, request)
-    if finished:  # the same scan ran to its end before: nothing to add, nothing counted twice
-        return scan_id
-    try:
-        _hash_and_match(store, request, scan_id, done, progress)
-    finally:
-        scan_state.release(scan_id)
-    with store.session() as session:
-        _finish(session, scan_id)
-        deconflict_case(session, request.case, actor="cvis scan")
-    return scan_id
-
-
-def _hash_and_match(
-    store: Store, request: ScanRequest, scan_id: int, done: set[str],
-    progress: ScanProgress | ProgressFn | None,
-) -> None:
     report = progress if isinstance(progress, ScanProgress) else _Adapter(progress)
     report.start(*_count(request, done))
     workers = request.workers or os.cpu_count() or 1
@@ -241,10 +155,10 @@ def _hash_and_match(
             # An item that could not be decoded still has its digests: exact lists match it.
             batch.append((record, match_record(matcher, record)))
             if len(batch) >= COMMIT_EVERY or time.monotonic() - last_commit > COMMIT_SECONDS:
-                _commit_batch(store, scan_id, batch)
+                _commit_batch(store, scan_id, batch, heartbeat)
                 batch, last_commit = [], time.monotonic()
             report.advance(1, (record.size or 0) if record.md5 else 0)
-    _commit_batch(store, scan_id, batch)
+    _commit_batch(store, scan_id, batch, heartbeat)
 
 
 ENGINES = ("local", "spark")
@@ -271,15 +185,18 @@ class _Adapter(ScanProgress):
 
 
 def _commit_batch(
-    store: Store, scan_id: int, batch: list[tuple[HashRecord, list[MatchResult]]]
+    store: Store, scan_id: int, batch: list[tuple[HashRecord, list[MatchResult]]],
+    heartbeat: Heartbeat | None,
 ) -> None:
     if batch:
         with store.session() as session:
             _store_batch(session, scan_id, batch)
-            scan_state.heartbeat(session, scan_id)
+            if heartbeat is not None:
+                heartbeat(session, scan_id)
 
 
-def _finish(session: Session, scan_id: int) -> None:
+def finish_scan(session: Session, scan_id: int) -> None:
+    """The scan's counts from its stored items; it is complete."""
     scan = session.get_one(Scan, scan_id)
     scan.item_count = session.scalar(
         select(func.count()).select_from(ScanItem).where(ScanItem.scan_id == scan_id)
@@ -368,3 +285,14 @@ def summarize_scan(session: Session, scan_id: int) -> ScanSummary:
         for category in {m["category"] for m in matches}:
             summary.matches_by_category[str(category)] += 1
     return summary
+
+
+def __getattr__(name: str) -> Any:
+    """`run_scan` and `finished_scan` moved to `cvis.cases.scanning` (a scan of a case is
+    case workflow); this keeps the old import working for `cvis.cli.app` until it imports
+    them from there, without `cvis.identify` importing `cvis.cases` when it loads."""
+    if name in ("run_scan", "finished_scan"):
+        from cvis.cases import scanning
+
+        return getattr(scanning, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,7 +9,6 @@ and treated as missing, so one bad line does not stop a monthly run.
 from __future__ import annotations
 
 import csv
-import hashlib
 import logging
 import tomllib
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from cvis.digests import file_sha256
 from cvis.linkage.persons import CANONICAL_FIELDS, DATE_ATTRIBUTES, DATE_FIELDS, Issue
 
 log = logging.getLogger(__name__)
@@ -111,15 +111,6 @@ def load_mapping(path: Path | None) -> Mapping:
         return parse_mapping(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise MappingError(f"cannot read mapping file {path}: {exc.strerror}") from exc
-
-
-def file_sha256(path: Path) -> str:
-    """Content hash recorded with each run, so a month can be reproduced or audited."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _read_csv(path: Path, mapping: Mapping, name: str, issues: list[Issue]) -> pd.DataFrame:

@@ -17,7 +17,6 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
 from functools import partial
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any, BinaryIO, cast
@@ -27,32 +26,19 @@ from py7zr.io import Py7zBytesIO, Py7zIO, WriterFactory
 
 from cvis.media.items import MediaItem
 from cvis.media.limits import IntakeLimits
-from cvis.media.locate import Step, open_member, register_container
+from cvis.media.locate import (
+    ContainerError,
+    Step,
+    Where,
+    open_member,
+    register_container,
+    register_lister,
+)
 
 _STREAM_OPENERS: dict[str, Any] = {
     "gzip": lambda f: gzip.GzipFile(fileobj=f), "bzip2": bz2.BZ2File, "xz": lzma.LZMAFile,
 }
 _STREAM_SUFFIXES = {"gzip": (".gz", ".tgz"), "bzip2": (".bz2", ".tbz2"), "xz": (".xz", ".txz")}
-
-
-class ContainerError(Exception):
-    """The container itself is unreadable; its members so far stand, the reason is reported."""
-
-
-@dataclass(frozen=True)
-class Where:
-    """Where a container sits: the root evidence file and the steps into it; its display name."""
-
-    root: str
-    steps: tuple[Step, ...]
-    name: str
-
-    def member(self, step: Step, name: str, size: int | None, **kw: Any) -> MediaItem:
-        opener = partial(open_member, self.root, self.steps + (step,), size)
-        return MediaItem(f"{self.name}!{name}", size, opener=opener, **kw)
-
-    def listed(self, name: str, size: int | None, error: str, flags: tuple[str, ...]) -> MediaItem:
-        return MediaItem(f"{self.name}!{name}", size, error=error, flags=flags)
 
 
 def unsafe_name_flags(name: str) -> tuple[str, ...]:
@@ -280,20 +266,12 @@ def list_compressed(
     )
 
 
-def list_archive(
-    stream: BinaryIO, fmt: str, where: Where, limits: IntakeLimits
-) -> Iterator[MediaItem]:
-    if fmt == "zip":
-        yield from list_zip(stream, where, limits)
-    elif fmt == "7z":
-        yield from list_7z(stream, where, limits)
-    elif fmt == "tar":
-        yield from list_tar(stream, where, limits)
-    else:
-        yield from list_compressed(stream, fmt, where, limits)
-
-
 register_container("zip", ZipContainer)
 register_container("tar", TarContainer)
 register_container("7z", SevenZipContainer)
 register_container("stream", CompressedStream)
+register_lister("zip", lambda stream, _fmt, where, limits: list_zip(stream, where, limits))
+register_lister("tar", lambda stream, _fmt, where, limits: list_tar(stream, where, limits))
+register_lister("7z", lambda stream, _fmt, where, limits: list_7z(stream, where, limits))
+for _fmt in _STREAM_OPENERS:
+    register_lister(_fmt, list_compressed)

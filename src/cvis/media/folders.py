@@ -16,10 +16,9 @@ from functools import partial
 from pathlib import Path
 
 from cvis.media import disks
-from cvis.media.archives import ContainerError, Where, list_archive
 from cvis.media.items import MediaItem
 from cvis.media.limits import IntakeLimits
-from cvis.media.locate import Step, open_member
+from cvis.media.locate import ContainerError, Step, Where, archive_lister, open_member
 from cvis.media.sniff import Sniffed, extension_mismatch, sniff
 
 PEEK_BYTES = 4096
@@ -168,7 +167,7 @@ def _expand_archive(
     problem = None
     try:
         with item.open() as stream:
-            for member in list_archive(stream, fmt, where, limits):
+            for member in archive_lister(fmt)(stream, fmt, where, limits):
                 if member.error is not None:  # listed, never read: costs nothing
                     yield from expand(member, (), depth + 1, limits, budget)
                     continue

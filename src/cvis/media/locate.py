@@ -8,13 +8,21 @@ archive in order does not re-parse it (or re-decompress it) per member.
 
 from __future__ import annotations
 
+import importlib
 import io
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
+from functools import partial
 from typing import Any, BinaryIO, Protocol
 
+from cvis.media.items import MediaItem
+from cvis.media.limits import IntakeLimits
+
 Step = tuple[str, ...]
+# Modules that register the built-in containers (imported on first need, in any process)
+BUILT_IN_CONTAINERS = ("cvis.media.archives", "cvis.media.disks")
 
 CACHED_CONTAINERS = 4
 
@@ -25,14 +33,58 @@ class Container(Protocol):
     def close(self) -> None: ...
 
 
+class ContainerError(Exception):
+    """The container itself is unreadable; its members so far stand, the reason is reported."""
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a container sits: the root evidence file and the steps into it; its display name."""
+
+    root: str
+    steps: tuple[Step, ...]
+    name: str
+
+    def member(self, step: Step, name: str, size: int | None, **kw: Any) -> MediaItem:
+        opener = partial(open_member, self.root, self.steps + (step,), size)
+        return MediaItem(f"{self.name}!{name}", size, opener=opener, **kw)
+
+    def listed(self, name: str, size: int | None, error: str, flags: tuple[str, ...]) -> MediaItem:
+        return MediaItem(f"{self.name}!{name}", size, error=error, flags=flags)
+
+
 ContainerFactory = Callable[[BinaryIO, ExitStack], Container]
+# Lists a container's members: (stream, sniffed format, where it sits, limits)
+Lister = Callable[[BinaryIO, str, Where, IntakeLimits], Iterator[MediaItem]]
 _FACTORIES: dict[str, ContainerFactory] = {}
+_LISTERS: dict[str, Lister] = {}
 _cache: OrderedDict[tuple[str, tuple[Step, ...]], tuple[Container, ExitStack]] = OrderedDict()
 
 
 def register_container(kind: str, factory: ContainerFactory) -> None:
-    """Built-in containers register here the way a plug-in would."""
+    """Built-in containers register here the way a plug-in would: ``factory`` opens the
+    members that steps of this ``kind`` address."""
     _FACTORIES[kind] = factory
+
+
+def register_lister(fmt: str, lister: Lister) -> None:
+    """Content sniffed as archive format ``fmt`` is listed by ``lister`` (its members are
+    opened through the container kinds their steps name)."""
+    _LISTERS[fmt] = lister
+
+
+def _load_built_ins() -> None:
+    for module in BUILT_IN_CONTAINERS:
+        importlib.import_module(module)
+
+
+def archive_lister(fmt: str) -> Lister:
+    """The lister of an archive format; ContainerError when nothing here reads it."""
+    if fmt not in _LISTERS:
+        _load_built_ins()
+    if fmt not in _LISTERS:
+        raise ContainerError(f"no reader for {fmt} archives on this machine")
+    return _LISTERS[fmt]
 
 
 class BoundedStream(io.RawIOBase):
@@ -82,8 +134,7 @@ def open_member(root: str, steps: tuple[Step, ...], limit: int | None = None) ->
 
 def _factory(kind: str) -> ContainerFactory:
     if kind not in _FACTORIES:  # a fresh worker process: load the built-in containers
-        import cvis.media.archives
-        import cvis.media.disks  # noqa: F401
+        _load_built_ins()
     if kind not in _FACTORIES:
         raise OSError(f"no reader for {kind} containers on this machine")
     return _FACTORIES[kind]

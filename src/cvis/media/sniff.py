@@ -68,6 +68,15 @@ _EXTENSIONS: dict[str, set[str]] = {
 _CLAIMED = {ext: fmt for fmt, exts in _EXTENSIONS.items() for ext in exts}
 
 
+def register_signature(prefix: bytes, fmt: str, kind: str, extensions: set[str]) -> None:
+    """A container (or any format) a plug-in brings: content starting with ``prefix`` is
+    ``fmt`` of ``kind``, and the ``extensions`` promise it."""
+    global _PREFIXES
+    _PREFIXES = (*_PREFIXES, (prefix, fmt, kind))
+    _EXTENSIONS.setdefault(fmt, set()).update(extensions)
+    _CLAIMED.update(dict.fromkeys(extensions, fmt))
+
+
 @dataclass(frozen=True)
 class Sniffed:
     """What the content is: a format name and its kind (image, video, archive, disk, file)."""

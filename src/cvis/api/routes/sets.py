@@ -6,10 +6,9 @@ caller may not know of is answered 404, exactly as one that does not exist.
 
 from __future__ import annotations
 
-import hashlib
 import io
 from dataclasses import asdict
-from typing import IO, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import (
     APIRouter,
@@ -36,6 +35,7 @@ from cvis.accounts.roles import (
 )
 from cvis.api.deps import ServicesDep, acting, touch
 from cvis.api.schemas.sets import FeedbackIn, ImportOut, SetOut, SuppressIn, VersionOut
+from cvis.digests import stream_sha256
 from cvis.hashsets.access import create_owned_set, require_set, sets_for
 from cvis.hashsets.feedback import (
     UnknownMatch,
@@ -94,14 +94,6 @@ def versions_route(
         ]
 
 
-def _sha256_of(upload: IO[bytes]) -> str:
-    digest = hashlib.sha256()
-    for chunk in iter(lambda: upload.read(1 << 20), b""):
-        digest.update(chunk)
-    upload.seek(0)
-    return digest.hexdigest()
-
-
 @router.post("/{name}/import", response_model=ImportOut)
 def import_route(
     name: str,
@@ -119,7 +111,8 @@ def import_route(
         check_name(name, "a set name")
     except InvalidName as exc:
         raise HTTPException(400, str(exc)) from None
-    sha256 = _sha256_of(file.file)
+    sha256 = stream_sha256(file.file)
+    file.file.seek(0)
     stream = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
     try:
         with services.store.session() as session:
@@ -213,4 +206,3 @@ def lift_route(
         if not lift_suppression(session, hash_set, signal, value):
             raise HTTPException(404, "that hash is not suppressed in this set")
     return {"status": "lifted"}
-
