@@ -233,15 +233,10 @@ def scan_command(
     Running the same scan again resumes it if it was stopped; a finished one is not
     repeated (nothing is added; --restart scans again)."""
     from cvis.audit import audited
+    from cvis.cases.scanning import finished_scan, run_scan
     from cvis.hashing import HashingLimits
     from cvis.identify.matcher import UnknownSetError
-    from cvis.identify.scan import (
-        ScanRequest,
-        finished_scan,
-        iter_scan_results,
-        run_scan,
-        summarize_scan,
-    )
+    from cvis.identify.scan import ScanRequest, iter_scan_results, summarize_scan
     from cvis.identify.spark_engine import SparkUnavailable
     from cvis.media.limits import IntakeLimits
     from cvis.store.db import Store

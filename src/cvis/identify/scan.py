@@ -285,14 +285,3 @@ def summarize_scan(session: Session, scan_id: int) -> ScanSummary:
         for category in {m["category"] for m in matches}:
             summary.matches_by_category[str(category)] += 1
     return summary
-
-
-def __getattr__(name: str) -> Any:
-    """`run_scan` and `finished_scan` moved to `cvis.cases.scanning` (a scan of a case is
-    case workflow); this keeps the old import working for `cvis.cli.app` until it imports
-    them from there, without `cvis.identify` importing `cvis.cases` when it loads."""
-    if name in ("run_scan", "finished_scan"):
-        from cvis.cases import scanning
-
-        return getattr(scanning, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
