@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from cvis.identify.matcher import Matcher, Query, UnknownSetError
+from cvis.hashsets.errors import UnknownSet
+from cvis.identify.matcher import Matcher, Query
 from cvis.store.db import Store
 from cvis.store.models import HashSet, KnownMedia, KnownSignal
 
@@ -76,5 +77,5 @@ def test_disabled_sets_are_not_matched_unless_named(store: Store) -> None:
 
 
 def test_unknown_set_is_an_error(store: Store) -> None:
-    with store.session() as session, pytest.raises(UnknownSetError, match="nope"):
+    with store.session() as session, pytest.raises(UnknownSet, match="nope"):
         Matcher(session, ["nope"])

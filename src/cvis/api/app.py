@@ -20,7 +20,6 @@ from cvis.api.settings import ServiceSettings, load_service_settings
 from cvis.hashsets.feedback import UnknownMatch
 from cvis.hashsets.formats import UnknownFormatError
 from cvis.hashsets.service import UnknownSet
-from cvis.identify.matcher import UnknownSetError
 from cvis.policy import AccessDenied, NotVisible
 from cvis.policy.inputs import InvalidName
 from cvis.signals.base import InvalidSignalValue
@@ -39,7 +38,6 @@ ERROR_STATUS: dict[type[Exception], int] = {
     UnicodeDecodeError: 400,
     AuthenticationFailed: 401,
     UnknownSet: 404,
-    UnknownSetError: 404,
 }
 
 

@@ -235,7 +235,7 @@ def scan_command(
     from cvis.audit import audited
     from cvis.cases.scanning import finished_scan, run_scan
     from cvis.hashing import HashingLimits
-    from cvis.identify.matcher import UnknownSetError
+    from cvis.hashsets.errors import UnknownSet
     from cvis.identify.scan import ScanRequest, iter_scan_results, summarize_scan
     from cvis.identify.spark_engine import SparkUnavailable
     from cvis.media.limits import IntakeLimits
@@ -260,7 +260,7 @@ def scan_command(
                 render.note(f"scan {done} of these paths in case {case} has already finished; "
                             "nothing added (give --restart to scan them again)")
             scan_id = done if done is not None else run_scan(store, request, progress)
-    except UnknownSetError as exc:
+    except UnknownSet as exc:
         raise fail(str(exc), USAGE) from None
     except (LookupError, ValueError, SparkUnavailable) as exc:
         raise fail(str(exc)) from None
@@ -279,8 +279,9 @@ def lookup_command(
 ) -> None:
     """Look up hashes: one JSON line per query with its matches (a header line is skipped)."""
     from cvis.audit import audited
+    from cvis.hashsets.errors import UnknownSet
     from cvis.identify.lookup import lookup_jsonl
-    from cvis.identify.matcher import Matcher, UnknownSetError
+    from cvis.identify.matcher import Matcher
     from cvis.signals import get_signal_type
     from cvis.signals.base import InvalidSignalValue
     from cvis.store.db import Store
@@ -305,7 +306,7 @@ def lookup_command(
             render.output_stream(jsonl) as out:
         try:
             matcher = Matcher(session, _sets_option(sets), store.settings.index_dir)
-        except UnknownSetError as exc:
+        except UnknownSet as exc:
             raise fail(str(exc), USAGE) from None
         render.write_json_bytes(rows(matcher), out)
     if bad[0]:

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cvis.digests import file_sha256
+from cvis.hashsets.errors import UnknownSet
 from cvis.hashsets.formats import HashListFormat, detect_format, get_format
 from cvis.hashsets.history import Change, iter_records_at, iter_version_changes
 from cvis.hashsets.reader_process import open_list, plugin_signal_paths, read_in_process
@@ -44,10 +45,6 @@ class ImportRejected(ValueError):
         shown = "\n".join(f"  {e}" for e in errors[:20])
         more = f"\n  ... and {total - 20} more" if total > 20 else ""
         super().__init__(f"{total} malformed record(s); nothing imported:\n{shown}{more}")
-
-
-class UnknownSet(LookupError):
-    pass
 
 
 class InvalidSetting(ValueError):

@@ -18,6 +18,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cvis.hashsets.errors import UnknownSet
 from cvis.hashsets.feedback import suppressed_signal_ids
 from cvis.identify.index_cache import MatchIndexes, load_indexes
 from cvis.index.signal_index import search_columns
@@ -65,10 +66,6 @@ class Query:
     value: str
     quality: int | None = None
     contrast_quality: int | None = None
-
-
-class UnknownSetError(LookupError):
-    pass
 
 
 def set_threshold(hash_set: HashSet, signal: str) -> int:
@@ -135,7 +132,7 @@ class Matcher:
         sets = {s.id: s for s in self._session.scalars(query)}
         missing = set(names or ()) - {s.name for s in sets.values()}
         if missing:
-            raise UnknownSetError(f"no hash set named {', '.join(sorted(missing))}")
+            raise UnknownSet(f"no hash set named {', '.join(sorted(missing))}")
         return sets
 
     def match(self, queries: Sequence[Query]) -> list[list[MatchResult]]:
