@@ -50,7 +50,7 @@ def _upload(w: World, body: bytes, agency: str = A) -> tuple[int, dict]:
     return r.status_code, r.json()
 
 
-def test_manifest_to_signed_notice_and_another_agency_sees_none(
+def test_manifest_to_signed_notice_another_agency_sees_none_malformed_refused(
         world: World, frame: pd.DataFrame, trained: Path) -> None:
     folder = world.store.settings.home / "registries"
     folder.mkdir(parents=True, exist_ok=True)
@@ -58,6 +58,7 @@ def test_manifest_to_signed_notice_and_another_agency_sees_none(
     if trained.is_dir():
         shutil.copytree(trained, models_dir(world.store))
     person = traveller_from(frame.iloc[2], departure="2099-12-20T09:15:00-05:00")
+    _a_malformed_manifest_is_refused_whole(world, person)
     stranger = traveller_from(frame.iloc[9], family_name="Zzyzx", given_names="Quentin",
                               departure="2099-12-20T09:15:00-05:00")
     status, run = _upload(world, _csv([person, stranger]))
@@ -103,18 +104,13 @@ def test_manifest_to_signed_notice_and_another_agency_sees_none(
                                                                headers=other).json()}
 
 
-def test_a_malformed_manifest_is_refused_whole_naming_its_line(world: World,
-                                                               frame: pd.DataFrame) -> None:
-    folder = world.store.settings.home / "registries"
-    folder.mkdir(parents=True, exist_ok=True)
-    frame.iloc[:20].to_csv(folder / "registry.csv", index=False)
-    good = traveller_from(frame.iloc[2], departure="2099-12-20T09:15:00-05:00")
-    bad = {**good, "dob": "31/31/1980"}
-    status, body = _upload(world, _csv([good, bad]))
+def _a_malformed_manifest_is_refused_whole(world: World, good: dict[str, str]) -> None:
+    """One bad row refuses the manifest whole, naming its line; nothing is kept."""
+    analyst = world.headers(A, "analyst")
+    status, body = _upload(world, _csv([good, {**good, "dob": "31/31/1980"}]))
     assert status == 422 and body["detail"]["where"] == "line 3", body
-    assert world.client.get("/api/v1/travel/hits",
-                            headers=world.headers(A, "analyst")).json() == []
-    r = world.client.post("/api/v1/travel/manifests", headers=world.headers(A, "analyst"),
+    assert world.client.get("/api/v1/travel/hits", headers=analyst).json() == []
+    r = world.client.post("/api/v1/travel/manifests", headers=analyst,
                           files={"file": ("f.csv", _csv([good]))},
                           data={"registry": "../registry.csv"})
     assert r.status_code == 422  # a registry is named, never a path
