@@ -238,3 +238,6 @@ EXPECTED: dict[tuple[str, str], Expect] = {
 from tests.tips_access_matrix import TIPS_EXPECTED  # noqa: E402
 
 EXPECTED.update(TIPS_EXPECTED)
+from tests.foreign_access_matrix import FOREIGN_EXPECTED  # noqa: E402
+
+EXPECTED.update(FOREIGN_EXPECTED)

@@ -13,7 +13,20 @@ import cvis
 from cvis.accounts.service import AccountError, AuthenticationFailed
 from cvis.api.audit_middleware import API_PREFIX, audit_requests
 from cvis.api.limits import BodySizeLimit
-from cvis.api.routes import audit, auth, cases, fusion, hashing, lookup, posters, scans, sets, tips
+from cvis.api.routes import (
+    audit,
+    auth,
+    case_shares,
+    cases,
+    foreign,
+    fusion,
+    hashing,
+    lookup,
+    posters,
+    scans,
+    sets,
+    tips,
+)
 from cvis.api.scan_jobs import recover
 from cvis.api.services import Services
 from cvis.api.settings import ServiceSettings, load_service_settings
@@ -81,7 +94,8 @@ def create_app(store: Store | None = None, settings: ServiceSettings | None = No
     # The audit middleware is added last so it is outermost: 413s and 500s are recorded too.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     app.middleware("http")(audit_requests)
-    for module in (auth, hashing, lookup, sets, scans, audit, cases, fusion, tips, posters):
+    for module in (auth, hashing, lookup, sets, scans, audit, cases, fusion, tips, posters,
+                   foreign, case_shares):
         app.include_router(module.router, prefix=API_PREFIX)
     from cvis.web.app import create_web_app  # the analyst web application, at /
 

@@ -133,13 +133,15 @@ def share(store: Store, actor: Actor, kind: str, ref: str, partner: str, rights:
         return row.id
 
 
-def revoke(store: Store, actor: Actor, share_id: int, reason: str = "") -> ShareView:
-    """End a share at once; the partner sees nothing of the resource from then on."""
+def revoke(store: Store, actor: Actor, share_id: int, reason: str = "",
+           kind: str | None = None) -> ShareView:
+    """End a share at once; the partner sees nothing of the resource from then on. With
+    ``kind``, a share of another kind is "no such share" (the case-share route's ids)."""
     with audited(store, "fusion", "share.revoke", f"share:{share_id}",
                  actor=audit_actor(actor), purpose=reason or actor.purpose) as note, \
             store.session() as session:
         row = session.get(Share, share_id)
-        if row is None or row.kind not in KINDS:
+        if row is None or row.kind not in KINDS or (kind and row.kind != kind):
             raise policy.NotVisible(policy.Decision.deny("no such share", hide=True),
                                     "share", Resource("share", share_id))
         _resource(session, row.kind, row.ref, actor, OWNER_RIGHT[row.kind])

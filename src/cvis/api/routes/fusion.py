@@ -64,7 +64,7 @@ def show_subject(request: Request, services: ServicesDep, principal: Reader,
             "conflicts": {k: [fact(f) for f in v] for k, v in view.conflicts.items()}}
 
 
-def _share(view: shares.ShareView) -> dict[str, Any]:
+def share_json(view: shares.ShareView) -> dict[str, Any]:
     return {"share_id": view.share_id, "kind": view.kind, "ref": view.ref,
             "partner": view.partner, "rights": view.rights, "purpose": view.purpose,
             "shared_by": view.shared_by, "shared_at": view.shared_at.isoformat(),
@@ -78,7 +78,7 @@ def list_subject_shares(request: Request, services: ServicesDep, principal: Writ
     """The partner agencies a subject is shared with (live and ended), for its holders."""
     touch(request, f"subject:{subject_id} shares", "subject.shares")
     found = shares.list_shares(services.store, from_principal(principal), "subject", subject_id)
-    return [_share(v) for v in found]
+    return [share_json(v) for v in found]
 
 
 @router.post("/subjects/{subject_id}/shares", status_code=201)
@@ -103,4 +103,4 @@ def revoke_share(request: Request, services: ServicesDep, principal: Writer,
         ended = shares.revoke(services.store, from_principal(principal), share_id, body.reason)
     except shares.ShareError as exc:
         raise HTTPException(409, str(exc)) from None
-    return _share(ended)
+    return share_json(ended)
