@@ -130,10 +130,10 @@ def agency_suppressed(session: Session, agency: str) -> set[tuple[str, str, str]
     Read from the agency's own (few) suppressions outward, by the known signals' (type, value)
     index: one join from ``known_signals`` let SQLite scan every known hash (0.4 s at 2M, on
     every lookup whose cached answer had expired)."""
-    wanted = set(session.execute(
+    wanted = {(set_id, signal, value) for set_id, signal, value in session.execute(
         select(AgencySuppression.set_id, AgencySuppression.signal_type, AgencySuppression.value)
         .where(AgencySuppression.agency == agency)
-    ).tuples())
+    )}
     by_type: dict[str, list[str]] = {}
     for _set_id, signal, value in sorted(wanted):
         by_type.setdefault(signal, []).append(value)
