@@ -11,6 +11,7 @@ from sqlalchemy import select
 from cvis.hashsets.access import grant, visible_sets
 from cvis.hashsets.feedback import (
     UnknownMatch,
+    agency_suppressed,
     contested_hashes,
     lift_suppression,
     record_feedback,
@@ -59,6 +60,23 @@ def test_false_positive_suppresses_the_hash_in_that_set_only(store: Store) -> No
     assert matched_sets(store, md5("X")) == ["regional"]
     assert matched_sets(store, md5("Y")) == ["national"], "other hashes still match"
 
+
+
+def test_an_agency_suppresses_only_its_own_hash_in_that_set(store: Store) -> None:
+    """Read from the agency's suppressions: the same value in another set, another agency's
+    verdict and an unsuppressed hash stay out."""
+    import_lines(store, "own", line("X"), line("Y"))
+    import_lines(store, "other", line("X"))
+    own, other = stored_match(store, "own", "X"), stored_match(store, "other", "X")
+    with store.session() as session:
+        record_feedback(session, own, "false_positive", examiner="e1", agency="NCA",
+                        note="a sunset")
+        record_feedback(session, other, "false_positive", examiner="e2", agency="AFP",
+                        note="a beach")
+    with store.session() as session:
+        assert agency_suppressed(session, "NCA") == {("own", "X", "md5")}
+        assert agency_suppressed(session, "AFP") == {("other", "X", "md5")}
+        assert agency_suppressed(session, "FBI") == set()
 
 def test_suppression_survives_a_reimport_and_can_be_lifted(sqlite_store: Store) -> None:
     import_lines(sqlite_store, "national", line("X"))

@@ -1,5 +1,9 @@
 """A small time-limited cache: answers that may be a couple of seconds old (who a token is,
-which sets an agency sees) without a database round trip on every lookup."""
+which sets an agency sees) without a database round trip on every lookup.
+
+One thread computes an expired key while the others asking for it wait for its answer: at
+16 concurrent lookups an expiry used to start 16 identical queries per process at once, and
+the slowest of them (a scan of every known hash) stalled the service for seconds."""
 
 from __future__ import annotations
 
@@ -17,23 +21,38 @@ class TtlCache(Generic[K, V]):
     def __init__(self, seconds: float) -> None:
         self._seconds = seconds
         self._entries: dict[K, tuple[float, V]] = {}
+        self._computing: dict[K, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def get(self, key: K, compute: Callable[[], V]) -> V:
-        """The cached value if fresh, else ``compute()`` (errors are never cached)."""
+        """The cached value if fresh, else ``compute()`` by one thread at a time per key
+        (errors are never cached). A value is never served longer than ``seconds`` after
+        its computation began, so a revoked token stops working within that time."""
         if self._seconds <= 0:
             return compute()
-        now = time.monotonic()
         with self._lock:
             hit = self._entries.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        value = compute()
-        with self._lock:
-            if len(self._entries) >= MAX_ENTRIES:
-                self._entries.clear()
-            self._entries[key] = (now + self._seconds, value)
-        return value
+            if hit is not None and hit[0] > time.monotonic():
+                return hit[1]
+            flight = self._computing.setdefault(key, threading.Lock())
+        with flight:
+            now = time.monotonic()
+            with self._lock:
+                hit = self._entries.get(key)
+            if hit is not None and hit[0] > now:  # computed while this thread waited
+                return hit[1]
+            try:
+                value = compute()
+            except BaseException:
+                with self._lock:
+                    self._computing.pop(key, None)
+                raise
+            with self._lock:
+                if len(self._entries) >= MAX_ENTRIES:
+                    self._entries.clear()
+                self._entries[key] = (now + self._seconds, value)
+                self._computing.pop(key, None)
+            return value
 
     def forget(self, key: K) -> None:
         with self._lock:

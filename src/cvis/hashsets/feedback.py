@@ -40,6 +40,9 @@ class UnknownMatch(LookupError):
     pass
 
 
+SUPPRESSED_CHUNK = 10_000  # bound variables per query (SQLite allows 32,766)
+
+
 class AgencySuppression(Base):
     """A known hash one agency no longer matches on, after its own false-positive verdict."""
 
@@ -122,17 +125,31 @@ def suppress_for_everyone(
 
 def agency_suppressed(session: Session, agency: str) -> set[tuple[str, str, str]]:
     """(set name, media id, signal type) of the known hashes this agency suppressed for itself
-    (the fields every rendered match carries)."""
-    rows = session.execute(
-        select(HashSet.name, KnownMedia.media_id, KnownSignal.signal_type)
-        .join(KnownMedia, KnownMedia.id == KnownSignal.media_pk)
-        .join(HashSet, HashSet.id == KnownMedia.set_id)
-        .join(AgencySuppression, and_(AgencySuppression.set_id == KnownMedia.set_id,
-                                      AgencySuppression.signal_type == KnownSignal.signal_type,
-                                      AgencySuppression.value == KnownSignal.value))
+    (the fields every rendered match carries).
+
+    Read from the agency's own (few) suppressions outward, by the known signals' (type, value)
+    index: one join from ``known_signals`` let SQLite scan every known hash (0.4 s at 2M, on
+    every lookup whose cached answer had expired)."""
+    wanted = {(set_id, signal, value) for set_id, signal, value in session.execute(
+        select(AgencySuppression.set_id, AgencySuppression.signal_type, AgencySuppression.value)
         .where(AgencySuppression.agency == agency)
-    )
-    return {(name, media_id, signal) for name, media_id, signal in rows}
+    )}
+    by_type: dict[str, list[str]] = {}
+    for _set_id, signal, value in sorted(wanted):
+        by_type.setdefault(signal, []).append(value)
+    found: set[tuple[str, str, str]] = set()
+    for signal, values in by_type.items():
+        for start in range(0, len(values), SUPPRESSED_CHUNK):
+            rows = session.execute(
+                select(HashSet.name, KnownMedia.media_id, KnownMedia.set_id, KnownSignal.value)
+                .join(KnownMedia, KnownMedia.id == KnownSignal.media_pk)
+                .join(HashSet, HashSet.id == KnownMedia.set_id)
+                .where(KnownSignal.signal_type == signal,
+                       KnownSignal.value.in_(values[start : start + SUPPRESSED_CHUNK]))
+            )
+            found.update((name, media_id, signal) for name, media_id, set_id, value in rows
+                         if (set_id, signal, value) in wanted)
+    return found
 
 
 def suppress(session: Session, set_id: int, signal_type: str, value: str, reason: str) -> None:
