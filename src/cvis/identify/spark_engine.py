@@ -12,14 +12,12 @@ be readable at the same paths from every executor (a shared mount).
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from cvis.hashing import HashingLimits, HashRecord
 from cvis.media.items import MediaItem
 
-MASTER_ENV = "CVIS_SPARK_MASTER"
 ITEMS_PER_SLICE = 64
 
 
@@ -48,18 +46,9 @@ def spark_session(master: str | None = None) -> Any:
     reason = spark_unavailable()
     if reason:
         raise SparkUnavailable(f"--engine spark: {reason}")
-    from pyspark.sql import SparkSession
+    from cvis.spark import spark_session as cvis_session
 
-    # Executors run this interpreter (and so this environment's cvis) unless told otherwise.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    return (
-        SparkSession.builder.master(master or os.environ.get(MASTER_ENV, "local[*]"))
-        .appName("cvis-scan")
-        .config("spark.ui.enabled", "false")
-        .config("spark.pyspark.python", sys.executable)
-        .config("spark.pyspark.driver.python", sys.executable)
-        .getOrCreate()
-    )
+    return cvis_session(master, app="cvis-scan")
 
 
 def _hash_slice(

@@ -34,25 +34,9 @@ def spark_available() -> str | None:
 
 
 def _spark_session() -> Any:
-    import os
-    import sys
+    from cvis.spark import spark_session
 
-    from pyspark.sql import SparkSession
-
-    # Python workers run this interpreter (this environment's packages, cvis included); the
-    # scan engine shares the session, and a context keeps the interpreter it started with.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    from splink.backends.spark import similarity_jar_location
-
-    spark = (
-        SparkSession.builder.master("local[2]")
-        .config("spark.jars", similarity_jar_location())
-        .appName("cvis-linkage")
-        .config("spark.sql.shuffle.partitions", "8")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.memory", "4g")
-        .getOrCreate()
-    )
+    spark = spark_session(app="cvis-linkage")
     # Splink breaks long query lineages with checkpoints; Spark needs somewhere to put them.
     spark.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="cvis-spark-"))
     return spark

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from cvis import policy
@@ -94,9 +94,13 @@ def share_subject(request: Request, services: ServicesDep, principal: Writer,
     return {"share_id": share_id}
 
 
+# Row ids are 32-bit in the store (PostgreSQL refuses a larger one with an error, not a miss).
+ShareId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the share's id")]
+
+
 @router.post("/shares/{share_id}/revoke")
 def revoke_share(request: Request, services: ServicesDep, principal: Writer,
-                 purpose: PurposeDep, share_id: int, body: RevokeIn) -> dict[str, Any]:
+                 purpose: PurposeDep, share_id: ShareId, body: RevokeIn) -> dict[str, Any]:
     """End a share at once: the partner sees nothing of the resource from then on."""
     touch(request, f"share:{share_id} revoke", "share.revoke")
     try:
