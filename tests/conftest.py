@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 from cvis.config import Settings
 from cvis.store.db import Store, upgrade
 
-pytest_plugins = ["tests.trust_helpers"]  # the two-agency world (fixtures world, sqlite_world)
+# the two-agency world (fixtures world, sqlite_world); an S3-compatible server on loopback
+pytest_plugins = ["tests.trust_helpers", "tests.object_store_helpers"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

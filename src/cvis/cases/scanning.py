@@ -9,6 +9,7 @@ deconfliction once the scan is complete.
 from __future__ import annotations
 
 import platform
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +27,7 @@ from cvis.identify.scan import (
     finish_scan,
     hash_and_match,
 )
+from cvis.media.objects import is_uri
 from cvis.store.db import Store
 from cvis.store.models import Case, Scan, ScanItem
 
@@ -107,9 +109,9 @@ def _start_scan(store: Store, request: ScanRequest) -> tuple[int, set[str], bool
             return scan.id, set(), True
         refuse_live(session, scan)
         scan_state.claim(session, scan.id)
-        for path in request.paths:
-            if path.exists():
-                register_evidence(session, case.id, path, request.acquired_by)
+        for path in request.paths:  # objects in a store: no custody record yet (see docs)
+            if not is_uri(str(path)) and Path(path).exists():
+                register_evidence(session, case.id, Path(path), request.acquired_by)
         done = set(session.scalars(select(ScanItem.path).where(ScanItem.scan_id == scan.id)))
         return scan.id, done, False
 

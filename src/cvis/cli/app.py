@@ -20,6 +20,7 @@ from cvis.cli.serve import SERVE_HELP, serve_command
 
 if TYPE_CHECKING:
     from cvis.identify.matcher import Matcher
+    from cvis.media.sources import Source
 
 # Option defaults of `cvis scan`, here so that the help needs no hashing import (a test
 # keeps them equal to cvis.identify.hashpool.DEFAULT_TIME_LIMIT, cvis.hashing's pixels).
@@ -164,7 +165,7 @@ def _sets_option(value: str | None) -> list[str] | None:
     return [s.strip() for s in value.split(",") if s.strip()] if value else None
 
 
-def _paths(paths: list[Path]) -> str:
+def _paths(paths: list[Path] | list[str]) -> str:
     return "paths:" + ",".join(str(p) for p in paths)
 
 
@@ -208,8 +209,14 @@ def hash_command(
 
 @app.command("scan")
 def scan_command(
-    paths: Annotated[list[Path], typer.Argument(help="Evidence: files or folders.")],
     case: Annotated[str, typer.Option(help="Case number (created if new).")],
+    paths: Annotated[list[str] | None, typer.Argument(
+        help="Evidence: files, folders, object-store URIs (s3://bucket/prefix/).",
+        show_default=False)] = None,
+    from_list: Annotated[str | None, typer.Option(
+        "--from-list", metavar="FILE",
+        help="Evidence listed in FILE (- for stdin): one path or URI a line; blank lines "
+             "and # comments skipped.")] = None,
     sets: Annotated[str | None, typer.Option(help="Comma-separated set names.")] = None,
     workers: Workers = 0,
     jsonl: Jsonl = None,
@@ -242,17 +249,15 @@ def scan_command(
     from cvis.store.db import Store
 
     render.check_out(jsonl)
-    missing = [p for p in paths if not p.exists()]
-    if missing:
-        raise fail(f"no such file or folder: {', '.join(map(str, missing))}", USAGE)
+    sources, described = _scan_sources(paths or [], from_list)
     store = Store()
     request = ScanRequest(
-        case, paths, _sets_option(sets), workers, restart, resume,
+        case, [s.evidence() for s in sources], _sets_option(sets), workers, restart, resume,
         intake=IntakeLimits(max_depth=max_depth), hashing=HashingLimits(max_pixels=max_pixels),
         time_limit=time_limit, acquired_by=acquired_by, engine=engine,
     )
     try:
-        with audited(store, "cli", "scan", f"case:{case} {_paths(paths)}"), render.scan_progress(
+        with audited(store, "cli", "scan", f"case:{case} {described}"), render.scan_progress(
             render.show_progress(quiet)
         ) as progress:
             done = finished_scan(store, request)
@@ -268,6 +273,35 @@ def scan_command(
         render.write_jsonl(iter_scan_results(session, scan_id), out)
         summary = summarize_scan(session, scan_id)
     render.scan_summary(summary, jsonl)
+
+
+def _scan_sources(paths: list[str], from_list: str | None) -> tuple[list[Source], str]:
+    """The evidence to scan, every entry checked (exit 2 naming the bad ones, nothing
+    scanned), and how the audit record names it (a long list by its file, not entry by entry)."""
+    from cvis.media.sources import Source, check_sources, describe_problems, read_list
+
+    sources = [Source(p) for p in paths]
+    if from_list is not None:
+        try:
+            listed = read_list(_read_lines(from_list))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise fail(f"cannot read the list {from_list}: {exc}", USAGE) from None
+        sources += listed
+    if not sources:
+        raise fail("no evidence: give files, folders or URIs, or --from-list FILE", USAGE)
+    problems = check_sources(sources)
+    if problems:
+        raise fail(describe_problems(problems), USAGE)
+    named = _paths([s.where for s in sources[:len(paths)]]) if paths else ""
+    if from_list is not None:
+        named += f" list:{from_list} ({len(sources) - len(paths)} entries)"
+    return sources, named.strip()
+
+
+def _read_lines(source: str) -> list[str]:
+    if source == "-":
+        return sys.stdin.read().splitlines()
+    return Path(source).read_text(encoding="utf-8").splitlines()
 
 
 @app.command("lookup")

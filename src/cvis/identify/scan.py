@@ -13,9 +13,8 @@ import os
 import platform
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -26,7 +25,7 @@ from cvis.hashsets.contacts import SeriesBook
 from cvis.identify.hashpool import DEFAULT_TIME_LIMIT, hash_items
 from cvis.identify.matcher import Matcher, MatchResult, record_queries
 from cvis.identify.video_match import as_video_matches
-from cvis.media.folders import iter_media
+from cvis.media.folders import EvidencePath, iter_media
 from cvis.media.items import MediaItem
 from cvis.media.limits import IntakeLimits
 from cvis.store.db import Store
@@ -39,7 +38,7 @@ COMMIT_SECONDS = 1.0  # a kill loses at most this much finished work
 @dataclass(frozen=True)
 class ScanRequest:
     case: str
-    paths: list[Path]
+    paths: Sequence[EvidencePath]  # folders, files, object-store URIs (s3://bucket/prefix/)
     sets: list[str] | None = None
     workers: int = 0  # 0: all cores
     restart: bool = False

@@ -19,6 +19,7 @@ from cvis.media import disks
 from cvis.media.items import MediaItem
 from cvis.media.limits import IntakeLimits
 from cvis.media.locate import ContainerError, Step, Where, archive_lister, open_member
+from cvis.media.objects import is_uri, list_objects
 from cvis.media.sniff import Sniffed, extension_mismatch, sniff
 
 PEEK_BYTES = 4096
@@ -127,6 +128,9 @@ def _expand_disk(
     if steps:
         yield replace(item, flags=item.flags + ("disk image inside a container: not opened",))
         return
+    if is_uri(item.name):  # the disk readers need a local file: it would have to be copied
+        yield replace(item, flags=item.flags + ("disk image in an object store: not opened",))
+        return
     reason = disks.tsk_available()
     if reason is None and fmt == "raw" and not disks.probe(item.name):
         yield item  # a boot-sector look-alike that holds no file system
@@ -184,8 +188,16 @@ def _expand_archive(
     yield replace(item, error=problem) if problem else item
 
 
-def _listed(paths: Iterable[Path], limits: IntakeLimits) -> Iterator[MediaItem]:
-    for path in paths:
+EvidencePath = Path | str  # a str that is an object-store URI stays one; any other is a path
+
+
+def _listed(paths: Iterable[EvidencePath], limits: IntakeLimits) -> Iterator[MediaItem]:
+    for source in paths:
+        if isinstance(source, str) and is_uri(source):
+            for item in list_objects(source):
+                yield from expand(item, (), 0, limits)
+            continue
+        path = Path(source)
         if path.is_dir():
             for item in walk_folder(path):
                 yield from expand(item, (), 0, limits)
@@ -202,7 +214,9 @@ def _unique_name(name: str, seen: dict[str, object]) -> str:
     return f"{name}#{n}"
 
 
-def iter_media(paths: Iterable[Path], limits: IntakeLimits | None = None) -> Iterator[MediaItem]:
+def iter_media(
+    paths: Iterable[EvidencePath], limits: IntakeLimits | None = None
+) -> Iterator[MediaItem]:
     """Every media item in the evidence paths, containers opened, in a stable order.
 
     Names are unique: the same file reached twice (overlapping paths) is listed

@@ -127,9 +127,16 @@ def open_member(root: str, steps: tuple[Step, ...], limit: int | None = None) ->
     a container of that kind, and the address picks one member of it.
     """
     if not steps:
-        return open(root, "rb")
+        return open_root(root)
     container = _container_at(root, steps[:-1], steps[-1][0])
     return BoundedStream(container.open_member(steps[-1]), limit)  # type: ignore[return-value]
+
+
+def open_root(root: str) -> BinaryIO:
+    """The root evidence file: a local path, or an object in a store (read where it is)."""
+    from cvis.media.objects import is_uri, open_object
+
+    return open_object(root) if is_uri(root) else open(root, "rb")
 
 
 def _factory(kind: str) -> ContainerFactory:
@@ -151,7 +158,7 @@ def _container_at(root: str, prefix: tuple[Step, ...], kind: str) -> Container:
             parent = _container_at(root, prefix[:-1], prefix[-1][0])
             stream = stack.enter_context(parent.open_member(prefix[-1]))
         else:
-            stream = stack.enter_context(open(root, "rb"))
+            stream = stack.enter_context(open_root(root))
         container = _factory(kind)(stream, stack)
     except BaseException:
         stack.close()

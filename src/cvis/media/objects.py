@@ -1,0 +1,119 @@
+"""Evidence in an object store (``s3://bucket/prefix/``), listed and read where it lives.
+
+pyarrow.fs does the listing and the reading: it is already a cvis dependency (and
+Spark's), its files are seekable (archives inside the store open like local ones) and
+ranged reads fetch only what a reader asks for. Nothing is written anywhere: an object
+is read into the hashing process's memory, as a local file is, and dropped.
+
+Credentials and the endpoint come from the standard chain of the process that reads
+(``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, ``AWS_PROFILE`` and
+``~/.aws/credentials``, an instance role; ``AWS_ENDPOINT_URL`` for an S3-compatible
+store): on Spark, each executor's own environment. cvis never sees, logs or stores
+them; a URI that carries credentials in it is refused.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from functools import partial
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
+
+from cvis.media.items import MediaItem
+
+SCHEMES = ("s3", "gs")  # pyarrow.fs's object stores; s3 covers S3-compatible servers
+# What decides which store a URI reaches (never a secret), part of the cache key
+_ENDPOINT_ENV = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_REGION",
+                 "AWS_DEFAULT_REGION")
+_filesystems: dict[tuple[str, ...], Any] = {}
+
+
+class ObjectStoreError(ValueError):
+    """The URI cannot be used: malformed, credentials in it, or a store that is unreachable."""
+
+
+def is_uri(text: str) -> bool:
+    """Whether ``text`` names an object-store location rather than a local path."""
+    return "://" in text and urlsplit(text).scheme.lower() in SCHEMES
+
+
+def check_uri(uri: str) -> None:
+    """ObjectStoreError (saying why, without the URI) unless the URI names a bucket and
+    carries no credentials."""
+    parts = urlsplit(uri)
+    if parts.username or parts.password or "@" in parts.netloc:
+        raise ObjectStoreError("credentials in a URI are refused; give them "
+                               "through the environment or ~/.aws (they are never stored)")
+    if not parts.netloc:
+        raise ObjectStoreError("no bucket named")
+    if parts.query or parts.fragment:
+        raise ObjectStoreError("options in a URI are not accepted; configure the "
+                               "store through the environment (AWS_ENDPOINT_URL, AWS_REGION)")
+
+
+def safe_uri(uri: str) -> str:
+    """The URI fit to print: anything before the bucket name (credentials) dropped."""
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.hostname or ''}{parts.path}"
+
+
+def _split(uri: str) -> tuple[Any, str]:
+    """The filesystem for the URI's bucket (one per process and store) and the object path."""
+    check_uri(uri)
+    parts = urlsplit(uri)
+    key = (parts.scheme, parts.netloc, *(os.environ.get(name, "") for name in _ENDPOINT_ENV))
+    if key not in _filesystems:
+        from pyarrow.fs import FileSystem
+
+        _filesystems[key] = FileSystem.from_uri(f"{parts.scheme}://{parts.netloc}/")[0]
+    return _filesystems[key], f"{parts.netloc}{parts.path}".rstrip("/")
+
+
+def open_object(uri: str) -> BinaryIO:
+    """The object's bytes, read on demand (seekable), never copied to disk."""
+    filesystem, path = _split(uri)
+    stream: BinaryIO = filesystem.open_input_file(path)
+    return stream
+
+
+def exists(uri: str) -> bool:
+    """Whether the URI names an object or a non-empty prefix; ObjectStoreError when the
+    store cannot be asked."""
+    from pyarrow.fs import FileType
+
+    try:
+        filesystem, path = _split(uri)
+        return bool(filesystem.get_file_info(path).type != FileType.NotFound)
+    except ObjectStoreError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise ObjectStoreError(f"the store could not be asked: {exc}") from None
+
+
+def list_objects(uri: str) -> Iterator[MediaItem]:
+    """One media item per object at the URI (an object, or every object under a prefix, in
+    key order), named by its URI; an opener that reads it from wherever it is hashed."""
+    from pyarrow.fs import FileSelector, FileType
+
+    from cvis.media.locate import open_member
+
+    parts = urlsplit(uri)
+    try:
+        filesystem, path = _split(uri)
+        info = filesystem.get_file_info(path)
+        if info.type == FileType.Directory or (info.type == FileType.NotFound and
+                                               uri.endswith("/")):
+            found = filesystem.get_file_info(FileSelector(path, recursive=True,
+                                                          allow_not_found=True))
+        else:
+            found = [info]
+    except (OSError, ValueError) as exc:
+        yield MediaItem(safe_uri(uri), None, error=f"unreadable: object store: {exc}")
+        return
+    files = sorted((f for f in found if f.type == FileType.File), key=lambda f: f.path)
+    if not files:
+        yield MediaItem(safe_uri(uri), None, error="not found")
+    for entry in files:
+        name = f"{parts.scheme}://{entry.path}"
+        yield MediaItem(name, entry.size, opener=partial(open_member, name, ()))
