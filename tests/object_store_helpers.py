@@ -45,7 +45,8 @@ class ObjectStore:
     def upload(self, folder: Path, bucket: str, prefix: str) -> str:
         """Every file under folder, at the same relative keys under prefix; the prefix URI."""
         client = self.client()
-        client.create_bucket(Bucket=bucket)
+        if bucket not in {b["Name"] for b in client.list_buckets()["Buckets"]}:
+            client.create_bucket(Bucket=bucket)
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             key = f"{prefix}/{path.relative_to(folder).as_posix()}"
             client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())

@@ -79,16 +79,18 @@ def test_read_list_skips_blanks_and_comments_and_keeps_line_numbers() -> None:
 
 
 def test_a_list_file_and_stdin_scan_what_they_list(
-    cli_env: Settings, runner: CliRunner, evidence: Path, tmp_path: Path
+    cli_env: Settings, runner: CliRunner, evidence: Path, tmp_path: Path,
+    object_store: ObjectStore,
 ) -> None:
+    bucket = object_store.upload(evidence / "DCIM", "evidence-list", tmp_path.name)
     listing = tmp_path / "paths.txt"
-    listing.write_text(f"# the phone\n{evidence / 'DCIM'}\n\n{evidence / 'shared.zip'}\n")
+    listing.write_text(f"# the phone\n{bucket}\n\n  {evidence / 'shared.zip'}\n")
     by_file = runner.invoke(app, ["scan", "--case", "L-1", "--from-list", str(listing), "-q"])
     assert by_file.exit_code == 0, by_file.output
     rows = [json.loads(line) for line in by_file.stdout.splitlines()]
-    names = sorted(r["path"].removeprefix(str(evidence)) for r in rows)
-    assert names == ["/DCIM/exact.png", "/DCIM/smaller.jpg", "/DCIM/unrelated.png",
-                     "/shared.zip", "/shared.zip!inner/rocket.png", "/shared.zip!readme.txt"]
+    names = sorted(r["path"].removeprefix(str(evidence)).removeprefix(bucket) for r in rows)
+    assert names == ["/shared.zip", "/shared.zip!inner/rocket.png", "/shared.zip!readme.txt",
+                     "exact.png", "smaller.jpg", "unrelated.png"]
     by_stdin = runner.invoke(app, ["scan", "--case", "L-2", "--from-list", "-", "-q"],
                              input=listing.read_text())
     assert by_stdin.exit_code == 0, by_stdin.output
@@ -96,17 +98,22 @@ def test_a_list_file_and_stdin_scan_what_they_list(
 
 
 def test_bad_lines_are_named_and_nothing_is_scanned(
-    cli_env: Settings, runner: CliRunner, evidence: Path, tmp_path: Path
+    cli_env: Settings, runner: CliRunner, evidence: Path, tmp_path: Path,
+    object_store: ObjectStore,
 ) -> None:
+    object_store.upload(evidence / "DCIM", "evidence-bad", "here")
     listing = tmp_path / "paths.txt"
     listing.write_text(f"{evidence / 'DCIM'}\n{evidence / 'gone.jpg'}\n# ok\n"
-                       "s3://AKIAEXAMPLE:hunter2@bucket/x/\n/nowhere/else\n")
+                       "s3://AKIAEXAMPLE:hunter2@bucket/x/\n/nowhere/else\n"
+                       "s3://evidence-bad/here/\ns3://evidence-bad/not-here/\n")
     bad = runner.invoke(app, ["scan", "--case", "L-3", "--from-list", str(listing)])
     assert bad.exit_code == 2
     assert f"line 2: {evidence / 'gone.jpg'}: not found" in bad.output
     assert "line 4: s3://bucket/x/: credentials in a URI are refused" in bad.output
     assert "line 5: /nowhere/else: not found" in bad.output
-    assert "line 1" not in bad.output and "hunter2" not in bad.output
+    assert "line 7: s3://evidence-bad/not-here/: no object or prefix there" in bad.output
+    assert "line 1:" not in bad.output and "line 6" not in bad.output
+    assert "hunter2" not in bad.output
     assert runner.invoke(app, ["scan", "--case", "L-3"]).exit_code == 2, "no evidence at all"
     store = Store(cli_env)
     with store.session() as session:
