@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,27 +65,34 @@ os.environ.pop("AWS_PROFILE", None)
 os.environ.update(STORE.env)
 
 
-@pytest.fixture(scope="session")
-def object_store_server() -> Iterator[ObjectStore]:
-    port = STORE.endpoint.rsplit(":", 1)[1]
+@contextmanager
+def s3_server(store: ObjectStore = STORE) -> Iterator[ObjectStore]:
+    """moto's S3 server on the store's loopback port, for as long as the block runs."""
+    port = store.endpoint.rsplit(":", 1)[1]
     server = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", port],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    endpoint = STORE.endpoint
     deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                raise RuntimeError(f"moto's S3 server did not start on {endpoint}") from None
-            time.sleep(0.1)
-    yield STORE
-    server.terminate()
-    server.wait(10)
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(f"{store.endpoint}/moto-api/", timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError(f"moto S3 server: not up on {store.endpoint}") from None
+                time.sleep(0.1)
+        yield store
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+@pytest.fixture(scope="session")
+def object_store_server() -> Iterator[ObjectStore]:
+    with s3_server() as store:
+        yield store
 
 
 @pytest.fixture

@@ -237,6 +237,8 @@ def scan_command(
 ) -> None:
     """Hash evidence and match it against the hash sets; results are stored in the case.
 
+    Evidence: files, folders and object-store URIs (read where they are, with the
+    credentials of the standard AWS environment), named here or listed in --from-list.
     Running the same scan again resumes it if it was stopped; a finished one is not
     repeated (nothing is added; --restart scans again)."""
     from cvis.audit import audited

@@ -5,8 +5,9 @@ media items (cheap: names and sizes), Spark hands contiguous slices of them to e
 and each executor hashes its slice with the same supervised worker pool a local scan uses
 (per-item time limits, crash isolation, one decode per content). Records come back in input
 order, so matching and storing on the driver are the local scan's own code and the results
-are identical. Only hashes travel back; the media stay where the evidence lives, which must
-be readable at the same paths from every executor (a shared mount).
+are identical. Only hashes travel back; the media stay where the evidence lives: at the same
+paths on every executor (a shared mount), or in an object store (``s3://bucket/prefix/``),
+which each executor reads with its own credentials (`cvis.media.objects`).
 """
 
 from __future__ import annotations
