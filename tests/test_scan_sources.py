@@ -91,9 +91,10 @@ def test_a_list_file_and_stdin_scan_what_they_list(
     names = sorted(r["path"].removeprefix(str(evidence)).removeprefix(bucket) for r in rows)
     assert names == ["/shared.zip", "/shared.zip!inner/rocket.png", "/shared.zip!readme.txt",
                      "exact.png", "smaller.jpg", "unrelated.png"]
-    by_stdin = runner.invoke(app, ["scan", "--case", "L-2", "--from-list", "-", "-q"],
+    by_stdin = runner.invoke(app, ["scan", "--case", "L-1", "--from-list", "-", "-q"],
                              input=listing.read_text())
     assert by_stdin.exit_code == 0, by_stdin.output
+    assert "has already finished; nothing added" in by_stdin.stderr, "the same sources"
     assert by_stdin.stdout == by_file.stdout
 
 
