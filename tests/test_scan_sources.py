@@ -28,13 +28,15 @@ from tests.object_store_helpers import ObjectStore
 
 
 def make_evidence(pictures: dict[str, Path], folder: Path) -> Path:
-    """Benign pictures: an exact copy, an altered one, an unrelated one, a broken one, a zip
-    holding a copy, and a text file, in two folders."""
+    """Benign pictures: an exact copy, an altered one, unrelated ones (one named with
+    characters a URI would read as syntax), a broken one, a zip holding a copy, and a text
+    file, in two folders."""
     (folder / "DCIM").mkdir(parents=True)
     (folder / "DCIM" / "exact.png").write_bytes(pictures["chelsea"].read_bytes())
     Image.open(pictures["coffee"]).convert("RGB").resize((300, 200)).save(
         folder / "DCIM" / "smaller.jpg", quality=80)
     Image.new("RGB", (64, 64), (20, 160, 90)).save(folder / "DCIM" / "unrelated.png")
+    Image.new("RGB", (48, 80), (90, 20, 160)).save(folder / "DCIM" / "pool #2?%20.png")
     (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 100)
     with zipfile.ZipFile(folder / "shared.zip", "w") as archive:
         archive.write(pictures["rocket"], "inner/rocket.png")
@@ -90,7 +92,7 @@ def test_a_list_file_and_stdin_scan_what_they_list(
     rows = [json.loads(line) for line in by_file.stdout.splitlines()]
     names = sorted(r["path"].removeprefix(str(evidence)).removeprefix(bucket) for r in rows)
     assert names == ["/shared.zip", "/shared.zip!inner/rocket.png", "/shared.zip!readme.txt",
-                     "exact.png", "smaller.jpg", "unrelated.png"]
+                     "exact.png", "pool #2?%20.png", "smaller.jpg", "unrelated.png"]
     by_stdin = runner.invoke(app, ["scan", "--case", "L-1", "--from-list", "-", "-q"],
                              input=listing.read_text())
     assert by_stdin.exit_code == 0, by_stdin.output
@@ -144,9 +146,9 @@ def test_an_object_store_prefix_gives_the_folder_s_results_and_resumes(
     redone: list[int] = []
     in_store = run_scan(store, ScanRequest("BUCKET", [prefix], sets, workers=1), redone.append)
     expected, got = results(store, local, str(evidence)), results(store, in_store, prefix[:-1])
-    assert len(expected) == 8 and sum(bool(v[6]) for v in expected.values()) == 3
+    assert len(expected) == 9 and sum(bool(v[6]) for v in expected.values()) == 3
     assert got == expected
-    assert stored is not None and 0 < stored < 8 and len(redone) == 8 - stored, "none redone"
+    assert stored is not None and 0 < stored < 9 and len(redone) == 9 - stored, "none redone"
     with store.session() as session:
         scan = session.get_one(Scan, in_store)
         assert scan.paths == [prefix] and scan.status == "completed"

@@ -18,7 +18,6 @@ import os
 from collections.abc import Iterator
 from functools import partial
 from typing import Any, BinaryIO
-from urllib.parse import urlsplit
 
 from cvis.media.items import MediaItem
 
@@ -30,44 +29,49 @@ _filesystems: dict[tuple[str, ...], Any] = {}
 
 
 class ObjectStoreError(ValueError):
-    """The URI cannot be used: malformed, credentials in it, or a store that is unreachable."""
+    """The URI cannot be used: no bucket, credentials in it, or a store that is unreachable."""
 
 
 def is_uri(text: str) -> bool:
     """Whether ``text`` names an object-store location rather than a local path."""
-    return "://" in text and urlsplit(text).scheme.lower() in SCHEMES
+    scheme, sep, _ = text.partition("://")
+    return bool(sep) and scheme.lower() in SCHEMES
+
+
+def _parts(uri: str) -> tuple[str, str, str]:
+    """Scheme, bucket, key, taken literally: a key may hold ``?``, ``#`` or ``%``."""
+    scheme, _, rest = uri.partition("://")
+    bucket, _, key = rest.partition("/")
+    return scheme.lower(), bucket, key
 
 
 def check_uri(uri: str) -> None:
     """ObjectStoreError (saying why, without the URI) unless the URI names a bucket and
     carries no credentials."""
-    parts = urlsplit(uri)
-    if parts.username or parts.password or "@" in parts.netloc:
+    _, bucket, _ = _parts(uri)
+    if "@" in bucket or ":" in bucket:
         raise ObjectStoreError("credentials in a URI are refused; give them "
                                "through the environment or ~/.aws (they are never stored)")
-    if not parts.netloc:
+    if not bucket:
         raise ObjectStoreError("no bucket named")
-    if parts.query or parts.fragment:
-        raise ObjectStoreError("options in a URI are not accepted; configure the "
-                               "store through the environment (AWS_ENDPOINT_URL, AWS_REGION)")
 
 
 def safe_uri(uri: str) -> str:
     """The URI fit to print: anything before the bucket name (credentials) dropped."""
-    parts = urlsplit(uri)
-    return f"{parts.scheme}://{parts.hostname or ''}{parts.path}"
+    scheme, bucket, key = _parts(uri)
+    return f"{scheme}://{bucket.rpartition('@')[2]}/{key}"
 
 
 def _split(uri: str) -> tuple[Any, str]:
     """The filesystem for the URI's bucket (one per process and store) and the object path."""
     check_uri(uri)
-    parts = urlsplit(uri)
-    key = (parts.scheme, parts.netloc, *(os.environ.get(name, "") for name in _ENDPOINT_ENV))
-    if key not in _filesystems:
+    scheme, bucket, key = _parts(uri)
+    cache_key = (scheme, bucket, *(os.environ.get(name, "") for name in _ENDPOINT_ENV))
+    if cache_key not in _filesystems:
         from pyarrow.fs import FileSystem
 
-        _filesystems[key] = FileSystem.from_uri(f"{parts.scheme}://{parts.netloc}/")[0]
-    return _filesystems[key], f"{parts.netloc}{parts.path}".rstrip("/")
+        _filesystems[cache_key] = FileSystem.from_uri(f"{scheme}://{bucket}/")[0]
+    return _filesystems[cache_key], f"{bucket}/{key}".rstrip("/")
 
 
 def open_object(uri: str) -> BinaryIO:
@@ -98,7 +102,7 @@ def list_objects(uri: str) -> Iterator[MediaItem]:
 
     from cvis.media.locate import open_member
 
-    parts = urlsplit(uri)
+    scheme = _parts(uri)[0]
     try:
         filesystem, path = _split(uri)
         info = filesystem.get_file_info(path)
@@ -115,5 +119,5 @@ def list_objects(uri: str) -> Iterator[MediaItem]:
     if not files:
         yield MediaItem(safe_uri(uri), None, error="not found")
     for entry in files:
-        name = f"{parts.scheme}://{entry.path}"
+        name = f"{scheme}://{entry.path}"
         yield MediaItem(name, entry.size, opener=partial(open_member, name, ()))
