@@ -21,7 +21,7 @@ from cvis.hashing import hash_item
 from cvis.hashsets.service import import_file
 from cvis.identify.scan import ScanRequest, iter_scan_results
 from cvis.media.folders import file_item
-from cvis.media.sources import read_list
+from cvis.media.sources import describe_problems, read_list
 from cvis.store.db import Store
 from cvis.store.models import Case, Scan, ScanItem
 from tests.object_store_helpers import ObjectStore
@@ -78,6 +78,8 @@ def test_read_list_skips_blanks_and_comments_and_keeps_line_numbers() -> None:
     listed = read_list(["# seized 2026-11-30", "", "  /ev/a.jpg  ", "s3://b/p/", "#/ev/x"])
     assert [(s.line, s.text) for s in listed] == [(3, "/ev/a.jpg"), (4, "s3://b/p/")]
     assert [str(s.evidence()) for s in listed] == ["/ev/a.jpg", "s3://b/p/"]
+    many = describe_problems([f"line {n}: /gone/{n}: not found" for n in range(1, 26)])
+    assert "line 20: /gone/20" in many and "line 21:" not in many and "... and 5 more" in many
 
 
 def test_a_list_file_and_stdin_scan_what_they_list(
