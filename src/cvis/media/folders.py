@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
@@ -23,6 +24,7 @@ from cvis.media.objects import is_uri, list_objects
 from cvis.media.sniff import Sniffed, extension_mismatch, sniff
 
 PEEK_BYTES = 4096
+PEEKS_IN_FLIGHT = 16  # objects in a store peeked at once while listing
 log = logging.getLogger(__name__)
 
 
@@ -98,14 +100,15 @@ def _disk_format(found: Sniffed, head: bytes, steps: tuple[Step, ...]) -> str | 
 
 def expand(
     item: MediaItem, steps: tuple[Step, ...], depth: int, limits: IntakeLimits,
-    budget: Expansion | None = None,
+    budget: Expansion | None = None, head: bytes | None = None,
 ) -> Iterator[MediaItem]:
-    """The item, and if it is a container, its members first (recursively)."""
+    """The item, and if it is a container, its members first (recursively); ``head``: its
+    first bytes when they were read ahead."""
     if item.opener is None:
         yield item
         return
     try:
-        head = _peek(item)
+        head = _peek(item) if head is None else head
     except Exception as exc:  # hostile containers raise anything; the item reports it
         yield MediaItem(item.name, item.size, error=_unreadable(exc), flags=item.flags)
         return
@@ -188,14 +191,38 @@ def _expand_archive(
     yield replace(item, error=problem) if problem else item
 
 
+def _read_ahead(items: Iterator[MediaItem]) -> Iterator[tuple[MediaItem, bytes | None]]:
+    """Objects in a store with their first bytes, peeked a few dozen at a time: a peek is a
+    round trip, and one after another they would bound the whole scan. In order; a peek
+    that fails is left to `expand` (None), which says why."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    def peek(item: MediaItem) -> bytes | None:
+        try:
+            return _peek(item) if item.opener is not None else None
+        except Exception:  # hostile content raises anything; expand peeks again and reports
+            return None
+
+    window: deque[tuple[MediaItem, Future[bytes | None]]] = deque()
+    with ThreadPoolExecutor(PEEKS_IN_FLIGHT) as pool:
+        for item in items:
+            window.append((item, pool.submit(peek, item)))
+            if len(window) >= 4 * PEEKS_IN_FLIGHT:
+                first, ahead = window.popleft()
+                yield first, ahead.result()
+        while window:
+            first, ahead = window.popleft()
+            yield first, ahead.result()
+
+
 EvidencePath = Path | str  # a str that is an object-store URI stays one; any other is a path
 
 
 def _listed(paths: Iterable[EvidencePath], limits: IntakeLimits) -> Iterator[MediaItem]:
     for source in paths:
         if isinstance(source, str) and is_uri(source):
-            for item in list_objects(source):
-                yield from expand(item, (), 0, limits)
+            for item, head in _read_ahead(list_objects(source)):
+                yield from expand(item, (), 0, limits, head=head)
             continue
         path = Path(source)
         if path.is_dir():
