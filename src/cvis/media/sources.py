@@ -11,6 +11,7 @@ from cvis.media.folders import EvidencePath
 from cvis.media.objects import ObjectStoreError, check_uri, exists, is_uri, safe_uri
 
 SHOWN_PROBLEMS = 20
+CHECKS_IN_FLIGHT = 16
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,12 @@ def _problem(source: Source) -> str | None:
 def check_sources(sources: list[Source]) -> list[str]:
     """What is wrong with each bad entry, in order: a path that does not exist, a URI that
     is malformed, carries credentials, names nothing, or whose store cannot be reached."""
-    return [f"{s.where}: {problem}" for s in sources if (problem := _problem(s)) is not None]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(CHECKS_IN_FLIGHT) as pool:  # a URI's check is a round trip
+        found = list(pool.map(_problem, sources))
+    return [f"{s.where}: {problem}" for s, problem in zip(sources, found, strict=True)
+            if problem is not None]
 
 
 def describe_problems(problems: list[str]) -> str:
