@@ -53,7 +53,7 @@ def test_any_layout_is_exact(seed: int, kind: str, tables: int, key_bits: int,
     ref.add(ids, data)
     got: list[list[tuple[int, int]]] = [[] for _ in range(30)]
     for qi, r, di in zip(q.tolist(), rows.tolist(), d.tolist(), strict=True):
-        got[qi].append((int(segment.ids[r]), di))
+        got[qi].append((int(segment.ids_at(np.array([r]))[0]), di))
     assert canon(got) == canon(ref.search(queries.view(np.uint8).reshape(-1, 32), threshold))
 
 
