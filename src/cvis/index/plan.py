@@ -91,7 +91,8 @@ def substring(words: np.ndarray, table: int, bits: int) -> np.ndarray:
     start = table * bits
     word, shift = divmod(start, 64)
     mask = np.uint64((1 << bits) - 1)
-    key = words[:, word] >> np.uint64(shift)
-    if shift + bits > 64:
-        key = key | (words[:, word + 1] << np.uint64(64 - shift))
-    return (key & mask).astype(np.int64)
+    key = words[:, word] >> np.uint64(shift)  # a new array, worked on in place: one
+    if shift + bits > 64:                      # temporary of n words at most (100 M rows)
+        key |= words[:, word + 1] << np.uint64(64 - shift)
+    key &= mask
+    return key.view(np.int64)

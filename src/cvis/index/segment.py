@@ -23,6 +23,7 @@ Hits = tuple[np.ndarray, np.ndarray, np.ndarray]  # query number, row, distance
 # Segments smaller than this are scanned: building tables would cost more than it saves.
 SCAN_BELOW = 2048
 _CHUNK = 1 << 22
+PARALLEL_BUILD_ROWS = 1 << 25
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,10 @@ def build_segment(ids: np.ndarray, words: np.ndarray, layout: Layout | None = No
         rows = _table(sorted_words, table, bits, rbits, offsets[table])
         pack_into(perm[table - 1], rows, rbits)
 
-    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # sorting releases the GIL
+    # Sorting releases the GIL: one table per core, or one at a time when the 8-16 bytes a
+    # row each needs meanwhile would count (100 M rows: 1.6 GB a table).
+    workers = 1 if n > PARALLEL_BUILD_ROWS else os.cpu_count() or 1
+    with ThreadPoolExecutor(workers) as pool:
         list(pool.map(fill, range(1, layout.tables)))
     return Segment(layout, sorted_codes, base, sorted_words, offsets, perm)
 
