@@ -141,7 +141,7 @@ class PdqIndex:
         with self._write:
             st = self._state
             for segment, dead in zip(st.segments, st.dead, strict=True):
-                hit = member(segment.ids, gone)
+                hit = segment.holds(gone)
                 if hit.any():
                     np.bitwise_or(dead, flags_of(hit), out=dead)
             keep = ~member(st.delta_ids, gone)
