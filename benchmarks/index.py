@@ -2,23 +2,31 @@
 
     python benchmarks/index.py --size 10000000            # the issue's "Measured" run
     python benchmarks/index.py --size 1000000
-    python benchmarks/index.py --size 30000000 --engines cvis   # for the 100M projection
+    python benchmarks/index.py --size 100000000 --queries 2000 --baseline-queries 100 \
+        --stream DIR    # hashes generated to DIR/hashes.npy in chunks; build, save, serve
 
 Synthetic PDQ-like data (no imagery): uniform random hashes, clusters of near-duplicates
 (Pareto-sized, members 1-16 bits from their centre) and low-entropy hashes (sparse bits
 near all-zero / all-one, repeated 32-bit patterns, exact all-zero hashes), like the
 crowded buckets of real sets. Half the queries are stored hashes with 1-31 bits flipped.
+
+Memory is given two ways: the bytes of the index's arrays, and the resident memory a
+serving process gains by loading the saved index (memory-mapped) and answering every
+query: anonymous memory plus the pages of the mapped files it touched (``VmRSS`` after
+minus before, from /proc/self/status).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -155,12 +163,12 @@ def _faiss_multihash(faiss, data, threshold):  # type: ignore[no-untyped-def]
     return index
 
 
-def startup_seconds(directory: Path, query: np.ndarray) -> float:
+def startup_seconds(directory: Path, query: np.ndarray, verify: bool = True) -> float:
     """Fresh interpreter: import, load (checksums verified), answer one query."""
     code = (
         "import time,sys;t=time.perf_counter();import numpy as np;"
         "from cvis.index import PdqIndex;"
-        f"i=PdqIndex.load({str(directory)!r});"
+        f"i=PdqIndex.load({str(directory)!r},verify={verify});"
         f"i.search(np.frombuffer(bytes.fromhex({query.tobytes().hex()!r}),np.uint8)[None],31);"
         "print(time.perf_counter()-t)"
     )
@@ -170,28 +178,105 @@ def startup_seconds(directory: Path, query: np.ndarray) -> float:
     return max(wall, float(out.stdout.strip()))
 
 
-def run_cvis(data: np.ndarray, queries: np.ndarray, threshold: int, workdir: Path) -> dict:
+SERVE = """
+import json, sys, time
+from pathlib import Path
+import numpy as np
+from cvis.index import PdqIndex
+
+def status():
+    rows = (line.split() for line in Path("/proc/self/status").read_text().splitlines())
+    return {r[0].rstrip(":"): int(r[1]) * 1024 for r in rows
+            if r and r[0] in ("VmRSS:", "RssAnon:", "RssFile:", "VmHWM:")}
+
+directory, queries, out = sys.argv[1], np.load(sys.argv[2]), sys.argv[4]
+threshold = int(sys.argv[3])
+before = status()
+index = PdqIndex.load(directory)
+loaded = status()
+wall, cpu = time.perf_counter(), time.process_time()
+m = index.search_batch(queries, threshold)
+wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+peak = status()["VmHWM"]
+np.savez(out, queries=m.queries, ids=m.ids, distances=m.distances)
+hits = len(m)
+del m  # the answers are the caller's memory, not the index's
+after = {**status(), "VmHWM": peak}
+stats = {"before": before, "loaded": loaded, "after": after, "wall": wall, "cpu": cpu,
+         "hits": hits}
+if len(sys.argv) > 5:  # the baseline's queries, timed on their own
+    base = np.load(sys.argv[5])
+    wall, cpu = time.perf_counter(), time.process_time()
+    index.search_batch(base, threshold)
+    stats["subset_wall"] = time.perf_counter() - wall
+    stats["subset_cpu"] = time.process_time() - cpu
+print(json.dumps(stats))
+"""
+
+
+def serve_stats(directory: Path, queries: np.ndarray, threshold: int,
+                base: np.ndarray | None = None) -> dict:
+    """A fresh serving process loads the saved index and answers every query: its memory
+    growth (anonymous + touched mapped pages), throughput and result arrays."""
+    qfile, out = directory.parent / "queries.npy", directory.parent / "served.npz"
+    np.save(qfile, queries)
+    args = [sys.executable, "-c", SERVE, str(directory), str(qfile), str(threshold), str(out)]
+    if base is not None:
+        np.save(directory.parent / "base.npy", base)
+        args.append(str(directory.parent / "base.npy"))
+    run = subprocess.run(args, capture_output=True, text=True, check=True)
+    stats = json.loads(run.stdout)
+    with np.load(out) as m:
+        stats["matches"] = (m["queries"], m["ids"], m["distances"])
+    out.unlink()
+    return stats
+
+
+def run_cvis(data: np.ndarray, queries: np.ndarray, threshold: int, workdir: Path,
+             base: np.ndarray | None, in_process: bool = True) -> dict:
+    """Build, search in this process (unless not ``in_process``: the 100 M run frees the
+    built index instead), save, and serve the saved index from a fresh process."""
     ids = np.arange(data.shape[0], dtype=np.int64)
     build, build_cpu, index = timed_cpu(lambda: PdqIndex.build(ids, data))
     assert isinstance(index, PdqIndex)
-    index.search_batch(queries[:200], threshold)  # as a serving process would be: warm
-    secs, cpu, res = timed_cpu(lambda: index.search_batch(queries, threshold))
-    matches = res  # type: ignore[assignment]
-    out = {
-        "build_s": build,
-        "build_cpu": build_cpu,
-        "search_s": secs,
-        "search_cpu": cpu,
-        "queries": queries.shape[0],
-        "index": index,
-        "bytes": sum(s.nbytes + d.nbytes for s, d in zip(index.segments, index.dead, strict=True)),
-        "results": canonical(matches.queries, matches.ids, matches.distances, data.shape[0]),  # type: ignore
-        "layout": index.segments[0].layout,
-    }
-    out["save_s"], _ = timed(lambda: index.save(workdir, generation=1))
-    out["startup_s"] = startup_seconds(workdir, queries[0])
+    out = {"build_s": build, "build_cpu": build_cpu, "build_peak": peak_bytes(),
+           "queries": queries.shape[0], "layout": index.segments[0].layout,
+           "bytes": index_bytes(index)}
+    if in_process:
+        index.search_batch(queries[:200], threshold)  # as a serving process would be: warm
+        out["search_s"], out["search_cpu"], matches = timed_cpu(
+            partial(index.search_batch, queries, threshold))
+        out["results"] = canonical(matches.queries, matches.ids,  # type: ignore
+                                   matches.distances, data.shape[0])  # type: ignore
+        out["index"] = index
+    out["save_s"], _ = timed(partial(index.save, workdir, generation=1))
     out.update(update_latency(index, data, threshold))
+    del index
+    out.update(served(workdir, queries, threshold, data.shape[0], base))
+    if not in_process:
+        out["search_s"], out["search_cpu"] = out["serve"]["wall"], out["serve"]["cpu"]
+        out["results"] = out["serve_results"]
     return out
+
+
+def served(workdir: Path, queries: np.ndarray, threshold: int, n: int,
+           base: np.ndarray | None) -> dict:
+    stats = serve_stats(workdir, queries, threshold, base)
+    q, i, d = stats.pop("matches")
+    return {"serve": stats, "serve_results": canonical(q, i, d, n),
+            "startup_s": startup_seconds(workdir, queries[0]),
+            "startup_mapped_s": startup_seconds(workdir, queries[0], verify=False)}
+
+
+def index_bytes(index: PdqIndex) -> int:
+    return sum(s.nbytes + d.nbytes for s, d in zip(index.segments, index.dead, strict=True))
+
+
+def peak_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 def update_latency(index: PdqIndex, data: np.ndarray, threshold: int) -> dict:
@@ -224,31 +309,66 @@ def main() -> None:
     parser.add_argument("--baseline-queries", type=int, default=None,
                         help="run FAISS on only the first N planted and N random queries "
                              "(its throughput is per query; result sets compared on those)")
+    parser.add_argument("--stream", type=Path, default=None,
+                        help="hashes generated in chunks to DIR/hashes.npy (memory-mapped, "
+                             "kept for reruns), index saved to DIR/pdq and searched from a "
+                             "fresh process only: for 100 M, where data and index do not "
+                             "fit twice in memory")
     args = parser.parse_args()
     engines = args.engines.split(",")
 
-    gen_s, data = timed(lambda: make_dataset(args.size, args.seed))
+    if args.stream:
+        gen_s, data = timed(lambda: stream_dataset(args.stream / "hashes.npy", args.size,
+                                                   args.seed))
+    else:
+        gen_s, data = timed(lambda: make_dataset(args.size, args.seed))
     queries = make_queries(data, args.queries, args.seed)  # type: ignore[arg-type]
     print(f"dataset: {args.size:,} hashes generated in {gen_s:.1f}s; {args.queries:,} queries, "
-          f"threshold {args.threshold}; {os.cpu_count()} cores")
-    results: dict[str, dict] = {}
-    with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
-        if "cvis" in engines:
-            results["cvis"] = run_cvis(data, queries, args.threshold, Path(tmp) / "pdq")  # type: ignore
+          f"threshold {args.threshold}; {os.cpu_count()} cores", flush=True)
     base = queries
     if args.baseline_queries:
         half, k = args.queries // 2, args.baseline_queries
         base = np.concatenate([queries[:k], queries[half : half + k]])  # type: ignore[index]
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory(dir=args.workdir or args.stream) as tmp:
+        if "cvis" in engines:
+            results["cvis"] = run_cvis(data, queries, args.threshold,  # type: ignore[arg-type]
+                                       Path(tmp) / "pdq",
+                                       base if args.baseline_queries else None,
+                                       in_process=args.stream is None)
+            print("cvis done", flush=True)
     for name in ("flat", "multihash"):
         if name in engines:
-            results[name] = run_faiss(name, data, base, args.threshold)  # type: ignore
+            results[name] = run_faiss(name, np.asarray(data), base, args.threshold)  # type: ignore
     if args.baseline_queries and "cvis" in results:
         c = results["cvis"]
         c["subset"] = subset(c["results"], args.queries, args.baseline_queries, args.size)
-        c["subset_s"], c["subset_cpu"], _ = timed_cpu(
-            lambda: c["index"].search_batch(base, args.threshold))
+        if "index" in c:
+            c["subset_s"], c["subset_cpu"], _ = timed_cpu(
+                lambda: c["index"].search_batch(base, args.threshold))
+        else:
+            c["subset_s"], c["subset_cpu"] = c["serve"]["subset_wall"], c["serve"]["subset_cpu"]
     report(results, args.size)
     print(f"command: python {' '.join(sys.argv)}")
+
+
+def stream_dataset(path: Path, n: int, seed: int, chunk: int = 1_000_000) -> np.ndarray:
+    """``make_dataset``'s mixture, made ``chunk`` hashes at a time straight into a .npy file
+    (reused when present), memory-mapped: 100 M hashes never sit in memory twice."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_suffix(".part.npy")
+        out = np.lib.format.open_memmap(part, mode="w+", dtype=np.uint8, shape=(n, 32))
+        for k, start in enumerate(range(0, n, chunk)):
+            stop = min(n, start + chunk)
+            out[start:stop] = make_dataset(stop - start, seed * 1_000_003 + k)
+        out.flush()
+        del out
+        part.rename(path)
+    data = np.load(path, mmap_mode="r")
+    if data.shape != (n, 32):
+        raise SystemExit(f"{path} holds {data.shape[0]:,} hashes, not {n:,}")
+    return data
 
 
 def subset(results: tuple[np.ndarray, np.ndarray], nq: int, k: int, n: int) -> tuple:
@@ -258,6 +378,10 @@ def subset(results: tuple[np.ndarray, np.ndarray], nq: int, k: int, n: int) -> t
     pick = (q < k) | ((q >= half) & (q < half + k))
     q2 = np.where(q < k, q, q - half + k)[pick]
     return q2 * n + (keys % n)[pick], dist[pick]
+
+
+def same(a: tuple, b: tuple) -> bool:
+    return all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
 def report(results: dict[str, dict], n: int) -> None:
@@ -275,20 +399,32 @@ def report(results: dict[str, dict], n: int) -> None:
         k = results.get("flat", results.get("multihash", c))["queries"]
         print(f"cvis on the baseline's {k} queries: {k / c['subset_s']:,.0f} q/s, "
               f"{k / c['subset_cpu']:,.0f} q/CPU-s")
+    sv = c["serve"]
+    grown = sv["after"]["VmRSS"] - sv["before"]["VmRSS"]
+    print(f"cvis serving process (load saved index, answer all {c['queries']:,} queries): "
+          f"RSS +{grown / 2**20:,.0f} MiB = {grown / n:.1f} bytes/hash (anonymous "
+          f"+{(sv['after']['RssAnon'] - sv['before']['RssAnon']) / 2**20:,.0f} MiB, mapped "
+          f"files +{(sv['after']['RssFile'] - sv['before']['RssFile']) / 2**20:,.0f} MiB; "
+          f"peak {sv['after']['VmHWM'] / 2**20:,.0f} MiB); {c['queries'] / sv['wall']:,.0f} q/s, "
+          f"{c['queries'] / sv['cpu']:,.0f} q/CPU-s; identical to in-process results: "
+          f"{same(c['serve_results'], c['results'])}")
+    print(f"cvis build: peak RSS of this process (data included) "
+          f"{c['build_peak'] / 2**30:.1f} GiB; "
+          f"index arrays {c['bytes'] / n:.1f} bytes/hash; start-up mapped without checksums "
+          f"{c['startup_mapped_s']:.2f}s")
     print(f"cvis layout: {c['layout']}; save {c['save_s']:.1f}s; start-up (new process, "
           f"verified load + 1 query) {c['startup_s']:.2f}s; add matchable in "
           f"{c['add_s'] * 1000:.1f} ms; remove unmatchable in {c['remove_s'] * 1000:.1f} ms")
     for name in ("flat", "multihash"):
         if name in results:
             mine = c.get("subset", c["results"])
-            same = all(np.array_equal(a, b) for a, b in
-                       zip(mine, results[name]["results"], strict=True))
+            identical = same(mine, results[name]["results"])
             r = results[name]  # compared on the same queries
             mine_s, mine_cpu = c.get("subset_s", c["search_s"]), c.get("subset_cpu",
                                                                        c["search_cpu"])
             wall, cpu = mine_s / r["search_s"], mine_cpu / r["search_cpu"]
             wall, cpu = 1 / wall, 1 / cpu
-            print(f"cvis vs {name}: identical result sets: {same}; speed-up {wall:.1f}x wall, "
+            print(f"cvis vs {name}: identical result sets: {identical}; speed-up {wall:.1f}x wall, "
                   f"{cpu:.1f}x CPU")
 
 

@@ -53,7 +53,7 @@ def test_any_layout_is_exact(seed: int, kind: str, tables: int, key_bits: int,
     ref.add(ids, data)
     got: list[list[tuple[int, int]]] = [[] for _ in range(30)]
     for qi, r, di in zip(q.tolist(), rows.tolist(), d.tolist(), strict=True):
-        got[qi].append((int(segment.ids[r]), di))
+        got[qi].append((int(segment.ids_at(np.array([r]))[0]), di))
     assert canon(got) == canon(ref.search(queries.view(np.uint8).reshape(-1, 32), threshold))
 
 
@@ -161,3 +161,64 @@ def test_searches_run_while_a_writer_adds_and_removes() -> None:
         stop.set()
         thread.join()
     assert errors == []
+
+
+def test_radius_edges_are_exact_in_every_table() -> None:
+    """A hash exactly ``threshold`` bits away, spread so that only one table's substring is
+    within that table's probe radius, is found (by that table); one bit more and it is not."""
+    rng = np.random.default_rng(11)
+    data = structured_hashes(4000, rng, "random")
+    ids = np.arange(4000, dtype=np.int64) + 10**12  # far from zero: stored as offsets
+    for layout, threshold in ((Layout(12, 21), 31), (Layout(16, 16), 31), (Layout(5, 9), 20)):
+        segment = build_segment(ids, data.view(np.uint64).reshape(-1, 4), layout)
+        radii = layout.radii(threshold)
+        queries, extra = [], []
+        for catcher in range(layout.tables):
+            if radii[catcher] < 0:
+                continue
+            bits = np.zeros(256, dtype=bool)
+            for table, radius in enumerate(radii):
+                flips = radius if table == catcher else radius + 1
+                if flips > 0:
+                    start = table * layout.key_bits
+                    bits[start + rng.choice(layout.key_bits, flips, replace=False)] = True
+            row = int(rng.integers(0, 4000))
+            query = data[row] ^ np.packbits(bits, bitorder="little")
+            queries.append((row, query))
+            beyond = bits.copy()  # one more bit, outside every probed substring if possible
+            beyond[int(np.flatnonzero(~beyond)[-1])] = True
+            extra.append((row, data[row] ^ np.packbits(beyond, bitorder="little")))
+        for (row, query), (_, far) in zip(queries, extra, strict=True):
+            words = np.stack([query, far]).view(np.uint64).reshape(-1, 4)
+            q, rows, d = segment.search(words, threshold)
+            found = segment.ids_at(rows) - 10**12  # stored rows are in table-0 order
+            assert (0, row, threshold) in set(zip(q.tolist(), found.tolist(), d.tolist(),
+                                                  strict=True))
+            assert row not in found[q == 1].tolist()
+
+
+def test_wide_and_negative_ids_round_trip() -> None:
+    """Ids spanning 2**32 or more are kept as int64; narrower spans as 32-bit offsets."""
+    rng = np.random.default_rng(12)
+    data = structured_hashes(3000, rng, "mixed")
+    for ids in (np.arange(3000) * (2**40) - 2**62, np.arange(3000) - 2**40,
+                np.arange(3000)[::-1] * 1_400_000 + 5):  # span just under 2**32
+        index = PdqIndex.build(ids, data)
+        segment = index.segments[0]
+        assert segment.id_codes.dtype == (np.int64 if np.ptp(ids) >= 2**32 else np.uint32)
+        got = index.search(data[:20], 0)
+        assert all((int(ids[i]), 0) in got[i] for i in range(20))
+        ref = BruteForcePdqIndex()
+        ref.add(ids, data)
+        assert canon(index.search(data[:20], 31)) == canon(ref.search(data[:20], 31))
+
+
+def test_index_memory_per_hash() -> None:
+    """Issue 17: a million hashes take under 80 bytes each (117 before: int64 ids, uint32
+    row numbers, a byte per removal flag, 4 bytes of offsets per hash per table)."""
+    rng = np.random.default_rng(13)
+    n = 1_000_000
+    index = PdqIndex.build(np.arange(n), rng.integers(0, 256, (n, 32), dtype=np.uint8))
+    segment, dead = index.segments[0], index.dead[0]
+    assert (segment.nbytes + dead.nbytes) / n < 80
+    assert segment.id_codes.dtype == np.uint32 and dead.nbytes == n // 8

@@ -23,6 +23,7 @@ import numpy as np
 
 from cvis.index.hamming import brute_force, hex_to_array, to_words
 from cvis.index.ids import member, to_ids
+from cvis.index.packed import flag_at, flag_count, flag_mask, flags_of, no_flags
 from cvis.index.pdq_files import PdqParts, load_pdq, save_pdq
 from cvis.index.segment import Segment, build_segment
 from cvis.index.storage import IndexCorrupt
@@ -60,7 +61,7 @@ class _State:
     """One consistent view for readers: writers build a new one and swap it in whole."""
 
     segments: tuple[Segment, ...] = ()
-    dead: tuple[np.ndarray, ...] = ()  # bool per segment row; set in place by remove
+    dead: tuple[np.ndarray, ...] = ()  # removal bit per segment row; set in place by remove
     delta_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     delta_words: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), dtype=np.uint64))
 
@@ -80,7 +81,7 @@ class PdqIndex:
 
     def __len__(self) -> int:
         st = self._state
-        live = sum(len(s) - int(d.sum()) for s, d in zip(st.segments, st.dead, strict=True))
+        live = sum(len(s) - flag_count(d) for s, d in zip(st.segments, st.dead, strict=True))
         return live + int(st.delta_ids.size)
 
     @property
@@ -109,7 +110,7 @@ class PdqIndex:
     def restore(self, segments: list[Segment], dead: list[np.ndarray] | None = None,
                 delta: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """Replace the whole content (used by build and load)."""
-        dead = dead or [np.zeros(len(s), dtype=bool) for s in segments]
+        dead = dead or [no_flags(len(s)) for s in segments]
         state = _State(tuple(segments), tuple(dead))
         if delta is not None:
             state = replace(state, delta_ids=delta[0], delta_words=delta[1])
@@ -140,7 +141,9 @@ class PdqIndex:
         with self._write:
             st = self._state
             for segment, dead in zip(st.segments, st.dead, strict=True):
-                dead |= member(segment.ids, gone)
+                hit = segment.holds(gone)
+                if hit.any():
+                    np.bitwise_or(dead, flags_of(hit), out=dead)
             keep = ~member(st.delta_ids, gone)
             st = replace(st, delta_ids=st.delta_ids[keep], delta_words=st.delta_words[keep])
             self._state = _merge_small(st)
@@ -203,9 +206,9 @@ def _search_chunk(st: _State, start: int, qwords: np.ndarray, threshold: int) ->
     queries, ids, dists = [], [], []
     for segment, dead in zip(st.segments, st.dead, strict=True):
         q, rows, d = segment.search(qwords, threshold)
-        live = ~dead[rows]
+        live = ~flag_at(dead, rows)
         queries.append(q[live])
-        ids.append(segment.ids[rows[live]])
+        ids.append(segment.ids_at(rows[live]))
         dists.append(d[live])
     if st.delta_ids.size:
         q, rows, d = brute_force(st.delta_words, qwords, threshold)
@@ -220,20 +223,21 @@ def _search_chunk(st: _State, start: int, qwords: np.ndarray, threshold: int) ->
 
 def _with_segment(st: _State, segment: Segment) -> _State:
     return replace(st, segments=(*st.segments, segment),
-                   dead=(*st.dead, np.zeros(len(segment), dtype=bool)))
+                   dead=(*st.dead, no_flags(len(segment))))
 
 
 def _merge_small(st: _State) -> _State:
     """Drop emptied segments; merge the newest while similar in size and small
     (binary-counter policy: O(log n) segments, each row rewritten O(log n) times)."""
-    pairs = [(s, d) for s, d in zip(st.segments, st.dead, strict=True) if not d.all()]
+    pairs = [(s, d) for s, d in zip(st.segments, st.dead, strict=True)
+             if flag_count(d) < len(s)]
     while len(pairs) >= 2:
         (a, da), (b, db) = pairs[-2], pairs[-1]
         if len(a) > 2 * len(b) or len(a) + len(b) > AUTO_MERGE_LIMIT:
             break
         ids, words = _live_rows([a, b], [da, db])
         merged = build_segment(ids, words)
-        pairs[-2:] = [(merged, np.zeros(len(merged), dtype=bool))]
+        pairs[-2:] = [(merged, no_flags(len(merged)))]
     return replace(st, segments=tuple(p[0] for p in pairs), dead=tuple(p[1] for p in pairs))
 
 
@@ -243,8 +247,9 @@ def _live(st: _State) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _live_rows(segments: list[Segment], dead: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    ids = [s.ids[~d] for s, d in zip(segments, dead, strict=True)]
-    words = [s.words[~d] for s, d in zip(segments, dead, strict=True)]
+    keep = [~flag_mask(d, len(s)) for s, d in zip(segments, dead, strict=True)]
+    ids = [s.ids[k] for s, k in zip(segments, keep, strict=True)]
+    words = [s.words[k] for s, k in zip(segments, keep, strict=True)]
     if not ids:
         return np.zeros(0, dtype=np.int64), np.zeros((0, 4), dtype=np.uint64)
     return np.concatenate(ids), np.concatenate(words)

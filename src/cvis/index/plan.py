@@ -21,6 +21,8 @@ from cvis.index.hamming import HASH_BITS
 DESIGN_THRESHOLD = 31
 MAX_KEY_BITS = 24
 MIN_KEY_BITS = 4
+# Keys this many bits narrower than log2(n): 2**bits offsets of 4 bytes are <= 1 byte/hash.
+OFFSET_SLACK_BITS = 2
 # Beyond this many probe keys per query a table scan is cheaper than probing.
 MAX_PROBES_PER_QUERY = 40_000
 # Relative costs (from measurement) of one probed key and one verified candidate.
@@ -52,10 +54,11 @@ def probe_count(bits: int, radius: int) -> int:
 def choose_layout(n: int, threshold: int = DESIGN_THRESHOLD) -> Layout:
     """The layout with the least expected work per query on ``n`` uniform hashes.
 
-    Key width is capped so that a table's offset array (2**bits entries) is no bigger
-    than the segment, keeping memory proportional to the number of hashes.
+    Key width is capped so that a table's offset array (2**bits entries of 4 bytes) takes
+    at most about one byte per hash: about four hashes a key. Wider keys would be faster
+    on random queries but cost up to four bytes per hash per table (issue 17).
     """
-    cap = max(MIN_KEY_BITS, min(MAX_KEY_BITS, int(np.log2(max(n, 2)))))
+    cap = max(MIN_KEY_BITS, min(MAX_KEY_BITS, int(np.log2(max(n, 2))) - OFFSET_SLACK_BITS))
     best: tuple[float, Layout] | None = None
     for tables in range(1, HASH_BITS // MIN_KEY_BITS + 1):
         bits = min(cap, HASH_BITS // tables)
@@ -88,7 +91,8 @@ def substring(words: np.ndarray, table: int, bits: int) -> np.ndarray:
     start = table * bits
     word, shift = divmod(start, 64)
     mask = np.uint64((1 << bits) - 1)
-    key = words[:, word] >> np.uint64(shift)
-    if shift + bits > 64:
-        key = key | (words[:, word + 1] << np.uint64(64 - shift))
-    return (key & mask).astype(np.int64)
+    key = words[:, word] >> np.uint64(shift)  # a new array, worked on in place: one
+    if shift + bits > 64:                      # temporary of n words at most (100 M rows)
+        key |= words[:, word + 1] << np.uint64(64 - shift)
+    key &= mask
+    return key.view(np.int64)

@@ -1,9 +1,10 @@
 """An immutable multi-index-hashing segment: hashes plus one sorted table per substring.
 
-Rows are stored in table 0's key order, so table 0 needs no permutation; every other
-table is a CSR structure: ``offsets[key] .. offsets[key + 1]`` slices ``perm``, which
-holds row numbers. Memory per hash: 32 (hash) + 8 (id) + 4 per extra table, plus the
-offset arrays, which the layout keeps no bigger than 4 bytes per hash per table.
+Rows are stored in table 0's key order, so table 0 needs no row numbers; every other
+table is a CSR structure: ``offsets[key] .. offsets[key + 1]`` slices that table's row
+numbers, bit-packed at ``row_bits`` bits (24 at 10 M rows). Ids are kept as 32-bit
+offsets from the smallest id when they span less than 2**32. Memory per hash: 32 (hash)
++ 4 (id) + row_bits / 8 per extra table + the offset arrays (4 bytes a key).
 """
 
 from __future__ import annotations
@@ -15,33 +16,62 @@ from dataclasses import dataclass
 import numpy as np
 
 from cvis.index.hamming import brute_force, distances
+from cvis.index.ids import member
+from cvis.index.packed import pack_into, packed_words, row_bits, unpack_at
 from cvis.index.plan import MAX_PROBES_PER_QUERY, Layout, choose_layout, flip_masks, substring
 
 Hits = tuple[np.ndarray, np.ndarray, np.ndarray]  # query number, row, distance
 # Segments smaller than this are scanned: building tables would cost more than it saves.
 SCAN_BELOW = 2048
+_CHUNK = 1 << 22
+PARALLEL_BUILD_ROWS = 1 << 25
 
 
 @dataclass(frozen=True)
 class Segment:
-    """Immutable. ``ids``/``words`` are in table-0 order; arrays may be memory-mapped."""
+    """Immutable. ``id_codes``/``words`` are in table-0 order; arrays may be memory-mapped."""
 
     layout: Layout
-    ids: np.ndarray  # (n,) int64
+    id_codes: np.ndarray  # (n,) uint32 (id - id_base), or int64 ids when they span >= 2**32
+    id_base: int
     words: np.ndarray  # (n, 4) uint64
     offsets: np.ndarray  # (tables, 2**key_bits + 1) uint32; (0, 1) when scanned
-    perm: np.ndarray  # (tables - 1, n) uint32; (0, n) when scanned
+    perm: np.ndarray  # (tables - 1, packed_words(n, row_bits(n))) uint64; (0, 1) when scanned
 
     def __len__(self) -> int:
-        return int(self.ids.shape[0])
+        return int(self.words.shape[0])
 
     @property
     def indexed(self) -> bool:
         return self.offsets.shape[0] > 0
 
     @property
+    def row_bits(self) -> int:
+        return row_bits(len(self))
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Every id, int64 (a new array)."""
+        return self.ids_at(np.arange(len(self)))
+
+    def ids_at(self, rows: np.ndarray) -> np.ndarray:
+        found = np.take(self.id_codes, rows).astype(np.int64)
+        if self.id_base:
+            found += self.id_base
+        return found
+
+    def holds(self, ids: np.ndarray) -> np.ndarray:
+        """Per row, whether its id is in ``ids`` (sorted int64), compared in the stored
+        32-bit form: no int64 copy of every id (800 MB at 100 M rows)."""
+        if self.id_codes.dtype == np.int64:
+            return member(self.id_codes, ids)
+        codes = ids - self.id_base
+        codes = codes[(codes >= 0) & (codes < 1 << 32)].astype(np.uint32)
+        return member(self.id_codes, codes)
+
+    @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.ids, self.words, self.offsets, self.perm))
+        return sum(a.nbytes for a in (self.id_codes, self.words, self.offsets, self.perm))
 
     def search(self, qwords: np.ndarray, threshold: int) -> Hits:
         """Every (query, row, distance) with distance <= threshold, each pair once."""
@@ -70,7 +100,7 @@ class Segment:
         ends = np.cumsum(counts)
         slots = np.arange(int(ends[-1]), dtype=np.int64) + np.repeat(starts - ends + counts, counts)
         query = np.repeat(nonzero // masks.size, counts)
-        rows = slots if table == 0 else np.take(self.perm[table - 1], slots).astype(np.int64)
+        rows = slots if table == 0 else unpack_at(self.perm[table - 1], self.row_bits, slots)
         found, asked = np.take(self.words, rows, axis=0), np.take(qwords, query, axis=0)
         dist = distances(found, asked)
         keep = np.flatnonzero(dist <= threshold)
@@ -79,33 +109,67 @@ class Segment:
 
 
 def build_segment(ids: np.ndarray, words: np.ndarray, layout: Layout | None = None) -> Segment:
-    """Sort rows by table 0's key and build a CSR table for every other substring."""
+    """Sort rows by table 0's key and build a CSR table for every other substring.
+
+    Temporary memory is about 8 bytes a row per table built at once (one per core)."""
     n = int(ids.shape[0])
+    codes, base = _id_codes(ids)
     if n < SCAN_BELOW and layout is None:
-        return Segment(
-            Layout(1, 1),
-            ids.copy(),
-            words.copy(),
-            np.zeros((0, 1), dtype=np.uint32),
-            np.zeros((0, n), dtype=np.uint32),
-        )
+        return Segment(Layout(1, 1), codes.copy(), base, np.array(words, dtype=np.uint64),
+                       np.zeros((0, 1), dtype=np.uint32), np.zeros((0, 1), dtype=np.uint64))
     layout = layout or choose_layout(n)
-    order = np.argsort(substring(words, 0, layout.key_bits))
-    ids, words = ids[order], words[order]
-    size = 1 << layout.key_bits
+    bits, rbits = layout.key_bits, row_bits(n)
+    size = 1 << bits
     offsets = np.empty((layout.tables, size + 1), dtype=np.uint32)
-    perm = np.empty((layout.tables - 1, n), dtype=np.uint32)
+    order = _table(words, 0, bits, rbits, offsets[0])
+    sorted_codes = np.empty_like(codes)
+    sorted_words = np.empty((n, 4), dtype=np.uint64)
+    for start in range(0, n, _CHUNK):
+        part = order[start : start + _CHUNK]
+        sorted_codes[start : start + part.size] = np.take(codes, part)
+        sorted_words[start : start + part.size] = np.take(words, part, axis=0)
+    del order, codes
+    perm = np.zeros((layout.tables - 1, packed_words(n, rbits)), dtype=np.uint64)
 
     def fill(table: int) -> None:
-        keys = substring(words, table, layout.key_bits)
-        offsets[table, 0] = 0
-        np.cumsum(np.bincount(keys, minlength=size), out=offsets[table, 1:])
-        if table > 0:  # any order within a bucket will do: the default sort is fastest
-            perm[table - 1] = np.argsort(keys)
+        rows = _table(sorted_words, table, bits, rbits, offsets[table])
+        pack_into(perm[table - 1], rows, rbits)
 
-    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # sorting releases the GIL
-        list(pool.map(fill, range(layout.tables)))
-    return Segment(layout, ids, words, offsets, perm)
+    # Sorting releases the GIL: one table per core, or one at a time when the 8-16 bytes a
+    # row each needs meanwhile would count (100 M rows: 1.6 GB a table).
+    workers = 1 if n > PARALLEL_BUILD_ROWS else os.cpu_count() or 1
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(fill, range(1, layout.tables)))
+    return Segment(layout, sorted_codes, base, sorted_words, offsets, perm)
+
+
+def _id_codes(ids: np.ndarray) -> tuple[np.ndarray, int]:
+    """Ids as uint32 offsets from the smallest when they fit, else as they are (int64)."""
+    if ids.size == 0:
+        return np.zeros(0, dtype=np.uint32), 0
+    low, high = int(ids.min()), int(ids.max())
+    if high - low < 1 << 32:
+        return (ids - low).astype(np.uint32), low
+    return ids.astype(np.int64), 0
+
+
+def _table(words: np.ndarray, table: int, bits: int, rbits: int, offsets: np.ndarray
+           ) -> np.ndarray:
+    """Rows in order of their key of ``table`` (int64), and the table's offsets (filled in).
+
+    Sorts key and row packed in one uint64 (``bits + rbits <= 64``): a plain sort,
+    faster and lighter than an argsort."""
+    n = words.shape[0]
+    packed = substring(words, table, bits).view(np.uint64)  # a new array: sorted in place
+    offsets[0] = 0
+    np.cumsum(np.bincount(packed.view(np.int64), minlength=1 << bits), out=offsets[1:])
+    packed <<= np.uint64(rbits)
+    for start in range(0, n, _CHUNK):
+        stop = min(n, start + _CHUNK)
+        packed[start:stop] |= np.arange(start, stop, dtype=np.uint64)
+    packed.sort()
+    packed &= np.uint64((1 << rbits) - 1)
+    return packed.view(np.int64)
 
 
 def _seen_earlier(found: np.ndarray, asked: np.ndarray, table: int, radii: list[int],
