@@ -95,6 +95,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch", type=int, default=100_000)
     parser.add_argument("--dir", type=Path, default=None, help="keep the store here (reused)")
+    parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn",
+                        help="uvicorn: `cvis serve`; granian: the same app under granian "
+                             "(installed separately: it is not a cvis dependency)")
     args = parser.parse_args()
     home = Path(args.dir or tempfile.mkdtemp(prefix="cvis-wrk-"))
     home.mkdir(parents=True, exist_ok=True)
@@ -122,12 +125,19 @@ def main() -> None:
     port = free_port()
     env = os.environ | {"CVIS_HOME": str(home),
                         "CVIS_DATABASE_URL": f"sqlite:///{home / 'cvis.db'}"}
-    server = subprocess.Popen([sys.executable, "-m", "cvis.cli.app", "serve", "--port", str(port),
-                               "--workers", str(args.workers)], env=env)
+    command = [sys.executable, "-m", "cvis.cli.app", "serve", "--port", str(port),
+               "--workers", str(args.workers)]
+    if args.server == "granian":
+        command = [sys.executable, "-m", "granian", "--interface", "asgi", "--loop", "uvloop",
+                   "--http", "1", "--runtime-mode", "st", "--host", "127.0.0.1",
+                   "--port", str(port), "--workers", str(args.workers),
+                   "--log-level", "warning", "cvis.api.asgi:app"]
+        env["CVIS_TIP_SCHEDULER"] = "0"
+    server = subprocess.Popen(command, env=env)
     try:
         t0 = time.perf_counter()
         wait_ready(port, token, md5s)
-        print(f"server ready in {time.perf_counter() - t0:.0f} s; load {os.getloadavg()}")
+        print(f"{args.server} ready in {time.perf_counter() - t0:.0f} s; load {os.getloadavg()}")
         url = f"http://127.0.0.1:{port}"
         for connections in (int(c) for c in args.connections.split(",")):
             print(f"single GET lookups (md5 and PDQ, half known), {connections} connections:")

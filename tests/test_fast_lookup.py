@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from cvis.api.fast_lookup import FastLookup
@@ -44,7 +43,11 @@ def _requests(world: World) -> list[tuple[str, str, str, str, dict[str, Any]]]:
     unknown = secrets.token_hex(16)
     rows: list[tuple[str, str, str, str, dict[str, Any]]] = []
     for agency in ("Agency A", "Agency B"):
-        for role in ("analyst", "auditor"):  # the auditor holds no lookup right: 403
+        rows.append((agency, "auditor", "GET",  # the auditor holds no lookup right: 403
+                     f"/api/v1/lookup?signal=md5&value={md5['public']}", {}))
+        rows.append((agency, "auditor", "POST", "/api/v1/lookup",
+                     {"json": {"signal": "md5", "values": [md5["public"]]}}))
+        for role in ("analyst",):
             for name in md5:
                 rows.append((agency, role, "GET", f"/api/v1/lookup?signal=md5&value={md5[name]}",
                              {}))

@@ -49,8 +49,10 @@ def parse_hex_batch(raw: bytes) -> HexBatch | None:
     if not isinstance(data, dict) or not data.keys() <= {"signal", "values", "sets"}:
         return None
     signal, values, sets = data.get("signal"), data.get("values"), data.get("sets")
-    length = HEX_LENGTHS.get(signal) if isinstance(signal, str) else None
-    if length is None or not isinstance(values, list) or not _names(sets):
+    if not isinstance(signal, str) or not isinstance(values, list) or not _names(sets):
+        return None
+    length = HEX_LENGTHS.get(signal)
+    if length is None:
         return None
     if not values or len(values) > MAX_HASHES_PER_CALL:
         return None
