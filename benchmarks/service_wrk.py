@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -79,11 +80,32 @@ def add_pdq(home: Path, count: int, first_id: int) -> list[str]:
     return sample
 
 
-def wrk(url: str, script: Path, seconds: float, connections: int) -> str:
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and all its descendants, from /proc."""
+    total, pending = 0.0, [pid]
+    while pending:
+        p = pending.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{p}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def wrk(url: str, script: Path, seconds: float, connections: int, server: int) -> str:
+    """wrk's report, and the server's CPU time per request (load on the machine from others
+    slows the requests down, not this figure)."""
+    before = tree_cpu(server)
     done = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "-s", str(script),
          url], capture_output=True, text=True, check=True)
-    return done.stdout
+    used = tree_cpu(server) - before
+    count = re.search(r"(\d+) requests in", done.stdout)
+    per = f"{used / int(count.group(1)) * 1000:.2f} ms" if count and int(count.group(1)) else "-"
+    return done.stdout + f"server CPU: {used:.1f} s, {per} per request\n"
 
 
 def main() -> None:
@@ -141,10 +163,10 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         for connections in (int(c) for c in args.connections.split(",")):
             print(f"single GET lookups (md5 and PDQ, half known), {connections} connections:")
-            print(wrk(url, home / "single.lua", args.seconds, connections))
+            print(wrk(url, home / "single.lua", args.seconds, connections, server.pid))
             print(f"load {os.getloadavg()}")
         print(f"batch POST, compact body of {args.batch:,} md5 (multiply requests/s by it):")
-        print(wrk(url + "/api/v1/lookup", home / "batch.lua", args.seconds, 2))
+        print(wrk(url + "/api/v1/lookup", home / "batch.lua", args.seconds, 2, server.pid))
         print(f"load {os.getloadavg()}")
     finally:
         server.terminate()
