@@ -17,6 +17,7 @@ import json
 import os
 import re
 import secrets
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -95,17 +96,30 @@ def tree_cpu(pid: int) -> float:
     return total
 
 
-def wrk(url: str, script: Path, seconds: float, connections: int, server: int) -> str:
-    """wrk's report, and the server's CPU time per request (load on the machine from others
-    slows the requests down, not this figure)."""
-    before = tree_cpu(server)
+def audit_count(home: Path) -> int:
+    with sqlite3.connect(home / "cvis.db") as db:
+        return int(db.execute("SELECT count(*) FROM audit_records").fetchone()[0])
+
+
+def wrk(url: str, script: Path, seconds: float, connections: int, server: int,
+        home: Path) -> str:
+    """wrk's report, the server's CPU time per request (load on the machine from others
+    slows the requests down, not this figure), and the audit records the run added: one
+    per request wrk counted, plus those still in flight when it stopped (at most one per
+    connection)."""
+    before, records = tree_cpu(server), audit_count(home)
     done = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "-s", str(script),
          url], capture_output=True, text=True, check=True)
     used = tree_cpu(server) - before
+    time.sleep(1)  # the last answers' records
+    added = audit_count(home) - records
     count = re.search(r"(\d+) requests in", done.stdout)
-    per = f"{used / int(count.group(1)) * 1000:.2f} ms" if count and int(count.group(1)) else "-"
-    return done.stdout + f"server CPU: {used:.1f} s, {per} per request\n"
+    n = int(count.group(1)) if count else 0
+    per = f"{used / n * 1000:.2f} ms" if n else "-"
+    return (done.stdout + f"server CPU: {used:.1f} s, {per} per request\n"
+            f"audit records added: {added:,} for {n:,} requests counted by wrk "
+            f"({'complete' if n <= added <= n + connections else 'MISMATCH'})\n")
 
 
 def main() -> None:
@@ -163,10 +177,11 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         for connections in (int(c) for c in args.connections.split(",")):
             print(f"single GET lookups (md5 and PDQ, half known), {connections} connections:")
-            print(wrk(url, home / "single.lua", args.seconds, connections, server.pid))
+            print(wrk(url, home / "single.lua", args.seconds, connections, server.pid, home))
             print(f"load {os.getloadavg()}")
         print(f"batch POST, compact body of {args.batch:,} md5 (multiply requests/s by it):")
-        print(wrk(url + "/api/v1/lookup", home / "batch.lua", args.seconds, 2, server.pid))
+        print(wrk(url + "/api/v1/lookup", home / "batch.lua", args.seconds, 2, server.pid,
+                  home))
         print(f"load {os.getloadavg()}")
     finally:
         server.terminate()
