@@ -14,7 +14,7 @@ import orjson
 import pytest
 from sqlalchemy import select
 
-from cvis.api.fast_lookup import FastLookup
+from cvis.api.fast_lookup import INLINE_QUERIES, FastLookup
 from cvis.api.lookup_batch import HEX_LENGTHS, parse_hex_batch
 from cvis.api.lookup_body import parse_lookup_body
 from cvis.audit.log import verify_log
@@ -77,6 +77,9 @@ def _requests(world: World) -> list[tuple[str, str, str, str, dict[str, Any]]]:
                  {"json": {"signal": "md5", "values": [md5["a-own"]]}}),
                 (agency, role, "POST", "/api/v1/lookup", {"content": b"{not json"}),
             ]
+    many = [f"{n:032x}" for n in range(INLINE_QUERIES)] + [md5["public"]]  # on a thread
+    rows.append(("Agency B", "analyst", "POST", "/api/v1/lookup",
+                 {"json": {"signal": "md5", "values": many}}))
     return rows
 
 
@@ -120,7 +123,7 @@ def test_hot_path_answers_and_records_as_the_application_does(
     # purpose or their token's own: per agency 4 GETs of every set + 3 naming a set it sees,
     # the unknown (upper case), PDQ and purpose=test GETs, and the compact, upper-case,
     # long-form and purpose=test POSTs; B's POST naming b-private too (A's is a 404).
-    assert answered == 2 * (4 + 3 + 3 + 4) + 1
+    assert answered == 2 * (4 + 3 + 3 + 4) + 1 + 1  # and the large batch
     suppressed = world.client.get(f"/api/v1/lookup?signal=md5&value={world.md5['public']}",
                                   headers=world.headers("Agency A", "analyst")).json()
     assert suppressed["results"][0]["matches"] == [], "A's own false-positive verdict hides it"
