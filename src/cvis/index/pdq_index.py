@@ -80,8 +80,7 @@ class PdqIndex:
 
     def __len__(self) -> int:
         st = self._state
-        live = sum(len(s) - int(np.count_nonzero(d))
-                   for s, d in zip(st.segments, st.dead, strict=True))
+        live = sum(len(s) - int(d.sum()) for s, d in zip(st.segments, st.dead, strict=True))
         return live + int(st.delta_ids.size)
 
     @property
