@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import secrets
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -79,11 +81,45 @@ def add_pdq(home: Path, count: int, first_id: int) -> list[str]:
     return sample
 
 
-def wrk(url: str, script: Path, seconds: float, connections: int) -> str:
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and all its descendants, from /proc."""
+    total, pending = 0.0, [pid]
+    while pending:
+        p = pending.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{p}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def audit_count(home: Path) -> int:
+    with sqlite3.connect(home / "cvis.db") as db:
+        return int(db.execute("SELECT count(*) FROM audit_records").fetchone()[0])
+
+
+def wrk(url: str, script: Path, seconds: float, connections: int, server: int,
+        home: Path) -> str:
+    """wrk's report, the server's CPU time per request (load on the machine from others
+    slows the requests down, not this figure), and the audit records the run added: one
+    per request wrk counted, plus those still in flight when it stopped (at most one per
+    connection)."""
+    before, records = tree_cpu(server), audit_count(home)
     done = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "-s", str(script),
          url], capture_output=True, text=True, check=True)
-    return done.stdout
+    used = tree_cpu(server) - before
+    time.sleep(1)  # the last answers' records
+    added = audit_count(home) - records
+    count = re.search(r"(\d+) requests in", done.stdout)
+    n = int(count.group(1)) if count else 0
+    per = f"{used / n * 1000:.2f} ms" if n else "-"
+    return (done.stdout + f"server CPU: {used:.1f} s, {per} per request\n"
+            f"audit records added: {added:,} for {n:,} requests counted by wrk "
+            f"({'complete' if n <= added <= n + connections else 'MISMATCH'})\n")
 
 
 def main() -> None:
@@ -95,6 +131,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch", type=int, default=100_000)
     parser.add_argument("--dir", type=Path, default=None, help="keep the store here (reused)")
+    parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn",
+                        help="uvicorn: `cvis serve`; granian: the same app under granian "
+                             "(installed separately: it is not a cvis dependency)")
     args = parser.parse_args()
     home = Path(args.dir or tempfile.mkdtemp(prefix="cvis-wrk-"))
     home.mkdir(parents=True, exist_ok=True)
@@ -122,19 +161,27 @@ def main() -> None:
     port = free_port()
     env = os.environ | {"CVIS_HOME": str(home),
                         "CVIS_DATABASE_URL": f"sqlite:///{home / 'cvis.db'}"}
-    server = subprocess.Popen([sys.executable, "-m", "cvis.cli.app", "serve", "--port", str(port),
-                               "--workers", str(args.workers)], env=env)
+    command = [sys.executable, "-m", "cvis.cli.app", "serve", "--port", str(port),
+               "--workers", str(args.workers)]
+    if args.server == "granian":
+        command = [sys.executable, "-m", "granian", "--interface", "asgi", "--loop", "uvloop",
+                   "--http", "1", "--runtime-mode", "st", "--host", "127.0.0.1",
+                   "--port", str(port), "--workers", str(args.workers),
+                   "--log-level", "warning", "cvis.api.asgi:app"]
+        env["CVIS_TIP_SCHEDULER"] = "0"
+    server = subprocess.Popen(command, env=env)
     try:
         t0 = time.perf_counter()
         wait_ready(port, token, md5s)
-        print(f"server ready in {time.perf_counter() - t0:.0f} s; load {os.getloadavg()}")
+        print(f"{args.server} ready in {time.perf_counter() - t0:.0f} s; load {os.getloadavg()}")
         url = f"http://127.0.0.1:{port}"
         for connections in (int(c) for c in args.connections.split(",")):
             print(f"single GET lookups (md5 and PDQ, half known), {connections} connections:")
-            print(wrk(url, home / "single.lua", args.seconds, connections))
+            print(wrk(url, home / "single.lua", args.seconds, connections, server.pid, home))
             print(f"load {os.getloadavg()}")
         print(f"batch POST, compact body of {args.batch:,} md5 (multiply requests/s by it):")
-        print(wrk(url + "/api/v1/lookup", home / "batch.lua", args.seconds, 2))
+        print(wrk(url + "/api/v1/lookup", home / "batch.lua", args.seconds, 2, server.pid,
+                  home))
         print(f"load {os.getloadavg()}")
     finally:
         server.terminate()

@@ -8,10 +8,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
 
 import cvis
 from cvis.accounts.service import AccountError, AuthenticationFailed
 from cvis.api.audit_middleware import API_PREFIX, audit_requests
+from cvis.api.fast_lookup import PATH as LOOKUP_PATH
+from cvis.api.fast_lookup import FastLookup
 from cvis.api.limits import BodySizeLimit
 from cvis.api.routes import (
     audit,
@@ -67,6 +70,22 @@ def _handler(status: int) -> Callable[[Request, Exception], Awaitable[JSONRespon
     return handle
 
 
+class ApiApp(FastAPI):
+    """FastAPI, with lookups that pass every check answered before the middleware stack
+    (``cvis.api.fast_lookup``); everything else, and any lookup it declines, goes through
+    the whole application."""
+
+    fast: FastLookup | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.fast is not None and scope["type"] == "http" and scope["path"] == LOOKUP_PATH:
+            left = await self.fast.handle(scope, receive, send)
+            if left is None:
+                return
+            receive = left
+        await super().__call__(scope, receive, send)
+
+
 def create_app(store: Store | None = None, settings: ServiceSettings | None = None) -> FastAPI:
     """One app per worker process; its services (store, matcher, audit writer) live on it."""
     settings = settings or load_service_settings()
@@ -80,13 +99,15 @@ def create_app(store: Store | None = None, settings: ServiceSettings | None = No
         with background(app.state.services.store):
             yield
 
-    app = FastAPI(
+    app = ApiApp(
         lifespan=lifespan,
         title="cvis",
         version=cvis.__version__,
         description="Known-image identification for child-protection investigations.",
     )
     app.state.services = Services.build(store or Store(), settings)
+    if settings.fast_lookup and settings.cache_seconds > 0:  # it trusts cached principals only
+        app.fast = FastLookup(app.state.services)
     if settings.recover_scans:  # scans whose server was killed resume when one comes back
         threading.Thread(target=recover, args=(app.state.services.store,), daemon=True).start()
     for exc_type, status in ERROR_STATUS.items():

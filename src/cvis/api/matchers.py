@@ -80,6 +80,15 @@ class MatcherCache:
         elif self.signature() != self._current.signature and not self._build_lock.locked():
             threading.Thread(target=self._build, name="cvis-matcher", daemon=True).start()
 
+    def _check(self) -> None:
+        """Rebuild (on this thread) if the sets changed since the current matcher."""
+        try:
+            current = self._current
+            if current is not None and self.signature() != current.signature:
+                self._build()
+        except Exception:  # the next caller checks again, on the slow path if need be
+            self._next_check = 0.0
+
     def match(
         self, queries: Sequence[Query], allowed_sets: set[str]
     ) -> list[list[MatchResult]]:
@@ -102,6 +111,30 @@ class MatcherCache:
                 return self._current.matcher.match_columns(queries)
             finally:
                 self._current.session.commit()
+
+    def match_columns_now(self, queries: Sequence[Query]) -> MatchColumns | None:
+        """``match_columns`` on the caller's thread (the event loop's hot path), or None when
+        that would wait: no matcher yet, or busy in another thread, or a freshness check due
+        without background refresh. The caller then takes the slow path. With background
+        refresh, a due check runs on a thread while this matcher answers (as it answers
+        while a changed index is built)."""
+        if self._current is None:
+            return None
+        if time.monotonic() >= self._next_check:
+            if not self._background:
+                return None
+            self._next_check = time.monotonic() + self._refresh * random.uniform(0.5, 1.0)
+            threading.Thread(target=self._check, name="cvis-matcher-check", daemon=True).start()
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            current = self._current
+            try:
+                return current.matcher.match_columns(queries)
+            finally:
+                current.session.commit()
+        finally:
+            self._lock.release()
 
     def _match(self, queries: Sequence[Query]) -> list[list[MatchResult]]:
         with self._lock:

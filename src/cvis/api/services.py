@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cvis import policy
@@ -43,7 +44,10 @@ class Services:
     def matchable_sets(self, actor: Actor, enabled_only: bool = True) -> SetRights:
         """The (enabled) sets the policy lets this actor match against, each with whether it
         may see their metadata (cached for ``cache_seconds`` per agency and rights)."""
+        return self.set_rights.get(_rights_key(actor, enabled_only),
+                                   self._set_rights_loader(actor, enabled_only))
 
+    def _set_rights_loader(self, actor: Actor, enabled_only: bool) -> Callable[[], SetRights]:
         def load() -> SetRights:
             with self.store.session() as session:
                 resources = set_resources(session, enabled_only=enabled_only)
@@ -53,14 +57,28 @@ class Services:
                 if policy.decide(actor, SETS_MATCH, res).allowed
             }
 
-        key = (actor.agency, actor.role, actor.rights, enabled_only)
-        return self.set_rights.get(key, load)
+        return load
+
+    def matchable_sets_cached(self, actor: Actor) -> SetRights | None:
+        """``matchable_sets(actor)`` if a fresh answer is cached (renewed ahead of its
+        expiry on a background thread), else None: nothing is read on the caller's thread."""
+        return self.set_rights.peek(_rights_key(actor, True), self._set_rights_loader(actor, True))
 
     def suppressed_for(self, agency: str) -> frozenset[tuple[str, str, str]]:
         """(set, media id, signal) of matches the agency's own false-positive verdicts hide."""
+        return self.suppressed.get(agency, self._suppressed_loader(agency))
 
+    def _suppressed_loader(self, agency: str) -> Callable[[], frozenset[tuple[str, str, str]]]:
         def load() -> frozenset[tuple[str, str, str]]:
             with self.store.session() as session:
                 return frozenset(agency_suppressed(session, agency))
 
-        return self.suppressed.get(agency, load)
+        return load
+
+    def suppressed_cached(self, agency: str) -> frozenset[tuple[str, str, str]] | None:
+        """``suppressed_for(agency)`` if a fresh answer is cached (renewed ahead), else None."""
+        return self.suppressed.peek(agency, self._suppressed_loader(agency))
+
+
+def _rights_key(actor: Actor, enabled_only: bool) -> RightsKey:
+    return (actor.agency, actor.role, actor.rights, enabled_only)

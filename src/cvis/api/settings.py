@@ -12,7 +12,13 @@ REFRESH_ENV = "CVIS_INDEX_REFRESH_SECONDS"
 CACHE_ENV = "CVIS_AUTH_CACHE_SECONDS"
 LINKAGE_STATE_ENV = "CVIS_LINKAGE_STATE"
 LINKAGE_AGENCY_ENV = "CVIS_LINKAGE_AGENCY"
+FAST_LOOKUP_ENV = "CVIS_FAST_LOOKUP"
 MAX_HASHES_PER_CALL = 100_000
+
+
+def _flag(name: str) -> bool:
+    """On unless the variable says 0, false, no or off."""
+    return os.environ.get(name, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,9 @@ class ServiceSettings:
     # Run the tip line's deadline scheduler while the app is served (its lifespan); `cvis
     # serve` runs one itself beside its workers and turns this off in them.
     tip_scheduler: bool = False
+    # Answer lookups that pass every check before the middleware stack (cvis.api.fast_lookup);
+    # off: every lookup takes the whole application (same answers and records, slower).
+    fast_lookup: bool = True
 
 
 def load_service_settings() -> ServiceSettings:
@@ -48,6 +57,6 @@ def load_service_settings() -> ServiceSettings:
         linkage_state=Path(os.environ[LINKAGE_STATE_ENV]).expanduser()
         if os.environ.get(LINKAGE_STATE_ENV) else None,
         linkage_agency=os.environ.get(LINKAGE_AGENCY_ENV, ""),
-        tip_scheduler=os.environ.get("CVIS_TIP_SCHEDULER", "1").strip().lower()
-        not in ("0", "false", "no", "off"),
+        tip_scheduler=_flag("CVIS_TIP_SCHEDULER"),
+        fast_lookup=_flag(FAST_LOOKUP_ENV),
     )

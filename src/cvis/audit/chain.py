@@ -16,9 +16,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Integer, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from cvis.audit.checkpoints import Checkpoint
@@ -54,6 +54,16 @@ def _storable(value: str) -> str:
     return value.replace("\x00", "\\x00") if isinstance(value, str) else value
 
 
+_head, _records = cast(Table, AuditHead.__table__), cast(Table, AuditRecord.__table__)
+# Built once (a statement built per batch cost more than executing it): Core statements on
+# the tables, no ORM bookkeeping.
+_BUMP = (update(_head).where(_head.c.id == HEAD_ID)
+         .values(seq=_head.c.seq + bindparam("count", type_=Integer)))
+_READ_HEAD = select(_head.c.seq, _head.c.record_hash).where(_head.c.id == HEAD_ID)
+_SET_HEAD = update(_head).where(_head.c.id == HEAD_ID).values(record_hash=bindparam("head"))
+_INSERT = insert(_records)
+
+
 def append_records(
     session: Session, entries: list[tuple[dict[str, str], datetime]], key: bytes
 ) -> tuple[int, str]:
@@ -61,22 +71,17 @@ def append_records(
 
     The head-row UPDATE comes first so concurrent writers queue.
     """
-    session.execute(
-        update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=AuditHead.seq + len(entries))
-    )
-    last_seq, prev_hash = session.execute(
-        select(AuditHead.seq, AuditHead.record_hash).where(AuditHead.id == HEAD_ID)
-    ).one()
+    connection = session.connection()
+    connection.execute(_BUMP, {"count": len(entries)})
+    last_seq, prev_hash = connection.execute(_READ_HEAD).one()
     rows = []
     for seq, (fields, at) in enumerate(entries, start=last_seq - len(entries) + 1):
         fields = {k: _storable(v) for k, v in fields.items()}
         digest = record_digest(key, prev_hash, seq, at, fields)
         rows.append({"seq": seq, "at": at, "prev_hash": prev_hash, "record_hash": digest} | fields)
         prev_hash = digest
-    session.execute(insert(AuditRecord), rows)  # Core executemany: no ORM bookkeeping
-    session.execute(
-        update(AuditHead).where(AuditHead.id == HEAD_ID).values(record_hash=prev_hash)
-    )
+    connection.execute(_INSERT, rows)  # Core executemany
+    connection.execute(_SET_HEAD, {"head": prev_hash})
     return last_seq, prev_hash
 
 

@@ -16,6 +16,7 @@ committed meanwhile, and releases their requests.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import queue
@@ -47,8 +48,11 @@ class AuditUnavailable(RuntimeError):
 class _Pending:
     fields: dict[str, str]
     at: datetime
-    done: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event | None = field(default_factory=threading.Event)
     error: Exception | None = None
+    # An event-loop waiter (write_async): its loop and the future the signer settles.
+    loop: asyncio.AbstractEventLoop | None = None
+    future: asyncio.Future[None] | None = None
 
 
 def _lock_path(store: Store) -> Path | None:
@@ -77,10 +81,26 @@ class AuditWriter:
 
     def write(self, entry: AuditEntry) -> None:
         """Block until the record is committed; raise AuditUnavailable if it was not."""
-        pending = _Pending(entry_fields(entry), utcnow())
+        done = threading.Event()
+        pending = _Pending(entry_fields(entry), utcnow(), done)
         self._queue.put(pending)
-        if not pending.done.wait(WAIT_SECONDS):
+        if not done.wait(WAIT_SECONDS):
             raise AuditUnavailable("the audit log did not answer in time")
+        if pending.error is not None:
+            raise AuditUnavailable(f"the audit log could not be written: {pending.error}")
+
+    async def write_async(self, entry: AuditEntry) -> None:
+        """``write`` for a coroutine: the record joins the same group commit, and this
+        returns once it is committed and covered by a signed checkpoint (so a request is
+        answered only after its record is durable), without holding a thread meanwhile."""
+        loop = asyncio.get_running_loop()
+        pending = _Pending(entry_fields(entry), utcnow(), None, None, loop, loop.create_future())
+        self._queue.put(pending)
+        assert pending.future is not None
+        try:
+            await asyncio.wait_for(pending.future, WAIT_SECONDS)
+        except TimeoutError:
+            raise AuditUnavailable("the audit log did not answer in time") from None
         if pending.error is not None:
             raise AuditUnavailable(f"the audit log could not be written: {pending.error}")
 
@@ -135,6 +155,22 @@ def _drain(source: queue.Queue[T]) -> list[T]:
 
 
 def _answer(waiting: list[_Pending], error: Exception | None) -> None:
+    """Release the waiters: threads one by one, each event loop once for all of its own."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
     for p in waiting:
         p.error = error
-        p.done.set()
+        if p.done is not None:
+            p.done.set()
+        if p.loop is not None and p.future is not None:
+            by_loop.setdefault(p.loop, []).append(p.future)
+    for loop, futures in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, futures)
+        except RuntimeError:  # that loop has closed: nobody is waiting any more
+            pass
+
+
+def _settle(futures: list[asyncio.Future[None]]) -> None:
+    for future in futures:
+        if not future.done():  # a waiter that gave up (timeout) has cancelled its own
+            future.set_result(None)

@@ -34,7 +34,7 @@ class SortedDigests:
         self.delta = (np.zeros((self.nwords, 0), dtype=np.uint64), np.zeros(0, dtype=np.int64))
 
     def __len__(self) -> int:
-        return int(self.ids.size - self.dead.sum() + self.delta[1].size)
+        return int(self.ids.size - np.count_nonzero(self.dead) + self.delta[1].size)
 
     def to_words(self, digests: Sequence[bytes] | np.ndarray) -> np.ndarray:
         """(nwords, k) uint64 columns of zero-padded digests."""

@@ -14,6 +14,7 @@ from cvis.api.lookup_body import LOOKUP_BODY_SCHEMA, parse_lookup_body
 from cvis.api.schemas.lookup import HashIn, LookupResponse
 from cvis.api.services import Services
 from cvis.identify.lookup import encode_matches
+from cvis.identify.matcher import MatchColumns
 from cvis.identify.matcher import Query as MatchQuery
 from cvis.policy import Actor
 from cvis.signals import get_signal_type
@@ -45,17 +46,29 @@ def allowed_sets(services: Services, actor: Actor, wanted: list[str] | None) -> 
     return {name: matchable[name] for name in wanted}
 
 
+def answer_body(queries: list[MatchQuery], allowed: dict[str, bool], found: MatchColumns | None,
+                suppressed: frozenset[tuple[str, str, str]]) -> bytes:
+    """The lookup answer, shaped for the actor as shape_matches does, from the columns
+    (``found``: the matcher's columns for ``queries``, None when no set is allowed;
+    ``suppressed``: the actor's agency's suppressions)."""
+    if not allowed or found is None:
+        results = [orjson.dumps({"query": q.value, "signal": q.signal, "matches": []})
+                   for q in queries]
+    else:
+        results = encode_matches(queries, found, allowed, suppressed)
+    # Written directly: pydantic re-validation of 100,000 rows would dominate the call.
+    return b'{"results":[' + b",".join(results) + b"]}"
+
+
 def _answer(services: Services, actor: Actor, queries: list[MatchQuery],
             sets: list[str] | None) -> Response:
     allowed = allowed_sets(services, actor, sets)
     if not allowed:
-        results = [orjson.dumps({"query": q.value, "signal": q.signal, "matches": []})
-                   for q in queries]
-    else:  # shaped for the actor as shape_matches does, from the columns
+        body = answer_body(queries, allowed, None, frozenset())
+    else:
         found = services.matchers.match_columns(queries)
-        results = encode_matches(queries, found, allowed, services.suppressed_for(actor.agency))
-    # Written directly: pydantic re-validation of 100,000 rows would dominate the call.
-    return Response(b'{"results":[' + b",".join(results) + b"]}", media_type="application/json")
+        body = answer_body(queries, allowed, found, services.suppressed_for(actor.agency))
+    return Response(body, media_type="application/json")
 
 
 @router.get("/lookup", response_model=LookupResponse)

@@ -1,0 +1,192 @@
+"""The lookup hot path (cvis.api.fast_lookup): the same answers and audit records as the whole
+application, for every caller and set relation; concurrent lookups matched and recorded
+together, each exactly once, the chain intact."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from sqlalchemy import select
+
+from cvis.api.fast_lookup import INLINE_QUERIES, FastLookup
+from cvis.api.lookup_batch import HEX_LENGTHS, parse_hex_batch
+from cvis.api.lookup_body import parse_lookup_body
+from cvis.audit.log import verify_log
+from cvis.hashsets.feedback import record_feedback
+from cvis.store.db import Store
+from cvis.store.models import AuditRecord
+from tests.service_helpers import bearer, make_accounts, make_client
+from tests.trust_helpers import World, build_world
+
+# The hot path trusts cached answers only and keeps the matcher fresh in the background.
+FAST = {"cache_seconds": 60.0, "index_refresh_seconds": 60.0, "background_refresh": True}
+AUDITED = ("component", "event", "user", "agency", "outcome", "client", "object", "purpose",
+           "detail", "claimed")
+
+
+def _last_record(store: Store) -> dict[str, Any]:
+    with store.session() as session:
+        record = session.scalars(select(AuditRecord).order_by(AuditRecord.seq.desc())).first()
+        assert record is not None
+        return {name: getattr(record, name) for name in AUDITED}
+
+
+def _requests(world: World) -> list[tuple[str, str, str, str, dict[str, Any]]]:
+    """(agency, role, method, url, kwargs): happy lookups and every kind of refusal."""
+    md5 = world.md5
+    unknown = secrets.token_hex(16)
+    rows: list[tuple[str, str, str, str, dict[str, Any]]] = []
+    for agency in ("Agency A", "Agency B"):
+        rows.append((agency, "auditor", "GET",  # the auditor holds no lookup right: 403
+                     f"/api/v1/lookup?signal=md5&value={md5['public']}", {}))
+        rows.append((agency, "auditor", "POST", "/api/v1/lookup",
+                     {"json": {"signal": "md5", "values": [md5["public"]]}}))
+        for role in ("analyst",):
+            for name in md5:
+                rows.append((agency, role, "GET", f"/api/v1/lookup?signal=md5&value={md5[name]}",
+                             {}))
+                rows.append((agency, role, "GET",
+                             f"/api/v1/lookup?signal=md5&value={md5[name]}&sets={name}", {}))
+            rows += [
+                (agency, role, "GET", f"/api/v1/lookup?signal=MD5&value={unknown.upper()}", {}),
+                (agency, role, "GET", "/api/v1/lookup?signal=md5&value=xyz", {}),
+                (agency, role, "GET", f"/api/v1/lookup?signal=pdq&value={'0' * 64}", {}),
+                (agency, role, "GET", f"/api/v1/lookup?signal=md5&value={unknown}&purpose=other",
+                 {}),
+                (agency, role, "GET", f"/api/v1/lookup?signal=md5&value={unknown}&purpose=test",
+                 {}),
+                (agency, role, "GET", f"/api/v1/lookup?signal=md5&signal=md5&value={unknown}",
+                 {}),
+                (agency, role, "POST", "/api/v1/lookup",
+                 {"json": {"signal": "md5", "values": [*md5.values(), unknown]}}),
+                (agency, role, "POST", "/api/v1/lookup",
+                 {"json": {"signal": "md5", "values": [md5["public"].upper(), unknown]}}),
+                (agency, role, "POST", "/api/v1/lookup",
+                 {"json": {"signal": "md5", "values": [unknown], "sets": ["b-private"]}}),
+                (agency, role, "POST", "/api/v1/lookup",
+                 {"json": {"hashes": [{"signal": "md5", "value": md5["b-shared"]}]}}),
+                (agency, role, "POST", "/api/v1/lookup", {"json": {"signal": "md5",
+                                                                   "values": ["x"]}}),
+                (agency, role, "POST", "/api/v1/lookup?purpose=test",
+                 {"json": {"signal": "md5", "values": [md5["a-own"]]}}),
+                (agency, role, "POST", "/api/v1/lookup", {"content": b"{not json"}),
+            ]
+    many = [f"{n:032x}" for n in range(INLINE_QUERIES)] + [md5["public"]]  # on a thread
+    rows.append(("Agency B", "analyst", "POST", "/api/v1/lookup",
+                 {"json": {"signal": "md5", "values": many}}))
+    return rows
+
+
+def test_hot_path_answers_and_records_as_the_application_does(
+    sqlite_store: Store, tmp_path: Path, sample_pictures: dict[str, Path]
+) -> None:
+    world = build_world(sqlite_store, tmp_path, sample_pictures, **FAST)
+    with sqlite_store.session() as session:  # Agency A marks a public match false positive
+        record_feedback(session, world.matches["Agency A"], "false_positive",
+                        examiner="analyst-Agency A", agency="Agency A")
+    slow = make_client(sqlite_store, world.evidence, **FAST, fast_lookup=False)
+    fast_app = world.client.app
+    fast: FastLookup = fast_app.fast  # type: ignore[attr-defined]
+    answered = 0
+    original = fast._answer
+
+    async def counting(*args: Any) -> None:
+        nonlocal answered
+        answered += 1
+        await original(*args)
+
+    fast._answer = counting  # type: ignore[method-assign]
+    for agency in ("Agency A", "Agency B"):  # warm the caches the hot path reads
+        for role in ("analyst", "auditor"):
+            world.client.get(f"/api/v1/lookup?signal=md5&value={'0' * 32}",
+                             headers=world.headers(agency, role))
+    answered, differences = 0, []
+    requests = _requests(world)
+    for agency, role, method, url, kwargs in requests:
+        headers = world.headers(agency, role)
+        a = world.client.request(method, url, headers=headers, **kwargs)
+        record_a = _last_record(sqlite_store)
+        b = slow.request(method, url, headers=headers, **kwargs)
+        record_b = _last_record(sqlite_store)
+        if (a.status_code, a.content, record_a) != (b.status_code, b.content, record_b):
+            differences.append(f"{agency} {role} {method} {url} {kwargs}: "
+                               f"{a.status_code} {a.text[:200]} {record_a} | "
+                               f"{b.status_code} {b.text[:200]} {record_b}")
+    assert not differences, "\n".join(differences)
+    # Took the hot path: the analysts' well-formed lookups of sets they may match, with no
+    # purpose or their token's own: per agency 4 GETs of every set + 3 naming a set it sees,
+    # the unknown (upper case), PDQ and purpose=test GETs, and the compact, upper-case,
+    # long-form and purpose=test POSTs; B's POST naming b-private too (A's is a 404).
+    assert answered == 2 * (4 + 3 + 3 + 4) + 1 + 1  # and the large batch
+    suppressed = world.client.get(f"/api/v1/lookup?signal=md5&value={world.md5['public']}",
+                                  headers=world.headers("Agency A", "analyst")).json()
+    assert suppressed["results"][0]["matches"] == [], "A's own false-positive verdict hides it"
+    assert verify_log(sqlite_store).intact
+
+
+@pytest.mark.parametrize("signal", sorted(HEX_LENGTHS))
+def test_the_batch_shortcut_takes_only_values_its_validator_keeps(signal: str) -> None:
+    length = HEX_LENGTHS[signal]
+    normal = [secrets.token_hex(length // 2) for _ in range(3)]
+    raw = orjson.dumps({"signal": signal, "values": normal})
+    batch = parse_hex_batch(raw)
+    assert batch is not None and batch.queries() == parse_lookup_body(raw)[0]
+    for odd in (normal[0].upper(), f" {normal[0]}", normal[0][:-1], "g" * length, 7, "é" * length):
+        assert parse_hex_batch(orjson.dumps({"signal": signal, "values": [odd]})) is None, odd
+
+
+REQUESTS = 120
+
+
+def test_a_flood_of_lookups_is_recorded_once_each_in_an_intact_chain(
+    store: Store, tmp_path: Path
+) -> None:
+    tokens = make_accounts(store)
+    client = make_client(store, tmp_path, **FAST)
+    app = client.app
+    writer = app.state.services.audit  # type: ignore[attr-defined]
+    batches: list[int] = []
+    flush = writer._flush
+
+    def counted(batch: list[Any]) -> None:
+        batches.append(len(batch))
+        flush(batch)
+
+    writer._flush = counted
+    headers = bearer(tokens["analyst"])
+    assert client.get(f"/api/v1/lookup?signal=md5&value={'0' * 32}",
+                      headers=headers).status_code == 200  # fills the caches
+    with store.session() as session:
+        before = session.scalar(select(AuditRecord.seq).order_by(AuditRecord.seq.desc()))
+    values = [f"{n:032x}" for n in range(REQUESTS)]
+    bad = {n for n in range(0, REQUESTS, 10)}  # malformed: the application's 400, recorded
+
+    async def flood() -> list[int]:
+        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://cvis") as http:
+            async def one(n: int) -> int:
+                value = values[n] + ("z" if n in bad else "")
+                r = await http.get(f"/api/v1/lookup?signal=md5&value={value}", headers=headers)
+                return r.status_code
+
+            return await asyncio.gather(*(one(n) for n in range(REQUESTS)))
+
+    statuses = asyncio.run(flood())
+    assert statuses == [400 if n in bad else 200 for n in range(REQUESTS)]
+    with store.session() as session:
+        objects = session.scalars(select(AuditRecord.object).where(
+            AuditRecord.seq > before, AuditRecord.event.in_(["lookup", "GET /api/v1/lookup"])
+        )).all()
+    wanted = [f"md5:{values[n]}" for n in range(REQUESTS) if n not in bad]
+    assert sorted(o for o in objects if o.startswith("md5:")) == sorted(wanted)
+    assert len([o for o in objects if "?signal" in o]) == len(bad)
+    assert len(objects) == REQUESTS, "one record per request, no more"
+    assert max(batches) > 1, "concurrent requests' records were committed together"
+    report = verify_log(store)
+    assert report.intact, report.problem
