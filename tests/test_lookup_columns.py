@@ -115,9 +115,10 @@ def test_columnar_lookup_equals_the_per_hit_reference(store: Store) -> None:
 def test_lookup_lines_keep_errors_in_place(store: Store) -> None:
     _fill(store)
     with store.session() as session:
-        rows = list(lookup_jsonl(Matcher(session), [f"{3:032x}", "zz", "", f"{4:032x}"]))
-    assert [failed for _, failed in rows] == [False, True, False]
-    parsed = [orjson.loads(line) for line, _ in rows]
+        batches = list(lookup_jsonl(Matcher(session), [f"{3:032x}", "zz", "", f"{4:032x}"]))
+    assert [failed for _, failed in batches] == [1]
+    parsed = [orjson.loads(line) for line in batches[0][0].splitlines()]
+    assert len(parsed) == 3 and batches[0][0].endswith(b"\n")
     assert parsed[1]["matches"] == [] and "error" in parsed[1]
     assert {m["media_id"] for m in parsed[0]["matches"]} and all(
         m["signal"] == "md5" for m in parsed[2]["matches"])

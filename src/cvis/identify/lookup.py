@@ -63,11 +63,12 @@ def lookup_lines(
 
 def lookup_jsonl(
     matcher: Matcher, lines: Iterable[str], signal: str | None = None
-) -> Iterator[tuple[bytes, bool]]:
-    """The rows of ``lookup_lines`` as JSON lines (bytes), each with whether it is an error.
+) -> Iterator[tuple[bytes, int]]:
+    """The rows of ``lookup_lines`` as JSON lines, a batch of lines (bytes) at a time, each
+    with how many of its lines are errors (malformed hashes, kept in place).
 
     The hot path of ``cvis lookup``: the matches of a batch arrive as columns and are
-    written from them, each known item's fields encoded once per batch, not once per hit.
+    written from them (``encode_lines``), each known item's fields encoded once per batch.
     """
     stripped = (line.strip() for line in lines)
     wanted = (line for line in stripped if line and not line.startswith("#"))
@@ -80,13 +81,19 @@ def lookup_jsonl(
             except InvalidSignalValue as exc:
                 parsed.append(str(exc))
         queries = [q for q in parsed if isinstance(q, Query)]
-        encoded = iter(encode_matches(queries, matcher.match_columns(queries)))
+        found = matcher.match_columns(queries)
+        if len(queries) == len(batch):
+            yield encode_lines(queries, found), 0
+            continue
+        encoded = iter(encode_matches(queries, found))
+        out = []
         for line, q in zip(batch, parsed, strict=True):
             if isinstance(q, Query):
-                yield next(encoded) + b"\n", False
+                out.append(next(encoded) + b"\n")
             else:
                 row: dict[str, Any] = {"query": line, "signal": signal, "matches": [], "error": q}
-                yield dumps(row) + b"\n", True
+                out.append(dumps(row) + b"\n")
+        yield b"".join(out), len(batch) - len(queries)
 
 
 def encode_matches(
@@ -101,32 +108,75 @@ def encode_matches(
     metadata emptied where it says False, the agency's own suppressions dropped), here
     per known item and per hit as arrays rather than per match as dictionaries.
     """
+    pieces, starts = _pieces(queries, found, may_see, suppressed, b"]}")
+    bounds = starts.tolist()
+    return [b"".join(pieces[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+def encode_lines(queries: Sequence[Query], found: MatchColumns) -> bytes:
+    """``encode_matches``'s objects as JSON lines, in one ``bytes``."""
+    pieces, _ = _pieces(queries, found, None, (), b"]}\n")
+    return b"".join(pieces)
+
+
+def _pieces(
+    queries: Sequence[Query], found: MatchColumns, may_see: Mapping[str, bool] | None,
+    suppressed: Collection[tuple[str, str, str]], end: bytes,
+) -> tuple[list[bytes], np.ndarray]:
+    """The output as a list of byte strings to join, and where each query's begin.
+
+    Every fragment is encoded once: per known item its head (set, media id; with and
+    without the comma that separates it from the previous match) and its tail (its
+    metadata), per (signal, distance) the middle. A hit is three references into those,
+    placed by array operations: no Python work per hit.
+    """
     dumps, facts = orjson.dumps, found.facts
     rows, distances, q = found.rows, found.distances, found.queries
     names = sorted({query.signal for query in queries})
     if may_see is not None or suppressed:
         keep = _visible(queries, found, names, may_see, suppressed)
         rows, distances, q = rows[keep], distances[keep], q[keep]
+    count = len(facts.pk)
     blank = [may_see is not None and not may_see.get(s, True) for s in facts.set_name]
     heads = [b'{"set":' + dumps(s) + b',"media_id":' + dumps(m) + b',"signal":'
              for s, m in zip(facts.set_name, facts.media_id, strict=True)]
-    tails = [_NO_METADATA if hidden else b',"category":' + dumps(c) + b',"series":' + dumps(s)
-             + b',"victim_identified":' + dumps(v) + b"}"
-             for c, s, v, hidden in zip(facts.category, facts.series, facts.victim_identified,
-                                        blank, strict=True)]
-    bounds = np.searchsorted(q, np.arange(len(queries) + 1)).tolist()
-    row_list, distance_list = rows.tolist(), distances.tolist()
+    head_of = _objects(heads + [b"," + head for head in heads])  # [count:]: not the first
+    tail_of = _objects([
+        _NO_METADATA if hidden else b',"category":' + dumps(c) + b',"series":' + dumps(s)
+        + b',"victim_identified":' + dumps(v) + b"}"
+        for c, s, v, hidden in zip(facts.category, facts.series, facts.victim_identified,
+                                   blank, strict=True)])
+    width = int(distances.max(initial=0)) + 1
     encoded = {name: dumps(name) for name in names}
-    out = []
-    for i, query in enumerate(queries):
-        name = encoded[query.signal]
-        lo, hi = bounds[i], bounds[i + 1]
-        mid = name + b',"distance":'
-        matches = b",".join([heads[r] + mid + b"%d" % d + tails[r]
-                             for r, d in zip(row_list[lo:hi], distance_list[lo:hi], strict=True)])
-        out.append(b'{"query":' + dumps(query.value) + b',"signal":' + name + b',"matches":['
-                   + matches + b"]}")
-    return out
+    middle = _objects([encoded[name] + b',"distance":%d' % d
+                       for name in names for d in range(width)])
+    code = {name: n for n, name in enumerate(names)}
+    signal_of = np.fromiter((code[query.signal] for query in queries), np.int64, len(queries))
+
+    per_query = np.bincount(q, minlength=len(queries)) if q.size else \
+        np.zeros(len(queries), np.int64)
+    starts = np.zeros(len(queries) + 1, dtype=np.int64)
+    np.cumsum(2 + 3 * per_query, out=starts[1:])
+    first_hit = np.zeros(len(queries) + 1, dtype=np.int64)
+    np.cumsum(per_query, out=first_hit[1:])
+    pieces = np.empty(int(starts[-1]), dtype=object)
+    pieces[starts[:-1]] = _objects([b'{"query":' + dumps(query.value) + b',"signal":'
+                                    + encoded[query.signal] + b',"matches":['
+                                    for query in queries])
+    pieces[starts[1:] - 1] = end
+    if q.size:
+        local = np.arange(q.size, dtype=np.int64) - first_hit[q]  # the hit's rank in its query
+        at = starts[q] + 1 + 3 * local
+        pieces[at] = head_of[rows + count * (local > 0)]
+        pieces[at + 1] = middle[signal_of[q] * width + distances]
+        pieces[at + 2] = tail_of[rows]
+    return pieces.tolist(), starts
+
+
+def _objects(items: list[bytes]) -> np.ndarray:
+    array = np.empty(len(items), dtype=object)
+    array[:] = items
+    return array
 
 
 _NO_METADATA = b',"category":null,"series":null,"victim_identified":null}'
