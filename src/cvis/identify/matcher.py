@@ -24,7 +24,7 @@ from cvis.hashsets.feedback import suppressed_signal_ids
 from cvis.identify.index_cache import MatchIndexes, load_indexes
 from cvis.index.signal_index import search_columns
 from cvis.signals import SIGNAL_TYPES
-from cvis.store.models import HashSet, KnownMedia, KnownSignal
+from cvis.store.models import HashSet, KnownMedia
 
 if TYPE_CHECKING:
     from cvis.hashing import HashRecord
@@ -222,8 +222,8 @@ class Matcher:
         sqlite = connection.dialect.name == "sqlite"
         # The driver's rows as they come: SQLAlchemy's per-row result processing cost more
         # than the query; SQLite's booleans (0/1) are turned into bools here.
-        rows: list[tuple[Any, ...]] = connection.exec_driver_sql(
-            _FACTS[sqlite], (_id_list(connection, wanted),)).fetchall()
+        rows: list[tuple[Any, ...]] = [tuple(r) for r in connection.exec_driver_sql(
+            _FACTS[sqlite], (_id_list(connection, wanted),)).fetchall()]
         if sqlite:
             rows = [r[:6] + (None if r[6] is None else bool(r[6]),) for r in rows]
         facts = KnownFacts.of(rows, self._sets)
@@ -231,7 +231,8 @@ class Matcher:
 
 
 _FACT_COLUMNS = ("SELECT s.id, m.id, m.set_id, m.media_id, m.category, m.series, "
-                 "m.victim_identified FROM known_signals s JOIN known_media m ON m.id = s.media_pk ")
+                 "m.victim_identified FROM known_signals s "
+                 "JOIN known_media m ON m.id = s.media_pk ")
 _FACTS = {  # one bound value for the whole id list: nothing to compile or chunk per id
     True: _FACT_COLUMNS + "WHERE s.id IN (SELECT value FROM json_each(?))",  # SQLite
     False: _FACT_COLUMNS + "WHERE s.id = ANY(%s)",  # PostgreSQL: an int8 array
