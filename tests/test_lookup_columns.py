@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from cvis.hashsets.access import shape_matches
 from cvis.hashsets.feedback import suppress
-from cvis.identify.lookup import encode_matches, lookup_jsonl
+from cvis.identify.lookup import encode_lines, encode_matches, lookup_jsonl
 from cvis.identify.matcher import Matcher, Query, set_threshold
 from cvis.signals import SIGNAL_TYPES
 from cvis.store.db import Store
@@ -102,8 +102,10 @@ def test_columnar_lookup_equals_the_per_hit_reference(store: Store) -> None:
     assert sum(map(len, expected)) > 200  # the set is crowded enough to say something
     with store.session() as session:
         matcher = Matcher(session)
-        lines = encode_matches(queries, matcher.match_columns(queries))
+        found = matcher.match_columns(queries)
+        lines = encode_matches(queries, found)
         objects = matcher.match(queries)
+    assert encode_lines(queries, found) == b"".join(line + b"\n" for line in lines)
     got = [orjson.loads(line) for line in lines]
     assert [row["matches"] for row in got] == expected
     assert [(row["query"], row["signal"]) for row in got] == [(q.value, q.signal)
