@@ -42,7 +42,7 @@ def _found(store: Store, value: str) -> list[str]:
 @pytest.fixture
 def filled(store: Store) -> tuple[Store, list[str]]:
     rnd = random.Random(11)
-    values = [_pdq(rnd) for _ in range(3000)]  # enough for an indexed (not scanned) segment
+    values = [_pdq(rnd) for _ in range(400)]
     with store.session() as session:
         session.add(HashSet(name="S", thresholds={"pdq": 31}))
         session.add(HashSet(name="Other", thresholds={"pdq": 31}))
