@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from cvis.hashsets.access import shape_matches
 from cvis.hashsets.feedback import suppress
-from cvis.identify.lookup import encode_matches, lookup_jsonl
+from cvis.identify.lookup import encode_lines, encode_matches, lookup_jsonl
 from cvis.identify.matcher import Matcher, Query, set_threshold
 from cvis.signals import SIGNAL_TYPES
 from cvis.store.db import Store
@@ -102,8 +102,10 @@ def test_columnar_lookup_equals_the_per_hit_reference(store: Store) -> None:
     assert sum(map(len, expected)) > 200  # the set is crowded enough to say something
     with store.session() as session:
         matcher = Matcher(session)
-        lines = encode_matches(queries, matcher.match_columns(queries))
+        found = matcher.match_columns(queries)
+        lines = encode_matches(queries, found)
         objects = matcher.match(queries)
+    assert encode_lines(queries, found) == b"".join(line + b"\n" for line in lines)
     got = [orjson.loads(line) for line in lines]
     assert [row["matches"] for row in got] == expected
     assert [(row["query"], row["signal"]) for row in got] == [(q.value, q.signal)
@@ -115,9 +117,10 @@ def test_columnar_lookup_equals_the_per_hit_reference(store: Store) -> None:
 def test_lookup_lines_keep_errors_in_place(store: Store) -> None:
     _fill(store)
     with store.session() as session:
-        rows = list(lookup_jsonl(Matcher(session), [f"{3:032x}", "zz", "", f"{4:032x}"]))
-    assert [failed for _, failed in rows] == [False, True, False]
-    parsed = [orjson.loads(line) for line, _ in rows]
+        batches = list(lookup_jsonl(Matcher(session), [f"{3:032x}", "zz", "", f"{4:032x}"]))
+    assert [failed for _, failed in batches] == [1]
+    parsed = [orjson.loads(line) for line in batches[0][0].splitlines()]
+    assert len(parsed) == 3 and batches[0][0].endswith(b"\n")
     assert parsed[1]["matches"] == [] and "error" in parsed[1]
     assert {m["media_id"] for m in parsed[0]["matches"]} and all(
         m["signal"] == "md5" for m in parsed[2]["matches"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
@@ -14,7 +15,9 @@ from cvis.identify.matcher import MatchColumns, Matcher, Query
 from cvis.signals import guess_crypto_signal, normalize
 from cvis.signals.base import InvalidSignalValue
 
-BATCH = 5000
+# Lines looked up together: each batch reads its known items' facts and encodes their
+# fragments once, so fewer, larger batches cost less (memory grows with a batch's hits).
+BATCH = 20_000
 
 
 def parse_query(line: str, signal: str | None) -> Query:
@@ -63,11 +66,12 @@ def lookup_lines(
 
 def lookup_jsonl(
     matcher: Matcher, lines: Iterable[str], signal: str | None = None
-) -> Iterator[tuple[bytes, bool]]:
-    """The rows of ``lookup_lines`` as JSON lines (bytes), each with whether it is an error.
+) -> Iterator[tuple[bytes, int]]:
+    """The rows of ``lookup_lines`` as JSON lines, a batch of lines (bytes) at a time, each
+    with how many of its lines are errors (malformed hashes, kept in place).
 
     The hot path of ``cvis lookup``: the matches of a batch arrive as columns and are
-    written from them, each known item's fields encoded once per batch, not once per hit.
+    written from them (``encode_lines``), each known item's fields encoded once per batch.
     """
     stripped = (line.strip() for line in lines)
     wanted = (line for line in stripped if line and not line.startswith("#"))
@@ -80,13 +84,19 @@ def lookup_jsonl(
             except InvalidSignalValue as exc:
                 parsed.append(str(exc))
         queries = [q for q in parsed if isinstance(q, Query)]
-        encoded = iter(encode_matches(queries, matcher.match_columns(queries)))
+        found = matcher.match_columns(queries)
+        if len(queries) == len(batch):
+            yield encode_lines(queries, found), 0
+            continue
+        encoded = iter(encode_matches(queries, found))
+        out = []
         for line, q in zip(batch, parsed, strict=True):
             if isinstance(q, Query):
-                yield next(encoded) + b"\n", False
+                out.append(next(encoded) + b"\n")
             else:
                 row: dict[str, Any] = {"query": line, "signal": signal, "matches": [], "error": q}
-                yield dumps(row) + b"\n", True
+                out.append(dumps(row) + b"\n")
+        yield b"".join(out), len(batch) - len(queries)
 
 
 def encode_matches(
@@ -101,6 +111,91 @@ def encode_matches(
     metadata emptied where it says False, the agency's own suppressions dropped), here
     per known item and per hit as arrays rather than per match as dictionaries.
     """
+    pieces, starts = _pieces(_fragments(queries, found, may_see, suppressed), b"]}")
+    bounds = starts.tolist()
+    return [b"".join(pieces[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+def encode_lines(queries: Sequence[Query], found: MatchColumns) -> bytes:
+    """``encode_matches``'s objects as JSON lines, in one ``bytes``.
+
+    Built as bytes arrays, not Python objects: each output unit (a query's opening, a hit,
+    a query's end) is three fragments copied from zero-padded tables of fragments, and the
+    padding is dropped in one pass (JSON from orjson holds no zero byte): a few array
+    passes per block of units, however many distinct known items. (Joining a list of
+    fragment objects costs a cache miss or more per fragment when the known items number
+    in the hundreds of thousands.)
+    """
+    parts = _fragments(queries, found, None, ())
+    tables = [_padded(parts.heads + parts.openings + [b"]}\n", b""]),
+              _padded(parts.middles + [b""]), _padded(parts.tails + [b""])]
+    if any(t is None for t in tables) or sum(t.shape[1] for t in tables if t is not None) \
+            > _WIDEST:  # a NUL byte (never in orjson's output) or very long fields: objects
+        pieces, _ = _pieces(parts, b"]}\n")
+        return b"".join(pieces)
+    q, local, count = parts.queries, parts.local, len(parts.tails)
+    units = np.zeros(len(queries) + 1, dtype=np.int64)
+    np.cumsum(2 + parts.per_query, out=units[1:])
+    total = int(units[-1])
+    opening, end = 2 * count, 2 * count + len(queries)
+    first = np.full(total, end + 1, dtype=np.int64)  # unused units: the empty fragment
+    second = np.full(total, len(parts.middles), dtype=np.int64)
+    third = np.full(total, count, dtype=np.int64)
+    first[units[:-1]] = opening + np.arange(len(queries))
+    first[units[1:] - 1] = end
+    if q.size:
+        at = units[q] + 1 + local
+        first[at] = parts.rows + count * (local > 0)
+        second[at] = parts.middle
+        third[at] = parts.rows
+    out = []
+    for start in range(0, total, _BLOCK):
+        block = slice(start, start + _BLOCK)
+        data = np.concatenate([table[k] for table, k in  # type: ignore[index]
+                               zip(tables, (first[block], second[block], third[block]),
+                                   strict=True)], axis=1).ravel()
+        out.append(data[data != 0].tobytes())  # the padding is the only zero byte
+    return b"".join(out)
+
+
+_BLOCK = 1 << 16  # output units per array pass: a few MB at a time
+_WIDEST = 1024  # bytes of padded fragments per unit beyond which objects are joined instead
+
+
+def _padded(items: list[bytes]) -> np.ndarray | None:
+    """Fragments as rows of a zero-padded uint8 table; None if one holds a zero byte."""
+    lengths = np.fromiter(map(len, items), np.int64, len(items))
+    width = max(1, int(lengths.max(initial=0)))
+    joined = np.frombuffer(b"".join(items), dtype=np.uint8)
+    if not joined.all():
+        return None
+    table = np.zeros((len(items), width), dtype=np.uint8)
+    table[np.arange(width) < lengths[:, None]] = joined
+    return table
+
+
+@dataclass(frozen=True)
+class _Fragments:
+    """Every fragment of a batch's output encoded once, and per hit which ones it takes:
+    per known item its head (set, media id; ``heads[count:]`` with the comma that
+    follows a previous match) and its tail (metadata); per (signal, distance) a middle;
+    per query its opening. Hits are in output order (by query, then rank)."""
+
+    heads: list[bytes]
+    tails: list[bytes]
+    middles: list[bytes]
+    openings: list[bytes]
+    queries: np.ndarray  # per hit: query number
+    rows: np.ndarray  # per hit: known item row (its head and tail)
+    middle: np.ndarray  # per hit: middle number
+    local: np.ndarray  # per hit: rank within its query
+    per_query: np.ndarray  # hits per query
+
+
+def _fragments(
+    queries: Sequence[Query], found: MatchColumns, may_see: Mapping[str, bool] | None,
+    suppressed: Collection[tuple[str, str, str]],
+) -> _Fragments:
     dumps, facts = orjson.dumps, found.facts
     rows, distances, q = found.rows, found.distances, found.queries
     names = sorted({query.signal for query in queries})
@@ -110,23 +205,52 @@ def encode_matches(
     blank = [may_see is not None and not may_see.get(s, True) for s in facts.set_name]
     heads = [b'{"set":' + dumps(s) + b',"media_id":' + dumps(m) + b',"signal":'
              for s, m in zip(facts.set_name, facts.media_id, strict=True)]
-    tails = [_NO_METADATA if hidden else b',"category":' + dumps(c) + b',"series":' + dumps(s)
-             + b',"victim_identified":' + dumps(v) + b"}"
-             for c, s, v, hidden in zip(facts.category, facts.series, facts.victim_identified,
-                                        blank, strict=True)]
-    bounds = np.searchsorted(q, np.arange(len(queries) + 1)).tolist()
-    row_list, distance_list = rows.tolist(), distances.tolist()
+    tails = [
+        _NO_METADATA if hidden else b',"category":' + dumps(c) + b',"series":' + dumps(s)
+        + b',"victim_identified":' + dumps(v) + b"}"
+        for c, s, v, hidden in zip(facts.category, facts.series, facts.victim_identified,
+                                   blank, strict=True)]
+    width = int(distances.max(initial=0)) + 1
     encoded = {name: dumps(name) for name in names}
-    out = []
-    for i, query in enumerate(queries):
-        name = encoded[query.signal]
-        lo, hi = bounds[i], bounds[i + 1]
-        mid = name + b',"distance":'
-        matches = b",".join([heads[r] + mid + b"%d" % d + tails[r]
-                             for r, d in zip(row_list[lo:hi], distance_list[lo:hi], strict=True)])
-        out.append(b'{"query":' + dumps(query.value) + b',"signal":' + name + b',"matches":['
-                   + matches + b"]}")
-    return out
+    code = {name: n for n, name in enumerate(names)}
+    signal_of = np.fromiter((code[query.signal] for query in queries), np.int64, len(queries))
+    per_query = np.bincount(q, minlength=len(queries)) if q.size else \
+        np.zeros(len(queries), np.int64)
+    first_hit = np.zeros(len(queries) + 1, dtype=np.int64)
+    np.cumsum(per_query, out=first_hit[1:])
+    return _Fragments(
+        heads=heads + [b"," + head for head in heads],
+        tails=tails,
+        middles=[encoded[name] + b',"distance":%d' % d for name in names for d in range(width)],
+        openings=[b'{"query":' + dumps(query.value) + b',"signal":' + encoded[query.signal]
+                  + b',"matches":[' for query in queries],
+        queries=q, rows=rows, middle=signal_of[q] * width + distances,
+        local=np.arange(q.size, dtype=np.int64) - first_hit[q],
+        per_query=per_query,
+    )
+
+
+def _pieces(parts: _Fragments, end: bytes) -> tuple[list[bytes], np.ndarray]:
+    """The output as a list of fragment objects to join, and where each query's begin:
+    a hit is three references, placed by array operations (no Python work per hit)."""
+    count, q, local = len(parts.tails), parts.queries, parts.local
+    starts = np.zeros(len(parts.openings) + 1, dtype=np.int64)
+    np.cumsum(2 + 3 * parts.per_query, out=starts[1:])
+    pieces = np.empty(int(starts[-1]), dtype=object)
+    pieces[starts[:-1]] = _objects(parts.openings)
+    pieces[starts[1:] - 1] = end
+    if q.size:
+        at = starts[q] + 1 + 3 * local
+        pieces[at] = _objects(parts.heads)[parts.rows + count * (local > 0)]
+        pieces[at + 1] = _objects(parts.middles)[parts.middle]
+        pieces[at + 2] = _objects(parts.tails)[parts.rows]
+    return pieces.tolist(), starts
+
+
+def _objects(items: list[bytes]) -> np.ndarray:
+    array = np.empty(len(items), dtype=object)
+    array[:] = items
+    return array
 
 
 _NO_METADATA = b',"category":null,"series":null,"victim_identified":null}'

@@ -102,6 +102,16 @@ class KnownSignal(Base):
     )
 
 
+class SignalChanges(Base):
+    """One row: a counter the database's triggers bump on every change to ``known_signals``
+    (and on media moved between sets); the matcher's index cache is keyed by it
+    (migration 0007_signal_changes)."""
+
+    __tablename__ = "signal_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    changes: Mapped[int] = mapped_column(BigInteger)
+
+
 class Case(Base):
     __tablename__ = "cases"
     id: Mapped[int] = mapped_column(primary_key=True)
