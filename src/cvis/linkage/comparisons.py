@@ -158,13 +158,25 @@ def build(fields: list[str],
 def blocking_rules(fields: list[str]) -> list[str]:
     """Candidate-pair rules: names with variants, names by consonants, DOB with a name,
     swapped names, shared identifiers. Each is cheap on its own; together they catch
-    a typo in any one of name or date."""
-    rules = [
-        "l.given_canon = r.given_canon AND l.family_canon = r.family_canon",
-        "l.given_skel = r.given_skel AND l.family_skel = r.family_skel",
-    ]
-    if "dob" in fields:
-        rules += [
+    a typo in any one of name or date.
+
+    With a date of birth, a name alone blocks only when it is uncommon (the flags of
+    features.mark_common_names); a common name blocks together with the year of birth
+    (a slip in day or month, a 1 January placeholder) or with month and day (a slip in
+    the year), so that the candidate pairs grow about linearly with the tables, not with
+    the square of the commonest names' frequencies."""
+    canon = "l.given_canon = r.given_canon AND l.family_canon = r.family_canon"
+    skel = "l.given_skel = r.given_skel AND l.family_skel = r.family_skel"
+    if "dob" not in fields:
+        rules = [canon, skel]
+    else:
+        rules = [
+            f"{canon} AND l.name_uncommon = 'Y'",
+            f"{skel} AND l.skel_uncommon = 'Y'",
+            f"{canon} AND l.dob_year = r.dob_year",
+            f"{canon} AND l.dob_md = r.dob_md",
+            f"{skel} AND l.dob_year = r.dob_year",
+            f"{skel} AND l.dob_md = r.dob_md",
             "l.dob_block = r.dob_block AND l.given_canon = r.given_canon",
             "l.dob_block = r.dob_block AND l.family_skel = r.family_skel",
             "l.dob_dm = r.dob_block AND l.family_skel = r.family_skel",

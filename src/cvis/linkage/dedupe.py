@@ -13,6 +13,7 @@ def duplicates(engine: Engine, frame: pd.DataFrame, threshold: float = 0.5) -> p
     fields = [f for f in features.PLAIN_FIELDS
               if f in frame.columns and frame[f].notna().any()]
     rows = features.splink_input(frame, fields)
+    features.mark_common_names(rows, rows)
     linker = engine.linker([rows], model.settings(fields, link_type="dedupe_only"))
     model.fit(linker, fields)
     pairs = linker.inference.predict(threshold_match_probability=threshold).as_pandas_dataframe()

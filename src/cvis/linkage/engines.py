@@ -94,6 +94,12 @@ class Engine:
         return Linker(names, settings, DuckDBAPI(connection=con), input_table_aliases=names,
                       set_up_basic_logging=False)
 
+    def release(self, linker: Any) -> None:
+        """Free a finished linker's database now (DuckDB: close its connection, tables and
+        all) rather than whenever the garbage collector reaches Splink's reference cycles."""
+        if self.spark is None:
+            linker._db_api._con.close()
+
     def _spark_table(self, frame: pd.DataFrame) -> Any:
         from pyspark.sql import types as T
 

@@ -168,7 +168,41 @@ def splink_input(frame: pd.DataFrame, fields: list[str], side: str = "r") -> pd.
         out["dob_ph"] = pd.Series("Y", index=out.index, dtype=object).where(placeholder, None)
         out["dob_block"] = out["dob"].where(~placeholder, None)
         out["dob_dm"] = dob_day_month_swapped(out["dob_block"])
+        # blocking keys for common names (see comparisons.blocking_rules): the year, which a
+        # 1 January placeholder still carries, and the month and day of a real date
+        year = out["dob"].astype("string").str.slice(0, 4)
+        out["dob_year"] = year.astype(object).where(year.gt("1901").fillna(False), None)
+        out["dob_md"] = out["dob_block"].astype("string").str.slice(5, 10).astype(object)
+        out["dob_md"] = out["dob_md"].where(out["dob_block"].notna(), None)
     return out
+
+
+#: A name (given and family, by canonical form or by consonants) that more index records
+#: than this carry is common: on its own it would pair each registrant of that name with
+#: all of them, and the candidate pairs would grow with the square of the name's
+#: frequency. Common names are blocked only together with a part of the date of birth
+#: (see comparisons.blocking_rules); without one, so many namesakes leave a name, sex and
+#: state far below the review floor anyway.
+COMMON_NAME_RECORDS = 100
+
+#: (flag column, name columns) of the name-only blocking keys.
+NAME_KEYS: tuple[tuple[str, tuple[str, str]], ...] = (
+    ("name_uncommon", ("given_canon", "family_canon")),
+    ("skel_uncommon", ("given_skel", "family_skel")),
+)
+
+
+def mark_common_names(left: pd.DataFrame, right: pd.DataFrame) -> None:
+    """Flag, in place on both sides, the rows whose name keys are uncommon ("Y"): carried by
+    at most COMMON_NAME_RECORDS rows of `right` (the index; the table itself when
+    deduplicating). Both sides read the same counts, so a key has one flag everywhere."""
+    for flag, cols in NAME_KEYS:
+        counts = right.groupby(list(cols), dropna=True).size()
+        for frame in (left, right) if left is not right else (left,):
+            keys = pd.MultiIndex.from_frame(frame[list(cols)])
+            n = counts.reindex(keys).to_numpy(dtype=float)  # NaN: not in the index at all
+            uncommon = pd.Series(np.nan_to_num(n) <= COMMON_NAME_RECORDS, index=frame.index)
+            frame[flag] = pd.Series("Y", index=frame.index, dtype=object).where(uncommon, None)
 
 
 def shared_fields(left: pd.DataFrame, right: pd.DataFrame) -> list[str]:

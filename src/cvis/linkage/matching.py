@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cvis.linkage import calibration, comparisons
+from cvis.linkage import calibration, comparisons, features
 from cvis.linkage.engines import Engine
 from cvis.linkage.model import ModelRef, load_calibration, load_settings
 
@@ -159,21 +159,39 @@ def predict(
     right: pd.DataFrame,
     floor: float,
 ) -> IndexLinks:
-    """Pairs whose calibrated probability is at least `floor`, with their evidence."""
+    """Pairs whose calibrated probability is at least `floor`, with their evidence.
+    `left` and `right` gain the common-name flags of features.mark_common_names."""
+    return predict_consuming(engine, ref, index, [left, right], floor)
+
+
+def predict_consuming(engine: Engine, ref: ModelRef, index: str, inputs: list[pd.DataFrame],
+                      floor: float) -> IndexLinks:
+    """`predict` on [left, right], emptying `inputs` once the engine holds its own copy of
+    the tables: a caller that keeps no other reference frees the pandas frames (gigabytes
+    at millions of records) before the pairs are scored."""
     settings = load_settings(ref)
     cal = load_calibration(ref)
     settings["retain_intermediate_calculation_columns"] = True
     settings["retain_matching_columns"] = True  # Splink keeps gamma columns only with them
-    linker = engine.linker([left, right], settings)
+    # Blocking is how candidates are found, not part of what the model learnt: the current
+    # rules apply to every model, so an older model never pairs all holders of a common name.
+    dialect = "spark" if engine.name == "spark" else "duckdb"
+    settings["blocking_rules_to_generate_predictions"] = [
+        {"blocking_rule": rule, "sql_dialect": dialect}
+        for rule in comparisons.blocking_rules(list(ref.fields))]
+    features.mark_common_names(inputs[0], inputs[1])
+    freq = name_frequencies(inputs[0], inputs[1])
+    linker = engine.linker(inputs, settings)
+    inputs.clear()
     found = linker.inference.predict(
         # the full-name discount is applied after Splink: score down to 8 bits below
         threshold_match_weight=max(cal.weight_for(floor), -40.0) - 8.0)
     specs = comparisons.build(list(ref.fields))
-    freq = name_frequencies(left, right)
     kept, seen = [], 0
     for chunk in _pair_chunks(engine, found, specs):
         seen += len(chunk)
         kept.append(_above_floor(chunk, freq, cal, floor))
+    engine.release(linker)
     log.info("%s: %d scored name-form pairs above Splink's floor", index, seen)
     best = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame()
     if best.empty:

@@ -20,7 +20,7 @@ from splink import SettingsCreator
 from splink.blocking_rule_library import CustomRule
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
-from cvis.linkage import calibration, comparisons
+from cvis.linkage import calibration, comparisons, features
 from cvis.linkage.engines import Engine
 
 log = logging.getLogger(__name__)
@@ -99,10 +99,12 @@ def train(
     fixed from labelled data (`cal`), the other m by EM. The calibration travels with
     the model, so that a month's probabilities are read the way they were trained."""
     cal = cal or calibration.shipped()
-    linker = engine.linker([_sample(left, sample), _sample(right, sample)],
-                           settings(fields, cal=cal))
+    left, right = _sample(left, sample), _sample(right, sample)
+    features.mark_common_names(left, right)  # the blocking rules' columns (not used here)
+    linker = engine.linker([left, right], settings(fields, cal=cal))
     fit(linker, fields)
     doc: dict[str, Any] = linker.misc.save_model_to_json()
+    engine.release(linker)
     doc["cvis_calibration"] = cal.as_dict()
     return doc
 

@@ -123,8 +123,11 @@ def _link_index(engine: Engine, state: LinkageState, registry: SourceTable,
                        retrain=req.retrain, sample=req.training_sample,
                        cal=feedback.calibration_with_decisions(state, index.name))
     floor = min(req.review_threshold, req.threshold)
-    found = matching.predict(engine, ref, index.name, left, right, floor)
-    pairs = assign.plausible(found.links, assign.index_identities(right), req.threshold, floor)
+    identities = assign.index_identities(right)
+    inputs = [left, right]
+    del left, right  # predict_consuming frees them once the engine holds the tables
+    found = matching.predict_consuming(engine, ref, index.name, inputs, floor)
+    pairs = assign.plausible(found.links, identities, req.threshold, floor)
     log.info("%s: %d links at threshold %.2f, %d in the review band", index.name,
              int((pairs["band"] == assign.LINK).sum()), req.threshold,
              int((pairs["band"] == assign.REVIEW).sum()))
