@@ -20,7 +20,6 @@ from cvis.media.sniff import SNIFF_BYTES, sniff_kind
 from cvis.signals.crypto import CHUNK_SIZE, DigestAccumulator
 from cvis.signals.decode import PixelLimitError
 from cvis.signals.image import hash_image_bytes
-from cvis.signals.video import AudioOnly, VideoPixelLimit, hash_video
 
 DEFAULT_MAX_PIXELS = 200_000_000
 log = logging.getLogger(__name__)
@@ -197,6 +196,9 @@ def hash_video_frames(
 ) -> None:
     """vPDQ-style frame hashes (one a second) and each frame's mirrored, rotated and
     letterbox-trimmed hashes, looked up like pictures; the video stays put."""
+    # PyAV (FFmpeg) is imported when a video is met: hashing pictures never pays for it.
+    from cvis.signals.video import AudioOnly, VideoPixelLimit, hash_video
+
     try:
         with item.open() as stream:
             video = hash_video(stream, digests=False, max_pixels=limits.max_pixels)
