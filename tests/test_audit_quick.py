@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from cvis.audit import AuditEntry, cli_actor, record_event, verify_log
-from cvis.audit import quick
+from cvis.audit import AuditEntry, cli_actor, quick, record_event, verify_log
 from cvis.audit.quick import quick_audited
 from cvis.config import Settings
 from cvis.store.db import Store
