@@ -2,6 +2,7 @@
 
 Run:  python benchmarks/hashing.py [--quick] [--repeat N]
       python benchmarks/hashing.py --whole-process N [--baseline-src DIR] [--repeat R]
+          [--workdir DIR]
 
 Prints markdown tables:
   1. per format (JPEG, PNG, WEBP, HEIC): images/s of cvis (one worker) and of
@@ -335,17 +336,19 @@ def _timed(argv: list[str], env: dict[str, str], out: Path) -> tuple[float, floa
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def whole_process(count: int, repeat: int, baseline: Path | None) -> None:
+def whole_process(count: int, repeat: int, baseline: Path | None, keep: Path | None) -> None:
     """`cvis hash DIR` against pdq_from_file over the same JPEGs, one core, whole processes."""
     work = Path(tempfile.mkdtemp(prefix="cvis-hash-whole-"))
-    folder = work / "jpegs"
-    folder.mkdir()
+    folder = (keep or work) / f"jpegs-{count}"
+    folder.mkdir(parents=True, exist_ok=True)
     for i in range(count):  # distinct files: grain differs (identical content decodes once)
-        name = PHOTOS[i % 8]
-        image = scaled(name, 4.2, seed=1000 + i)
+        path = folder / f"{i:04d}.jpg"
+        if path.exists():  # made by an earlier run with the same --workdir
+            continue
+        image = scaled(PHOTOS[i % 8], 4.2, seed=1000 + i)
         if i % 4 == 3:
             image = Image.fromarray((np.asarray(image) * 0.25).astype(np.uint8))
-        image.save(folder / f"{i:04d}.jpg", quality=90)
+        image.save(path, quality=90)
     files = sorted(str(p) for p in folder.iterdir())
     ours = Path(__file__).resolve().parents[1] / "src"
     sides: dict[str, list[str]] = {"pdq_from_file": [sys.executable, "-c", REFERENCE, *files]}
@@ -396,9 +399,10 @@ def main() -> None:
     parser.add_argument("--whole-process", type=int, metavar="N",
                         help="only the whole-process `cvis hash` comparison, over N JPEGs")
     parser.add_argument("--baseline-src", type=Path, help="another checkout's src, compared too")
+    parser.add_argument("--workdir", type=Path, help="keep (and reuse) the generated JPEGs here")
     args = parser.parse_args()
     if args.whole_process:
-        whole_process(args.whole_process, args.repeat, args.baseline_src)
+        whole_process(args.whole_process, args.repeat, args.baseline_src, args.workdir)
         return
     repeat = 1 if args.quick else args.repeat
     photos = PHOTOS[: 4 if args.quick else args.photos]

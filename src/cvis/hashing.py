@@ -10,7 +10,7 @@ pool can decode identical content once per scan.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
@@ -58,9 +58,10 @@ class HashRecord:
     signals: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        del data["pdq_contrast_quality"], data["pdq_variants"], data["signals"]
-        return data
+        """The contract's fields (no deep copy of the variants, which are not among them)."""
+        return {"path": self.path, "size": self.size, "md5": self.md5, "sha1": self.sha1,
+                "sha256": self.sha256, "pdq": self.pdq, "pdq_quality": self.pdq_quality,
+                "error": self.error, "flags": list(self.flags)}
 
 
 @dataclass(frozen=True)
