@@ -111,7 +111,7 @@ def detect(pixels: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray, tupl
     """
     grey = _grey(pixels)
     h, w = grey.shape[:2]
-    orb = _cv2().ORB_create(nfeatures=count * 4, fastThreshold=10)  # type: ignore[attr-defined]
+    orb = _cv2().ORB_create(nfeatures=count * 4, fastThreshold=10)
     found = orb.detect(grey, None)
     if not found:
         return np.zeros((0, 32), np.uint8), np.zeros((0, 2), np.float32), (w, h)
