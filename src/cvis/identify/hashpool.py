@@ -11,7 +11,6 @@ scan goes on. Records come back in input order, with bounded memory.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import signal
 import threading
@@ -19,8 +18,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cvis.hashing import (
     Digested,
@@ -32,6 +30,9 @@ from cvis.hashing import (
 )
 from cvis.media.items import MediaItem
 from cvis.signals import picture_signals_paths, register_by_path
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 log = logging.getLogger(__name__)
 DEFAULT_TIME_LIMIT = 120.0  # seconds per item to decode, after it has been read
@@ -135,6 +136,8 @@ class HashPool:
     """The supervisor: hands out items, enforces time limits, shares decode results."""
 
     def __init__(self, settings: PoolSettings) -> None:
+        import multiprocessing  # here: `cvis hash` on one core starts no pool, imports none
+
         self.settings = settings
         self._ctx = multiprocessing.get_context("forkserver")
         # The fork server imports the decoders once; every worker forks from it warm.
@@ -196,6 +199,8 @@ class HashPool:
     def _collect(self, busy: list[_Worker]) -> None:
         if not busy:
             return
+        from multiprocessing.connection import wait
+
         soonest = min(w.task.deadline for w in busy if w.task is not None)
         ready = wait([w.conn for w in busy], timeout=max(0.0, soonest - time.monotonic()))
         for worker in busy:

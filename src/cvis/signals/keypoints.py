@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from cvis.index.storage import IndexCorrupt, read_version, write_version
 from cvis.signals.base import InvalidSignalValue, MatchQuery, PictureSignal, SignalType
 
 if TYPE_CHECKING:
@@ -241,12 +240,16 @@ class KeypointIndex:
         return sorted(hits, key=lambda h: (h[1], h[0]))
 
     def save(self, directory: Path, generation: int) -> None:
+        from cvis.index.storage import write_version  # the index package: when persisting
+
         write_version(Path(directory), self.KIND, generation,
                       {"ids": self.ids, "media": self.media, "descriptors": self.descriptors,
                        "positions": self.positions}, {"count": len(self)})
 
     @classmethod
     def load(cls, directory: Path, generation: int) -> KeypointIndex:
+        from cvis.index.storage import IndexCorrupt, read_version
+
         meta, arrays = read_version(Path(directory), cls.KIND, generation, True)
         try:
             index = cls(*(np.asarray(arrays[k]) for k in ("ids", "media", "descriptors",
