@@ -1,6 +1,8 @@
 """Hashing benchmark (issue 4): cvis's PDQ against python-threatexchange's reference.
 
 Run:  python benchmarks/hashing.py [--quick] [--repeat N]
+      python benchmarks/hashing.py --whole-process N [--baseline-src DIR] [--repeat R]
+          [--workdir DIR]
 
 Prints markdown tables:
   1. per format (JPEG, PNG, WEBP, HEIC): images/s of cvis (one worker) and of
@@ -10,6 +12,14 @@ Prints markdown tables:
   3. cost and gain of the extra hashes (dihedral variants, border trim);
   4. the low-quality policy on generated dark, faint and flat pictures;
   5. video frames/s.
+
+``--whole-process N`` measures instead what the user meets: the whole `cvis hash` process
+over a folder of N distinct >= 4 MP JPEGs (every variant it looks up: dihedral and
+trimmed hashes included, its audit records written) against a whole Python process that
+calls ``pdq_from_file`` on the same files, both pinned to one core with ``taskset -c 0``,
+interleaved, each side its fastest of R runs; ``--baseline-src`` adds another checkout's
+`cvis hash` (e.g. main) to the same run. Drift: cvis's PDQ against the reference's, by
+the reference's quality band.
 
 Corpus: benign photos shipped with scikit-image (no people), scaled up to
 >= 4 megapixels with sensor-like grain, plus darker copies so that every
@@ -21,7 +31,13 @@ from __future__ import annotations
 import argparse
 import io
 import itertools
+import json
+import os
+import resource
+import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -301,12 +317,93 @@ def video_table(folder: Path, quick: bool) -> None:
     print()
 
 
+REFERENCE = (
+    "import json, sys\n"
+    "from threatexchange.signal_type.pdq.pdq_hasher import pdq_from_file\n"
+    "for path in sys.argv[1:]:\n"
+    "    print(json.dumps([path, *pdq_from_file(path)]))\n"
+)
+
+
+def _timed(argv: list[str], env: dict[str, str], out: Path) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system, children included) of one pinned process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    with out.open("w") as sink:
+        subprocess.run(["taskset", "-c", "0", *argv], env=env, check=True, stdout=sink)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def whole_process(count: int, repeat: int, baseline: Path | None, keep: Path | None) -> None:
+    """`cvis hash DIR` against pdq_from_file over the same JPEGs, one core, whole processes."""
+    work = Path(tempfile.mkdtemp(prefix="cvis-hash-whole-"))
+    folder = (keep or work) / f"jpegs-{count}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):  # distinct files: grain differs (identical content decodes once)
+        path = folder / f"{i:04d}.jpg"
+        if path.exists():  # made by an earlier run with the same --workdir
+            continue
+        image = scaled(PHOTOS[i % 8], 4.2, seed=1000 + i)
+        if i % 4 == 3:
+            image = Image.fromarray((np.asarray(image) * 0.25).astype(np.uint8))
+        image.save(path, quality=90)
+    files = sorted(str(p) for p in folder.iterdir())
+    ours = Path(__file__).resolve().parents[1] / "src"
+    sides: dict[str, list[str]] = {"pdq_from_file": [sys.executable, "-c", REFERENCE, *files]}
+    trees = {"cvis hash": ours, **({"cvis hash (baseline)": baseline} if baseline else {})}
+    envs: dict[str, dict[str, str]] = {"pdq_from_file": dict(os.environ)}
+    for label, src in trees.items():
+        home = work / label.replace(" ", "_")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CVIS_")}
+        envs[label] = {**env, "PYTHONPATH": str(src), "CVIS_HOME": str(home)}
+        sides[label] = [sys.executable, "-m", "cvis.cli.app", "hash", str(folder)]
+        tiny = work / "tiny.png"
+        Image.new("RGB", (16, 16)).save(tiny)  # the first run creates the store: not timed
+        subprocess.run([*sides[label][:-1], str(tiny)], env=envs[label], check=True,
+                       stdout=subprocess.DEVNULL)
+    best: dict[str, tuple[float, float]] = {}
+    load = os.getloadavg()[0]
+    for _ in range(repeat):
+        for label, argv in sides.items():
+            wall, cpu = _timed(argv, envs[label], work / f"{label}.out")
+            old = best.get(label)
+            best[label] = (min(wall, old[0]), min(cpu, old[1])) if old else (wall, cpu)
+    ref = {json.loads(line)[0]: json.loads(line)[1:]
+           for line in (work / "pdq_from_file.out").read_text().splitlines()}
+    print(f"## `cvis hash` whole process, one core: {count} JPEGs of 4.2 MP (q90)\n")
+    print("| process | wall s | CPU s | ms/img (wall) | ratio (wall) | ratio (CPU) |")
+    print("|---|---|---|---|---|---|")
+    ref_wall, ref_cpu = best["pdq_from_file"]
+    for label, (wall, cpu) in best.items():
+        print(f"| {label} | {wall:.2f} | {cpu:.2f} | {1000 * wall / count:.1f} | "
+              f"{ref_wall / wall:.1f}x | {ref_cpu / cpu:.1f}x |")
+    print(f"\nload average {load:.1f} → {os.getloadavg()[0]:.1f}\n")
+    for label in trees:
+        rows = [json.loads(line) for line in (work / f"{label}.out").read_text().splitlines()]
+        drift = [(ref[r["path"]][1], hamming(r["pdq"], ref[r["path"]][0])) for r in rows]
+        for low, high, band in BANDS:
+            ds = [d for q, d in drift if low <= q < high]
+            if ds:
+                print(f"{label}: quality {band}: n {len(ds)}, max {max(ds)} bits, "
+                      f"mean {statistics.mean(ds):.2f}")
+    shutil.rmtree(work)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer photos, one repeat")
     parser.add_argument("--repeat", type=int, default=3, help="runs per file; the fastest counts")
     parser.add_argument("--photos", type=int, default=len(PHOTOS), help="sample photos to use")
+    parser.add_argument("--whole-process", type=int, metavar="N",
+                        help="only the whole-process `cvis hash` comparison, over N JPEGs")
+    parser.add_argument("--baseline-src", type=Path, help="another checkout's src, compared too")
+    parser.add_argument("--workdir", type=Path, help="keep (and reuse) the generated JPEGs here")
     args = parser.parse_args()
+    if args.whole_process:
+        whole_process(args.whole_process, args.repeat, args.baseline_src, args.workdir)
+        return
     repeat = 1 if args.quick else args.repeat
     photos = PHOTOS[: 4 if args.quick else args.photos]
     print(f"# cvis hashing benchmark ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})\n")

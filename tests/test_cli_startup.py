@@ -18,9 +18,9 @@ from cvis.cli import app as cli_app
 from cvis.cli import lazy
 
 HEAVY = {"sqlalchemy", "alembic", "splink", "pandas", "pyspark", "duckdb", "fastapi"}
-# `cvis hash` writes its audit records to the store (every command is audited), which
-# needs SQLAlchemy; the schema check no longer needs Alembic once the store is current.
-HEAVY_FOR_HASH = HEAVY - {"sqlalchemy"}
+# `cvis hash` writes its audit records to the current SQLite store through sqlite3 (every
+# command is audited), and hashes pictures without OpenCV (no ORB asked) or PyAV (no video).
+HEAVY_FOR_HASH = HEAVY | {"cv2", "av"}
 
 
 def imported(args: list[str], home: Path) -> set[str]:

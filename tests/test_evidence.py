@@ -276,16 +276,52 @@ def test_encrypted_archives_are_listed_and_marked(tmp_path: Path) -> None:
     assert rows[f"{locked_7z}!secret.png"]["error"].startswith("encrypted")
 
 
-def test_a_hanging_item_is_killed_at_the_time_limit(tmp_path: Path) -> None:
+@pytest.mark.parametrize("in_process", [False, True])
+def test_a_hanging_item_is_killed_at_the_time_limit(tmp_path: Path, in_process: bool) -> None:
     pic = picture(tmp_path / "a.png")
     hang = MediaItem("hangs.png", 10, opener=partial(time.sleep, 60))  # type: ignore[arg-type]
     items = [next(iter_media([pic])), hang, next(iter_media([pic]))]
     started = time.monotonic()
-    records = list(hash_items(items, 1, time_limit=1.0))
+    records = list(hash_items(items, 1, time_limit=1.0, in_process=in_process))
     assert time.monotonic() - started < 30
     assert [r.path for r in records] == [str(pic), "hangs.png", str(pic)]
     assert records[1].error.startswith("time limit")
     assert records[0].pdq and records[2].pdq, "the scan goes on after the kill"
+
+
+def test_a_slow_decode_is_stopped_at_the_time_limit_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pic = picture(tmp_path / "a.png")
+    monkeypatch.setattr("cvis.identify.hashpool.decode_item", lambda *a: time.sleep(60))
+    started = time.monotonic()
+    (record,) = hash_items(iter_media([pic]), 1, time_limit=1.0, in_process=True)
+    assert time.monotonic() - started < 30
+    assert record.error == "time limit: no result within 1 s"
+    assert record.md5 and record.pdq is None, "the digests are kept"
+
+
+def test_hashing_in_process_gives_the_pool_s_records(tmp_path: Path) -> None:
+    folder = tmp_path / "ev"
+    folder.mkdir()
+    pic = picture(folder / "a.png", size=300)
+    shutil.copy(pic, folder / "copy.png")
+    Image.open(pic).convert("RGB").save(folder / "b.jpg", quality=80)
+    Image.open(pic).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(folder / "c.webp")
+    (folder / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 50)
+    (folder / "notes.txt").write_text("not a picture")
+    with zipfile.ZipFile(folder / "more.zip", "w") as z:
+        z.write(pic, "inner/a.png")
+
+    def records(in_process: bool) -> list[tuple[dict, list, dict]]:
+        return [(r.to_dict(), r.pdq_variants, r.signals) for r in hash_items(
+            iter_media([folder]), 1, HashingLimits(picture_signals=frozenset()),
+            in_process=in_process)]
+
+    here = records(True)
+    assert here == records(False)
+    assert len(here) == 8 and sum(bool(r[0]["pdq"]) for r in here) == 5  # the zip: a row too
+    assert any(r[1] for r in here), "variants travel too"
 
 
 def test_identical_files_are_decoded_once(tmp_path: Path) -> None:

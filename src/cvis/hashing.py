@@ -10,7 +10,7 @@ pool can decode identical content once per scan.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
@@ -20,7 +20,6 @@ from cvis.media.sniff import SNIFF_BYTES, sniff_kind
 from cvis.signals.crypto import CHUNK_SIZE, DigestAccumulator
 from cvis.signals.decode import PixelLimitError
 from cvis.signals.image import hash_image_bytes
-from cvis.signals.video import AudioOnly, VideoPixelLimit, hash_video
 
 DEFAULT_MAX_PIXELS = 200_000_000
 log = logging.getLogger(__name__)
@@ -59,9 +58,10 @@ class HashRecord:
     signals: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        del data["pdq_contrast_quality"], data["pdq_variants"], data["signals"]
-        return data
+        """The contract's fields (no deep copy of the variants, which are not among them)."""
+        return {"path": self.path, "size": self.size, "md5": self.md5, "sha1": self.sha1,
+                "sha256": self.sha256, "pdq": self.pdq, "pdq_quality": self.pdq_quality,
+                "error": self.error, "flags": list(self.flags)}
 
 
 @dataclass(frozen=True)
@@ -197,6 +197,9 @@ def hash_video_frames(
 ) -> None:
     """vPDQ-style frame hashes (one a second) and each frame's mirrored, rotated and
     letterbox-trimmed hashes, looked up like pictures; the video stays put."""
+    # PyAV (FFmpeg) is imported when a video is met: hashing pictures never pays for it.
+    from cvis.signals.video import AudioOnly, VideoPixelLimit, hash_video
+
     try:
         with item.open() as stream:
             video = hash_video(stream, digests=False, max_pixels=limits.max_pixels)

@@ -10,48 +10,27 @@ database put back.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Integer, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from cvis.audit.checkpoints import Checkpoint
+from cvis.audit.digest import (  # noqa: F401 - re-exported: the chain's public names
+    CHAINED_FIELDS,
+    GENESIS,
+    HEAD_ID,
+    _storable,
+    canonical_time,
+    record_digest,
+)
 from cvis.store.models import AuditHead, AuditRecord
 
-GENESIS = "0" * 64
-HEAD_ID = 1
 VERIFY_BATCH = 5000
-CHAINED_FIELDS = (
-    "component", "event", "user", "agency", "outcome", "client", "object", "purpose", "detail",
-    "claimed",
-)
-
-
-def canonical_time(at: datetime) -> str:
-    """SQLite hands back naive UTC, PostgreSQL aware: both hash the same."""
-    if at.tzinfo is not None:
-        at = at.astimezone(UTC).replace(tzinfo=None)
-    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def record_digest(
-    key: bytes, prev_hash: str, seq: int, at: datetime, fields: dict[str, Any]
-) -> str:
-    body = [seq, canonical_time(at)] + [fields.get(name) or "" for name in CHAINED_FIELDS]
-    payload = prev_hash + "\n" + json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    return hmac.new(key, payload.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
-def _storable(value: str) -> str:
-    """PostgreSQL text cannot hold NUL: every field (a user name typed at logon too) keeps it
-    as the four characters \\x00, on both backends, before it is hashed."""
-    return value.replace("\x00", "\\x00") if isinstance(value, str) else value
 
 
 _head, _records = cast(Table, AuditHead.__table__), cast(Table, AuditRecord.__table__)

@@ -18,8 +18,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from cvis.audit.digest import utcnow
 from cvis.config import Settings
-from cvis.store.models import utcnow
 
 CHECKPOINTS_ENV = "CVIS_AUDIT_CHECKPOINTS"
 CHECKPOINTS_FILE = "audit-checkpoints.jsonl"

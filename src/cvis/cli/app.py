@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -187,22 +186,23 @@ def hash_command(
     quiet: Quiet = False,
 ) -> None:
     """Hash media: one JSON object per item (md5, sha1, sha256, pdq, quality, error)."""
-    from cvis.audit import audited
+    from cvis.audit.quick import quick_audited
     from cvis.hashing import HashingLimits
-    from cvis.identify.hashpool import hash_items
+    from cvis.identify.hashpool import available_cores, hash_items
     from cvis.media.folders import iter_media
-    from cvis.store.db import Store
 
     render.check_out(jsonl)
     # The output names md5, sha1, sha256 and PDQ only: no keypoints or plug-in signals.
     limits = HashingLimits(picture_signals=frozenset())
-    store = Store()
-    with audited(store, "cli", "hash", _paths(paths)), render.output_stream(
+    workers = workers or available_cores()
+    # Audited like every command; on the embedded store without importing the database layer.
+    with quick_audited("cli", "hash", _paths(paths)), render.output_stream(
         jsonl
     ) as out, render.progress_bar(
         "hashing", None, render.show_progress(quiet) and jsonl is not None
     ) as advance:
-        for record in hash_items(iter_media(paths), workers or os.cpu_count() or 1, limits):
+        # One core: hashed here, no worker process to start (it would cost more than it saves).
+        for record in hash_items(iter_media(paths), workers, limits, in_process=True):
             render.write_jsonl([record.to_dict()], out)
             advance(1)
 

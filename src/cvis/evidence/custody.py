@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -48,6 +49,7 @@ ManifestEntry = tuple[str, int, str]  # relative path, size, sha256 (a link: "li
 def folder_manifest(folder: Path) -> list[ManifestEntry]:
     """Every file under the folder, in path order; links are recorded, never followed."""
     entries: list[ManifestEntry] = []
+    files_to_hash: list[tuple[str, Path]] = []
     for root, dirs, files in os.walk(folder, followlinks=False):
         dirs.sort()
         for name in [*files, *(d for d in dirs if Path(root, d).is_symlink())]:
@@ -56,8 +58,21 @@ def folder_manifest(folder: Path) -> list[ManifestEntry]:
             if path.is_symlink():
                 entries.append((relative, 0, "link:" + os.readlink(path)))
             elif path.is_file():
-                entries.append((relative, path.stat().st_size, file_sha256(path)))
+                files_to_hash.append((relative, path))
+    # hashlib releases the GIL: every core digests (a scan's workers have not started yet)
+    with ThreadPoolExecutor(_cores()) as pool:
+        digests = pool.map(lambda p: (p.stat().st_size, file_sha256(p)),
+                           [path for _, path in files_to_hash])
+        for (relative, _), (size, digest) in zip(files_to_hash, digests, strict=True):
+            entries.append((relative, size, digest))
     return sorted(entries)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # pragma: no cover - platforms without affinity
+        return os.cpu_count() or 1
 
 
 def manifest_sha256(entries: list[ManifestEntry]) -> str:

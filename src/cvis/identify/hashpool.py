@@ -11,15 +11,17 @@ scan goes on. Records come back in input order, with bounded memory.
 from __future__ import annotations
 
 import logging
-import multiprocessing
+import os
+import signal
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cvis.hashing import (
+    Digested,
     HashingLimits,
     HashRecord,
     PdqAlternative,
@@ -28,6 +30,9 @@ from cvis.hashing import (
 )
 from cvis.media.items import MediaItem
 from cvis.signals import picture_signals_paths, register_by_path
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 log = logging.getLogger(__name__)
 DEFAULT_TIME_LIMIT = 120.0  # seconds per item to decode, after it has been read
@@ -131,6 +136,8 @@ class HashPool:
     """The supervisor: hands out items, enforces time limits, shares decode results."""
 
     def __init__(self, settings: PoolSettings) -> None:
+        import multiprocessing  # here: `cvis hash` on one core starts no pool, imports none
+
         self.settings = settings
         self._ctx = multiprocessing.get_context("forkserver")
         # The fork server imports the decoders once; every worker forks from it warm.
@@ -192,6 +199,8 @@ class HashPool:
     def _collect(self, busy: list[_Worker]) -> None:
         if not busy:
             return
+        from multiprocessing.connection import wait
+
         soonest = min(w.task.deadline for w in busy if w.task is not None)
         ready = wait([w.conn for w in busy], timeout=max(0.0, soonest - time.monotonic()))
         for worker in busy:
@@ -283,15 +292,106 @@ class HashPool:
         self._finish(task, record)
 
 
+def available_cores() -> int:
+    """Cores this process may run on (``taskset``, cgroup cpusets), not the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # pragma: no cover - platforms without affinity
+        return os.cpu_count() or 1
+
+
 def hash_items(
     items: Iterable[MediaItem],
     workers: int,
     limits: HashingLimits | None = None,
     time_limit: float = DEFAULT_TIME_LIMIT,
+    *,
+    in_process: bool = False,
 ) -> Iterator[HashRecord]:
-    """Records for items, in input order, hashed on ``workers`` supervised processes."""
-    pool = HashPool(PoolSettings(workers, limits or HashingLimits(), time_limit))
+    """Records for items, in input order, hashed on ``workers`` supervised processes.
+
+    ``in_process=True`` with one worker hashes here, with no pool to start (see
+    ``hash_in_process``): for `cvis hash` on one core, where a worker process would cost
+    more than the pictures.
+    """
+    settings = PoolSettings(workers, limits or HashingLimits(), time_limit)
+    if in_process and workers <= 1:
+        yield from hash_in_process(items, settings)
+        return
+    pool = HashPool(settings)
     try:
         yield from pool.run(items)
     finally:
         pool.close()
+
+
+class _TimeLimit(BaseException):
+    """Not an Exception: the decoders' own ``except Exception`` must not swallow it."""
+
+
+def hash_in_process(items: Iterable[MediaItem], settings: PoolSettings) -> Iterator[HashRecord]:
+    """The pool's answers without a pool: one decode per content, the time limit enforced by
+    a timer signal (in the main thread; elsewhere none). What this cannot do is survive a
+    decoder that kills the process: the command stops there, its audit record says started."""
+    decoded: OrderedDict[str, Outcome] = OrderedDict()
+    for item in items:
+        reading = settings.time_limit + (item.size or 0) / READ_RATE_FLOOR
+        try:
+            with _time_limit(reading):
+                digested = digest_item(item, settings.limits)
+        except _TimeLimit:
+            reason = f"time limit: no result within {settings.time_limit:g} s"
+            yield HashRecord(item.name, item.size, error=reason, flags=list(item.flags))
+            continue
+        try:
+            record = digested.record
+            if digested.needs_decoding and record.sha256 is not None:
+                outcome = decoded.get(record.sha256)
+                if outcome is None:
+                    outcome = _decode_here(item, digested, settings)
+                    decoded[record.sha256] = outcome
+                    if len(decoded) > DECODED_MEMORY:
+                        decoded.popitem(last=False)
+                _apply(record, outcome)
+        except Exception:  # a bug must cost one item, not the command
+            log.exception("hashing %s failed", item.name)
+            record = HashRecord(item.name, item.size,
+                                error="internal error: cvis could not hash this item")
+        yield record
+
+
+def _decode_here(item: MediaItem, digested: Digested, settings: PoolSettings) -> Outcome:
+    record = digested.record
+    flags_before = len(record.flags)
+    probe = HashRecord(record.path, record.size, flags=list(record.flags))
+    try:
+        with _time_limit(settings.time_limit):
+            decode_item(item, Digested(probe, digested.picture, digested.video), settings.limits)
+    except _TimeLimit:
+        reason = f"time limit: no result within {settings.time_limit:g} s"
+        probe = HashRecord(record.path, record.size, flags=list(record.flags))
+        probe.flags.append(f"{reason} (digests kept; frames or pixels not hashed)")
+        probe.error = reason
+    return _outcome(probe, flags_before)
+
+
+class _time_limit:
+    """SIGALRM after ``seconds`` raises _TimeLimit in the decoding code (main thread only)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.armed = threading.current_thread() is threading.main_thread()
+
+    def __enter__(self) -> None:
+        if self.armed:
+            self.previous = signal.signal(signal.SIGALRM, self._expire)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+
+    @staticmethod
+    def _expire(signum: int, frame: object) -> None:
+        raise _TimeLimit

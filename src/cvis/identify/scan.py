@@ -14,10 +14,11 @@ import platform
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from cvis.hashing import HashingLimits, HashRecord
@@ -86,17 +87,24 @@ ProgressFn = Callable[[int], None]
 Heartbeat = Callable[[Session, int], None]
 
 
-def match_record(matcher: Matcher, record: HashRecord) -> list[MatchResult]:
-    """All candidates for one item (its variants too); the nearest per (set, media, signal)."""
-    queries = record_queries(record)
-    found = sorted(
-        (m for per_query in matcher.match(queries) for m in per_query),
-        key=lambda m: (m.distance, m.set, m.media_id, m.signal),
-    )
-    unique: dict[tuple[str, str, str], MatchResult] = {}
-    for m in found:
-        unique.setdefault((m.set, m.media_id, m.signal), m)
-    return as_video_matches(matcher, record, list(unique.values()))
+def match_records(matcher: Matcher, records: list[HashRecord]) -> list[list[MatchResult]]:
+    """All candidates for each item (its variants too), the nearest per (set, media, signal);
+    the queries of every record searched in one batch: a scan's items cost one index search
+    per commit, not one each (the per-search costs dwarf the per-query ones)."""
+    queries = [record_queries(record) for record in records]
+    found = matcher.match([q for per_record in queries for q in per_record])
+    out, start = [], 0
+    for record, asked in zip(records, queries, strict=True):
+        hits = sorted(
+            (m for per_query in found[start:start + len(asked)] for m in per_query),
+            key=lambda m: (m.distance, m.set, m.media_id, m.signal),
+        )
+        start += len(asked)
+        unique: dict[tuple[str, str, str], MatchResult] = {}
+        for m in hits:
+            unique.setdefault((m.set, m.media_id, m.signal), m)
+        out.append(as_video_matches(matcher, record, list(unique.values())))
+    return out
 
 
 def _error_reason(error: str) -> str:
@@ -106,15 +114,19 @@ def _error_reason(error: str) -> str:
 def _store_batch(
     session: Session, scan_id: int, batch: list[tuple[HashRecord, list[MatchResult]]]
 ) -> None:
-    items = [ScanItem(scan_id=scan_id, **record.to_dict()) for record, _ in batch]
-    session.add_all(items)
-    session.flush()
-    session.add_all(
-        Match(item_id=item.id, known_media_id=m.known_media_pk, signal_type=m.signal,
-              distance=m.distance, video=m.video)
-        for item, (_, matches) in zip(items, batch, strict=True)
-        for m in matches
-    )
+    """Core inserts (no ORM object per row): the items with their new ids, then the matches."""
+    ids = session.scalars(
+        insert(ScanItem).returning(ScanItem.id, sort_by_parameter_order=True),
+        [{"scan_id": scan_id, **record.to_dict()} for record, _ in batch],
+    ).all()
+    matches = [
+        {"item_id": item_id, "known_media_id": m.known_media_pk, "signal_type": m.signal,
+         "distance": m.distance, "video": m.video}
+        for item_id, (_, found) in zip(ids, batch, strict=True)
+        for m in found
+    ]
+    if matches:
+        session.execute(insert(Match), matches)
 
 
 def _count(request: ScanRequest, done: set[str]) -> tuple[int, int]:
@@ -143,21 +155,63 @@ def hash_and_match(
     workers = request.workers or os.cpu_count() or 1
     pending = (item for item in iter_media(request.paths, request.intake)
                if item.name not in done)
-    batch: list[tuple[HashRecord, list[MatchResult]]] = []
     last_commit = time.monotonic()
-    with store.session() as read_session:
+    with store.session() as read_session, _Committer() as committer:
         matcher = Matcher(read_session, request.sets, store.settings.index_dir)
         if request.hashing.picture_signals is None:  # only what the chosen sets can match
             request = replace(request, hashing=replace(request.hashing,
                                                        picture_signals=matcher.signals()))
+
+        def commit(records: list[HashRecord]) -> None:
+            _commit_batch(store, scan_id, _matched(matcher, records, report), heartbeat)
+
+        hashed: list[HashRecord] = []
         for record in _hash_records(request, pending, workers):
             # An item that could not be decoded still has its digests: exact lists match it.
-            batch.append((record, match_record(matcher, record)))
-            if len(batch) >= COMMIT_EVERY or time.monotonic() - last_commit > COMMIT_SECONDS:
-                _commit_batch(store, scan_id, batch, heartbeat)
-                batch, last_commit = [], time.monotonic()
-            report.advance(1, (record.size or 0) if record.md5 else 0)
-    _commit_batch(store, scan_id, batch, heartbeat)
+            hashed.append(record)
+            if len(hashed) >= COMMIT_EVERY or time.monotonic() - last_commit > COMMIT_SECONDS:
+                committer.submit(commit, hashed)
+                hashed, last_commit = [], time.monotonic()
+        committer.submit(commit, hashed)
+
+
+class _Committer:
+    """Matches and stores batches on one thread beside the hashing loop, one batch at a time
+    in order: while a batch is matched and written, the loop keeps answering the workers
+    (whose next item waits on it), instead of leaving them idle for the commit."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="cvis-scan-commit")
+        self._last: Future[None] | None = None
+
+    def submit(self, commit: Callable[[list[HashRecord]], None],
+               records: list[HashRecord]) -> None:
+        self.wait()  # at most one batch in flight: memory bounded, batches stored in order
+        self._last = self._pool.submit(commit, records)
+
+    def wait(self) -> None:
+        if self._last is not None:
+            last, self._last = self._last, None
+            last.result()  # a failed commit stops the scan here, as it did inline
+
+    def __enter__(self) -> _Committer:
+        return self
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        try:
+            if kind is None:
+                self.wait()
+        finally:
+            self._pool.shutdown(wait=True)
+
+
+def _matched(
+    matcher: Matcher, records: list[HashRecord], report: ScanProgress
+) -> list[tuple[HashRecord, list[MatchResult]]]:
+    batch = list(zip(records, match_records(matcher, records), strict=True)) if records else []
+    for record in records:
+        report.advance(1, (record.size or 0) if record.md5 else 0)
+    return batch
 
 
 ENGINES = ("local", "spark")

@@ -21,12 +21,20 @@ def _uniform(line: np.ndarray, colour: np.ndarray) -> bool:
 
 def _depth(lines: np.ndarray, limit: int) -> int:
     """How many leading lines (axis 0) are the colour of the first line."""
-    colour = np.median(lines[0].reshape(-1, *lines.shape[2:]), axis=0).astype(np.int16)
+    first = lines[0].reshape(-1, *lines.shape[2:])
+    if (first.max(axis=0).astype(np.int16) - first.min(axis=0) > 2 * TOLERANCE).any():
+        return 0  # no colour is within TOLERANCE of every pixel: the common case, no median
+    colour = np.median(first, axis=0).astype(np.int16)
     if not _uniform(lines[0], colour):
         return 0
-    depth = 1
-    while depth < limit and _uniform(lines[depth], colour):
-        depth += 1
+    depth, step = 1, 8
+    while depth < limit:  # blocks of lines at once, doubling: a wide border costs few calls
+        block = lines[depth:min(limit, depth + step)]
+        worst = np.abs(block.astype(np.int16) - colour).reshape(len(block), -1).max(axis=1)
+        outside = np.flatnonzero(worst > TOLERANCE)
+        if outside.size:
+            return depth + int(outside[0])
+        depth, step = depth + len(block), step * 2
     return depth
 
 

@@ -19,13 +19,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import cv2
 import numpy as np
 
-from cvis.index.storage import IndexCorrupt, read_version, write_version
 from cvis.signals.base import InvalidSignalValue, MatchQuery, PictureSignal, SignalType
+
+if TYPE_CHECKING:
+    import cv2
 
 LONG_SIDE = 512  # pictures are resized to this before detection (known and query alike)
 KNOWN_KEYPOINTS = 400
@@ -82,7 +83,16 @@ class OrbSignal(SignalType, PictureSignal):
         return distance <= min(threshold, cls.max_threshold)
 
 
+def _cv2() -> Any:
+    """OpenCV, imported by the first keypoint computed or compared: hashing without ORB (``cvis
+    hash``, a scan whose sets hold none) never pays its import."""
+    import cv2
+
+    return cv2
+
+
 def _grey(pixels: np.ndarray) -> np.ndarray:
+    cv2 = _cv2()
     grey = pixels if pixels.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(pixels),
                                                         cv2.COLOR_RGB2GRAY)
     h, w = grey.shape[:2]
@@ -100,7 +110,7 @@ def detect(pixels: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray, tupl
     """
     grey = _grey(pixels)
     h, w = grey.shape[:2]
-    orb = cv2.ORB_create(nfeatures=count * 4, fastThreshold=10)  # type: ignore[attr-defined]
+    orb = _cv2().ORB_create(nfeatures=count * 4, fastThreshold=10)
     found = orb.detect(grey, None)
     if not found:
         return np.zeros((0, 32), np.uint8), np.zeros((0, 2), np.float32), (w, h)
@@ -230,12 +240,16 @@ class KeypointIndex:
         return sorted(hits, key=lambda h: (h[1], h[0]))
 
     def save(self, directory: Path, generation: int) -> None:
+        from cvis.index.storage import write_version  # the index package: when persisting
+
         write_version(Path(directory), self.KIND, generation,
                       {"ids": self.ids, "media": self.media, "descriptors": self.descriptors,
                        "positions": self.positions}, {"count": len(self)})
 
     @classmethod
     def load(cls, directory: Path, generation: int) -> KeypointIndex:
+        from cvis.index.storage import IndexCorrupt, read_version
+
         meta, arrays = read_version(Path(directory), cls.KIND, generation, True)
         try:
             index = cls(*(np.asarray(arrays[k]) for k in ("ids", "media", "descriptors",
@@ -261,6 +275,7 @@ def _verified(query_xy: np.ndarray, known_xy: np.ndarray, q: np.ndarray, r: np.n
         return 0
     src = query_xy[q].astype(np.float32) * LONG_SIDE
     dst = known_xy[r].astype(np.float32) * LONG_SIDE
+    cv2 = _cv2()
     model, mask = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC,
                                               ransacReprojThreshold=RANSAC_PIXELS,
                                               maxIters=2000, confidence=0.995)

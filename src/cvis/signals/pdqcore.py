@@ -19,6 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 LUMA = np.array([0.299, 0.587, 0.114])
+_LUMA32 = LUMA.astype(np.float32)
 MIN_HASHABLE_DIM = 5
 # A 64x64 buffer whose luma varies less than this (std, grey levels) is blank:
 # its DCT holds only rounding noise, so its hash is set to all zeros.
@@ -100,26 +101,35 @@ def scaled_kernel(full: int, decoded: int) -> tuple[np.ndarray, tuple[tuple[int,
     return kernel, tuple(zip(first.tolist(), last.tolist(), strict=True))
 
 
+@lru_cache(maxsize=32)
+def _kernel32(full: int, decoded: int) -> tuple[np.ndarray, tuple[tuple[int, int], ...]]:
+    kernel, bands = scaled_kernel(full, decoded)
+    return kernel.astype(np.float32), bands
+
+
 def downsample64(pixels: np.ndarray, full_size: tuple[int, int] | None = None) -> np.ndarray:
     """The reference's 64x64 luma buffer from an H x W x 3 RGB or H x W grey uint8 array.
 
     ``full_size`` (width, height) is the picture's size before a reduced decode.
-    Products go through einsum's own loops, not BLAS: BLAS threads fight the scan
-    workers for cores and made this 10x slower on a loaded machine.
+    In float32, as the reference computes: the picture is converted once (each band
+    cast on its own cost 3x more), then each of the 64 output rows and columns is one
+    product over its kernel's band. Products go through einsum's own loops, not BLAS:
+    BLAS threads fight the scan workers for cores and made this 10x slower on a loaded
+    machine.
     """
     h, w = pixels.shape[:2]
     full_w, full_h = full_size or (w, h)
-    kr, row_bands = scaled_kernel(full_h, h)
-    kc, col_bands = scaled_kernel(full_w, w)
-    flat = pixels.reshape(h, -1)
-    rows = np.empty((64, flat.shape[1]))
+    kr, row_bands = _kernel32(full_h, h)
+    kc, col_bands = _kernel32(full_w, w)
+    flat = pixels.reshape(h, -1).astype(np.float32)
+    rows = np.empty((64, flat.shape[1]), np.float32)
     for i, (lo, hi) in enumerate(row_bands):
-        rows[i] = np.einsum("i,ij->j", kr[i, lo:hi], flat[lo:hi])
-    luma = np.einsum("rwc,c->rw", rows.reshape(64, w, 3), LUMA) if pixels.ndim == 3 else rows
-    out = np.empty((64, 64))
+        np.einsum("i,ij->j", kr[i, lo:hi], flat[lo:hi], out=rows[i])
+    luma = np.einsum("rwc,c->rw", rows.reshape(64, w, 3), _LUMA32) if pixels.ndim == 3 else rows
+    out = np.empty((64, 64), np.float32)
     for k, (lo, hi) in enumerate(col_bands):
-        out[:, k] = np.einsum("rw,w->r", luma[:, lo:hi], kc[k, lo:hi])
-    return out.astype(np.float32)
+        np.einsum("rw,w->r", luma[:, lo:hi], kc[k, lo:hi], out=out[:, k])
+    return out
 
 
 def quality_of(buffer64: np.ndarray) -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,12 +12,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cvis.config import Settings, load_settings
+from cvis.store.schema_head import MIGRATIONS
+from cvis.store.schema_head import file_head as _file_head
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
-MIGRATIONS = Path(__file__).parent / "migrations"
-_REVISION = re.compile(r'^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+)$', re.M)
 
 
 def _alembic_config() -> Config:
@@ -61,29 +59,6 @@ def schema_is_current(engine: Engine) -> bool:
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision() == head
-
-
-def _file_head() -> str | None:
-    """The newest migration, read from the files' ``revision``/``down_revision`` lines
-    (Alembic itself takes a quarter of a second to import); None when not one plain head."""
-    revisions, parents = set(), set()
-    for path in (MIGRATIONS / "versions").glob("*.py"):
-        found = {k: _literal(v) for k, v in _REVISION.findall(path.read_text(encoding="utf-8"))}
-        revision, down = found.get("revision"), found.get("down_revision")
-        if not isinstance(revision, str) or not (down is None or isinstance(down, str)):
-            return None  # a merge (a tuple) or a computed value: let Alembic decide
-        revisions.add(revision)
-        if down is not None:
-            parents.add(down)
-    heads = revisions - parents
-    return heads.pop() if len(heads) == 1 else None
-
-
-def _literal(source: str) -> object:
-    try:
-        return ast.literal_eval(source.split("#", 1)[0].strip())
-    except (ValueError, SyntaxError):
-        return ...
 
 
 def _quick_check(engine: Engine) -> bool:
