@@ -100,8 +100,6 @@ def list_objects(uri: str) -> Iterator[MediaItem]:
     key order), named by its URI; an opener that reads it from wherever it is hashed."""
     from pyarrow.fs import FileSelector, FileType
 
-    from cvis.media.locate import open_member
-
     scheme = _parts(uri)[0]
     try:
         filesystem, path = _split(uri)
@@ -120,4 +118,4 @@ def list_objects(uri: str) -> Iterator[MediaItem]:
         yield MediaItem(safe_uri(uri), None, error="not found")
     for entry in files:
         name = f"{scheme}://{entry.path}"
-        yield MediaItem(name, entry.size, opener=partial(open_member, name, ()))
+        yield MediaItem(name, entry.size, opener=partial(open_object, name))
