@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import orjson
 import pytest
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from cvis.api.lookup_batch import HEX_LENGTHS, parse_hex_batch
 from cvis.api.lookup_body import parse_lookup_body
 from cvis.audit.log import verify_log
 from cvis.hashsets.feedback import record_feedback
+from cvis.identify.matcher import Matcher, Query
 from cvis.store.db import Store
 from cvis.store.models import AuditRecord
 from tests.service_helpers import bearer, make_accounts, make_client
@@ -80,7 +82,23 @@ def _requests(world: World) -> list[tuple[str, str, str, str, dict[str, Any]]]:
     many = [f"{n:032x}" for n in range(INLINE_QUERIES)] + [md5["public"]]  # on a thread
     rows.append(("Agency B", "analyst", "POST", "/api/v1/lookup",
                  {"json": {"signal": "md5", "values": many}}))
+    for agency in ("Agency A", "Agency B"):  # large batches, hits in every kind of set
+        for size in (INLINE_QUERIES // 2, 3 * INLINE_QUERIES):  # on the loop; on a thread
+            rows.append((agency, "analyst", "POST", "/api/v1/lookup",
+                         {"json": {"signal": "md5", "values": _mixed(md5, size)}}))
+        rows.append((agency, "analyst", "POST", "/api/v1/lookup",  # A: metadata hidden
+                     {"json": {"signal": "md5", "values": _mixed(md5, 2000),
+                               "sets": ["b-shared", "public"]}}))
+        rows.append((agency, "analyst", "POST", "/api/v1/lookup",  # no known sha1 at all
+                     {"json": {"signal": "sha1", "values": [secrets.token_hex(20)] * 50}}))
     return rows
+
+
+def _mixed(md5: dict[str, str], size: int) -> list[str]:
+    """``size`` values, one in seven a known md5 of some set (repeats included)."""
+    known = list(md5.values())
+    return [known[(n // 7) % len(known)] if n % 7 == 3 else f"{n * 7919:032x}"
+            for n in range(size)]
 
 
 def test_hot_path_answers_and_records_as_the_application_does(
@@ -123,7 +141,7 @@ def test_hot_path_answers_and_records_as_the_application_does(
     # purpose or their token's own: per agency 4 GETs of every set + 3 naming a set it sees,
     # the unknown (upper case), PDQ and purpose=test GETs, and the compact, upper-case,
     # long-form and purpose=test POSTs; B's POST naming b-private too (A's is a 404).
-    assert answered == 2 * (4 + 3 + 3 + 4) + 1 + 1  # and the large batch
+    assert answered == 2 * (4 + 3 + 3 + 4) + 1 + 1 + 2 * 4  # and the large batches
     suppressed = world.client.get(f"/api/v1/lookup?signal=md5&value={world.md5['public']}",
                                   headers=world.headers("Agency A", "analyst")).json()
     assert suppressed["results"][0]["matches"] == [], "A's own false-positive verdict hides it"
@@ -190,3 +208,27 @@ def test_a_flood_of_lookups_is_recorded_once_each_in_an_intact_chain(
     assert max(batches) > 1, "concurrent requests' records were committed together"
     report = verify_log(store)
     assert report.intact, report.problem
+
+
+def test_digests_are_matched_from_arrays_as_from_queries(
+    sqlite_store: Store, tmp_path: Path, sample_pictures: dict[str, Path]
+) -> None:
+    world = build_world(sqlite_store, tmp_path, sample_pictures)
+    with sqlite_store.session() as session:
+        record_feedback(session, world.matches["Agency A"], "false_positive",
+                        examiner="analyst-Agency A", agency="Agency A")
+    values = _mixed(world.md5, 3000)
+    batch = parse_hex_batch(orjson.dumps({"signal": "md5", "values": values}))
+    assert batch is not None
+    assert batch.digests().tobytes() == b"".join(bytes.fromhex(v) for v in values)
+    with sqlite_store.session() as session:
+        for names in (None, ["b-shared", "a-own"]):
+            matcher = Matcher(session, names)
+            queries = [Query("md5", v) for v in values]
+            want = matcher.match_columns(queries)
+            got = matcher.match_digests("md5", batch.digests())
+            assert got is not None and got.queries.size == want.queries.size > 0
+            for name in ("queries", "rows", "distances"):
+                assert np.array_equal(getattr(got, name), getattr(want, name)), name
+            assert got.facts.media_id == want.facts.media_id
+            assert matcher.match_digests("pdq", np.zeros((1, 32), np.uint8)) is None

@@ -60,6 +60,8 @@ GET_PARAMS = frozenset({"signal", "value", "sets", "purpose"})
 # Batches larger than this are matched on a thread, so the loop keeps answering others.
 INLINE_QUERIES = 5000
 JSON = [(b"content-type", b"application/json")]
+# Signals a compact batch of which is matched from arrays (``Matcher.match_digests``).
+EXACT = frozenset({"md5", "sha1", "sha256"})
 
 
 class _Slow(Exception):
@@ -250,15 +252,45 @@ class FastLookup:
         if raw is None:
             return replay()
         try:
-            body, queries = await self._batch(caller, raw)
+            body, obj = await self._batch(caller, raw)
         except Exception:  # _Slow, a 4xx from the parser, anything: the application's
             return replay()
-        first = f", first {queries[0].signal}:{queries[0].value}" if queries else ""
-        await self._answer(send, caller, f"{len(queries)} hashes{first}", body)
+        await self._answer(send, caller, obj, body)
         return None
 
-    async def _batch(self, caller: _Caller, raw: bytes) -> tuple[bytes, list[Query]]:
+    async def _batch(self, caller: _Caller, raw: bytes) -> tuple[bytes, str]:
+        """The answer, and what its audit record names (the count and the first query)."""
         hex_batch = parse_hex_batch(raw)
+        if hex_batch is not None and hex_batch.signal in EXACT:
+            body = await self._digests(caller, hex_batch)
+            if body is not None:
+                return body, f"{len(hex_batch.values)} hashes, first {hex_batch.first()}"
+        body, queries = await self._queries(caller, raw, hex_batch)
+        first = f", first {queries[0].signal}:{queries[0].value}" if queries else ""
+        return body, f"{len(queries)} hashes{first}"
+
+    async def _digests(self, caller: _Caller, batch: HexBatch) -> bytes | None:
+        """A compact batch of an exact signal, from arrays to bytes: no Query per value
+        (``Matcher.match_digests``); None when the matcher answers this signal only from
+        queries. Policy as ``_queries``: the same sets, suppressions and shaping."""
+        allowed = self._allowed(caller, batch.sets)
+        if not allowed:
+            return answer_hex_batch(batch, None, allowed, None, frozenset())
+        suppressed = self._suppressed(caller)
+        matchers = self.services.matchers
+        if len(batch.values) > INLINE_QUERIES:
+            found = await run_in_threadpool(matchers.match_digests, batch.signal, batch.digests())
+            if found is None:
+                return None
+            return await run_in_threadpool(answer_hex_batch, batch, None, allowed, found,
+                                           suppressed)
+        found = matchers.match_digests_now(batch.signal, batch.digests())
+        if found is None:
+            return None
+        return answer_hex_batch(batch, None, allowed, found, suppressed)
+
+    async def _queries(self, caller: _Caller, raw: bytes,
+                       hex_batch: HexBatch | None) -> tuple[bytes, list[Query]]:
         if hex_batch is None:
             queries, wanted = parse_lookup_body(raw)
         else:

@@ -26,6 +26,8 @@ from cvis.identify.matcher import MatchColumns, Query
 HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}
 _HEX = np.zeros(256, dtype=bool)
 _HEX[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = True
+_NIBBLE = np.zeros(256, dtype=np.uint8)
+_NIBBLE[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16, dtype=np.uint8)
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,16 @@ class HexBatch:
     def queries(self) -> list[Query]:
         signal = self.signal
         return [Query(signal, v) for v in self.values]
+
+    def digests(self) -> np.ndarray:
+        """The values decoded: (n, length / 2) uint8 rows."""
+        nibbles = _NIBBLE[self.ascii]
+        digests: np.ndarray = (nibbles[:, 0::2] << 4) | nibbles[:, 1::2]
+        return digests
+
+    def first(self) -> str:
+        """What the audit record names as the first query: ``signal:value``."""
+        return f"{self.signal}:{self.values[0]}"
 
 
 def parse_hex_batch(raw: bytes) -> HexBatch | None:
@@ -72,11 +84,12 @@ def _names(sets: Any) -> bool:
     return sets is None or (isinstance(sets, list) and all(isinstance(s, str) for s in sets))
 
 
-def answer_hex_batch(batch: HexBatch, queries: list[Query], allowed: dict[str, bool],
+def answer_hex_batch(batch: HexBatch, queries: list[Query] | None, allowed: dict[str, bool],
                      found: MatchColumns | None,
                      suppressed: frozenset[tuple[str, str, str]]) -> bytes:
     """Byte for byte what ``cvis.api.routes.lookup.answer_body`` writes for these queries
-    (whose matcher columns are ``found``, None when no set is allowed)."""
+    (whose matcher columns are ``found``, None when no set is allowed); ``queries`` None:
+    the batch's own, built here for the queries with matches only."""
     n, length = batch.ascii.shape
     head = b'{"query":"'
     tail = b'","signal":' + orjson.dumps(batch.signal) + b',"matches":[]},'
@@ -91,9 +104,12 @@ def answer_hex_batch(batch: HexBatch, queries: list[Query], allowed: dict[str, b
     assert found is not None
     sub = MatchColumns(np.searchsorted(hit, found.queries), found.rows, found.distances,
                        found.facts)
-    encoded = encode_matches([queries[i] for i in hit.tolist()], sub, allowed, suppressed)
+    hits = hit.tolist()
+    chosen = ([queries[i] for i in hits] if queries is not None
+              else [Query(batch.signal, batch.values[i]) for i in hits])
+    encoded = encode_matches(chosen, sub, allowed, suppressed)
     parts, start = [], 0
-    for i, row in zip(hit.tolist(), encoded, strict=True):
+    for i, row in zip(hits, encoded, strict=True):
         parts += [block[start * width:i * width], row, b","]
         start = i + 1
     parts.append(block[start * width:])

@@ -12,9 +12,11 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+import numpy as np
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -22,6 +24,8 @@ from sqlalchemy.orm import Session
 from cvis.identify.matcher import MatchColumns, Matcher, MatchResult, Query
 from cvis.store.db import Store
 from cvis.store.models import HashSet, SetVersion, Suppression
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -104,11 +108,18 @@ class MatcherCache:
     def match_columns(self, queries: Sequence[Query]) -> MatchColumns:
         """Every set's candidates as columns (the batch answer's fast path); the caller
         shapes them for the actor (``cvis.identify.lookup.encode_matches``)."""
+        return self._blocking(lambda matcher: matcher.match_columns(queries))
+
+    def match_digests(self, signal: str, digests: np.ndarray) -> MatchColumns | None:
+        """``Matcher.match_digests`` (None: not an exact signal it answers from arrays)."""
+        return self._blocking(lambda matcher: matcher.match_digests(signal, digests))
+
+    def _blocking(self, call: Callable[[Matcher], _T]) -> _T:
         self.refresh()
         with self._lock:
             assert self._current is not None
             try:
-                return self._current.matcher.match_columns(queries)
+                return call(self._current.matcher)
             finally:
                 self._current.session.commit()
 
@@ -118,6 +129,13 @@ class MatcherCache:
         without background refresh. The caller then takes the slow path. With background
         refresh, a due check runs on a thread while this matcher answers (as it answers
         while a changed index is built)."""
+        return self._now(lambda matcher: matcher.match_columns(queries))
+
+    def match_digests_now(self, signal: str, digests: np.ndarray) -> MatchColumns | None:
+        """``match_digests`` on the caller's thread, or None as ``match_columns_now``."""
+        return self._now(lambda matcher: matcher.match_digests(signal, digests))
+
+    def _now(self, call: Callable[[Matcher], MatchColumns | None]) -> MatchColumns | None:
         if self._current is None:
             return None
         if time.monotonic() >= self._next_check:
@@ -130,7 +148,7 @@ class MatcherCache:
         try:
             current = self._current
             try:
-                return current.matcher.match_columns(queries)
+                return call(current.matcher)
             finally:
                 current.session.commit()
         finally:

@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 from cvis.hashsets.errors import UnknownSet
 from cvis.hashsets.feedback import suppressed_signal_ids
 from cvis.identify.index_cache import MatchIndexes, load_indexes
-from cvis.index.signal_index import search_columns
+from cvis.index.signal_index import ExactIndex, search_columns
 from cvis.signals import SIGNAL_TYPES
+from cvis.signals.base import SignalType
 from cvis.store.models import HashSet, KnownMedia
 
 if TYPE_CHECKING:
@@ -173,6 +174,35 @@ class Matcher:
         keep = self._allowed(queries, facts, q, rows, d)
         return _nearest_per_media(q[keep], facts.media_row[rows[keep]], d[keep], facts)
 
+    def match_digests(self, signal: str, digests: np.ndarray) -> MatchColumns | None:
+        """``match_columns`` of ``Query(signal, hex)`` for each row of ``digests`` ((n, width)
+        uint8, the decoded hex), without a Query per row: the index's sorted search straight
+        from the array, each hit judged per set with a mask. None when the signal's type or
+        index is not the plain exact kind this holds for (the caller builds queries)."""
+        index, signal_type = self._indexes.get(signal), SIGNAL_TYPES.get(signal)
+        if signal_type is None or not _plain_exact(signal_type):
+            return None
+        if index is not None and not isinstance(index, ExactIndex):
+            return None
+        empty = np.zeros(0, np.int64)
+        widest = max((set_threshold(s, signal) for s in self._sets.values()), default=0)
+        if index is None or signal not in self._filled or widest < 0:
+            q, ids = empty, empty
+        else:
+            found = index.search_digests(digests)
+            q, ids = found.queries, found.ids
+        if self._suppressed.size:
+            keep = ~np.isin(ids, self._suppressed)
+            q, ids = q[keep], ids[keep]
+        facts, rows = self._facts(ids)
+        keep = rows >= 0
+        q, rows = q[keep], rows[keep]
+        # ``allows`` of the base type: distance (always 0 here) within the set's threshold
+        thresholds = np.array([set_threshold(s, signal) for s in facts.sets] or [0], np.int64)
+        keep = thresholds[facts.signal_set[rows]] >= 0 if q.size else np.zeros(0, dtype=bool)
+        q, rows = q[keep], rows[keep]
+        return _nearest_per_media(q, facts.media_row[rows], np.zeros(q.size, np.int32), facts)
+
     def _search_signal(
         self, signal: str, queries: Sequence[Query]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -241,6 +271,12 @@ _FACTS = {  # one bound value for the whole id list: nothing to compile or chunk
     True: _FACT_COLUMNS + "WHERE s.id IN (SELECT value FROM json_each(?))",  # SQLite
     False: _FACT_COLUMNS + "WHERE s.id = ANY(%s)",  # PostgreSQL: an int8 array
 }
+
+
+def _plain_exact(signal_type: type[SignalType]) -> bool:
+    """An exact signal type whose verdict is the base one (distance within threshold)."""
+    return bool(signal_type.is_exact()) and (
+        signal_type.allows.__func__ is SignalType.allows.__func__)  # type: ignore[attr-defined]
 
 
 def _positions(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:

@@ -31,10 +31,11 @@ class SortedDigests:
         self.words = np.zeros((self.nwords, 0), dtype=np.uint64)  # column-major: words[0] sorted
         self.ids = np.zeros(0, dtype=np.int64)
         self.dead = np.zeros(0, dtype=bool)
+        self.ndead = 0  # flags set in ``dead``: kept live, len() is asked on every search
         self.delta = (np.zeros((self.nwords, 0), dtype=np.uint64), np.zeros(0, dtype=np.int64))
 
     def __len__(self) -> int:
-        return int(self.ids.size - np.count_nonzero(self.dead) + self.delta[1].size)
+        return int(self.ids.size - self.ndead + self.delta[1].size)
 
     def to_words(self, digests: Sequence[bytes] | np.ndarray) -> np.ndarray:
         """(nwords, k) uint64 columns of zero-padded digests."""
@@ -54,6 +55,7 @@ class SortedDigests:
 
     def remove(self, gone: np.ndarray) -> None:
         self.dead |= member(self.ids, gone)
+        self.ndead = int(np.count_nonzero(self.dead))
         dwords, dids = self.delta
         keep = ~member(dids, gone)
         self.delta = (dwords[:, keep], dids[keep])
@@ -67,11 +69,12 @@ class SortedDigests:
         self.words = np.insert(words, at, dwords, axis=1)
         self.ids = np.insert(ids, at, dids)
         self.dead = np.zeros(self.ids.size, dtype=bool)
+        self.ndead = 0
         self.delta = (dwords[:, :0], dids[:0])
 
     def lookup(self, words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(query number, id) of every stored entry equal to each query."""
-        q1, i1 = _find(self.words, self.ids, words, self.dead)
+        q1, i1 = _find(self.words, self.ids, words, self.dead if self.ndead else None)
         q2, i2 = _find(*self.delta, words, None)
         return np.concatenate([q1, q2]), np.concatenate([i1, i2])
 
@@ -122,6 +125,16 @@ class CryptoIndex:
                 qs.append(rows[q])
                 ids.append(i)
         q, i = np.concatenate(qs), np.concatenate(ids)
+        order = np.lexsort((i, q))
+        return q[order], i[order]
+
+    def lookup_rows(self, digests: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``lookup_batch`` for digests of one width given as (n, width) uint8 rows: no
+        bytes objects on the way (the service's compact batch body)."""
+        table = self.tables.get(digests.shape[1])
+        if table is None:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        q, i = table.lookup(table.to_words(digests))
         order = np.lexsort((i, q))
         return q[order], i[order]
 

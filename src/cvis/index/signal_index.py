@@ -111,6 +111,13 @@ class ExactIndex:
         q, i = np.asarray(queries, dtype=np.int64), np.asarray(ids, dtype=np.int64)
         return Matches(q, i, np.zeros(q.size, dtype=np.int32))  # already by query, then id
 
+    def search_digests(self, digests: np.ndarray) -> Matches:
+        """``search_columns`` of digests given as (n, width) uint8 rows (hex already decoded)."""
+        if not digests.shape[0] or not len(self._inner):
+            return matches_of([])
+        q, i = self._inner.lookup_rows(digests)
+        return Matches(q, i, np.zeros(q.size, dtype=np.int32))
+
     def save(self, directory: Path, generation: int) -> None:
         self._inner.save(directory, generation)
 
