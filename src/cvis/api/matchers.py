@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
