@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cvis.hashsets.errors import UnknownSet
@@ -165,12 +165,7 @@ class Matcher:
         q = np.concatenate([p[0] for p in parts] + [np.zeros(0, np.int64)])
         ids = np.concatenate([p[1] for p in parts] + [np.zeros(0, np.int64)])
         d = np.concatenate([p[2] for p in parts] + [np.zeros(0, np.int32)])
-        if self._suppressed.size:  # known hashes an examiner marked false positive
-            keep = ~np.isin(ids, self._suppressed)
-            q, ids, d = q[keep], ids[keep], d[keep]
-        facts, rows = self._facts(ids)
-        keep = rows >= 0  # else removed from the store since the index was built
-        q, rows, d = q[keep], rows[keep], d[keep]
+        facts, q, rows, d = self._known_hits(q, ids, d)
         keep = self._allowed(queries, facts, q, rows, d)
         return _nearest_per_media(q[keep], facts.media_row[rows[keep]], d[keep], facts)
 
@@ -191,17 +186,22 @@ class Matcher:
         else:
             found = index.search_digests(digests)
             q, ids = found.queries, found.ids
-        if self._suppressed.size:
-            keep = ~np.isin(ids, self._suppressed)
-            q, ids = q[keep], ids[keep]
-        facts, rows = self._facts(ids)
-        keep = rows >= 0
-        q, rows = q[keep], rows[keep]
+        facts, q, rows, d = self._known_hits(q, ids, np.zeros(q.size, np.int32))
         # ``allows`` of the base type: distance (always 0 here) within the set's threshold
         thresholds = np.array([set_threshold(s, signal) for s in facts.sets] or [0], np.int64)
         keep = thresholds[facts.signal_set[rows]] >= 0 if q.size else np.zeros(0, dtype=bool)
-        q, rows = q[keep], rows[keep]
-        return _nearest_per_media(q, facts.media_row[rows], np.zeros(q.size, np.int32), facts)
+        return _nearest_per_media(q[keep], facts.media_row[rows[keep]], d[keep], facts)
+
+    def _known_hits(self, q: np.ndarray, ids: np.ndarray, d: np.ndarray
+                    ) -> tuple[KnownFacts, np.ndarray, np.ndarray, np.ndarray]:
+        """The hits' facts, less hashes an examiner marked false positive and signals removed
+        from the store since the index was built: (facts, queries, fact rows, distances)."""
+        if self._suppressed.size:
+            keep = ~np.isin(ids, self._suppressed)
+            q, ids, d = q[keep], ids[keep], d[keep]
+        facts, rows = self._facts(ids)
+        keep = rows >= 0
+        return facts, q[keep], rows[keep], d[keep]
 
     def _search_signal(
         self, signal: str, queries: Sequence[Query]
@@ -257,7 +257,7 @@ class Matcher:
         # The driver's rows as they come: SQLAlchemy's per-row result processing cost more
         # than the query; SQLite's booleans (0/1) are turned into bools here.
         rows: list[tuple[Any, ...]] = [tuple(r) for r in connection.exec_driver_sql(
-            _FACTS[sqlite], (_id_list(connection, wanted),)).fetchall()]
+            _FACTS[sqlite], (_id_list(sqlite, wanted),)).fetchall()]
         if sqlite:
             rows = [r[:6] + (None if r[6] is None else bool(r[6]),) for r in rows]
         facts = KnownFacts.of(rows, self._sets)
@@ -307,8 +307,9 @@ def _distinct(ids: np.ndarray) -> np.ndarray:
     return np.flatnonzero(seen) + low
 
 
-def _id_list(connection: Connection, ids: np.ndarray) -> Any:
-    if connection.dialect.name == "sqlite":
+def _id_list(sqlite: bool, ids: np.ndarray) -> Any:
+    """The id list as the one bound value: JSON text for json_each, an array for ANY."""
+    if sqlite:
         return orjson.dumps(ids.tolist()).decode()
     return ids.tolist()
 
