@@ -12,6 +12,8 @@ released, so query chunks run on all cores.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
@@ -20,14 +22,17 @@ _GROW = 2
 
 
 @intrinsic
-def _popcount(typingctx, value):  # type: ignore[no-untyped-def]
+def _ctpop(typingctx, value):
     """Set bits of a uint64: LLVM's ctpop, one instruction on any x86-64 since 2008."""
     signature = types.uint64(types.uint64)
 
-    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+    def codegen(context, builder, sig, args):
         return builder.ctpop(args[0])
 
     return signature, codegen
+
+
+_popcount: Callable[[np.uint64], np.uint64] = _ctpop  # type: ignore[assignment]
 
 
 @njit(inline="always")
@@ -80,7 +85,7 @@ def probe_segment(words: np.ndarray, offsets: np.ndarray, perm: np.ndarray, row_
                 stop = np.int64(table_offsets[probe + 1])
                 for slot in range(start, stop):
                     if t == 0:
-                        row = slot
+                        row = np.int64(slot)
                     else:
                         bit = slot * row_bits
                         word = bit >> 6
