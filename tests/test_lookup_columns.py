@@ -17,7 +17,8 @@ from sqlalchemy import select
 
 from cvis.hashsets.access import shape_matches
 from cvis.hashsets.feedback import suppress
-from cvis.identify.lookup import encode_lines, encode_matches, lookup_jsonl
+from cvis.identify.json_lines import encode_lines
+from cvis.identify.lookup import encode_matches, lookup_jsonl
 from cvis.identify.matcher import Matcher, Query, set_threshold
 from cvis.signals import SIGNAL_TYPES
 from cvis.store.db import Store
