@@ -13,10 +13,12 @@ import random
 from typing import Any
 
 import orjson
+import pytest
 from sqlalchemy import select
 
 from cvis.hashsets.access import shape_matches
 from cvis.hashsets.feedback import suppress
+from cvis.identify import lookup
 from cvis.identify.json_lines import encode_lines
 from cvis.identify.lookup import encode_matches, lookup_jsonl
 from cvis.identify.matcher import Matcher, Query, set_threshold
@@ -143,3 +145,24 @@ def test_shaping_from_columns_equals_shape_matches(store: Store) -> None:
         got = [orjson.loads(line)["matches"]
                for line in encode_matches(queries, found, sets, suppressed)]
         assert got == [shape_matches(per_query, sets, suppressed) for per_query in expected]
+
+
+def test_batches_matched_and_encoded_in_step_give_one_batch_s_lines(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many small batches (pipelined, two output buffers used in turn, some batches with a
+    malformed line) give byte for byte the lines of one batch, read as a writer reads them:
+    each before asking for the next."""
+    centres, _SUPPRESSED[0] = _fill(store)
+    rnd = random.Random(11)
+    lines = [_flip(centres[k % 6], rnd.randint(0, 30), rnd) for k in range(23)]
+    lines[9] = "not a hash"
+    with store.session() as session:
+        matcher = Matcher(session)
+        whole = [(bytes(out), failed) for out, failed in lookup_jsonl(matcher, lines, "pdq")]
+        monkeypatch.setattr(lookup, "PIPELINED_BATCH", 3)
+        written, failures = b"", 0
+        for out, failed in lookup_jsonl(matcher, lines, "pdq"):
+            written += bytes(out)
+            failures += failed
+    assert len(whole) == 1 and whole[0] == (written, 1) and failures == 1
+    assert written.count(b"\n") == 23 and b'"error"' in written
