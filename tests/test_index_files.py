@@ -33,7 +33,7 @@ def test_pdq_round_trip(tmp_path: Path) -> None:
     assert len(loaded) == len(index)
     assert loaded.search(queries, 31) == index.search(queries, 31)
     assert loaded.generation == 3 and saved_generation(tmp_path, "cvis-pdq-index") == 3
-    assert not loaded.segments[0].words.flags.owndata  # mapped, not read into memory
+    assert not loaded.segments[0].halves.flags.owndata  # mapped, not read into memory
 
 
 def test_loaded_index_takes_updates_and_saves_again(tmp_path: Path) -> None:
@@ -70,7 +70,7 @@ def test_corrupt_files_are_refused(tmp_path: Path, damage: str) -> None:
     index.save(tmp_path, generation=1)
     manifest = tmp_path / "MANIFEST.json"
     folder = next(p for p in tmp_path.iterdir() if p.is_dir())
-    victim = folder / "seg0.words.npy"
+    victim = folder / "seg0.halves.npy"
     if damage == "flip":
         raw = bytearray(victim.read_bytes())
         raw[len(raw) // 2] ^= 0x10

@@ -41,14 +41,17 @@ def brute_force(
     """Every (query, row, distance) within threshold, by exhaustive comparison.
 
     Used for small delta segments and very large thresholds, where it is the fastest exact way.
+    ``words`` is (n, 4), or a segment's (2, n, 2) halves.
     """
     qs, rows, dists = [], [], []
-    block = max(1, 4_000_000 // max(1, words.shape[0]))
+    columns = [words[w >> 1][:, w & 1] if words.ndim == 3 else words[:, w]
+               for w in range(HASH_WORDS)]
+    block = max(1, 4_000_000 // max(1, columns[0].shape[0]))
     for start in range(0, qwords.shape[0], block):
         q = qwords[start : start + block]
-        d = np.bitwise_count(words[None, :, 0] ^ q[:, None, 0]).astype(np.int32)
+        d = np.bitwise_count(columns[0][None, :] ^ q[:, None, 0]).astype(np.int32)
         for w in range(1, HASH_WORDS):
-            d += np.bitwise_count(words[None, :, w] ^ q[:, None, w])
+            d += np.bitwise_count(columns[w][None, :] ^ q[:, None, w])
         qi, ri = np.nonzero(d <= threshold)
         qs.append(qi + start)
         rows.append(ri)

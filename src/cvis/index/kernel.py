@@ -57,11 +57,12 @@ def _key(w0: np.uint64, w1: np.uint64, w2: np.uint64, w3: np.uint64, table: int,
 
 
 @njit(nogil=True, cache=True)
-def probe_segment(words: np.ndarray, offsets: np.ndarray, perm: np.ndarray, row_bits: int,
-                  key_bits: int, radii: np.ndarray, masks: np.ndarray, mask_counts: np.ndarray,
-                  qwords: np.ndarray, threshold: int
+def probe_segment(first: np.ndarray, second: np.ndarray, offsets: np.ndarray, perm: np.ndarray,
+                  row_bits: int, key_bits: int, radii: np.ndarray, masks: np.ndarray,
+                  mask_counts: np.ndarray, qwords: np.ndarray, threshold: int
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every (query, row, distance) within ``threshold``, each pair once, grouped by query.
+    """Every (query, row, distance) within ``threshold``, each pair once, grouped by query;
+    ``first`` and ``second`` are the rows' hash halves (words 0-1 and 2-3), (n, 2) each.
 
     ``masks`` holds the XOR masks of the widest radius, fewest bits first, so a table of
     radius r probes the first ``mask_counts[t]`` of them. (Prefetching candidates' hashes
@@ -94,12 +95,14 @@ def probe_segment(words: np.ndarray, offsets: np.ndarray, perm: np.ndarray, row_
                         if (bit & 63) + row_bits > 64:
                             value |= perm[t - 1, word + 1] << (np.uint64(64) - shift)
                         row = np.int64(value & row_mask)
-                    d0 = words[row, 0] ^ q0
-                    d1 = words[row, 1] ^ q1
-                    d2 = words[row, 2] ^ q2
-                    d3 = words[row, 3] ^ q3
-                    distance = np.int64(_popcount(d0) + _popcount(d1) + _popcount(d2)
-                                        + _popcount(d3))
+                    d0 = first[row, 0] ^ q0
+                    d1 = first[row, 1] ^ q1
+                    distance = np.int64(_popcount(d0) + _popcount(d1))
+                    if distance > threshold:  # most candidates: the other half not read
+                        continue
+                    d2 = second[row, 0] ^ q2
+                    d3 = second[row, 1] ^ q3
+                    distance += np.int64(_popcount(d2) + _popcount(d3))
                     if distance > threshold or _seen_earlier(d0, d1, d2, d3, t, key_bits,
                                                              radii):
                         continue

@@ -17,8 +17,9 @@ from cvis.index.segment import Segment
 from cvis.index.storage import IndexCorrupt, read_version, write_version
 
 KIND = "cvis-pdq-index"
-# 2: 32-bit id offsets, bit-packed row numbers and removal flags (1: int64, uint32, bool)
-LAYOUT = 2
+# 3: hashes as two halves, (2, n, 2); 2: 32-bit id offsets, bit-packed row numbers and
+# removal flags (1: int64, uint32, bool)
+LAYOUT = 3
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ def save_pdq(parts: PdqParts, directory: Path, generation: int) -> None:
     }
     segments = []
     for k, (seg, dead) in enumerate(zip(parts.segments, parts.dead, strict=True)):
-        arrays.update({f"seg{k}.ids": seg.id_codes, f"seg{k}.words": seg.words,
+        arrays.update({f"seg{k}.ids": seg.id_codes, f"seg{k}.halves": seg.halves,
                        f"seg{k}.offsets": seg.offsets, f"seg{k}.perm": seg.perm,
                        f"seg{k}.dead": dead})
         segments.append({"tables": seg.layout.tables, "key_bits": seg.layout.key_bits,
@@ -59,7 +60,7 @@ def load_pdq(directory: Path, generation: int | None, verify: bool) -> PdqParts:
     try:
         for k, info in enumerate(meta["segments"]):
             seg = Segment(Layout(info["tables"], info["key_bits"]), arrays[f"seg{k}.ids"],
-                          int(info["id_base"]), arrays[f"seg{k}.words"], arrays[f"seg{k}.offsets"],
+                          int(info["id_base"]), arrays[f"seg{k}.halves"], arrays[f"seg{k}.offsets"],
                           arrays[f"seg{k}.perm"])
             _check(seg, info["rows"])
             segments.append(seg)
@@ -78,7 +79,7 @@ def load_pdq(directory: Path, generation: int | None, verify: bool) -> PdqParts:
 def _check(seg: Segment, rows: int) -> None:
     """Shapes must agree with the layout, or a search could read out of bounds."""
     n, layout = rows, seg.layout
-    ok = seg.id_codes.shape == (n,) and seg.words.shape == (n, 4)
+    ok = seg.id_codes.shape == (n,) and seg.halves.shape == (2, n, 2)
     ok = ok and seg.id_codes.dtype in (np.dtype(np.uint32), np.dtype(np.int64))
     if seg.indexed:
         ok = ok and seg.offsets.shape == (layout.tables, (1 << layout.key_bits) + 1)

@@ -87,12 +87,20 @@ def flip_masks(bits: int, radius: int) -> np.ndarray:
 
 def substring(words: np.ndarray, table: int, bits: int) -> np.ndarray:
     """Key of substring ``table`` (bits [table*bits, (table+1)*bits)) of each row, as int64
-    (bit k of a hash is bit k % 64 of its little-endian word k // 64)."""
+    (bit k of a hash is bit k % 64 of its little-endian word k // 64). ``words`` is (n, 4)
+    or a segment's halves, (2, n, 2): words 0-1 of every row, then words 2-3."""
     start = table * bits
     word, shift = divmod(start, 64)
     mask = np.uint64((1 << bits) - 1)
-    key = words[:, word] >> np.uint64(shift)  # a new array, worked on in place: one
-    if shift + bits > 64:                      # temporary of n words at most (100 M rows)
-        key |= words[:, word + 1] << np.uint64(64 - shift)
+    key = word_column(words, word) >> np.uint64(shift)  # a new array, worked on in place:
+    if shift + bits > 64:                      # one temporary of n words at most (100 M rows)
+        key |= word_column(words, word + 1) << np.uint64(64 - shift)
     key &= mask
     return key.view(np.int64)
+
+
+def word_column(words: np.ndarray, word: int) -> np.ndarray:
+    """Word ``word`` of every row, from (n, 4) words or (2, n, 2) halves (a view)."""
+    if words.ndim == 3:
+        return words[word >> 1][:, word & 1]
+    return words[:, word]

@@ -37,17 +37,27 @@ PARALLEL_BUILD_ROWS = 1 << 25
 
 @dataclass(frozen=True)
 class Segment:
-    """Immutable. ``id_codes``/``words`` are in table-0 order; arrays may be memory-mapped."""
+    """Immutable. ``id_codes``/``halves`` are in table-0 order; arrays may be memory-mapped.
+
+    The hashes are kept as two halves, words 0-1 of every row and then words 2-3: a
+    candidate is first checked on its first half, 16 bytes, and most are rejected there
+    (random hashes differ in ~64 of those 128 bits), so verification touches half the
+    memory (at 2M hashes, 20,000 queries: 5.6 CPU-s instead of 7.3)."""
 
     layout: Layout
     id_codes: np.ndarray  # (n,) uint32 (id - id_base), or int64 ids when they span >= 2**32
     id_base: int
-    words: np.ndarray  # (n, 4) uint64
+    halves: np.ndarray  # (2, n, 2) uint64
     offsets: np.ndarray  # (tables, 2**key_bits + 1) uint32; (0, 1) when scanned
     perm: np.ndarray  # (tables - 1, packed_words(n, row_bits(n))) uint64; (0, 1) when scanned
 
     def __len__(self) -> int:
-        return int(self.words.shape[0])
+        return int(self.halves.shape[1])
+
+    @property
+    def words(self) -> np.ndarray:
+        """The hashes as (n, 4) words (a new array: for merges and compaction)."""
+        return np.concatenate([self.halves[0], self.halves[1]], axis=1)
 
     @property
     def indexed(self) -> bool:
@@ -79,21 +89,22 @@ class Segment:
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.id_codes, self.words, self.offsets, self.perm))
+        return sum(a.nbytes for a in (self.id_codes, self.halves, self.offsets, self.perm))
 
     def search(self, qwords: np.ndarray, threshold: int) -> Hits:
         """Every (query, row, distance) with distance <= threshold, each pair once."""
         if len(self) == 0 or qwords.shape[0] == 0:
             return _empty()
         if not self.indexed or self.layout.probes(threshold) > MAX_PROBES_PER_QUERY:
-            return brute_force(self.words, qwords, threshold)
+            return brute_force(self.halves, qwords, threshold)
         radii = self.layout.radii(threshold)
         widest = max(radii)
         if widest < 0:
             return _empty()
         masks = flip_masks(self.layout.key_bits, widest)
         counts = np.array([probe_count(self.layout.key_bits, r) for r in radii], np.int64)
-        return probe_segment(np.asarray(self.words), np.asarray(self.offsets),
+        return probe_segment(np.asarray(self.halves[0]), np.asarray(self.halves[1]),
+                             np.asarray(self.offsets),
                              np.asarray(self.perm), self.row_bits, self.layout.key_bits,
                              np.array(radii, np.int64), masks, counts,
                              np.ascontiguousarray(qwords), threshold)
@@ -106,7 +117,7 @@ def build_segment(ids: np.ndarray, words: np.ndarray, layout: Layout | None = No
     n = int(ids.shape[0])
     codes, base = _id_codes(ids)
     if n < SCAN_BELOW and layout is None:
-        return Segment(Layout(1, 1), codes.copy(), base, np.array(words, dtype=np.uint64),
+        return Segment(Layout(1, 1), codes.copy(), base, halves_of(words),
                        np.zeros((0, 1), dtype=np.uint32), np.zeros((0, 1), dtype=np.uint64))
     layout = layout or choose_layout(n)
     bits, rbits = layout.key_bits, row_bits(n)
@@ -114,16 +125,19 @@ def build_segment(ids: np.ndarray, words: np.ndarray, layout: Layout | None = No
     offsets = np.empty((layout.tables, size + 1), dtype=np.uint32)
     order = _table(words, 0, bits, rbits, offsets[0])
     sorted_codes = np.empty_like(codes)
-    sorted_words = np.empty((n, 4), dtype=np.uint64)
+    halves = np.empty((2, n, 2), dtype=np.uint64)
     for start in range(0, n, _CHUNK):
         part = order[start : start + _CHUNK]
         sorted_codes[start : start + part.size] = np.take(codes, part)
-        sorted_words[start : start + part.size] = np.take(words, part, axis=0)
+        rows = np.take(words, part, axis=0)
+        halves[0, start : start + part.size] = rows[:, :2]
+        halves[1, start : start + part.size] = rows[:, 2:]
+        del rows
     del order, codes
     perm = np.zeros((layout.tables - 1, packed_words(n, rbits)), dtype=np.uint64)
 
     def fill(table: int) -> None:
-        rows = _table(sorted_words, table, bits, rbits, offsets[table])
+        rows = _table(halves, table, bits, rbits, offsets[table])
         pack_into(perm[table - 1], rows, rbits)
 
     # Sorting releases the GIL: one table per core, or one at a time when the 8-16 bytes a
@@ -131,7 +145,13 @@ def build_segment(ids: np.ndarray, words: np.ndarray, layout: Layout | None = No
     workers = 1 if n > PARALLEL_BUILD_ROWS else os.cpu_count() or 1
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(fill, range(1, layout.tables)))
-    return Segment(layout, sorted_codes, base, sorted_words, offsets, perm)
+    return Segment(layout, sorted_codes, base, halves, offsets, perm)
+
+
+def halves_of(words: np.ndarray) -> np.ndarray:
+    """(n, 4) words as a segment's (2, n, 2) halves."""
+    words = np.asarray(words, dtype=np.uint64).reshape(-1, 4)
+    return np.ascontiguousarray(np.stack([words[:, :2], words[:, 2:]]))
 
 
 def _id_codes(ids: np.ndarray) -> tuple[np.ndarray, int]:
@@ -150,8 +170,8 @@ def _table(words: np.ndarray, table: int, bits: int, rbits: int, offsets: np.nda
 
     Sorts key and row packed in one uint64 (``bits + rbits <= 64``): a plain sort,
     faster and lighter than an argsort."""
-    n = words.shape[0]
     packed = substring(words, table, bits).view(np.uint64)  # a new array: sorted in place
+    n = packed.shape[0]
     offsets[0] = 0
     np.cumsum(np.bincount(packed.view(np.int64), minlength=1 << bits), out=offsets[1:])
     packed <<= np.uint64(rbits)
