@@ -264,7 +264,7 @@ class FastLookup:
         if hex_batch is not None and hex_batch.signal in EXACT:
             body = await self._digests(caller, hex_batch)
             if body is not None:
-                return body, f"{len(hex_batch.values)} hashes, first {hex_batch.first()}"
+                return body, f"{len(hex_batch)} hashes, first {hex_batch.first()}"
         body, queries = await self._queries(caller, raw, hex_batch)
         first = f", first {queries[0].signal}:{queries[0].value}" if queries else ""
         return body, f"{len(queries)} hashes{first}"
@@ -278,7 +278,7 @@ class FastLookup:
             return answer_hex_batch(batch, None, allowed, None, frozenset())
         suppressed = self._suppressed(caller)
         matchers = self.services.matchers
-        if len(batch.values) > INLINE_QUERIES:
+        if len(batch) > INLINE_QUERIES:
             found = await run_in_threadpool(matchers.match_digests, batch.signal, batch.digests())
             if found is None:
                 return None

@@ -252,6 +252,8 @@ class Matcher:
         """The known media items these signal ids belong to (chosen sets only), and for
         each id its row in ``KnownFacts.signal_*`` (-1: no longer in the store)."""
         wanted = _distinct(ids)
+        if not wanted.size:  # no hits (most lookups): nothing to read
+            return KnownFacts.of([], self._sets), np.zeros(0, dtype=np.int64)
         connection = self._session.connection()
         sqlite = connection.dialect.name == "sqlite"
         # The driver's rows as they come: SQLAlchemy's per-row result processing cost more
