@@ -5,6 +5,7 @@ together, each exactly once, the chain intact."""
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import httpx
 import numpy as np
 import orjson
 import pytest
+from fastapi import HTTPException
 from sqlalchemy import select
 
 from cvis.api.fast_lookup import INLINE_QUERIES, FastLookup
@@ -157,6 +159,37 @@ def test_the_batch_shortcut_takes_only_values_its_validator_keeps(signal: str) -
     assert batch is not None and batch.queries() == parse_lookup_body(raw)[0]
     for odd in (normal[0].upper(), f" {normal[0]}", normal[0][:-1], "g" * length, 7, "é" * length):
         assert parse_hex_batch(orjson.dumps({"signal": signal, "values": [odd]})) is None, odd
+
+
+def test_the_batch_shortcut_reads_any_layout_as_the_json_parser_does() -> None:
+    """The values are read from the raw bytes: every layout gives the parser's queries, or
+    None (then the parser decides), never other values."""
+    values = [secrets.token_hex(16) for _ in range(4)]
+    a, b = values[0].encode(), values[1].encode()
+    bodies = [
+        orjson.dumps({"signal": "md5", "values": values}),
+        json.dumps({"signal": "md5", "values": values}).encode(),
+        json.dumps({"values": values, "sets": ["x"], "signal": "md5"}, indent=2).encode(),
+        b'{"signal":"md5","values":[ "%s" ,\n "%s" ] }' % (a, b),
+        b'{"signal":"md5","values":["%s"],"values":["%s"]}' % (a, b),
+        b'{"signal":"md5","sets":[",\\"values\\":["],"values":["%s"]}' % a,
+        b'{"signal":"md5","values":["%s"\x0b,"%s"]}' % (a, b),
+        b'{"signal":"md5","values":["%s","%s"]' % (a, b),
+        b'{"signal":"md5","values":["%s","%s", 7]}' % (a, b),
+        b'{"signal":"md5","values":["%s","%sff"]}' % (a, b[:-2]),
+    ]
+    for raw in bodies:
+        batch = parse_hex_batch(raw)
+        try:
+            expected = parse_lookup_body(raw)[0]
+        except HTTPException:
+            assert batch is None, raw
+            continue
+        assert batch is None or batch.queries() == expected, raw
+        if batch is not None:
+            assert batch.digests().tobytes() == b"".join(
+                bytes.fromhex(q.value) for q in expected)
+    assert all(parse_hex_batch(raw) is not None for raw in bodies[:6])
 
 
 REQUESTS = 120

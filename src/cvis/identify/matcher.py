@@ -281,12 +281,17 @@ def _plain_exact(signal_type: type[SignalType]) -> bool:
         signal_type.allows.__func__ is SignalType.allows.__func__)  # type: ignore[attr-defined]
 
 
+# Ids spread over at most this many times their count are placed by a table, else sorted:
+# a table as wide as the id space costs more than sorting a handful (a single lookup's).
+_DENSE = 16
+
+
 def _positions(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """For each of ``ids`` its position in ``sorted_ids`` (distinct, ascending), else -1."""
     if not sorted_ids.size:
         return np.full(ids.size, -1, dtype=np.int64)
     low, high = int(ids.min()), int(ids.max())
-    if low >= 0 and high - low <= 8 * ids.size + (1 << 20):  # dense: a table, no search
+    if low >= 0 and high - low <= _DENSE * ids.size + 4096:  # dense: a table, no search
         table = np.full(high - low + 1, -1, dtype=np.int64)
         inside = (sorted_ids >= low) & (sorted_ids <= high)
         table[sorted_ids[inside] - low] = np.flatnonzero(inside)
@@ -302,7 +307,7 @@ def _distinct(ids: np.ndarray) -> np.ndarray:
     if ids.size == 0:
         return ids
     low, high = int(ids.min()), int(ids.max())
-    if low < 0 or high - low > 8 * ids.size + (1 << 20):
+    if low < 0 or high - low > _DENSE * ids.size + 4096:
         return np.unique(ids)
     seen = np.zeros(high - low + 1, dtype=bool)
     seen[ids - low] = True
