@@ -174,7 +174,7 @@ def answer_hex_batch(batch: HexBatch, queries: list[Query] | None, allowed: dict
     rows = np.empty((n, width), dtype=np.uint8)
     rows[:] = np.frombuffer(head + bytes(length) + tail, dtype=np.uint8)
     rows[:, len(head):len(head) + length] = batch.ascii
-    block = memoryview(rows).cast("B")  # joined once below: no copy of megabytes before
+    block = memoryview(rows.data).cast("B")  # joined once below: no copy of megabytes before
     hit = np.unique(found.queries) if allowed and found is not None else np.zeros(0, np.int64)
     if not hit.size:
         return b"".join((b'{"results":[', block[:-1], b"]}"))
