@@ -9,7 +9,7 @@ rebuilt from the store when its hashes changed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -106,9 +106,14 @@ class Matcher:
 
     def __init__(
         self, session: Session, set_names: Sequence[str] | None = None,
-        index_dir: Path | None = None,
+        index_dir: Path | None = None, facts_connect: Callable[[], Any] | None = None,
     ) -> None:
+        """``facts_connect``: where each batch's facts are read instead of the session, a
+        pooled DBAPI connection of the same database (``Engine.raw_connection``), one
+        statement and closed (a service's matcher: SQLAlchemy's execution and the session's
+        transaction cost several times the query for a single lookup)."""
         self._session = session
+        self._connect = facts_connect
         self.session = session  # the read view matches are judged in (video matching reads it)
         self._sets = self._choose_sets(set_names)
         self._indexes: MatchIndexes = load_indexes(session, list(self._sets), index_dir)
@@ -248,18 +253,22 @@ class Matcher:
         allowed: np.ndarray = verdicts[key]
         return allowed
 
+    def _read_facts(self, sqlite: bool, ids: np.ndarray) -> list[Any]:
+        if self._connect is not None:
+            return _read_facts_on(self._connect(), sqlite, ids)
+        return list(self._session.connection().exec_driver_sql(
+            _FACTS[sqlite], (_id_list(sqlite, ids),)).fetchall())
+
     def _facts(self, ids: np.ndarray) -> tuple[KnownFacts, np.ndarray]:
         """The known media items these signal ids belong to (chosen sets only), and for
         each id its row in ``KnownFacts.signal_*`` (-1: no longer in the store)."""
         wanted = _distinct(ids)
         if not wanted.size:  # no hits (most lookups): nothing to read
             return KnownFacts.of([], self._sets), np.zeros(0, dtype=np.int64)
-        connection = self._session.connection()
-        sqlite = connection.dialect.name == "sqlite"
+        sqlite = self._session.get_bind().dialect.name == "sqlite"
         # The driver's rows as they come: SQLAlchemy's per-row result processing cost more
         # than the query; SQLite's booleans (0/1) are turned into bools here.
-        rows: list[tuple[Any, ...]] = [tuple(r) for r in connection.exec_driver_sql(
-            _FACTS[sqlite], (_id_list(sqlite, wanted),)).fetchall()]
+        rows: list[tuple[Any, ...]] = [tuple(r) for r in self._read_facts(sqlite, wanted)]
         if sqlite:
             rows = [r[:6] + (None if r[6] is None else bool(r[6]),) for r in rows]
         facts = KnownFacts.of(rows, self._sets)
@@ -273,6 +282,17 @@ _FACTS = {  # one bound value for the whole id list: nothing to compile or chunk
     True: _FACT_COLUMNS + "WHERE s.id IN (SELECT value FROM json_each(?))",  # SQLite
     False: _FACT_COLUMNS + "WHERE s.id = ANY(%s)",  # PostgreSQL: an int8 array
 }
+
+
+def _read_facts_on(connection: Any, sqlite: bool, ids: np.ndarray) -> list[Any]:
+    """The facts rows of ``ids``, read on a DBAPI connection, which is closed (returned to
+    its pool, which ends the read transaction)."""
+    try:
+        cursor = connection.cursor()
+        cursor.execute(_FACTS[sqlite], (_id_list(sqlite, ids),))
+        return list(cursor.fetchall())
+    finally:
+        connection.close()
 
 
 def _plain_exact(signal_type: type[SignalType]) -> bool:
