@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from cvis.identify.json_lines import encode_lines
 from cvis.identify.matcher import MATCH_FIELDS, MatchColumns, Matcher, Query
 from cvis.signals import guess_crypto_signal, normalize
 from cvis.signals.base import InvalidSignalValue
@@ -18,6 +20,9 @@ from cvis.signals.base import InvalidSignalValue
 # Lines looked up together: each batch reads its known items' facts and encodes their
 # fragments once, so fewer, larger batches cost less (memory grows with a batch's hits).
 BATCH = 20_000
+# Lines per batch of ``lookup_jsonl``, whose batches are matched and encoded in step: small
+# enough that the stages overlap, large enough that per-batch costs stay small.
+PIPELINED_BATCH = 5_000
 
 
 def parse_query(line: str, signal: str | None) -> Query:
@@ -72,31 +77,43 @@ def lookup_jsonl(
 
     The hot path of ``cvis lookup``: the matches of a batch arrive as columns and are
     written from them (``encode_lines``), each known item's fields encoded once per batch.
+    A batch is encoded in a second thread while the next one is matched (the index search
+    and the compiled writer release the GIL), so neither core waits on the other's stage.
     """
     stripped = (line.strip() for line in lines)
     wanted = (line for line in stripped if line and not line.startswith("#"))
-    dumps = orjson.dumps
-    while batch := list(islice(wanted, BATCH)):
-        parsed: list[Query | str] = []
-        for line in batch:
-            try:
-                parsed.append(parse_query(line, signal))
-            except InvalidSignalValue as exc:
-                parsed.append(str(exc))
-        queries = [q for q in parsed if isinstance(q, Query)]
-        found = matcher.match_columns(queries)
-        if len(queries) == len(batch):
-            yield encode_lines(queries, found), 0
-            continue
-        encoded = iter(encode_matches(queries, found))
-        out = []
-        for line, q in zip(batch, parsed, strict=True):
-            if isinstance(q, Query):
-                out.append(next(encoded) + b"\n")
-            else:
-                row: dict[str, Any] = {"query": line, "signal": signal, "matches": [], "error": q}
-                out.append(dumps(row) + b"\n")
-        yield b"".join(out), len(batch) - len(queries)
+    with ThreadPoolExecutor(1, thread_name_prefix="cvis-encode") as encoder:
+        pending: Future[tuple[bytes, int]] | None = None
+        while batch := list(islice(wanted, PIPELINED_BATCH)):
+            parsed: list[Query | str] = []
+            for line in batch:
+                try:
+                    parsed.append(parse_query(line, signal))
+                except InvalidSignalValue as exc:
+                    parsed.append(str(exc))
+            queries = [q for q in parsed if isinstance(q, Query)]
+            found = matcher.match_columns(queries)  # this thread: the store's session is
+            encoding = encoder.submit(_encode_batch, batch, parsed, queries, found, signal)
+            if pending is not None:
+                yield pending.result()
+            pending = encoding
+        if pending is not None:
+            yield pending.result()
+
+
+def _encode_batch(batch: list[str], parsed: list[Query | str], queries: list[Query],
+                  found: MatchColumns, signal: str | None) -> tuple[bytes, int]:
+    if len(queries) == len(batch):
+        return encode_lines(queries, found), 0
+    encoded = iter(encode_matches(queries, found))
+    out = []
+    for line, q in zip(batch, parsed, strict=True):
+        if isinstance(q, Query):
+            out.append(next(encoded) + b"\n")
+        else:
+            row: dict[str, Any] = {"query": line, "signal": signal, "matches": [], "error": q}
+            out.append(orjson.dumps(row) + b"\n")
+    return b"".join(out), len(batch) - len(queries)
 
 
 def encode_matches(
@@ -151,64 +168,6 @@ def _encode_columns(
     pieces, starts = _pieces(_fragments(queries, found, may_see, suppressed), b"]}")
     bounds = starts.tolist()
     return [b"".join(pieces[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
-
-
-def encode_lines(queries: Sequence[Query], found: MatchColumns) -> bytes:
-    """``encode_matches``'s objects as JSON lines, in one ``bytes``.
-
-    Built as bytes arrays, not Python objects: each output unit (a query's opening, a hit,
-    a query's end) is three fragments copied from zero-padded tables of fragments, and the
-    padding is dropped in one pass (JSON from orjson holds no zero byte): a few array
-    passes per block of units, however many distinct known items. (Joining a list of
-    fragment objects costs a cache miss or more per fragment when the known items number
-    in the hundreds of thousands.)
-    """
-    parts = _fragments(queries, found, None, ())
-    tables = [_padded(parts.heads + parts.openings + [b"]}\n", b""]),
-              _padded(parts.middles + [b""]), _padded(parts.tails + [b""])]
-    if any(t is None for t in tables) or sum(t.shape[1] for t in tables if t is not None) \
-            > _WIDEST:  # a NUL byte (never in orjson's output) or very long fields: objects
-        pieces, _ = _pieces(parts, b"]}\n")
-        return b"".join(pieces)
-    q, local, count = parts.queries, parts.local, len(parts.tails)
-    units = np.zeros(len(queries) + 1, dtype=np.int64)
-    np.cumsum(2 + parts.per_query, out=units[1:])
-    total = int(units[-1])
-    opening, end = 2 * count, 2 * count + len(queries)
-    first = np.full(total, end + 1, dtype=np.int64)  # unused units: the empty fragment
-    second = np.full(total, len(parts.middles), dtype=np.int64)
-    third = np.full(total, count, dtype=np.int64)
-    first[units[:-1]] = opening + np.arange(len(queries))
-    first[units[1:] - 1] = end
-    if q.size:
-        at = units[q] + 1 + local
-        first[at] = parts.rows + count * (local > 0)
-        second[at] = parts.middle
-        third[at] = parts.rows
-    out = []
-    for start in range(0, total, _BLOCK):
-        block = slice(start, start + _BLOCK)
-        data = np.concatenate([table[k] for table, k in  # type: ignore[index]
-                               zip(tables, (first[block], second[block], third[block]),
-                                   strict=True)], axis=1).ravel()
-        out.append(data[data != 0].tobytes())  # the padding is the only zero byte
-    return b"".join(out)
-
-
-_BLOCK = 1 << 16  # output units per array pass: a few MB at a time
-_WIDEST = 1024  # bytes of padded fragments per unit beyond which objects are joined instead
-
-
-def _padded(items: list[bytes]) -> np.ndarray | None:
-    """Fragments as rows of a zero-padded uint8 table; None if one holds a zero byte."""
-    lengths = np.fromiter(map(len, items), np.int64, len(items))
-    width = max(1, int(lengths.max(initial=0)))
-    joined = np.frombuffer(b"".join(items), dtype=np.uint8)
-    if not joined.all():
-        return None
-    table = np.zeros((len(items), width), dtype=np.uint8)
-    table[np.arange(width) < lengths[:, None]] = joined
-    return table
 
 
 @dataclass(frozen=True)

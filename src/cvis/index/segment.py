@@ -15,10 +15,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cvis.index.hamming import brute_force, distances
+from cvis.index.hamming import brute_force
 from cvis.index.ids import member
-from cvis.index.packed import pack_into, packed_words, row_bits, unpack_at
-from cvis.index.plan import MAX_PROBES_PER_QUERY, Layout, choose_layout, flip_masks, substring
+from cvis.index.kernel import probe_segment
+from cvis.index.packed import pack_into, packed_words, row_bits
+from cvis.index.plan import (
+    MAX_PROBES_PER_QUERY,
+    Layout,
+    choose_layout,
+    flip_masks,
+    probe_count,
+    substring,
+)
 
 Hits = tuple[np.ndarray, np.ndarray, np.ndarray]  # query number, row, distance
 # Segments smaller than this are scanned: building tables would cost more than it saves.
@@ -80,32 +88,15 @@ class Segment:
         if not self.indexed or self.layout.probes(threshold) > MAX_PROBES_PER_QUERY:
             return brute_force(self.words, qwords, threshold)
         radii = self.layout.radii(threshold)
-        parts = [self._probe_table(t, radii, qwords, threshold) for t in range(len(radii))]
-        return tuple(np.concatenate(col) for col in zip(*parts, strict=True))  # type: ignore
-
-    def _probe_table(self, table: int, radii: list[int], qwords: np.ndarray,
-                     threshold: int) -> Hits:
-        bits, radius = self.layout.key_bits, radii[table]
-        if radius < 0:
+        widest = max(radii)
+        if widest < 0:
             return _empty()
-        masks = flip_masks(bits, radius).astype(np.int64)
-        keys = substring(qwords, table, bits)[:, None] ^ masks[None, :]
-        offsets = self.offsets[table]
-        starts = np.take(offsets, keys).astype(np.int64).ravel()
-        counts = np.take(offsets[1:], keys).ravel() - starts
-        nonzero = np.flatnonzero(counts)
-        if nonzero.size == 0:
-            return _empty()
-        starts, counts = starts[nonzero], counts[nonzero]
-        ends = np.cumsum(counts)
-        slots = np.arange(int(ends[-1]), dtype=np.int64) + np.repeat(starts - ends + counts, counts)
-        query = np.repeat(nonzero // masks.size, counts)
-        rows = slots if table == 0 else unpack_at(self.perm[table - 1], self.row_bits, slots)
-        found, asked = np.take(self.words, rows, axis=0), np.take(qwords, query, axis=0)
-        dist = distances(found, asked)
-        keep = np.flatnonzero(dist <= threshold)
-        keep = keep[~_seen_earlier(found[keep], asked[keep], table, radii, bits)]
-        return query[keep], rows[keep], dist[keep]
+        masks = flip_masks(self.layout.key_bits, widest)
+        counts = np.array([probe_count(self.layout.key_bits, r) for r in radii], np.int64)
+        return probe_segment(np.asarray(self.words), np.asarray(self.offsets),
+                             np.asarray(self.perm), self.row_bits, self.layout.key_bits,
+                             np.array(radii, np.int64), masks, counts,
+                             np.ascontiguousarray(qwords), threshold)
 
 
 def build_segment(ids: np.ndarray, words: np.ndarray, layout: Layout | None = None) -> Segment:
@@ -170,22 +161,6 @@ def _table(words: np.ndarray, table: int, bits: int, rbits: int, offsets: np.nda
     packed.sort()
     packed &= np.uint64((1 << rbits) - 1)
     return packed.view(np.int64)
-
-
-def _seen_earlier(found: np.ndarray, asked: np.ndarray, table: int, radii: list[int],
-                  bits: int) -> np.ndarray:
-    """Hits an earlier table also reports (its substring is within that table's radius):
-    each (query, row) pair is then reported once, by the first table that can see it."""
-    seen = np.zeros(found.shape[0], dtype=bool)
-    left = np.arange(found.shape[0])  # hits not yet known to be seen
-    diff = found ^ asked
-    for earlier in range(table):
-        if radii[earlier] < 0 or left.size == 0:
-            continue
-        near = np.bitwise_count(substring(diff, earlier, bits)) <= radii[earlier]
-        seen[left[near]] = True
-        left, diff = left[~near], diff[~near]
-    return seen
 
 
 def _empty() -> Hits:
