@@ -139,6 +139,8 @@ def main() -> None:
                         help="comma-separated connection counts for each batch size")
     parser.add_argument("--baseline-src", type=Path, default=None,
                         help="also serve this source tree (e.g. main's src) first, same phases")
+    parser.add_argument("--baseline-last", action="store_true",
+                        help="serve the baseline after this checkout (others' load drifts)")
     parser.add_argument("--dir", type=Path, default=None, help="keep the store here (reused)")
     parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn",
                         help="uvicorn: `cvis serve`; granian: the same app under granian "
@@ -171,8 +173,10 @@ def main() -> None:
         body.write_text(json.dumps({"signal": "md5", "values": values}))
         (home / f"batch-{size}.lua").write_text(BATCH % {"body": body, "token": token})
     ours = Path(__file__).resolve().parent.parent / "src"
-    for label, src in ([("baseline", args.baseline_src.resolve())] if args.baseline_src else []) \
-            + [("this checkout", ours)]:
+    runs = [("baseline", args.baseline_src.resolve())] if args.baseline_src else []
+    runs = runs + [("this checkout", ours)] if not args.baseline_last else \
+        [("this checkout", ours)] + runs
+    for label, src in runs:
         print(f"=== {label}: {src}")
         serve(args, home, token, md5s, pdqs, src, sizes)
 
