@@ -13,17 +13,14 @@ import random
 from typing import Any
 
 import orjson
+import pytest
 from sqlalchemy import select
 
 from cvis.hashsets.access import shape_matches
 from cvis.hashsets.feedback import suppress
-from cvis.identify.lookup import (
-    _encode_columns,
-    _encode_each,
-    encode_lines,
-    encode_matches,
-    lookup_jsonl,
-)
+from cvis.identify import lookup
+from cvis.identify.json_lines import encode_lines
+from cvis.identify.lookup import _encode_columns, _encode_each, encode_matches, lookup_jsonl
 from cvis.identify.matcher import Matcher, Query, set_threshold
 from cvis.signals import SIGNAL_TYPES
 from cvis.store.db import Store
@@ -164,3 +161,24 @@ def test_few_queries_are_encoded_as_many_are(store: Store) -> None:
     for may_see, hidden in ((None, ()), ({"A": False, "B": True}, suppressed), ({"B": True}, ())):
         assert _encode_each(queries, found, may_see, hidden) == \
             _encode_columns(queries, found, may_see, hidden)
+
+
+def test_batches_matched_and_encoded_in_step_give_one_batch_s_lines(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many small batches (pipelined, two output buffers used in turn, some batches with a
+    malformed line) give byte for byte the lines of one batch, read as a writer reads them:
+    each before asking for the next."""
+    centres, _SUPPRESSED[0] = _fill(store)
+    rnd = random.Random(11)
+    lines = [_flip(centres[k % 6], rnd.randint(0, 30), rnd) for k in range(23)]
+    lines[9] = "not a hash"
+    with store.session() as session:
+        matcher = Matcher(session)
+        whole = [(bytes(out), failed) for out, failed in lookup_jsonl(matcher, lines, "pdq")]
+        monkeypatch.setattr(lookup, "PIPELINED_BATCH", 3)
+        written, failures = b"", 0
+        for out, failed in lookup_jsonl(matcher, lines, "pdq"):
+            written += bytes(out)
+            failures += failed
+    assert len(whole) == 1 and whole[0] == (written, 1) and failures == 1
+    assert written.count(b"\n") == 23 and b'"error"' in written

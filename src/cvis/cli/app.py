@@ -333,7 +333,7 @@ def lookup_command(
     store = Store()
     bad = [0]
 
-    def rows(matcher: Matcher) -> Iterator[bytes]:
+    def rows(matcher: Matcher) -> Iterator[bytes | memoryview]:
         for row, failed in lookup_jsonl(matcher, lines, signal):
             bad[0] += failed
             yield row

@@ -134,7 +134,7 @@ def write_jsonl(rows: Iterable[dict[str, Any]], stream: TextIO) -> int:
     return count
 
 
-def write_json_bytes(lines: Iterable[bytes], stream: TextIO) -> int:
+def write_json_bytes(lines: Iterable[bytes | memoryview], stream: TextIO) -> int:
     """JSON lines already encoded (``cvis lookup``'s fast path), written as bytes."""
     stream.flush()
     raw = getattr(stream, "buffer", None)
@@ -143,7 +143,7 @@ def write_json_bytes(lines: Iterable[bytes], stream: TextIO) -> int:
         if raw is not None:
             raw.write(line)
         else:
-            stream.write(line.decode("utf-8"))
+            stream.write(bytes(line).decode("utf-8"))
         count += 1
     if raw is not None:
         raw.flush()

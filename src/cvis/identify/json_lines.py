@@ -32,6 +32,14 @@ def encode_lines(queries: Sequence[Query], found: MatchColumns) -> bytes:
 
     Identical to ``orjson.dumps`` of the rows ``lookup_lines`` yields, each plus a newline.
     """
+    return encode_lines_into(queries, found, np.empty(0, np.uint8))[0].tobytes()
+
+
+def encode_lines_into(queries: Sequence[Query], found: MatchColumns, buffer: np.ndarray
+                      ) -> tuple[memoryview, np.ndarray]:
+    """``encode_lines`` written into ``buffer`` (uint8), or into a larger one made for it:
+    the lines (a view) and the buffer to pass next time. A batch's output is hundreds of
+    MB, and fresh memory costs a page fault every 4 KB, as much as the writing itself."""
     facts, dumps = found.facts, orjson.dumps
     names = sorted({query.signal for query in queries})
     encoded = {name: dumps(name) for name in names}
@@ -60,11 +68,16 @@ def encode_lines(queries: Sequence[Query], found: MatchColumns) -> bytes:
     ids, id_starts = _json_strings(facts.media_id)
     per_query = np.bincount(found.queries, minlength=len(queries)) if found.queries.size \
         else np.zeros(len(queries), np.int64)
-    out = _write(blob, starts, ids, id_starts, opening, per_query.astype(np.int64),
-                 found.rows.astype(np.int64),
-                 (middle + signal_of[found.queries] * width + found.distances).astype(np.int64),
-                 set_of_row, tail_of_row)
-    return out.tobytes()
+    rows = found.rows.astype(np.int64)
+    middles = (middle + signal_of[found.queries] * width + found.distances).astype(np.int64)
+    per_query = per_query.astype(np.int64)
+    size = _size(starts, id_starts, opening, per_query, rows, middles, set_of_row,
+                 tail_of_row)
+    if buffer.size < size:
+        buffer = np.empty(size + size // 4, np.uint8)
+    _fill(buffer, blob, starts, ids, id_starts, opening, per_query, rows, middles, set_of_row,
+          tail_of_row)
+    return memoryview(buffer.data)[:size], buffer
 
 
 def _distinct_pieces(values: list[Any], encode: Callable[[Any], bytes], first: int
@@ -96,10 +109,10 @@ def _json_strings(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(nogil=True, cache=True)
-def _write(blob: np.ndarray, starts: np.ndarray, ids: np.ndarray, id_starts: np.ndarray,
-           opening: int, per_query: np.ndarray, rows: np.ndarray, middles: np.ndarray,
-           set_of_row: np.ndarray, tail_of_row: np.ndarray) -> np.ndarray:
-    """Copy each line's pieces into one buffer: sized in a first pass, filled in a second."""
+def _size(starts: np.ndarray, id_starts: np.ndarray, opening: int, per_query: np.ndarray,
+          rows: np.ndarray, middles: np.ndarray, set_of_row: np.ndarray,
+          tail_of_row: np.ndarray) -> int:
+    """Bytes of the lines ``_fill`` writes."""
     total = 0
     hit = 0
     for q in range(per_query.shape[0]):
@@ -112,7 +125,15 @@ def _write(blob: np.ndarray, starts: np.ndarray, ids: np.ndarray, id_starts: np.
                 + starts[middles[hit] + 1] - starts[middles[hit]] \
                 + starts[tail_of_row[row] + 1] - starts[tail_of_row[row]]
             hit += 1
-    out = np.empty(total, np.uint8)
+    return total
+
+
+@njit(nogil=True, cache=True)
+def _fill(out: np.ndarray, blob: np.ndarray, starts: np.ndarray, ids: np.ndarray,
+          id_starts: np.ndarray, opening: int, per_query: np.ndarray, rows: np.ndarray,
+          middles: np.ndarray, set_of_row: np.ndarray, tail_of_row: np.ndarray) -> None:
+    """Copy each line's pieces into ``out``: opening, matches (comma, set and media id,
+    signal and distance, metadata), end."""
     at = 0
     hit = 0
     for q in range(per_query.shape[0]):
@@ -127,7 +148,6 @@ def _write(blob: np.ndarray, starts: np.ndarray, ids: np.ndarray, id_starts: np.
             at = _copy(blob, starts, tail_of_row[row], out, at)
             hit += 1
         at = _copy(blob, starts, 2, out, at)
-    return out
 
 
 @njit(inline="always")
@@ -138,12 +158,12 @@ def _copy(blob: np.ndarray, starts: np.ndarray, piece: int, out: np.ndarray, at:
 
 
 @intrinsic
-def _memcpy(typingctx, out, at, source, begin, count):  # type: ignore[no-untyped-def]
+def _copy_bytes(typingctx, out, at, source, begin, count):
     """``out[at:at + count] = source[begin:begin + count]`` as one memcpy (byte arrays):
     numba's slice copy costs more than the 20-60 bytes it moves."""
     signature = types.void(out, at, source, begin, count)
 
-    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+    def codegen(context, builder, sig, args):
         target = context.make_array(sig.args[0])(context, builder, args[0])
         origin = context.make_array(sig.args[2])(context, builder, args[2])
         cgutils.raw_memcpy(builder, builder.gep(target.data, [args[1]]),
@@ -151,4 +171,8 @@ def _memcpy(typingctx, out, at, source, begin, count):  # type: ignore[no-untype
         return context.get_dummy_value()
 
     return signature, codegen
+
+
+_memcpy: Callable[[np.ndarray, int, np.ndarray, int, int], None] = \
+    _copy_bytes  # type: ignore[assignment]
 

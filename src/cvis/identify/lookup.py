@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from cvis.identify.json_lines import encode_lines
+from cvis.identify.json_lines import encode_lines_into
 from cvis.identify.matcher import MATCH_FIELDS, MatchColumns, Matcher, Query
 from cvis.signals import guess_crypto_signal, normalize
 from cvis.signals.base import InvalidSignalValue
@@ -71,19 +71,22 @@ def lookup_lines(
 
 def lookup_jsonl(
     matcher: Matcher, lines: Iterable[str], signal: str | None = None
-) -> Iterator[tuple[bytes, int]]:
+) -> Iterator[tuple[bytes | memoryview, int]]:
     """The rows of ``lookup_lines`` as JSON lines, a batch of lines (bytes) at a time, each
     with how many of its lines are errors (malformed hashes, kept in place).
 
     The hot path of ``cvis lookup``: the matches of a batch arrive as columns and are
     written from them (``encode_lines``), each known item's fields encoded once per batch.
     A batch is encoded in a second thread while the next one is matched (the index search
-    and the compiled writer release the GIL), so neither core waits on the other's stage.
+    and the compiled writer release the GIL), so neither core waits on the other's stage;
+    two output buffers are used in turn (a batch's lines are valid until the next but one
+    is asked for).
     """
     stripped = (line.strip() for line in lines)
     wanted = (line for line in stripped if line and not line.startswith("#"))
+    buffers = [np.empty(0, np.uint8), np.empty(0, np.uint8)]
     with ThreadPoolExecutor(1, thread_name_prefix="cvis-encode") as encoder:
-        pending: Future[tuple[bytes, int]] | None = None
+        pending: Future[tuple[bytes | memoryview, int]] | None = None
         while batch := list(islice(wanted, PIPELINED_BATCH)):
             parsed: list[Query | str] = []
             for line in batch:
@@ -93,7 +96,8 @@ def lookup_jsonl(
                     parsed.append(str(exc))
             queries = [q for q in parsed if isinstance(q, Query)]
             found = matcher.match_columns(queries)  # this thread: the store's session is
-            encoding = encoder.submit(_encode_batch, batch, parsed, queries, found, signal)
+            encoding = encoder.submit(_encode_batch, batch, parsed, queries, found, signal,
+                                      buffers)
             if pending is not None:
                 yield pending.result()
             pending = encoding
@@ -102,9 +106,12 @@ def lookup_jsonl(
 
 
 def _encode_batch(batch: list[str], parsed: list[Query | str], queries: list[Query],
-                  found: MatchColumns, signal: str | None) -> tuple[bytes, int]:
+                  found: MatchColumns, signal: str | None, buffers: list[np.ndarray]
+                  ) -> tuple[bytes | memoryview, int]:
     if len(queries) == len(batch):
-        return encode_lines(queries, found), 0
+        lines, buffers[0] = encode_lines_into(queries, found, buffers[0])
+        buffers.reverse()  # the other one next time
+        return lines, 0
     encoded = iter(encode_matches(queries, found))
     out = []
     for line, q in zip(batch, parsed, strict=True):
