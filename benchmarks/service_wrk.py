@@ -1,18 +1,22 @@
 """Benchmark `cvis serve` with wrk: single GET lookups and compact batch POSTs on loopback.
 
-    python benchmarks/service_wrk.py --md5 1000000 --pdq 1000000 --seconds 30
+    python benchmarks/service_wrk.py --md5 1000000 --pdq 1000000 --seconds 30 \
+        --batch 1000,100000 --batch-connections 2,4 --baseline-src ../main/src
 
 Builds a store with N random md5s and N random PDQ hashes (benign: no media), starts
 `cvis serve --workers 2` (uvicorn, uvloop, httptools), then drives it with Debian's wrk
 (16 connections): GET /api/v1/lookup?signal=..&value=.. cycling through known and
 unknown values of both types, and POST /api/v1/lookup with the compact body
-{"signal": "md5", "values": [...]} of --batch values. Every request is authenticated
+{"signal": "md5", "values": [...]} of each --batch size. Every request is authenticated
 and audited, as in production. wrk's own latency percentiles are printed as they come.
+The server runs this checkout's src (PYTHONPATH set to it); with --baseline-src, the same
+phases run first against a server of that source tree (main's, say), in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import re
@@ -109,8 +113,9 @@ def wrk(url: str, script: Path, seconds: float, connections: int, server: int,
     connection)."""
     before, records = tree_cpu(server), audit_count(home)
     done = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "-s", str(script),
-         url], capture_output=True, text=True, check=True)
+        ["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "--timeout", "60s",
+         "--latency", "-s", str(script), url],  # wrk's 2 s timeout dropped slow batches
+        capture_output=True, text=True, check=True)
     used = tree_cpu(server) - before
     time.sleep(1)  # the last answers' records
     added = audit_count(home) - records
@@ -129,7 +134,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--connections", default="16", help="comma-separated, one run each")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--batch", type=int, default=100_000)
+    parser.add_argument("--batch", default="1000,100000", help="comma-separated sizes")
+    parser.add_argument("--batch-connections", default="2",
+                        help="comma-separated connection counts for each batch size")
+    parser.add_argument("--baseline-src", type=Path, default=None,
+                        help="also serve this source tree (e.g. main's src) first, same phases")
+    parser.add_argument("--baseline-last", action="store_true",
+                        help="serve the baseline after this checkout (others' load drifts)")
     parser.add_argument("--dir", type=Path, default=None, help="keep the store here (reused)")
     parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn",
                         help="uvicorn: `cvis serve`; granian: the same app under granian "
@@ -153,13 +164,41 @@ def main() -> None:
         paths += [f"/api/v1/lookup?signal=md5&value={md5}",
                   f"/api/v1/lookup?signal=pdq&value={pdq}"]
     (home / "paths.txt").write_text("\n".join(paths) + "\n")
-    values = [md5s[k % len(md5s)] if k % 10 == 0 else secrets.token_hex(16)
-              for k in range(args.batch)]
-    (home / "body.json").write_text(json.dumps({"signal": "md5", "values": values}))
     (home / "single.lua").write_text(SINGLE % {"values": home / "paths.txt", "token": token})
-    (home / "batch.lua").write_text(BATCH % {"body": home / "body.json", "token": token})
+    sizes = [int(b) for b in args.batch.split(",") if b]
+    for size in sizes:
+        values = [md5s[k % len(md5s)] if k % 10 == 0 else secrets.token_hex(16)
+                  for k in range(size)]
+        body = home / f"body-{size}.json"
+        body.write_text(json.dumps({"signal": "md5", "values": values}))
+        (home / f"batch-{size}.lua").write_text(BATCH % {"body": body, "token": token})
+    ours = Path(__file__).resolve().parent.parent / "src"
+    runs = [("baseline", args.baseline_src.resolve())] if args.baseline_src else []
+    runs = runs + [("this checkout", ours)] if not args.baseline_last else \
+        [("this checkout", ours)] + runs
+    for label, src in runs:
+        print(f"=== {label}: {src}")
+        serve(args, home, token, md5s, pdqs, src, sizes)
+
+
+def warm(port: int, token: str, pdqs: list[str], count: int = 40) -> None:
+    """PDQ lookups on fresh connections until each worker has answered some: its first
+    compiles the index kernel (numba, seconds, unless cached), which is start-up, not
+    serving."""
+    for value in pdqs[:count]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        conn.request("GET", f"/api/v1/lookup?signal=pdq&value={value}",
+                     headers={"Authorization": f"Bearer {token}"})
+        if conn.getresponse().status != 200:
+            raise RuntimeError("warm-up lookup failed")
+        conn.close()
+
+
+def serve(args: argparse.Namespace, home: Path, token: str, md5s: list[str], pdqs: list[str],
+          src: Path, sizes: list[int]) -> None:
+    """Start a server of the code in ``src`` and run every phase against it."""
     port = free_port()
-    env = os.environ | {"CVIS_HOME": str(home),
+    env = os.environ | {"CVIS_HOME": str(home), "PYTHONPATH": str(src),
                         "CVIS_DATABASE_URL": f"sqlite:///{home / 'cvis.db'}"}
     command = [sys.executable, "-m", "cvis.cli.app", "serve", "--port", str(port),
                "--workers", str(args.workers)]
@@ -169,20 +208,27 @@ def main() -> None:
                    "--port", str(port), "--workers", str(args.workers),
                    "--log-level", "warning", "cvis.api.asgi:app"]
         env["CVIS_TIP_SCHEDULER"] = "0"
+    served = subprocess.run([sys.executable, "-c", "import cvis; print(cvis.__file__)"],
+                            env=env, capture_output=True, text=True, check=True).stdout.strip()
+    print(f"serving {served}")
     server = subprocess.Popen(command, env=env)
     try:
         t0 = time.perf_counter()
         wait_ready(port, token, md5s)
+        warm(port, token, pdqs)
         print(f"{args.server} ready in {time.perf_counter() - t0:.0f} s; load {os.getloadavg()}")
         url = f"http://127.0.0.1:{port}"
         for connections in (int(c) for c in args.connections.split(",")):
             print(f"single GET lookups (md5 and PDQ, half known), {connections} connections:")
             print(wrk(url, home / "single.lua", args.seconds, connections, server.pid, home))
             print(f"load {os.getloadavg()}")
-        print(f"batch POST, compact body of {args.batch:,} md5 (multiply requests/s by it):")
-        print(wrk(url + "/api/v1/lookup", home / "batch.lua", args.seconds, 2, server.pid,
-                  home))
-        print(f"load {os.getloadavg()}")
+        for size in sizes:
+            for connections in (int(c) for c in args.batch_connections.split(",")):
+                print(f"batch POST, compact body of {size:,} md5 (10% known), {connections} "
+                      f"connections (multiply requests/s by {size:,}):")
+                print(wrk(url + "/api/v1/lookup", home / f"batch-{size}.lua", args.seconds,
+                          connections, server.pid, home))
+                print(f"load {os.getloadavg()}")
     finally:
         server.terminate()
         server.wait(30)

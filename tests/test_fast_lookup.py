@@ -5,7 +5,9 @@ together, each exactly once, the chain intact."""
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +15,11 @@ import httpx
 import numpy as np
 import orjson
 import pytest
+from fastapi import HTTPException
 from sqlalchemy import select
 
+from cvis.accounts.credentials import token_digest
+from cvis.accounts.service import revoke_token
 from cvis.api.fast_lookup import INLINE_QUERIES, FastLookup
 from cvis.api.lookup_batch import HEX_LENGTHS, parse_hex_batch
 from cvis.api.lookup_body import parse_lookup_body
@@ -22,7 +27,7 @@ from cvis.audit.log import verify_log
 from cvis.hashsets.feedback import record_feedback
 from cvis.identify.matcher import Matcher, Query
 from cvis.store.db import Store
-from cvis.store.models import AuditRecord
+from cvis.store.models import ApiToken, AuditRecord
 from tests.service_helpers import bearer, make_accounts, make_client
 from tests.trust_helpers import World, build_world
 
@@ -159,6 +164,37 @@ def test_the_batch_shortcut_takes_only_values_its_validator_keeps(signal: str) -
         assert parse_hex_batch(orjson.dumps({"signal": signal, "values": [odd]})) is None, odd
 
 
+def test_the_batch_shortcut_reads_any_layout_as_the_json_parser_does() -> None:
+    """The values are read from the raw bytes: every layout gives the parser's queries, or
+    None (then the parser decides), never other values."""
+    values = [secrets.token_hex(16) for _ in range(4)]
+    a, b = values[0].encode(), values[1].encode()
+    bodies = [
+        orjson.dumps({"signal": "md5", "values": values}),
+        json.dumps({"signal": "md5", "values": values}).encode(),
+        json.dumps({"values": values, "sets": ["x"], "signal": "md5"}, indent=2).encode(),
+        b'{"signal":"md5","values":[ "%s" ,\n "%s" ] }' % (a, b),
+        b'{"signal":"md5","values":["%s"],"values":["%s"]}' % (a, b),
+        b'{"signal":"md5","sets":[",\\"values\\":["],"values":["%s"]}' % a,
+        b'{"signal":"md5","values":["%s"\x0b,"%s"]}' % (a, b),
+        b'{"signal":"md5","values":["%s","%s"]' % (a, b),
+        b'{"signal":"md5","values":["%s","%s", 7]}' % (a, b),
+        b'{"signal":"md5","values":["%s","%sff"]}' % (a, b[:-2]),
+    ]
+    for raw in bodies:
+        batch = parse_hex_batch(raw)
+        try:
+            expected = parse_lookup_body(raw)[0]
+        except HTTPException:
+            assert batch is None, raw
+            continue
+        assert batch is None or batch.queries() == expected, raw
+        if batch is not None:
+            assert batch.digests().tobytes() == b"".join(
+                bytes.fromhex(q.value) for q in expected)
+    assert all(parse_hex_batch(raw) is not None for raw in bodies[:6])
+
+
 REQUESTS = 120
 
 
@@ -232,3 +268,28 @@ def test_digests_are_matched_from_arrays_as_from_queries(
                 assert np.array_equal(getattr(got, name), getattr(want, name)), name
             assert got.facts.media_id == want.facts.media_id
             assert matcher.match_digests("pdq", np.zeros((1, 32), np.uint8)) is None
+
+
+def test_a_revoked_token_leaves_the_hot_path_within_the_cache_life(
+    store: Store, tmp_path: Path
+) -> None:
+    """The hot path remembers a caller only beside the cached principal: a revoked token
+    is refused (by the application, 401) once the principal cache lets it go."""
+    token = make_accounts(store)["analyst"]
+    with store.session() as session:
+        token_id = session.scalar(select(ApiToken.id).where(
+            ApiToken.token_sha256 == token_digest(token)))
+        assert token_id is not None
+    life = 0.5
+    client = make_client(store, tmp_path, cache_seconds=life, index_refresh_seconds=60.0,
+                         background_refresh=True)
+    url = f"/api/v1/lookup?signal=md5&value={'0' * 32}"
+    assert all(client.get(url, headers=bearer(token)).status_code == 200 for _ in range(3))
+    with store.session() as session:
+        revoke_token(session, token_id)
+    revoked, statuses = time.monotonic(), []
+    while time.monotonic() - revoked < life + 2.0 and 401 not in statuses:
+        statuses.append(client.get(url, headers=bearer(token)).status_code)
+        time.sleep(0.02)
+    assert statuses[-1] == 401, statuses
+    assert time.monotonic() - revoked < life + 1.0  # within the cache's life (and a renewal)

@@ -20,7 +20,7 @@ from cvis.hashsets.access import shape_matches
 from cvis.hashsets.feedback import suppress
 from cvis.identify import lookup
 from cvis.identify.json_lines import encode_lines
-from cvis.identify.lookup import encode_matches, lookup_jsonl
+from cvis.identify.lookup import _encode_columns, _encode_each, encode_matches, lookup_jsonl
 from cvis.identify.matcher import Matcher, Query, set_threshold
 from cvis.signals import SIGNAL_TYPES
 from cvis.store.db import Store
@@ -145,6 +145,22 @@ def test_shaping_from_columns_equals_shape_matches(store: Store) -> None:
         got = [orjson.loads(line)["matches"]
                for line in encode_matches(queries, found, sets, suppressed)]
         assert got == [shape_matches(per_query, sets, suppressed) for per_query in expected]
+
+
+def test_few_queries_are_encoded_as_many_are(store: Store) -> None:
+    """The service's single lookups take the per-match encoder: byte for byte the arrays'."""
+    centres, _SUPPRESSED[0] = _fill(store)
+    rnd = random.Random(5)
+    queries = [Query("pdq", _flip(centres[k % 6], rnd.randint(0, 30), rnd)) for k in range(20)]
+    queries += [Query("md5", f"{2:032x}"), Query("md5", "f" * 32)]
+    with store.session() as session:
+        found = Matcher(session).match_columns(queries)
+    assert found.queries.size > 20
+    suppressed = {(found.facts.set_name[r], found.facts.media_id[r], "pdq")
+                  for r in found.rows[:3].tolist()}
+    for may_see, hidden in ((None, ()), ({"A": False, "B": True}, suppressed), ({"B": True}, ())):
+        assert _encode_each(queries, found, may_see, hidden) == \
+            _encode_columns(queries, found, may_see, hidden)
 
 
 def test_batches_matched_and_encoded_in_step_give_one_batch_s_lines(

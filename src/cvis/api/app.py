@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -122,3 +123,12 @@ def create_app(store: Store | None = None, settings: ServiceSettings | None = No
 
     app.mount("/", create_web_app(app.state.services), name="web")
     return app
+
+
+def freeze_heap() -> None:
+    """Move the objects alive now (modules, the ORM, the application) out of the collector's
+    sight, once a served process has built its application: a full collection walks every
+    tracked object, and with a few hundred thousand of them a batch lookup that allocates
+    ten thousand objects paid ~30 ms for it (half its answer's time)."""
+    gc.collect()
+    gc.freeze()

@@ -64,7 +64,8 @@ class MatcherCache:
                 return
             session = Session(self._store.engine, expire_on_commit=False)
             built = _Built(
-                Matcher(session, index_dir=self._store.settings.index_dir), session, signature
+                Matcher(session, index_dir=self._store.settings.index_dir,
+                        facts_connect=self._store.engine.raw_connection), session, signature
             )
             session.commit()  # end the read transaction; the facts query reopens one per call
             with self._lock:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Integer, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Integer, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from cvis.audit.checkpoints import Checkpoint
@@ -44,13 +44,14 @@ _INSERT = insert(_records)
 
 
 def append_records(
-    session: Session, entries: list[tuple[dict[str, str], datetime]], key: bytes
+    session: Session | Connection, entries: list[tuple[dict[str, str], datetime]], key: bytes
 ) -> tuple[int, str]:
     """Append records in order; return the new head (seq, hash) for the checkpoint.
 
-    The head-row UPDATE comes first so concurrent writers queue.
+    The head-row UPDATE comes first so concurrent writers queue. In a session's
+    transaction, or a Core connection's (the group commit's: no ORM unit of work).
     """
-    connection = session.connection()
+    connection = session.connection() if isinstance(session, Session) else session
     connection.execute(_BUMP, {"count": len(entries)})
     last_seq, prev_hash = connection.execute(_READ_HEAD).one()
     rows = []

@@ -70,8 +70,11 @@ class AuditWriter:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._key = load_key(store.settings)
-        self._queue: queue.Queue[_Pending] = queue.Queue()
-        self._committed: queue.Queue[tuple[list[_Pending], tuple[int, str]]] = queue.Queue()
+        # SimpleQueue: put and get in C (a Queue's condition variable cost each request a
+        # Python lock round and a notify)
+        self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
+        self._committed: queue.SimpleQueue[tuple[list[_Pending], tuple[int, str]]] = \
+            queue.SimpleQueue()
         path = _lock_path(store)
         self._lock_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600) if path else None
         self._thread = threading.Thread(target=self._run, name="cvis-audit", daemon=True)
@@ -123,8 +126,8 @@ class AuditWriter:
 
     def _flush(self, batch: list[_Pending]) -> None:
         try:
-            with self._turn(), self._store.session() as session:
-                head = append_records(session, [(p.fields, p.at) for p in batch], self._key)
+            with self._turn(), self._store.engine.begin() as connection:
+                head = append_records(connection, [(p.fields, p.at) for p in batch], self._key)
         except Exception as exc:  # reported to every waiting request, never swallowed
             _answer(batch, exc)
             return
@@ -143,7 +146,7 @@ class AuditWriter:
                 _answer(waiting, None)
 
 
-def _drain(source: queue.Queue[T]) -> list[T]:
+def _drain(source: queue.SimpleQueue[T]) -> list[T]:
     """The next item (waiting for it) and whatever else is queued, up to MAX_BATCH."""
     items = [source.get()]
     while len(items) < MAX_BATCH:

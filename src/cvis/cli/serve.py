@@ -33,9 +33,12 @@ def serve_command(
     try:
         with background(store) if store is not None else nullcontext():
             # uvloop and httptools: the event loop and HTTP parser in C (several times the
-            # pure Python ones for small requests); JSON bodies are written by orjson.
+            # pure Python ones for small requests); JSON bodies are written by orjson. No
+            # access log: uvicorn formats its line for every request even when the level
+            # drops it, and every API request has its audit record.
             uvicorn.run("cvis.api.asgi:app", host=host, port=port, workers=workers,
-                        log_level=log_level, factory=False, loop=_loop(), http="httptools")
+                        log_level=log_level, factory=False, loop=_loop(), http="httptools",
+                        access_log=False)
     finally:
         if store is not None:
             store.dispose()

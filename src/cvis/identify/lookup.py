@@ -13,7 +13,7 @@ import numpy as np
 import orjson
 
 from cvis.identify.json_lines import encode_lines_into
-from cvis.identify.matcher import MatchColumns, Matcher, Query
+from cvis.identify.matcher import MATCH_FIELDS, MatchColumns, Matcher, Query
 from cvis.signals import guess_crypto_signal, normalize
 from cvis.signals.base import InvalidSignalValue
 
@@ -133,8 +133,45 @@ def encode_matches(
     ``may_see`` and ``suppressed`` shape the matches for an actor exactly as
     ``cvis.hashsets.access.shape_matches`` does (sets not in ``may_see`` left out, their
     metadata emptied where it says False, the agency's own suppressions dropped), here
-    per known item and per hit as arrays rather than per match as dictionaries.
+    per known item and per hit as arrays rather than per match as dictionaries; a few
+    queries (the service's single lookups) as dictionaries, which is cheaper there.
     """
+    if len(queries) <= FEW_QUERIES:
+        return _encode_each(queries, found, may_see, suppressed)
+    return _encode_columns(queries, found, may_see, suppressed)
+
+
+# Up to this many queries the per-match dictionaries cost less than the arrays' set-up.
+FEW_QUERIES = 16
+
+
+def _encode_each(
+    queries: Sequence[Query], found: MatchColumns, may_see: Mapping[str, bool] | None,
+    suppressed: Collection[tuple[str, str, str]],
+) -> list[bytes]:
+    """``encode_matches`` one match at a time: the same bytes (tests hold them equal)."""
+    facts = found.facts
+    matches: list[list[dict[str, Any]]] = [[] for _ in queries]
+    for q, row, distance in zip(found.queries.tolist(), found.rows.tolist(),
+                                found.distances.tolist(), strict=True):
+        name, media_id, signal = facts.set_name[row], facts.media_id[row], queries[q].signal
+        if (may_see is not None and name not in may_see) or (
+                suppressed and (name, media_id, signal) in suppressed):
+            continue
+        if may_see is not None and not may_see[name]:
+            metadata: tuple[Any, ...] = (None, None, None)
+        else:
+            metadata = (facts.category[row], facts.series[row], facts.victim_identified[row])
+        matches[q].append(dict(zip(MATCH_FIELDS, (name, media_id, signal, distance, *metadata),
+                                   strict=True)))
+    return [orjson.dumps({"query": query.value, "signal": query.signal, "matches": found_})
+            for query, found_ in zip(queries, matches, strict=True)]
+
+
+def _encode_columns(
+    queries: Sequence[Query], found: MatchColumns, may_see: Mapping[str, bool] | None,
+    suppressed: Collection[tuple[str, str, str]],
+) -> list[bytes]:
     pieces, starts = _pieces(_fragments(queries, found, may_see, suppressed), b"]}")
     bounds = starts.tolist()
     return [b"".join(pieces[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]

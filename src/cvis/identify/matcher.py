@@ -9,7 +9,7 @@ rebuilt from the store when its hashes changed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -106,9 +106,14 @@ class Matcher:
 
     def __init__(
         self, session: Session, set_names: Sequence[str] | None = None,
-        index_dir: Path | None = None,
+        index_dir: Path | None = None, facts_connect: Callable[[], Any] | None = None,
     ) -> None:
+        """``facts_connect``: where each batch's facts are read instead of the session, a
+        pooled DBAPI connection of the same database (``Engine.raw_connection``), one
+        statement and closed (a service's matcher: SQLAlchemy's execution and the session's
+        transaction cost several times the query for a single lookup)."""
         self._session = session
+        self._connect = facts_connect
         self.session = session  # the read view matches are judged in (video matching reads it)
         self._sets = self._choose_sets(set_names)
         self._indexes: MatchIndexes = load_indexes(session, list(self._sets), index_dir)
@@ -248,16 +253,22 @@ class Matcher:
         allowed: np.ndarray = verdicts[key]
         return allowed
 
+    def _read_facts(self, sqlite: bool, ids: np.ndarray) -> list[Any]:
+        if self._connect is not None:
+            return _read_facts_on(self._connect(), sqlite, ids)
+        return list(self._session.connection().exec_driver_sql(
+            _FACTS[sqlite], (_id_list(sqlite, ids),)).fetchall())
+
     def _facts(self, ids: np.ndarray) -> tuple[KnownFacts, np.ndarray]:
         """The known media items these signal ids belong to (chosen sets only), and for
         each id its row in ``KnownFacts.signal_*`` (-1: no longer in the store)."""
         wanted = _distinct(ids)
-        connection = self._session.connection()
-        sqlite = connection.dialect.name == "sqlite"
+        if not wanted.size:  # no hits (most lookups): nothing to read
+            return KnownFacts.of([], self._sets), np.zeros(0, dtype=np.int64)
+        sqlite = self._session.get_bind().dialect.name == "sqlite"
         # The driver's rows as they come: SQLAlchemy's per-row result processing cost more
         # than the query; SQLite's booleans (0/1) are turned into bools here.
-        rows: list[tuple[Any, ...]] = [tuple(r) for r in connection.exec_driver_sql(
-            _FACTS[sqlite], (_id_list(sqlite, wanted),)).fetchall()]
+        rows: list[tuple[Any, ...]] = [tuple(r) for r in self._read_facts(sqlite, wanted)]
         if sqlite:
             rows = [r[:6] + (None if r[6] is None else bool(r[6]),) for r in rows]
         facts = KnownFacts.of(rows, self._sets)
@@ -273,10 +284,26 @@ _FACTS = {  # one bound value for the whole id list: nothing to compile or chunk
 }
 
 
+def _read_facts_on(connection: Any, sqlite: bool, ids: np.ndarray) -> list[Any]:
+    """The facts rows of ``ids``, read on a DBAPI connection, which is closed (returned to
+    its pool, which ends the read transaction)."""
+    try:
+        cursor = connection.cursor()
+        cursor.execute(_FACTS[sqlite], (_id_list(sqlite, ids),))
+        return list(cursor.fetchall())
+    finally:
+        connection.close()
+
+
 def _plain_exact(signal_type: type[SignalType]) -> bool:
     """An exact signal type whose verdict is the base one (distance within threshold)."""
     return bool(signal_type.is_exact()) and (
         signal_type.allows.__func__ is SignalType.allows.__func__)  # type: ignore[attr-defined]
+
+
+# Ids spread over at most this many times their count are placed by a table, else sorted:
+# a table as wide as the id space costs more than sorting a handful (a single lookup's).
+_DENSE = 16
 
 
 def _positions(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -284,7 +311,7 @@ def _positions(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
     if not sorted_ids.size:
         return np.full(ids.size, -1, dtype=np.int64)
     low, high = int(ids.min()), int(ids.max())
-    if low >= 0 and high - low <= 8 * ids.size + (1 << 20):  # dense: a table, no search
+    if low >= 0 and high - low <= _DENSE * ids.size + 4096:  # dense: a table, no search
         table = np.full(high - low + 1, -1, dtype=np.int64)
         inside = (sorted_ids >= low) & (sorted_ids <= high)
         table[sorted_ids[inside] - low] = np.flatnonzero(inside)
@@ -300,7 +327,7 @@ def _distinct(ids: np.ndarray) -> np.ndarray:
     if ids.size == 0:
         return ids
     low, high = int(ids.min()), int(ids.max())
-    if low < 0 or high - low > 8 * ids.size + (1 << 20):
+    if low < 0 or high - low > _DENSE * ids.size + 4096:
         return np.unique(ids)
     seen = np.zeros(high - low + 1, dtype=bool)
     seen[ids - low] = True
