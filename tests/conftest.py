@@ -17,8 +17,9 @@ from typer.testing import CliRunner
 from cvis.config import Settings
 from cvis.store.db import Store, upgrade
 
-# the two-agency world (fixtures world, sqlite_world); an S3-compatible server on loopback
-pytest_plugins = ["tests.trust_helpers", "tests.object_store_helpers"]
+# the two-agency world (fixtures world, sqlite_world); an S3-compatible server on loopback;
+# the slowest files handed to the test workers first
+pytest_plugins = ["tests.trust_helpers", "tests.object_store_helpers", "tests.worker_balance"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
