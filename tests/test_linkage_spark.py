@@ -17,7 +17,9 @@ pytestmark = pytest.mark.skipif(reason is not None, reason=f"Spark engine: {reas
 
 
 def test_spark_engine_links_like_duckdb(tmp_path: Path) -> None:
-    data = synthetic.generate(registrants=400, index_records=2000, seed=3)
+    # 40 true links: enough for the bounds below (DuckDB and Spark both find all 40 here);
+    # Spark's time grows with the pairs it samples and scores, not with what this asserts.
+    data = synthetic.generate(registrants=200, index_records=1000, seed=3)
     data.registry.to_csv(tmp_path / "registry.csv", index=False)
     data.index.to_csv(tmp_path / "inmates.csv", index=False)
     (tmp_path / "inmates.toml").write_text(data.index_mapping, encoding="utf-8")
