@@ -135,3 +135,18 @@ def _grown(values: np.ndarray, capacity: int) -> np.ndarray:
     bigger = np.empty(capacity, values.dtype)
     bigger[: values.shape[0]] = values
     return bigger
+
+
+def warm_up() -> None:
+    """Compile ``probe_segment`` (or load it from numba's cache) for both kinds of arrays a
+    search meets, saved (read-only, memory-mapped) and built in memory, so that a served
+    worker's first PDQ lookup does not wait seconds for the compiler."""
+    masks = np.zeros(1, np.uint64)
+    masks.setflags(write=False)  # as plan.flip_masks hands them out
+    for writable in (True, False):
+        first, second = np.zeros((1, 2), np.uint64), np.zeros((1, 2), np.uint64)
+        offsets, perm = np.zeros((1, 3), np.uint32), np.zeros((0, 1), np.uint64)
+        for array in (first, second, offsets, perm):
+            array.setflags(write=writable)
+        probe_segment(first, second, offsets, perm, 1, 1, np.zeros(1, np.int64), masks,
+                      np.ones(1, np.int64), np.zeros((1, 4), np.uint64), 0)
