@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from cvis.index import CryptoIndex, PdqIndex
+from cvis.index.kernel import probe_segment, warm_up
 from cvis.index.storage import IndexCorrupt, IndexMissing, IndexStale, saved_generation
 from tests.index_data import queries_near, structured_hashes
 
@@ -34,6 +35,19 @@ def test_pdq_round_trip(tmp_path: Path) -> None:
     assert loaded.search(queries, 31) == index.search(queries, 31)
     assert loaded.generation == 3 and saved_generation(tmp_path, "cvis-pdq-index") == 3
     assert not loaded.segments[0].halves.flags.owndata  # mapped, not read into memory
+
+
+def test_warm_up_compiles_what_saved_and_built_indexes_search_with(tmp_path: Path) -> None:
+    """A served worker compiles the search loop before its first lookup: afterwards neither
+    a memory-mapped (read-only) index nor one built in memory makes numba compile again."""
+    rng = np.random.default_rng(8)
+    index, data = mixed_index(rng)
+    index.save(tmp_path, generation=1)
+    warm_up()
+    compiled = len(probe_segment.signatures)
+    queries = queries_near(data, 20, rng)
+    assert PdqIndex.load(tmp_path).search(queries, 31) == index.search(queries, 31)
+    assert len(probe_segment.signatures) == compiled >= 2
 
 
 def test_loaded_index_takes_updates_and_saves_again(tmp_path: Path) -> None:
