@@ -245,7 +245,7 @@ def scan_command(
     from cvis.cases.scanning import finished_scan, run_scan
     from cvis.hashing import HashingLimits
     from cvis.hashsets.errors import UnknownSet
-    from cvis.identify.scan import ScanRequest, iter_scan_results, summarize_scan
+    from cvis.identify.scan import ScanRequest, counted_scan_results
     from cvis.identify.spark_engine import SparkUnavailable
     from cvis.media.limits import IntakeLimits
     from cvis.store.db import Store
@@ -272,8 +272,8 @@ def scan_command(
     except (LookupError, ValueError, SparkUnavailable) as exc:
         raise fail(str(exc)) from None
     with store.session() as session, render.output_stream(jsonl) as out:
-        render.write_jsonl(iter_scan_results(session, scan_id), out)
-        summary = summarize_scan(session, scan_id)
+        summary, rows = counted_scan_results(session, scan_id)
+        render.write_jsonl(rows, out)
     render.scan_summary(summary, jsonl)
 
 
