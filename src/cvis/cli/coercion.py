@@ -77,4 +77,4 @@ def plain_or_typer(descriptor: TypeDescriptor) -> RuntimeParam:
 
 def install() -> None:
     """Route typer's parameter coercion through ``plain_or_typer``."""
-    typer_core.build_runtime_param = plain_or_typer  # type: ignore[assignment]
+    typer_core.build_runtime_param = plain_or_typer
