@@ -363,6 +363,29 @@ def test_a_crashing_decoder_costs_one_item(tmp_path: Path) -> None:
     assert records[1].pdq is not None
 
 
+def test_a_crash_mid_batch_hands_the_rest_of_the_batch_on(tmp_path: Path) -> None:
+    """Items a dead worker had taken (one digested and claimed, its copies waiting on it)
+    are read again by its replacement; only the crashing item carries the crash."""
+    import os
+
+    first = next(iter_media([picture(tmp_path / "a.png")]))
+    copies = [next(iter_media([shutil.copy(tmp_path / "a.png", tmp_path / f"c{i}.png")]))
+              for i in range(3)]
+    other = next(iter_media([picture(tmp_path / "b.png", (1, 1, 1))]))
+    crash = MediaItem("crash.png", 10, opener=partial(os._exit, 3))  # type: ignore[arg-type]
+    pool = HashPool(PoolSettings(workers=1))
+    try:
+        records = list(pool.run([first, crash, *copies, other]))
+    finally:
+        pool.close()
+    assert [r.path for r in records] == [first.name, "crash.png", *(c.name for c in copies),
+                                         other.name]
+    assert records[1].error == "decoder crashed: worker process died (exit code 3)"
+    assert all(r.pdq and r.error is None for r in records[:1] + records[2:])
+    assert len({r.pdq for r in records[:1] + records[2:5]}) == 1
+    assert pool.decodes == 2, "the claim the dead worker held was let go, then taken once"
+
+
 def test_large_files_are_streamed_not_held(tmp_path: Path) -> None:
     import tracemalloc
 

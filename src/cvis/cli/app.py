@@ -13,7 +13,7 @@ from typer._click.core import Context as ClickContext
 from typer.core import TyperGroup, TyperOption
 
 import cvis
-from cvis.cli import lazy, render
+from cvis.cli import coercion, lazy, render
 from cvis.cli.errors import USAGE, fail
 from cvis.cli.serve import SERVE_HELP, serve_command
 
@@ -35,6 +35,7 @@ def _flag_type(self: TyperOption, ctx: ClickContext) -> str | None:
 
 
 TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
+coercion.install()
 
 
 def safe_url(url: str) -> str:
@@ -245,7 +246,7 @@ def scan_command(
     from cvis.cases.scanning import finished_scan, run_scan
     from cvis.hashing import HashingLimits
     from cvis.hashsets.errors import UnknownSet
-    from cvis.identify.scan import ScanRequest, iter_scan_results, summarize_scan
+    from cvis.identify.scan import ScanRequest, counted_scan_results
     from cvis.identify.spark_engine import SparkUnavailable
     from cvis.media.limits import IntakeLimits
     from cvis.store.db import Store
@@ -272,8 +273,8 @@ def scan_command(
     except (LookupError, ValueError, SparkUnavailable) as exc:
         raise fail(str(exc)) from None
     with store.session() as session, render.output_stream(jsonl) as out:
-        render.write_jsonl(iter_scan_results(session, scan_id), out)
-        summary = summarize_scan(session, scan_id)
+        summary, rows = counted_scan_results(session, scan_id)
+        render.write_jsonl(rows, out)
     render.scan_summary(summary, jsonl)
 
 

@@ -12,28 +12,42 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
 
 # Written to a file or a pipe, a line is never cut: digests and paths are records for court.
 # (Rich would otherwise squeeze a table into 80 columns and elide cells with "…".)
 UNLIMITED = 100_000
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else UNLIMITED)
-out_console = Console(width=None if sys.stdout.isatty() else UNLIMITED)
+
+
+def _console(name: str) -> Console:
+    """``err_console`` or ``out_console``, made on first use: Rich is imported when a command
+    first prints through it, not to start every command (`cvis hash` writes JSON lines)."""
+    found = globals().get(name)
+    if found is None:
+        from rich.console import Console
+
+        stderr = name == "err_console"
+        tty = (sys.stderr if stderr else sys.stdout).isatty()
+        found = globals()[name] = Console(stderr=stderr, width=None if tty else UNLIMITED)
+    return found
+
+
+def _err() -> Console:
+    return _console("err_console")
+
+
+def _out() -> Console:
+    return _console("out_console")
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("err_console", "out_console"):
+        return _console(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def show_progress(quiet: bool) -> bool:
@@ -47,6 +61,14 @@ def progress_bar(label: str, total: int | None, enabled: bool) -> Iterator[Any]:
     if not enabled:
         yield lambda n=1: None
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
     columns = [
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -55,7 +77,7 @@ def progress_bar(label: str, total: int | None, enabled: bool) -> Iterator[Any]:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     ]
-    with Progress(*columns, console=err_console, transient=False) as progress:
+    with Progress(*columns, console=_err(), transient=False) as progress:
         task = progress.add_task(label, total=total)
         yield lambda n=1: progress.advance(task, n)
 
@@ -85,6 +107,15 @@ def scan_progress(enabled: bool) -> Iterator[Any]:
     if not enabled:
         yield None
         return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
     from cvis.identify.scan import ScanProgress
 
     class Bar(_ScanBar, ScanProgress):
@@ -95,7 +126,7 @@ def scan_progress(enabled: bool) -> Iterator[Any]:
         TextColumn("{task.fields[rate]}"), DownloadColumn(), TransferSpeedColumn(),
         TimeRemainingColumn(),
     ]
-    with Progress(*columns, console=err_console, transient=False) as progress:
+    with Progress(*columns, console=_err(), transient=False) as progress:
         yield Bar(progress)
 
 
@@ -107,12 +138,20 @@ def file_progress(label: str, size: int, enabled: bool) -> Iterator[Any]:
     if not enabled:
         yield lambda records, position, finishing: None
         return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
     columns = [
         TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[records]}"),
         TextColumn("{task.fields[rate]}"), DownloadColumn(), TimeElapsedColumn(),
         TimeRemainingColumn(),
     ]
-    with Progress(*columns, console=err_console, transient=False) as progress:
+    with Progress(*columns, console=_err(), transient=False) as progress:
         task = progress.add_task(label, total=size or None, records="0 records", rate="")
 
         def update(records: int, position: int, finishing: bool) -> None:
@@ -174,23 +213,29 @@ def output_stream(path: Path | None) -> Iterator[TextIO]:
 
 def error(message: str) -> None:
     """One line on stderr; the message is plain text, whatever brackets it holds."""
-    err_console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False,
+    from rich.text import Text
+
+    _err().print(Text.assemble(("error:", "bold red"), " ", message), highlight=False,
                       soft_wrap=True)
 
 
 def note(message: str) -> None:
     """A line for the person at the terminal (stderr); plain text, never markup."""
-    err_console.print(message, markup=False, highlight=False, soft_wrap=True)
+    _err().print(message, markup=False, highlight=False, soft_wrap=True)
 
 
 def table(title: str, columns: list[str], rows: Iterable[Iterable[Any]]) -> None:
     """A table on stdout; cells fold rather than being cut short, and are never markup."""
+    from rich.markup import escape
+    from rich.table import Table
+    from rich.text import Text
+
     t = Table(title=escape(title))
     for column in columns:
         t.add_column(escape(column), overflow="fold")
     for row in rows:
         t.add_row(*(Text("" if v is None else str(v)) for v in row))
-    out_console.print(t)
+    _out().print(t)
 
 
 def plain(value: Any) -> Any:
@@ -258,6 +303,8 @@ def demo_matches(rows: Iterable[dict[str, Any]]) -> None:
 
 def verification(result: Any) -> None:
     """One evidence item re-hashed: the court's question answered in a line."""
+    from rich.text import Text
+
     colour = "green" if result.unchanged else "bold red"
     line = Text.assemble(f"evidence {result.evidence_id} {result.source_path}: ",
                          (result.reason, colour))
@@ -265,10 +312,10 @@ def verification(result: Any) -> None:
         line.append(f" (recorded {result.recorded_sha256}, now {result.current_sha256})")
     for change in getattr(result, "changes", []):
         line.append(f"\n  {change}")
-    err_console.print(line, highlight=False, soft_wrap=True)
+    _err().print(line, highlight=False, soft_wrap=True)
 def secret(label: str, value: str) -> None:
     """A value shown once (a token, a TOTP secret): to stdout so it can be captured."""
-    err_console.print(f"{label}:", highlight=False)
+    _err().print(f"{label}:", highlight=False)
     sys.stdout.write(value + "\n")
     sys.stdout.flush()
 
@@ -289,12 +336,14 @@ def review_entry_dict(entry: Any) -> dict[str, Any]:
 
 def review_entry(entry: Any, position: int, total: int) -> None:
     """One item's evidence: what the examiner needs to decide, and no imagery."""
-    out_console.rule(Text(f"{position}/{total}  item {entry.item_id}"))
-    out_console.print(Text(entry.path, style="bold"), highlight=False)
-    out_console.print(f"md5 {entry.md5}  pdq {entry.pdq} (quality {entry.pdq_quality})",
+    from rich.text import Text
+
+    _out().rule(Text(f"{position}/{total}  item {entry.item_id}"))
+    _out().print(Text(entry.path, style="bold"), highlight=False)
+    _out().print(f"md5 {entry.md5}  pdq {entry.pdq} (quality {entry.pdq_quality})",
                       markup=False, highlight=False)
     if entry.category is not None or entry.notes or entry.tags:
-        out_console.print(f"category {entry.category}  notes {entry.notes!r}  tags {entry.tags}",
+        _out().print(f"category {entry.category}  notes {entry.notes!r}  tags {entry.tags}",
                           markup=False, highlight=False)
     if entry.matches:
         table(
@@ -306,7 +355,7 @@ def review_entry(entry: Any, position: int, total: int) -> None:
         )
     for m in entry.matches:
         if m.video:
-            out_console.print(video_figures(m.match_id, m.video), markup=False, highlight=False)
+            _out().print(video_figures(m.match_id, m.video), markup=False, highlight=False)
 
 
 def video_figures(match_id: int, video: dict[str, Any]) -> str:
@@ -327,12 +376,14 @@ def notices(rows: list[dict[str, Any]]) -> None:
 
 
 def case_detail(detail: Any) -> None:
+    from rich.text import Text
+
     s = detail.summary
-    out_console.print(Text.assemble((f"case {s.number}", "bold"),
+    _out().print(Text.assemble((f"case {s.number}", "bold"),
                                     f" {s.title} — {s.agency or 'no agency'}, "
                                     f"{s.status}, opened {s.created_at:%Y-%m-%d}"),
                       highlight=False)
-    out_console.print(f"examiners: {', '.join(detail.examiners)}; contact: {detail.contact}",
+    _out().print(f"examiners: {', '.join(detail.examiners)}; contact: {detail.contact}",
                       markup=False, highlight=False)
     table("scans", ["id", "status", "items", "matches", "errors", "started", "finished"],
           ([x["id"], x["status"], x["items"], x["matches"], x["errors"], x["started_at"],
@@ -348,7 +399,7 @@ def case_detail(detail: Any) -> None:
 
 def rich(renderable: Any) -> None:
     """A Rich table, or a markup line whose quoted values the caller escaped, on stdout."""
-    out_console.print(renderable)
+    _out().print(renderable)
 
 
 @contextmanager
@@ -358,5 +409,5 @@ def spinner(label: str, enabled: bool) -> Iterator[Any]:
     if not enabled:
         yield None
         return
-    with err_console.status(label, spinner="dots") as status:
+    with _err().status(label, spinner="dots") as status:
         yield status

@@ -1,11 +1,14 @@
 """Hash media items on supervised worker processes: time limits, crashes, one decode per content.
 
-Each worker takes one item at a time. It reads and digests the item, tells the
-supervisor the sha256, and decodes the picture only if no other item of the
-scan has that content (identical files are decoded once; every path still gets
-its own record). A worker that runs past the per-item time limit, or dies in a
-decoder, is killed and replaced; its item is reported with the reason and the
-scan goes on. Records come back in input order, with bounded memory.
+A worker takes a batch of items at a time. It reads and digests each, telling the
+supervisor each sha256 as it goes, then decodes the pictures the supervisor gives
+it: only those whose content no other item of the scan has (identical files are
+decoded once; every path still gets its own record). The answers arrive while the
+worker digests the rest of its batch, and the next batch while it decodes, so a
+worker waits on the supervisor at most once a batch, not twice an item. A worker
+that runs past the per-item time limit, or dies in a decoder, is killed and
+replaced; its item is reported with the reason, the rest of its batches go to the
+replacement, and the scan goes on. Records come back in input order, with bounded memory.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import os
 import signal
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -39,6 +42,8 @@ DEFAULT_TIME_LIMIT = 120.0  # seconds per item to decode, after it has been read
 READ_RATE_FLOOR = 5 * 1024 * 1024  # bytes/s a read may take before it counts as hung
 REORDER_WINDOW = 256  # records held back waiting for a slow earlier item
 DECODED_MEMORY = 500_000  # distinct contents remembered per scan
+BATCH_ITEMS = 8  # items a worker takes at once: one wait on the supervisor per batch
+BATCH_BYTES = 64 * 1024 * 1024  # ...fewer when they are large (a batch's pictures are held)
 
 
 @dataclass
@@ -82,28 +87,47 @@ def _worker_main(conn: Connection, limits: HashingLimits, plugins: list[str]) ->
     conn.send(("ready", None))  # imports are done: time limits start counting now
     while True:
         try:
-            item = conn.recv()
+            batch = conn.recv()
+            _hash_batch(conn, batch, limits)
         except (EOFError, OSError):
             return
+
+
+def _hash_batch(conn: Connection, batch: list[tuple[int, MediaItem]],
+                limits: HashingLimits) -> None:
+    """Digest every item (each digest sent at once), then decode those the supervisor gives
+    this worker; its answers are read in the same order, by then long sent."""
+    to_decode: list[tuple[int, MediaItem, Digested]] = []
+    for index, item in batch:
         try:
             digested = digest_item(item, limits)
-            record = digested.record
-            if digested.needs_decoding:
-                conn.send(("digest", record))  # the supervisor keeps the digests from here
-                if conn.recv():
-                    decode_item(item, digested, limits)
         except Exception:  # a bug must cost one item, not the scan
-            log.exception("hashing %s failed", item.name)
-            record = HashRecord(item.name, item.size,
-                                error="internal error: cvis could not hash this item")
-        conn.send(("done", record))
+            conn.send(("done", index, _internal_error(item)))
+            continue
+        if digested.needs_decoding:
+            conn.send(("digest", index, digested.record))  # the supervisor keeps it from here
+            to_decode.append((index, item, digested))
+        else:
+            conn.send(("done", index, digested.record))
+    for index, item, digested in to_decode:
+        record = digested.record
+        if conn.recv():
+            try:
+                decode_item(item, digested, limits)
+            except Exception:
+                record = _internal_error(item)
+        conn.send(("done", index, record))
+
+
+def _internal_error(item: MediaItem) -> HashRecord:
+    log.exception("hashing %s failed", item.name)
+    return HashRecord(item.name, item.size, error="internal error: cvis could not hash this item")
 
 
 @dataclass
 class _Task:
     index: int
     item: MediaItem
-    deadline: float
     record: HashRecord | None = None  # known after the digest step
     decodes: bool = False
 
@@ -115,7 +139,33 @@ class _Worker:
                                    args=(child, limits, picture_signals_paths()), daemon=True)
         self.process.start()
         child.close()
-        self.task: _Task | None = None
+        # Batches handed over, oldest first; a task leaves its batch when it is done.
+        self.batches: deque[list[_Task]] = deque()
+        self.since = 0.0  # when the worker last answered (or was given work while idle)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.batches)
+
+    def current(self) -> tuple[_Task, bool]:
+        """The task the worker is on, and whether it is still reading (items are digested
+        in batch order, then decoded in batch order)."""
+        batch = self.batches[0]
+        reading = next((t for t in batch if t.record is None), None)
+        return (reading, True) if reading is not None else (batch[0], False)
+
+    def find(self, index: int) -> _Task:
+        return next(t for batch in self.batches for t in batch if t.index == index)
+
+    def drop(self, task: _Task) -> None:
+        batch = next(b for b in self.batches if task in b)
+        batch.remove(task)
+        while self.batches and not self.batches[0]:
+            self.batches.popleft()
+
+    def reading_done(self) -> bool:
+        """Every item handed over has been digested: time to hand over the next batch."""
+        return all(t.record is not None for batch in self.batches for t in batch)
 
     def wait_ready(self) -> None:
         if not self.conn.poll(120) or self.conn.recv()[0] != "ready":
@@ -159,77 +209,97 @@ class HashPool:
 
     def close(self) -> None:
         for worker in self._workers:
-            worker.stop(kill=worker.task is not None)
+            worker.stop(kill=worker.busy)
 
-    def _read_deadline(self, item: MediaItem) -> float:
-        return time.monotonic() + self.settings.time_limit + (item.size or 0) / READ_RATE_FLOOR
+    def _deadline(self, worker: _Worker) -> float:
+        task, reading = worker.current()
+        allowance = self.settings.time_limit
+        if reading:
+            allowance += (task.item.size or 0) / READ_RATE_FLOOR
+        return worker.since + allowance
 
     def run(self, items: Iterable[MediaItem]) -> Iterator[HashRecord]:
         source = enumerate(items)
         next_out, exhausted = 0, False
         while True:
-            exhausted = exhausted or self._dispatch(source, next_out)
+            exhausted = exhausted or self._dispatch(source)
             while next_out in self._done:
                 yield self._done.pop(next_out)
                 next_out += 1
-            busy = [w for w in self._workers if w.task is not None]
+            busy = [w for w in self._workers if w.busy]
             if exhausted and not busy and not self._waiting:
                 return
             self._collect(busy)
 
-    def _dispatch(self, source: Iterator[tuple[int, MediaItem]], next_out: int) -> bool:
-        """Give idle workers items; True once the source is used up."""
+    def _dispatch(self, source: Iterator[tuple[int, MediaItem]]) -> bool:
+        """Hand a batch to each worker that has digested all it holds; True once the source
+        is used up."""
         for worker in self._workers:
-            if worker.task is not None:
+            if not worker.reading_done():
                 continue
-            ahead = len(self._done) + sum(len(w) for w in self._waiting.values())
-            if ahead >= REORDER_WINDOW:
+            held = len(self._done) + sum(len(w) for w in self._waiting.values())
+            if held >= REORDER_WINDOW:
                 return False
+            batch = self._next_batch(source)
+            if not batch:
+                return True
+            self._hand_over(worker, batch)
+        return False
+
+    def _next_batch(self, source: Iterator[tuple[int, MediaItem]]) -> list[_Task]:
+        batch: list[_Task] = []
+        size = 0
+        while len(batch) < BATCH_ITEMS and size < BATCH_BYTES:
             entry = next(source, None)
             if entry is None:
-                return True
-            index, item = entry
-            worker.task = _Task(index, item, self._read_deadline(item))
-            try:
-                worker.conn.send(item)
-            except OSError:  # the idle worker died; its replacement takes the item
-                self._replace(worker, None)
-        return False
+                break
+            batch.append(_Task(*entry))
+            size += entry[1].size or 0
+        return batch
+
+    def _hand_over(self, worker: _Worker, batch: list[_Task]) -> None:
+        if not worker.busy:
+            worker.since = time.monotonic()
+        worker.batches.append(batch)
+        try:
+            worker.conn.send([(t.index, t.item) for t in batch])
+        except OSError:  # the worker died; its replacement takes its batches
+            self._replace(worker, None)
 
     def _collect(self, busy: list[_Worker]) -> None:
         if not busy:
             return
         from multiprocessing.connection import wait
 
-        soonest = min(w.task.deadline for w in busy if w.task is not None)
+        soonest = min(self._deadline(w) for w in busy)
         ready = wait([w.conn for w in busy], timeout=max(0.0, soonest - time.monotonic()))
         for worker in busy:
             if worker.conn in ready:
                 self._receive(worker)
-            elif worker.task is not None and time.monotonic() > worker.task.deadline:
+            elif worker.busy and time.monotonic() > self._deadline(worker):
                 self._replace(worker, f"time limit: no result within {self._limit_text()}")
 
     def _limit_text(self) -> str:
         return f"{self.settings.time_limit:g} s"
 
     def _receive(self, worker: _Worker) -> None:
-        task = worker.task
-        assert task is not None
         try:
-            kind, record = worker.conn.recv()
+            kind, index, record = worker.conn.recv()
         except (EOFError, OSError):
             worker.process.join(timeout=5)
             code = worker.process.exitcode
             self._replace(worker, f"decoder crashed: worker process died (exit code {code})")
             return
+        worker.since = time.monotonic()
+        task = worker.find(index)
         if kind == "digest":
-            task.record, task.deadline = record, time.monotonic() + self.settings.time_limit
+            task.record = record
             try:
                 worker.conn.send(self._claim(task, record.sha256))
             except OSError:
                 self._replace(worker, "decoder crashed: worker process died")
         else:
-            worker.task = None
+            worker.drop(task)
             self._finish(task, record)
 
     def _claim(self, task: _Task, sha256: str) -> bool:
@@ -270,26 +340,33 @@ class HashPool:
             self._decoded.popitem(last=False)
 
     def _replace(self, worker: _Worker, reason: str | None) -> None:
-        """Kill a hung or dead worker and start a fresh one; report its item with the reason.
+        """Kill a hung or dead worker and start a fresh one; report its current item with the
+        reason, and hand the fresh one the rest of its batches, to read again.
 
-        With no reason the item had not reached the worker, so the fresh one takes it.
+        With no reason the items had not reached the worker, so the fresh one takes all.
         """
-        task = worker.task
-        assert task is not None
-        worker.task = None
+        current = worker.current()[0] if reason is not None else None
+        left = [t for batch in worker.batches for t in batch if t is not current]
+        worker.batches.clear()
         worker.stop(kill=True)
         fresh = self._workers[self._workers.index(worker)] = self._spawn()
-        if reason is None:
-            fresh.task = task
-            fresh.conn.send(task.item)
+        for task in left:  # read again from the start: a claim this worker held is let go
+            if task.decodes and task.record is not None and task.record.sha256 is not None:
+                if self._claimed.get(task.record.sha256) is task:
+                    del self._claimed[task.record.sha256]
+                    self.decodes -= 1
+            task.record, task.decodes = None, False
+        if left:
+            self._hand_over(fresh, left)
+        if current is None:
             return
-        item = task.item
-        record = task.record or HashRecord(item.name, item.size, flags=list(item.flags))
-        if task.record is not None and task.record.sha256 is not None:
+        item = current.item
+        record = current.record or HashRecord(item.name, item.size, flags=list(item.flags))
+        if current.record is not None and current.record.sha256 is not None:
             # Read and digested: the digests still match exact-hash lists; say what stopped.
             record.flags.append(f"{reason} (digests kept; frames or pixels not hashed)")
         record.error = reason
-        self._finish(task, record)
+        self._finish(current, record)
 
 
 def available_cores() -> int:

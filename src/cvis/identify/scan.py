@@ -72,6 +72,22 @@ class ScanSummary:
     errors_by_reason: Counter[str] = field(default_factory=Counter)
     flags_by_reason: Counter[str] = field(default_factory=Counter)
 
+    def count(self, row: dict[str, Any]) -> None:
+        """Add one JSONL row (see ``iter_scan_results``)."""
+        self.items += 1
+        if row["error"]:
+            self.errors_by_reason[_error_reason(row["error"])] += 1
+        for flag in row["flags"]:
+            self.flags_by_reason[_error_reason(flag)] += 1
+        matches = row["matches"]
+        if matches:
+            self.matched_items += 1
+            self.identified_victim_items += any(m["victim_identified"] for m in matches)
+        for m in matches:
+            self.matches_by_set[m["set"]] += 1
+        for category in {m["category"] for m in matches}:
+            self.matches_by_category[str(category)] += 1
+
 
 class ScanProgress:
     """What the pipeline reports as it goes; the CLI draws it, tests may count it."""
@@ -150,8 +166,11 @@ def hash_and_match(
     ``COMMIT_EVERY`` items or ``COMMIT_SECONDS``, whichever comes first, each
     calling ``heartbeat`` (the case workflow's lease) in the same transaction.
     """
-    report = progress if isinstance(progress, ScanProgress) else _Adapter(progress)
-    report.start(*_count(request, done))
+    if isinstance(progress, ScanProgress):
+        report: ScanProgress = progress
+        report.start(*_count(request, done))  # a second listing pass: only for a bar to show
+    else:
+        report = _Adapter(progress)
     workers = request.workers or os.cpu_count() or 1
     pending = (item for item in iter_media(request.paths, request.intake)
                if item.name not in done)
@@ -294,47 +313,51 @@ def _item_matches(session: Session, item_ids: list[int]) -> dict[int, list[dict[
     return by_item
 
 
+_ITEM_COLUMNS = (ScanItem.id, ScanItem.path, ScanItem.size, ScanItem.md5, ScanItem.sha1,
+                 ScanItem.sha256, ScanItem.pdq, ScanItem.pdq_quality, ScanItem.error,
+                 ScanItem.flags)
+
+
 def iter_scan_results(session: Session, scan_id: int) -> Iterator[dict[str, Any]]:
     """Every stored item of a scan once, in path order, with its matches (the JSONL rows)."""
     last_path = ""
     while True:
-        items = list(
-            session.scalars(
-                select(ScanItem)
-                .where(ScanItem.scan_id == scan_id, ScanItem.path > last_path)
-                .order_by(ScanItem.path)
-                .limit(500)
-            )
-        )
+        items = session.execute(
+            select(*_ITEM_COLUMNS)
+            .where(ScanItem.scan_id == scan_id, ScanItem.path > last_path)
+            .order_by(ScanItem.path)
+            .limit(500)
+        ).all()
         if not items:
             return
         matches = _item_matches(session, [i.id for i in items])
         for item in items:
-            row = HashRecord(
-                item.path, item.size, item.md5, item.sha1, item.sha256, item.pdq,
-                item.pdq_quality, item.error, list(item.flags or []),
-            ).to_dict()
-            row["matches"] = matches.get(item.id, [])
-            yield row
+            yield {"path": item.path, "size": item.size, "md5": item.md5, "sha1": item.sha1,
+                   "sha256": item.sha256, "pdq": item.pdq, "pdq_quality": item.pdq_quality,
+                   "error": item.error, "flags": list(item.flags or []),
+                   "matches": matches.get(item.id, [])}
         last_path = items[-1].path
 
 
 def summarize_scan(session: Session, scan_id: int) -> ScanSummary:
+    summary, rows = counted_scan_results(session, scan_id)
+    for _ in rows:
+        pass
+    return summary
+
+
+def counted_scan_results(
+    session: Session, scan_id: int
+) -> tuple[ScanSummary, Iterator[dict[str, Any]]]:
+    """The JSONL rows, each counted into the summary as it passes: one read of the results
+    gives both (the summary is complete once the rows are used up)."""
     scan = session.get_one(Scan, scan_id)
     case = session.get_one(Case, scan.case_id)
     summary = ScanSummary(scan_id=scan_id, case=case.number)
-    for row in iter_scan_results(session, scan_id):
-        summary.items += 1
-        if row["error"]:
-            summary.errors_by_reason[_error_reason(row["error"])] += 1
-        for flag in row["flags"]:
-            summary.flags_by_reason[_error_reason(flag)] += 1
-        matches = row["matches"]
-        if matches:
-            summary.matched_items += 1
-            summary.identified_victim_items += any(m["victim_identified"] for m in matches)
-        for m in matches:
-            summary.matches_by_set[m["set"]] += 1
-        for category in {m["category"] for m in matches}:
-            summary.matches_by_category[str(category)] += 1
-    return summary
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for row in iter_scan_results(session, scan_id):
+            summary.count(row)
+            yield row
+
+    return summary, rows()
