@@ -13,7 +13,7 @@ from typer._click.core import Context as ClickContext
 from typer.core import TyperGroup, TyperOption
 
 import cvis
-from cvis.cli import coercion, lazy, render
+from cvis.cli import lazy, render
 from cvis.cli.errors import USAGE, fail
 from cvis.cli.serve import SERVE_HELP, serve_command
 
@@ -35,7 +35,12 @@ def _flag_type(self: TyperOption, ctx: ClickContext) -> str | None:
 
 
 TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
-coercion.install()
+try:  # typer's internals as of 0.29; with another release typer coerces as it always did
+    from cvis.cli import coercion
+except ImportError:
+    pass
+else:
+    coercion.install()
 
 
 def safe_url(url: str) -> str:

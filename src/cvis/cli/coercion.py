@@ -76,5 +76,7 @@ def plain_or_typer(descriptor: TypeDescriptor) -> RuntimeParam:
 
 
 def install() -> None:
-    """Route typer's parameter coercion through ``plain_or_typer``."""
-    typer_core.build_runtime_param = plain_or_typer
+    """Route typer's parameter coercion through ``plain_or_typer`` (where typer has the
+    hook: a release without it is left as it is)."""
+    if getattr(typer_core, "build_runtime_param", None) is build_runtime_param:
+        typer_core.build_runtime_param = plain_or_typer
