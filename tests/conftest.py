@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,6 +131,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting
     databases: PostgresDatabases = request.getfixturevalue("postgres_databases")
     name = databases.create()
     yield Settings(home=home, database_url=databases.url(name))
+    _wait_for_api_scans()
     databases.drop(name)
 
 
@@ -150,7 +152,16 @@ def empty_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[S
 def store(settings: Settings) -> Iterator[Store]:
     store = Store(settings)
     yield store
+    _wait_for_api_scans()
     store.dispose()
+
+
+def _wait_for_api_scans() -> None:
+    """Scans a test started through the API run on threads: let them end before their
+    database is closed or dropped (else they fail in a later test's output)."""
+    scan_jobs = sys.modules.get("cvis.api.scan_jobs")
+    if scan_jobs is not None:
+        scan_jobs.wait_for_scans(60)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import platform
 import threading
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -137,9 +138,31 @@ def claim_and_start(store: Store, request: ScanRequest, scan_id: int) -> bool:
             return False
         session.get_one(Scan, scan_id).status = "running"
     job = replace(request, resume_scan_id=scan_id, workers=SERVER_SCAN_WORKERS)
-    threading.Thread(target=_run, args=(store, job, scan_id), daemon=True,
-                     name=f"cvis-scan-{scan_id}").start()
+    thread = threading.Thread(target=_run, args=(store, job, scan_id), daemon=True,
+                              name=f"cvis-scan-{scan_id}")
+    thread.start()
+    if isinstance(thread, _THREAD):  # (a test's stand-in for a dead server runs nothing)
+        with _RUNNING_LOCK:
+            _RUNNING.add(thread)
     return True
+
+
+_THREAD = threading.Thread
+_RUNNING: set[threading.Thread] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+def wait_for_scans(timeout: float) -> bool:
+    """Wait until the scans this process started have ended (a store about to be closed or
+    dropped, as at the end of a test); False if some still run after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    with _RUNNING_LOCK:
+        threads = list(_RUNNING)
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    with _RUNNING_LOCK:
+        _RUNNING.difference_update(t for t in threads if not t.is_alive())
+        return not any(t.is_alive() for t in _RUNNING)
 
 
 def _run(store: Store, request: ScanRequest, scan_id: int) -> None:
@@ -155,6 +178,8 @@ def _run(store: Store, request: ScanRequest, scan_id: int) -> None:
             job.reason, job.heartbeat_at = f"{type(exc).__name__}: {exc}"[:2000], None
     finally:
         stop.set()
+        with _RUNNING_LOCK:
+            _RUNNING.discard(threading.current_thread())
 
 
 def _heartbeat(store: Store, scan_id: int, stop: threading.Event) -> None:
