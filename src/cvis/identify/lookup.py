@@ -50,16 +50,7 @@ def lookup_lines(
     matcher: Matcher, lines: Iterable[str], signal: str | None = None
 ) -> Iterator[dict[str, Any]]:
     """One result row per non-blank line; a malformed line gets an ``error`` and no matches."""
-    stripped = (line.strip() for line in lines)
-    wanted = (line for line in stripped if line and not line.startswith("#"))
-    while batch := list(islice(wanted, BATCH)):
-        parsed: list[Query | str] = []
-        for line in batch:
-            try:
-                parsed.append(parse_query(line, signal))
-            except InvalidSignalValue as exc:
-                parsed.append(str(exc))
-        queries = [q for q in parsed if isinstance(q, Query)]
+    for batch, parsed, queries in _parsed_batches(lines, signal, BATCH):
         found = iter(matcher.match(queries))
         for line, q in zip(batch, parsed, strict=True):
             if isinstance(q, Query):
@@ -82,20 +73,11 @@ def lookup_jsonl(
     two output buffers are used in turn (a batch's lines are valid until the next but one
     is asked for).
     """
-    stripped = (line.strip() for line in lines)
-    wanted = (line for line in stripped if line and not line.startswith("#"))
     buffers = [np.empty(0, np.uint8), np.empty(0, np.uint8)]
     with ThreadPoolExecutor(1, thread_name_prefix="cvis-encode") as encoder:
         pending: Future[tuple[bytes | memoryview, int]] | None = None
-        while batch := list(islice(wanted, PIPELINED_BATCH)):
-            parsed: list[Query | str] = []
-            for line in batch:
-                try:
-                    parsed.append(parse_query(line, signal))
-                except InvalidSignalValue as exc:
-                    parsed.append(str(exc))
-            queries = [q for q in parsed if isinstance(q, Query)]
-            found = matcher.match_columns(queries)  # this thread: the store's session is
+        for batch, parsed, queries in _parsed_batches(lines, signal, PIPELINED_BATCH):
+            found = matcher.match_columns(queries)  # here: the store's session is this thread's
             encoding = encoder.submit(_encode_batch, batch, parsed, queries, found, signal,
                                       buffers)
             if pending is not None:
@@ -103,6 +85,22 @@ def lookup_jsonl(
             pending = encoding
         if pending is not None:
             yield pending.result()
+
+
+def _parsed_batches(lines: Iterable[str], signal: str | None, size: int
+                    ) -> Iterator[tuple[list[str], list[Query | str], list[Query]]]:
+    """Non-blank, non-comment lines ``size`` at a time: the lines, each parsed (a Query, or
+    the error that says why it is not a hash), and the Queries alone."""
+    stripped = (line.strip() for line in lines)
+    wanted = (line for line in stripped if line and not line.startswith("#"))
+    while batch := list(islice(wanted, size)):
+        parsed: list[Query | str] = []
+        for line in batch:
+            try:
+                parsed.append(parse_query(line, signal))
+            except InvalidSignalValue as exc:
+                parsed.append(str(exc))
+        yield batch, parsed, [q for q in parsed if isinstance(q, Query)]
 
 
 def _encode_batch(batch: list[str], parsed: list[Query | str], queries: list[Query],

@@ -35,6 +35,14 @@ def distances(rows: np.ndarray, queries: np.ndarray) -> np.ndarray:
     return np.add(bits[:, 0] + bits[:, 1], bits[:, 2] + bits[:, 3], dtype=np.int32)
 
 
+def word_column(words: np.ndarray, word: int) -> np.ndarray:
+    """Word ``word`` of every row, from (n, 4) words or a segment's (2, n, 2) halves (a
+    view): words 0-1 of every row, then words 2-3."""
+    if words.ndim == 3:
+        return words[word >> 1][:, word & 1]
+    return words[:, word]
+
+
 def brute_force(
     words: np.ndarray, qwords: np.ndarray, threshold: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -44,8 +52,7 @@ def brute_force(
     ``words`` is (n, 4), or a segment's (2, n, 2) halves.
     """
     qs, rows, dists = [], [], []
-    columns = [words[w >> 1][:, w & 1] if words.ndim == 3 else words[:, w]
-               for w in range(HASH_WORDS)]
+    columns = [word_column(words, w) for w in range(HASH_WORDS)]
     block = max(1, 4_000_000 // max(1, columns[0].shape[0]))
     for start in range(0, qwords.shape[0], block):
         q = qwords[start : start + block]

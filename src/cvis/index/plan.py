@@ -16,7 +16,7 @@ from math import comb
 
 import numpy as np
 
-from cvis.index.hamming import HASH_BITS
+from cvis.index.hamming import HASH_BITS, word_column
 
 DESIGN_THRESHOLD = 31
 MAX_KEY_BITS = 24
@@ -97,10 +97,3 @@ def substring(words: np.ndarray, table: int, bits: int) -> np.ndarray:
         key |= word_column(words, word + 1) << np.uint64(64 - shift)
     key &= mask
     return key.view(np.int64)
-
-
-def word_column(words: np.ndarray, word: int) -> np.ndarray:
-    """Word ``word`` of every row, from (n, 4) words or (2, n, 2) halves (a view)."""
-    if words.ndim == 3:
-        return words[word >> 1][:, word & 1]
-    return words[:, word]
