@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -68,11 +69,22 @@ class World:
 
     def code(self, user: str) -> str:
         """A fresh code: each is single-use, and a step at or before the last used is refused,
-        so successive sign-ins take the previous, current and next 30-second steps."""
+        so successive sign-ins take the previous, current and next 30-second steps. A code is
+        accepted until the step after its own ends; one that would expire within
+        ``CODE_MARGIN`` seconds (a slow browser round-trip) waits for the next step instead."""
         totp = pyotp.TOTP(self.secrets[user])
-        step = max(totp.timecode(datetime.now(UTC)) - 1, self.used.get(user, -1) + 1)
+        while True:
+            now = datetime.now(UTC)
+            step = max(totp.timecode(now) - 1, self.used.get(user, -1) + 1)
+            left = (step + 2) * totp.interval - now.timestamp()
+            if left >= CODE_MARGIN:
+                break
+            time.sleep(left + 0.01)
         self.used[user] = step
         return totp.generate_otp(step)
+
+
+CODE_MARGIN = 10.0
 
 
 def build_world(store: Store, files: tuple[Path, Path]) -> World:
