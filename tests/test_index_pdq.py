@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cvis.index import BruteForcePdqIndex, PdqIndex
-from cvis.index.plan import Layout, choose_layout, flip_masks
+from cvis.index.plan import OFFSETS_FLOOR_BYTES, Layout, choose_layout, flip_masks
 from cvis.index.segment import build_segment
 from tests.index_data import queries_near, structured_hashes
 
@@ -135,6 +135,20 @@ def test_layout_choice_and_masks() -> None:
     assert Layout(11, 23).radii(5) == [0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1]
 
 
+def test_key_width_spends_a_fixed_budget_on_small_sets_and_a_byte_a_hash_on_large() -> None:
+    """At 2 M hashes the keys are as wide as log2(n) (fewer candidates a query, offsets
+    within the fixed budget); at 10 M and 100 M the offsets stay near a byte a hash a table."""
+    def offsets(layout: Layout) -> int:
+        return layout.tables * 4 << layout.key_bits
+
+    small = choose_layout(2_000_000)
+    assert small.key_bits == 21 and offsets(small) <= OFFSETS_FLOOR_BYTES
+    for n in (10**7, 10**8):
+        layout = choose_layout(n)
+        assert 4 << layout.key_bits <= n and layout.key_bits < small.key_bits + 3
+    assert choose_layout(10**4).tables * 4 << choose_layout(10**4).key_bits < 2 << 20
+
+
 def test_searches_run_while_a_writer_adds_and_removes() -> None:
     """Readers see a consistent snapshot: every stable entry is always found."""
     import threading
@@ -220,5 +234,8 @@ def test_index_memory_per_hash() -> None:
     n = 1_000_000
     index = PdqIndex.build(np.arange(n), rng.integers(0, 256, (n, 32), dtype=np.uint8))
     segment, dead = index.segments[0], index.dead[0]
-    assert (segment.nbytes + dead.nbytes) / n < 80
+    # besides the key offsets, which a set this small may spend up to a fixed budget on
+    offsets = segment.offsets.nbytes
+    assert offsets <= OFFSETS_FLOOR_BYTES + 4 * segment.layout.tables
+    assert (segment.nbytes - offsets + dead.nbytes) / n < 64
     assert segment.id_codes.dtype == np.uint32 and dead.nbytes == n // 8

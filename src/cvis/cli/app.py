@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -338,6 +339,9 @@ def lookup_command(
     lines = _skip_header(iter(lines), signal)
     store = Store()
     bad = [0]
+    # What is imported by now lives to the end: left in the collector, every full collection
+    # (triggered by each batch's facts) walks those objects again (~5% of a large lookup).
+    gc.freeze()
 
     def rows(matcher: Matcher) -> Iterator[bytes | memoryview]:
         for row, failed in lookup_jsonl(matcher, lines, signal):

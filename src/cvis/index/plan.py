@@ -23,6 +23,11 @@ MAX_KEY_BITS = 24
 MIN_KEY_BITS = 4
 # Keys this many bits narrower than log2(n): 2**bits offsets of 4 bytes are <= 1 byte/hash.
 OFFSET_SLACK_BITS = 2
+# ...except that the offsets of all tables together may always take this much: a set of a
+# few million hashes gets keys up to ceil(log2(n)) bits wide (fewer candidates a query) for
+# a fixed cost that is small beside the process; at 10 M and beyond the byte-a-hash rule
+# is the wider one, so large indexes stay as lean as before.
+OFFSETS_FLOOR_BYTES = 128 << 20
 # Beyond this many probe keys per query a table scan is cheaper than probing.
 MAX_PROBES_PER_QUERY = 40_000
 # Relative costs (from measurement) of one probed key and one verified candidate.
@@ -55,13 +60,13 @@ def choose_layout(n: int, threshold: int = DESIGN_THRESHOLD) -> Layout:
     """The layout with the least expected work per query on ``n`` uniform hashes.
 
     Key width is capped so that a table's offset array (2**bits entries of 4 bytes) takes
-    at most about one byte per hash: about four hashes a key. Wider keys would be faster
-    on random queries but cost up to four bytes per hash per table (issue 17).
+    at most about one byte per hash (about four hashes a key), or, when that is wider, so
+    that all tables' offsets fit in ``OFFSETS_FLOOR_BYTES``. Wider keys would be faster on
+    random queries but cost up to four bytes per hash per table (issue 17).
     """
-    cap = max(MIN_KEY_BITS, min(MAX_KEY_BITS, int(np.log2(max(n, 2))) - OFFSET_SLACK_BITS))
     best: tuple[float, Layout] | None = None
     for tables in range(1, HASH_BITS // MIN_KEY_BITS + 1):
-        bits = min(cap, HASH_BITS // tables)
+        bits = min(key_bits_cap(n, tables), HASH_BITS // tables)
         layout = Layout(tables, bits)
         probes = layout.probes(threshold)
         if probes > MAX_PROBES_PER_QUERY:
@@ -71,6 +76,14 @@ def choose_layout(n: int, threshold: int = DESIGN_THRESHOLD) -> Layout:
             best = (cost, layout)
     assert best is not None
     return best[1]
+
+
+def key_bits_cap(n: int, tables: int) -> int:
+    """The widest key ``choose_layout`` allows for ``n`` hashes in ``tables`` tables."""
+    log2 = np.log2(max(n, 2))
+    lean = int(log2) - OFFSET_SLACK_BITS
+    floor = min(int(np.ceil(log2)), int(np.log2(OFFSETS_FLOOR_BYTES / (4 * tables))))
+    return max(MIN_KEY_BITS, min(MAX_KEY_BITS, max(lean, floor)))
 
 
 @lru_cache(maxsize=256)
