@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from cvis.hashsets.access import shape_matches
 from cvis.hashsets.feedback import suppress
-from cvis.identify import lookup
+from cvis.identify import json_lines, lookup
 from cvis.identify.json_lines import encode_lines
 from cvis.identify.lookup import _encode_columns, _encode_each, encode_matches, lookup_jsonl
 from cvis.identify.matcher import Matcher, Query, set_threshold
@@ -119,11 +119,13 @@ def test_columnar_lookup_equals_the_per_hit_reference(store: Store) -> None:
 
 def test_lookup_lines_keep_errors_in_place(store: Store) -> None:
     _fill(store)
+    written: list[bytes] = []
     with store.session() as session:
-        batches = list(lookup_jsonl(Matcher(session), [f"{3:032x}", "zz", "", f"{4:032x}"]))
-    assert [failed for _, failed in batches] == [1]
-    parsed = [orjson.loads(line) for line in batches[0][0].splitlines()]
-    assert len(parsed) == 3 and batches[0][0].endswith(b"\n")
+        failed = lookup_jsonl(Matcher(session), [f"{3:032x}", "zz", "", f"{4:032x}"], None,
+                              lambda chunk: written.append(bytes(chunk)))
+    assert failed == 1 and len(written) == 1
+    parsed = [orjson.loads(line) for line in written[0].splitlines()]
+    assert len(parsed) == 3 and written[0].endswith(b"\n")
     assert parsed[1]["matches"] == [] and "error" in parsed[1]
     assert {m["media_id"] for m in parsed[0]["matches"]} and all(
         m["signal"] == "md5" for m in parsed[2]["matches"])
@@ -165,20 +167,27 @@ def test_few_queries_are_encoded_as_many_are(store: Store) -> None:
 
 def test_batches_matched_and_encoded_in_step_give_one_batch_s_lines(
         store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Many small batches (pipelined, two output buffers used in turn, some batches with a
-    malformed line) give byte for byte the lines of one batch, read as a writer reads them:
-    each before asking for the next."""
+    """Many small batches (pipelined, some with a malformed line) and many small chunks of
+    lines through one reused buffer give byte for byte the lines of one batch written whole,
+    each chunk read during its write call as a file reads it."""
     centres, _SUPPRESSED[0] = _fill(store)
     rnd = random.Random(11)
     lines = [_flip(centres[k % 6], rnd.randint(0, 30), rnd) for k in range(23)]
     lines[9] = "not a hash"
+
+    def run(matcher: Matcher) -> tuple[list[bytes], int]:
+        chunks: list[bytes] = []
+        failed = lookup_jsonl(matcher, lines, "pdq", lambda chunk: chunks.append(bytes(chunk)))
+        return chunks, failed
+
     with store.session() as session:
         matcher = Matcher(session)
-        whole = [(bytes(out), failed) for out, failed in lookup_jsonl(matcher, lines, "pdq")]
+        whole, whole_failed = run(matcher)
         monkeypatch.setattr(lookup, "PIPELINED_BATCH", 3)
-        written, failures = b"", 0
-        for out, failed in lookup_jsonl(matcher, lines, "pdq"):
-            written += bytes(out)
-            failures += failed
-    assert len(whole) == 1 and whole[0] == (written, 1) and failures == 1
-    assert written.count(b"\n") == 23 and b'"error"' in written
+        monkeypatch.setattr(json_lines, "CHUNK_BYTES", 200)  # a line or two a chunk
+        monkeypatch.setattr(lookup, "CHUNK_BYTES", 200)
+        chunks, failed = run(matcher)
+    assert len(whole) == 1 and whole_failed == failed == 1
+    assert len(chunks) > 8 and b"".join(chunks) == whole[0]
+    assert whole[0].count(b"\n") == 23 and b'"error"' in whole[0]
+    assert all(chunk.endswith(b"\n") for chunk in chunks)  # whole lines only

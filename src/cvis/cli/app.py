@@ -19,7 +19,6 @@ from cvis.cli.errors import USAGE, fail
 from cvis.cli.serve import SERVE_HELP, serve_command
 
 if TYPE_CHECKING:
-    from cvis.identify.matcher import Matcher
     from cvis.media.sources import Source
 
 # Option defaults of `cvis scan`, here so that the help needs no hashing import (a test
@@ -338,25 +337,19 @@ def lookup_command(
         raise fail(str(exc), USAGE) from None
     lines = _skip_header(iter(lines), signal)
     store = Store()
-    bad = [0]
     # What is imported by now lives to the end: left in the collector, every full collection
     # (triggered by each batch's facts) walks those objects again (~5% of a large lookup).
     gc.freeze()
-
-    def rows(matcher: Matcher) -> Iterator[bytes | memoryview]:
-        for row, failed in lookup_jsonl(matcher, lines, signal):
-            bad[0] += failed
-            yield row
-
     with audited(store, "cli", "lookup", f"hashes from {source}"), store.session() as session, \
             render.output_stream(jsonl) as out:
         try:
             matcher = Matcher(session, _sets_option(sets), store.settings.index_dir)
         except UnknownSet as exc:
             raise fail(str(exc), USAGE) from None
-        render.write_json_bytes(rows(matcher), out)
-    if bad[0]:
-        raise fail(f"{bad[0]} line(s) were not valid hashes (see their 'error' field)")
+        with render.bytes_writer(out) as write:
+            bad = lookup_jsonl(matcher, lines, signal, write)
+    if bad:
+        raise fail(f"{bad} line(s) were not valid hashes (see their 'error' field)")
 
 
 def _skip_header(lines: Iterator[str], signal: str | None) -> Iterator[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -173,20 +173,18 @@ def write_jsonl(rows: Iterable[dict[str, Any]], stream: TextIO) -> int:
     return count
 
 
-def write_json_bytes(lines: Iterable[bytes | memoryview], stream: TextIO) -> int:
-    """JSON lines already encoded (``cvis lookup``'s fast path), written as bytes."""
+@contextmanager
+def bytes_writer(stream: TextIO) -> Iterator[Callable[[bytes | memoryview], object]]:
+    """Write JSON lines already encoded (``cvis lookup``'s fast path) to a text stream: as
+    bytes to its buffer where it has one; flushed at the end."""
     stream.flush()
     raw = getattr(stream, "buffer", None)
-    count = 0
-    for line in lines:
-        if raw is not None:
-            raw.write(line)
-        else:
-            stream.write(bytes(line).decode("utf-8"))
-        count += 1
     if raw is not None:
+        yield raw.write
         raw.flush()
-    return count
+    else:
+        yield lambda chunk: stream.write(bytes(chunk).decode("utf-8"))
+        stream.flush()
 
 
 def check_out(path: Path | None) -> None:

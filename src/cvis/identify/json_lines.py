@@ -12,7 +12,8 @@ replaces spent about as long as the index search).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,14 +33,57 @@ def encode_lines(queries: Sequence[Query], found: MatchColumns) -> bytes:
 
     Identical to ``orjson.dumps`` of the rows ``lookup_lines`` yields, each plus a newline.
     """
-    return encode_lines_into(queries, found, np.empty(0, np.uint8))[0].tobytes()
+    return b"".join(bytes(chunk) for chunk in encode_line_chunks(queries, found,
+                                                                 np.empty(0, np.uint8)))
 
 
-def encode_lines_into(queries: Sequence[Query], found: MatchColumns, buffer: np.ndarray
-                      ) -> tuple[memoryview, np.ndarray]:
-    """``encode_lines`` written into ``buffer`` (uint8), or into a larger one made for it:
-    the lines (a view) and the buffer to pass next time. A batch's output is hundreds of
-    MB, and fresh memory costs a page fault every 4 KB, as much as the writing itself."""
+# Bytes of lines written into the buffer at a time: small enough to stay in the cache and
+# to be the only output memory (a 5,000-query batch is over 100 MB of lines, and fresh
+# memory cost more than the writing: a page fault and a page cleared every 4 KB).
+CHUNK_BYTES = 4 << 20
+
+
+def encode_line_chunks(queries: Sequence[Query], found: MatchColumns, buffer: np.ndarray
+                       ) -> Iterator[memoryview]:
+    """The lines of ``encode_lines``, whole lines at a time, each chunk a view of ``buffer``
+    (uint8; grown only for a line longer than it) valid until the next one is asked for."""
+    p = _parts(queries, found)
+    sizes = _line_sizes(p.starts, p.id_starts, p.opening, p.per_query, p.rows, p.middles,
+                        p.set_of_row, p.tail_of_row)
+    ends = np.cumsum(sizes)
+    first_hit = np.zeros(len(queries) + 1, np.int64)
+    np.cumsum(p.per_query, out=first_hit[1:])
+    begin, written = 0, 0
+    while begin < len(queries):
+        limit = written + max(int(buffer.size), CHUNK_BYTES)
+        end = max(begin + 1, int(np.searchsorted(ends, limit, side="right")))
+        size = int(ends[end - 1]) - written
+        if buffer.size < size:
+            buffer = np.empty(max(size, CHUNK_BYTES), np.uint8)
+        _fill(buffer, p.blob, p.starts, p.ids, p.id_starts, p.opening, p.per_query, p.rows,
+              p.middles, p.set_of_row, p.tail_of_row, begin, end, int(first_hit[begin]))
+        yield memoryview(buffer.data)[:size]
+        begin, written = end, written + size
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """Every distinct piece of a batch's lines joined in ``blob`` (``starts[k]`` to
+    ``starts[k+1]``), the media ids likewise, and per hit which pieces it takes."""
+
+    blob: np.ndarray
+    starts: np.ndarray
+    ids: np.ndarray
+    id_starts: np.ndarray
+    opening: int  # piece number of query 0's opening
+    per_query: np.ndarray
+    rows: np.ndarray
+    middles: np.ndarray
+    set_of_row: np.ndarray
+    tail_of_row: np.ndarray
+
+
+def _parts(queries: Sequence[Query], found: MatchColumns) -> _Parts:
     facts, dumps = found.facts, orjson.dumps
     names = sorted({query.signal for query in queries})
     encoded = {name: dumps(name) for name in names}
@@ -68,16 +112,11 @@ def encode_lines_into(queries: Sequence[Query], found: MatchColumns, buffer: np.
     ids, id_starts = _json_strings(facts.media_id)
     per_query = np.bincount(found.queries, minlength=len(queries)) if found.queries.size \
         else np.zeros(len(queries), np.int64)
-    rows = found.rows.astype(np.int64)
-    middles = (middle + signal_of[found.queries] * width + found.distances).astype(np.int64)
-    per_query = per_query.astype(np.int64)
-    size = _size(starts, id_starts, opening, per_query, rows, middles, set_of_row,
-                 tail_of_row)
-    if buffer.size < size:
-        buffer = np.empty(size + size // 4, np.uint8)
-    _fill(buffer, blob, starts, ids, id_starts, opening, per_query, rows, middles, set_of_row,
-          tail_of_row)
-    return memoryview(buffer.data)[:size], buffer
+    return _Parts(
+        blob, starts, ids, id_starts, opening, per_query.astype(np.int64),
+        found.rows.astype(np.int64),
+        (middle + signal_of[found.queries] * width + found.distances).astype(np.int64),
+        set_of_row, tail_of_row)
 
 
 def _distinct_pieces(values: list[Any], encode: Callable[[Any], bytes], first: int
@@ -109,14 +148,14 @@ def _json_strings(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(nogil=True, cache=True)
-def _size(starts: np.ndarray, id_starts: np.ndarray, opening: int, per_query: np.ndarray,
-          rows: np.ndarray, middles: np.ndarray, set_of_row: np.ndarray,
-          tail_of_row: np.ndarray) -> int:
-    """Bytes of the lines ``_fill`` writes."""
-    total = 0
+def _line_sizes(starts: np.ndarray, id_starts: np.ndarray, opening: int, per_query: np.ndarray,
+                rows: np.ndarray, middles: np.ndarray, set_of_row: np.ndarray,
+                tail_of_row: np.ndarray) -> np.ndarray:
+    """Bytes of each line ``_fill`` writes."""
+    sizes = np.empty(per_query.shape[0], np.int64)
     hit = 0
     for q in range(per_query.shape[0]):
-        total += starts[opening + q + 1] - starts[opening + q] + starts[3] - starts[2]
+        total = starts[opening + q + 1] - starts[opening + q] + starts[3] - starts[2]
         for k in range(per_query[q]):
             row = rows[hit]
             total += (starts[2] - starts[1]) * (k > 0) \
@@ -125,18 +164,19 @@ def _size(starts: np.ndarray, id_starts: np.ndarray, opening: int, per_query: np
                 + starts[middles[hit] + 1] - starts[middles[hit]] \
                 + starts[tail_of_row[row] + 1] - starts[tail_of_row[row]]
             hit += 1
-    return total
+        sizes[q] = total
+    return sizes
 
 
 @njit(nogil=True, cache=True)
 def _fill(out: np.ndarray, blob: np.ndarray, starts: np.ndarray, ids: np.ndarray,
           id_starts: np.ndarray, opening: int, per_query: np.ndarray, rows: np.ndarray,
-          middles: np.ndarray, set_of_row: np.ndarray, tail_of_row: np.ndarray) -> None:
-    """Copy each line's pieces into ``out``: opening, matches (comma, set and media id,
-    signal and distance, metadata), end."""
+          middles: np.ndarray, set_of_row: np.ndarray, tail_of_row: np.ndarray,
+          begin: int, end: int, hit: int) -> None:
+    """Copy the pieces of lines ``begin`` to ``end`` (whose first hit is ``hit``) into
+    ``out``: opening, matches (comma, set and media id, signal and distance, metadata), end."""
     at = 0
-    hit = 0
-    for q in range(per_query.shape[0]):
+    for q in range(begin, end):
         at = _copy(blob, starts, opening + q, out, at)
         for k in range(per_query[q]):
             row = rows[hit]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from cvis.identify.json_lines import encode_lines_into
+from cvis.identify.json_lines import CHUNK_BYTES, encode_line_chunks
 from cvis.identify.matcher import MATCH_FIELDS, MatchColumns, Matcher, Query
 from cvis.signals import guess_crypto_signal, normalize
 from cvis.signals.base import InvalidSignalValue
@@ -60,31 +60,31 @@ def lookup_lines(
                 yield {"query": line, "signal": signal, "matches": [], "error": q}
 
 
-def lookup_jsonl(
-    matcher: Matcher, lines: Iterable[str], signal: str | None = None
-) -> Iterator[tuple[bytes | memoryview, int]]:
-    """The rows of ``lookup_lines`` as JSON lines, a batch of lines (bytes) at a time, each
-    with how many of its lines are errors (malformed hashes, kept in place).
+def lookup_jsonl(matcher: Matcher, lines: Iterable[str], signal: str | None,
+                 write: Callable[[memoryview | bytes], object]) -> int:
+    """The rows of ``lookup_lines`` as JSON lines, handed to ``write`` a chunk of whole
+    lines at a time (a view valid only during the call); returns how many lines were errors
+    (malformed hashes, kept in place).
 
     The hot path of ``cvis lookup``: the matches of a batch arrive as columns and are
-    written from them (``encode_lines``), each known item's fields encoded once per batch.
-    A batch is encoded in a second thread while the next one is matched (the index search
-    and the compiled writer release the GIL), so neither core waits on the other's stage;
-    two output buffers are used in turn (a batch's lines are valid until the next but one
-    is asked for).
+    written from them (``encode_line_chunks``), each known item's fields encoded once per
+    batch. A batch is encoded and written by a second thread while the next one is matched
+    (the index search, the compiled writer and the file write release the GIL), so neither
+    core waits on the other's stage; the lines pass through one small buffer, reused.
     """
-    buffers = [np.empty(0, np.uint8), np.empty(0, np.uint8)]
+    buffer = np.empty(CHUNK_BYTES, np.uint8)
+    errors = 0
     with ThreadPoolExecutor(1, thread_name_prefix="cvis-encode") as encoder:
-        pending: Future[tuple[bytes | memoryview, int]] | None = None
+        pending: Future[int] | None = None
         for batch, parsed, queries in _parsed_batches(lines, signal, PIPELINED_BATCH):
             found = matcher.match_columns(queries)  # here: the store's session is this thread's
-            encoding = encoder.submit(_encode_batch, batch, parsed, queries, found, signal,
-                                      buffers)
             if pending is not None:
-                yield pending.result()
-            pending = encoding
+                errors += pending.result()  # one batch ahead at most, and its errors raised
+            pending = encoder.submit(_write_batch, batch, parsed, queries, found, signal,
+                                     buffer, write)
         if pending is not None:
-            yield pending.result()
+            errors += pending.result()
+    return errors
 
 
 def _parsed_batches(lines: Iterable[str], signal: str | None, size: int
@@ -103,13 +103,13 @@ def _parsed_batches(lines: Iterable[str], signal: str | None, size: int
         yield batch, parsed, [q for q in parsed if isinstance(q, Query)]
 
 
-def _encode_batch(batch: list[str], parsed: list[Query | str], queries: list[Query],
-                  found: MatchColumns, signal: str | None, buffers: list[np.ndarray]
-                  ) -> tuple[bytes | memoryview, int]:
+def _write_batch(batch: list[str], parsed: list[Query | str], queries: list[Query],
+                 found: MatchColumns, signal: str | None, buffer: np.ndarray,
+                 write: Callable[[memoryview | bytes], object]) -> int:
     if len(queries) == len(batch):
-        lines, buffers[0] = encode_lines_into(queries, found, buffers[0])
-        buffers.reverse()  # the other one next time
-        return lines, 0
+        for chunk in encode_line_chunks(queries, found, buffer):
+            write(chunk)
+        return 0
     encoded = iter(encode_matches(queries, found))
     out = []
     for line, q in zip(batch, parsed, strict=True):
@@ -118,7 +118,8 @@ def _encode_batch(batch: list[str], parsed: list[Query | str], queries: list[Que
         else:
             row: dict[str, Any] = {"query": line, "signal": signal, "matches": [], "error": q}
             out.append(orjson.dumps(row) + b"\n")
-    return b"".join(out), len(batch) - len(queries)
+    write(b"".join(out))
+    return len(batch) - len(queries)
 
 
 def encode_matches(
