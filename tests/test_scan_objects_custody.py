@@ -21,9 +21,10 @@ from cvis.cases.models import EvidenceManifest
 from cvis.cli.app import app
 from cvis.config import Settings
 from cvis.evidence.custody import folder_manifest, manifest_sha256
+from cvis.evidence.objects import object_manifest
 from cvis.hashing import hash_item
 from cvis.media.folders import file_item
-from cvis.media.objects import ObjectStoreError, within_root
+from cvis.media.objects import ObjectStoreError, object_digest, within_root
 from cvis.store.db import Store
 from cvis.store.models import AuditRecord
 from tests.object_store_helpers import ObjectStore
@@ -194,3 +195,47 @@ def test_api_scans_a_uri_under_an_allowed_root_as_the_cli_does_and_refuses_the_r
     assert "case-10" in audit[1].object and "-x/" in audit[2].object
     assert "credentials" in audit[4].detail
     assert not any("hunter2" in r.object + r.detail for r in audit)
+
+
+def test_an_object_rewritten_while_it_is_read_is_read_again_or_recorded_unreadable(
+    object_store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each chunk is a ranged GET: the store is asked again after the last one."""
+    client = object_store.client()
+    if BUCKET not in {b["Name"] for b in client.list_buckets()["Buckets"]}:
+        client.create_bucket(Bucket=BUCKET)
+    client.put_object(Bucket=BUCKET, Key=f"{tmp_path.name}/x.bin", Body=b"benign")
+    uri = f"s3://{BUCKET}/{tmp_path.name}/x.bin"
+    said = iter([{"etag": "1"}, {"etag": "2"}, {"etag": "2"}, {"etag": "2"}])
+    monkeypatch.setattr("cvis.media.objects.store_facts", lambda metadata: next(said))
+    assert object_digest(uri) == (6, hashlib.sha256(b"benign").hexdigest(), {"etag": "2"})
+    assert next(said, None) is None, "read twice, asked four times"
+    always = iter(range(100))
+    monkeypatch.setattr("cvis.media.objects.store_facts", lambda m: {"etag": str(next(always))})
+    manifest = object_manifest(uri)
+    assert manifest is not None and manifest.kind == "object"
+    assert manifest.entries[0].sha256 == "unreadable: the object changed each time it was read"
+
+
+def test_an_api_scan_of_a_uri_whose_worker_died_resumes_with_the_uri(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A resumed job is rebuilt from the scan row: a URI stays a URI (a Path folds its //)."""
+    import cvis.api.scan_jobs as jobs
+    from cvis.api.models import ApiScanJob
+    from cvis.store.models import Case, Scan
+
+    uri, folder = "s3://evidence/case-1/", "/ev/phone"
+    with store.session() as session:
+        case = Case(number="R-1", agency="Agency A")
+        session.add(case)
+        session.flush()
+        scan = Scan(case_id=case.id, paths=[uri, folder], status="running")
+        session.add(scan)
+        session.flush()
+        session.add(ApiScanJob(scan_id=scan.id, agency="Agency A", heartbeat_at=None))
+    resumed: list[Any] = []
+    monkeypatch.setattr(jobs, "claim_and_start",
+                        lambda store, request, scan_id: resumed.append(request) or True)
+    assert jobs.recover(store) == [scan.id]
+    assert resumed[0].paths == [uri, Path(folder)]

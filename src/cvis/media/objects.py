@@ -31,6 +31,7 @@ _filesystems: dict[tuple[str, ...], Any] = {}
 _STORE_FACTS = {"etag": "etag", "versionid": "version_id", "generation": "version_id",
                 "last-modified": "last_modified", "updated": "last_modified"}
 DIGEST_READ = 8 << 20  # each read of an object is a ranged GET: fewer, larger ones
+DIGEST_TRIES = 3
 
 
 class ObjectStoreError(ValueError):
@@ -162,11 +163,17 @@ def store_facts(metadata: Mapping[Any, Any] | None) -> dict[str, str]:
 
 def object_digest(uri: str) -> tuple[int, str, dict[str, str]]:
     """The object's size and sha256, read where it lives (in memory, chunk by chunk; nothing
-    written), and what the store said of it when it was opened (`store_facts`)."""
-    digest, size = hashlib.sha256(), 0
-    with open_object(uri) as stream:
-        facts = store_facts(stream.metadata())  # type: ignore[attr-defined]
-        while chunk := stream.read(DIGEST_READ):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest(), facts
+    written), and what the store said of it (`store_facts`). Each chunk is its own ranged GET,
+    so the store is asked again after the last: an object rewritten while it was read is
+    read again (twice at most), else OSError, never a digest of two versions' bytes."""
+    for _ in range(DIGEST_TRIES):
+        digest, size = hashlib.sha256(), 0
+        with open_object(uri) as stream:
+            facts = store_facts(stream.metadata())  # type: ignore[attr-defined]
+            while chunk := stream.read(DIGEST_READ):
+                digest.update(chunk)
+                size += len(chunk)
+        with open_object(uri) as again:
+            if store_facts(again.metadata()) == facts:  # type: ignore[attr-defined]
+                return size, digest.hexdigest(), facts
+    raise OSError("the object changed each time it was read")
