@@ -18,9 +18,15 @@ from typer.testing import CliRunner
 from cvis.api.scan_jobs import ScanRefused, check_paths
 from cvis.api.settings import uri_roots
 from cvis.cases.models import EvidenceManifest
+from cvis.cases.service import get_or_create_case
 from cvis.cli.app import app
 from cvis.config import Settings
-from cvis.evidence.custody import folder_manifest, manifest_sha256
+from cvis.evidence.custody import (
+    folder_manifest,
+    manifest_sha256,
+    register_evidence,
+    verify_evidence,
+)
 from cvis.evidence.objects import object_manifest
 from cvis.hashing import hash_item
 from cvis.media.folders import file_item
@@ -198,9 +204,10 @@ def test_api_scans_a_uri_under_an_allowed_root_as_the_cli_does_and_refuses_the_r
 
 
 def test_an_object_rewritten_while_it_is_read_is_read_again_or_recorded_unreadable(
-    object_store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: Store, object_store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each chunk is a ranged GET: the store is asked again after the last one."""
+    """Each chunk is a ranged GET: the store is asked again after the last one. An object
+    never read is never verified "unchanged"."""
     client = object_store.client()
     if BUCKET not in {b["Name"] for b in client.list_buckets()["Buckets"]}:
         client.create_bucket(Bucket=BUCKET)
@@ -215,6 +222,12 @@ def test_an_object_rewritten_while_it_is_read_is_read_again_or_recorded_unreadab
     manifest = object_manifest(uri)
     assert manifest is not None and manifest.kind == "object"
     assert manifest.entries[0].sha256 == "unreadable: the object changed each time it was read"
+    with store.session() as session:
+        evidence = register_evidence(session, get_or_create_case(session, "U-1").id, uri)
+        assert evidence is not None and evidence.kind == "object"
+        result = verify_evidence(session, evidence.id)
+    assert not result.unchanged and result.reason == "NOT VERIFIED: 1 object(s) could not be read"
+    assert result.changes == ["still unreadable: x.bin (the object changed each time it was read)"]
 
 
 def test_an_api_scan_of_a_uri_whose_worker_died_resumes_with_the_uri(

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from cvis.cases.models import EvidenceManifest
 from cvis.digests import file_sha256
-from cvis.evidence.objects import ObjectEntry, object_manifest, store_changes
+from cvis.evidence.objects import UNREADABLE, ObjectEntry, object_manifest, store_changes
 from cvis.media.folders import PEEK_BYTES, EvidencePath, looks_like_disk
 from cvis.media.objects import ObjectStoreError, is_uri, safe_uri
 from cvis.media.sniff import sniff
@@ -282,6 +282,12 @@ def _verify_objects(session: Session, evidence: Evidence) -> Verification:
                        None)
     reason = ("unchanged" if not changes and current == recorded_sha else
               f"CHANGED since it was recorded: {len(changes)} difference(s)")
+    unread = [e for e in entries if e.unreadable]
+    if unread:  # never "unchanged" for bytes not read, even if they were not read before
+        reason, current = f"NOT VERIFIED: {len(unread)} object(s) could not be read", None
+        before = {e.key: (e.size, e.sha256) for e in recorded}
+        changes += [f"still unreadable: {e.key} ({e.sha256.removeprefix(UNREADABLE)})"
+                    for e in unread if before.get(e.key) == (e.size, e.sha256)]
     return _objects_result(evidence, recorded_sha, current, reason, changes,
                            store_changes(recorded, entries))
 

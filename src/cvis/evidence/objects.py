@@ -21,6 +21,7 @@ from typing import Any
 from cvis.media.objects import ObjectStoreError, list_objects, object_digest, safe_uri
 
 OBJECTS_IN_FLIGHT = 8  # 8 MiB reads each: at most 64 MiB held while hashing
+UNREADABLE = "unreadable: "  # an entry's digest when the object could not be read
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,10 @@ class ObjectEntry:
 
     def as_row(self) -> list[Any]:
         return [self.key, self.size, self.sha256, self.store]
+
+    @property
+    def unreadable(self) -> bool:
+        return self.sha256.startswith(UNREADABLE)
 
     @classmethod
     def from_row(cls, row: list[Any]) -> ObjectEntry:
@@ -71,7 +76,7 @@ def _read(uri: str) -> tuple[int, str, dict[str, str]]:
     try:
         return object_digest(uri)
     except (OSError, ValueError) as exc:
-        return 0, f"unreadable: {exc}"[:500], {}
+        return 0, f"{UNREADABLE}{exc}"[:500], {}
 
 
 def store_changes(recorded: list[ObjectEntry], current: list[ObjectEntry]) -> list[str]:
