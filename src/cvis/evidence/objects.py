@@ -20,7 +20,7 @@ from typing import Any
 
 from cvis.media.objects import ObjectStoreError, list_objects, object_digest, safe_uri
 
-OBJECTS_IN_FLIGHT = 8  # 8 MiB reads each: at most 64 MiB held while hashing
+OBJECTS_IN_FLIGHT = 16  # (each read up to DIGEST_READ, 4 MiB: at most 64 MiB held)
 UNREADABLE = "unreadable: "  # an entry's digest when the object could not be read
 
 

@@ -30,7 +30,7 @@ _filesystems: dict[tuple[str, ...], Any] = {}
 # What the store says of an object (pyarrow's metadata names, S3 and GCS), kept beside the digest
 _STORE_FACTS = {"etag": "etag", "versionid": "version_id", "generation": "version_id",
                 "last-modified": "last_modified", "updated": "last_modified"}
-DIGEST_READ = 8 << 20  # each read of an object is a ranged GET: fewer, larger ones
+DIGEST_READ = 4 << 20  # each read of an object is a ranged GET: fewer, larger ones
 DIGEST_TRIES = 3
 
 
