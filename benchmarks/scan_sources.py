@@ -60,8 +60,17 @@ def run(workdir: Path, count: int, workers: int, spark: bool) -> None:
     print(f"{count} JPEGs, {size / 1e6:.1f} MB; uploaded in {time.monotonic() - started:.1f} s")
 
     from cvis.cases.scanning import run_scan
+    from cvis.evidence.custody import folder_manifest
+    from cvis.evidence.objects import object_manifest
     from cvis.identify.scan import ScanRequest
     from cvis.store.db import Store
+
+    # the custody read each scan's row includes (once per case): a folder's and a prefix's
+    for label, read in (("folder", lambda: folder_manifest(folder)),
+                        ("s3 prefix", lambda: object_manifest(prefix))):
+        started = time.monotonic()
+        read()
+        print(f"custody manifest, {label:9s} {time.monotonic() - started:7.2f} s")
 
     store = Store()
     runs = [("local, folder", [folder], "local", str(folder)),

@@ -11,16 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from cvis.cases.scanning import run_scan
 from cvis.cli.app import app
 from cvis.config import Settings
 from cvis.demo import DEMO_SET, build_evidence, build_reference
+from cvis.evidence.custody import case_evidence, manifest_of
 from cvis.hashsets.service import import_file
 from cvis.identify.scan import ScanRequest, iter_scan_results
 from cvis.identify.spark_engine import spark_session
 from cvis.store.db import Store
+from cvis.store.models import Case
 from tests.object_store_helpers import ObjectStore
 
 
@@ -99,3 +102,9 @@ def test_a_spark_scan_of_an_object_store_prefix_gives_the_local_scan_s_results(
     assert "/Downloads/album.zip!album/IMG_0100.jpg" in expected
     assert len(expected) >= 33 and sum(bool(v[4]) for v in expected.values()) >= 22
     assert got == expected
+    with store.session() as session:  # custody: the prefix's manifest is the folder's
+        digests = {e.kind: getattr(manifest_of(session, e.id), "sha256", None)
+                   for case in session.scalars(select(Case))
+                   for e in case_evidence(session, case.id)}
+    assert digests.keys() == {"folder", "prefix"} and digests["folder"]
+    assert digests["prefix"] == digests["folder"]

@@ -1,8 +1,10 @@
-"""Scans the API starts: a server-side evidence path, hashed on a background thread.
+"""Scans the API starts: a server-side evidence path or object-store URI, hashed on a
+background thread.
 
-Only paths under the configured evidence roots may be scanned (the server must
-not become a way to read its own files); a case is its agency's (the policy's
-"case" rule), and one the caller may not know of is "no such case".
+Only paths under the configured evidence roots, and URIs under the configured object-store
+roots, may be scanned (the server must not become a way to read its own files, or whatever
+its store credentials reach); a case is its agency's (the policy's "case" rule), and one
+the caller may not know of is "no such case".
 
 Scans that finish: each job beats a heartbeat on its row while it runs. A job
 whose heartbeat is older than ``STALE_AFTER`` lost its worker (the server was
@@ -30,6 +32,8 @@ from cvis.api.models import ApiScanJob
 from cvis.cases import scan_state
 from cvis.cases.scanning import open_scan, run_scan
 from cvis.identify.scan import ScanRequest
+from cvis.media.folders import EvidencePath
+from cvis.media.objects import ObjectStoreError, check_key, check_uri, is_uri, safe_uri, within_root
 from cvis.policy import Actor, Resource
 from cvis.store.db import Store
 from cvis.store.models import Case, Scan, utcnow
@@ -62,18 +66,48 @@ def scan_resource(scan: Scan, case: Case) -> Resource:
     return Resource("scan", scan.id, case.agency)
 
 
-def check_paths(paths: list[str], roots: tuple[Path, ...]) -> list[Path]:
+def check_paths(
+    paths: list[str], roots: tuple[Path, ...], uri_roots: tuple[str, ...] = ()
+) -> list[EvidencePath]:
+    """Each local path resolved and under an evidence root, each URI under an object-store
+    root (`cvis.media.objects.within_root`); ScanRefused naming the first that is not, a
+    ValueError for a URI that carries credentials or names no bucket."""
+    return [_check_uri(raw, uri_roots) if is_uri(raw) else _check_path(raw, roots)
+            for raw in paths]
+
+
+def _check_path(raw: str, roots: tuple[Path, ...]) -> Path:
     if not roots:
         raise ScanRefused("this server has no evidence roots configured (CVIS_EVIDENCE_ROOTS)")
-    resolved = []
-    for raw in paths:
-        if "\x00" in raw:
-            raise ScanRefused(f"{raw!r} is not a valid path")
-        path = Path(raw).resolve()
-        if not any(path == root or path.is_relative_to(root) for root in roots):
-            raise ScanRefused(f"{raw} is outside the evidence roots this server may read")
-        resolved.append(path)
-    return resolved
+    if "\x00" in raw:
+        raise ScanRefused(f"{raw!r} is not a valid path")
+    path = Path(raw).resolve()
+    if not any(path == root or path.is_relative_to(root) for root in roots):
+        raise ScanRefused(f"{raw} is outside the evidence roots this server may read")
+    return path
+
+
+def _check_uri(raw: str, roots: tuple[str, ...]) -> str:
+    """The URI as stored (scheme in lower case); a '.' or '..' segment could reach past the
+    root once a store folds it, so it is refused, not interpreted."""
+    check_uri(raw)  # credentials in it, no bucket: ObjectStoreError (a ValueError)
+    shown = safe_uri(raw)
+    if not roots:
+        raise ScanRefused("this server has no object-store evidence roots configured "
+                          "(CVIS_EVIDENCE_URI_ROOTS)")
+    try:
+        check_key(raw)
+    except ObjectStoreError as exc:
+        raise ScanRefused(f"{shown}: {exc}") from None
+    if not any(within_root(shown, root) for root in roots):
+        raise ScanRefused(f"{shown} is outside the object-store evidence roots this server "
+                          "may read")
+    return shown
+
+
+def shown_paths(paths: list[str]) -> str:
+    """The paths and URIs as an audit record names them: never a URI's credentials."""
+    return ",".join(safe_uri(p) if is_uri(p) else p for p in paths)
 
 
 def _worker_id() -> str:
@@ -207,7 +241,7 @@ def recover(store: Store, scan_id: int | None = None) -> list[int]:
         if attempts >= MAX_ATTEMPTS:
             _fail(store, sid, f"the worker stopped {attempts} times; resubmit to try again")
             continue
-        request = ScanRequest(number, [Path(p) for p in paths], sets)
+        request = ScanRequest(number, [p if is_uri(p) else Path(p) for p in paths], sets)
         if claim_and_start(store, request, sid):
             resumed.append(sid)
     return resumed

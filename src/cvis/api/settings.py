@@ -8,6 +8,7 @@ from pathlib import Path
 
 MAX_UPLOAD_ENV = "CVIS_MAX_UPLOAD_BYTES"
 EVIDENCE_ROOTS_ENV = "CVIS_EVIDENCE_ROOTS"
+EVIDENCE_URI_ROOTS_ENV = "CVIS_EVIDENCE_URI_ROOTS"
 REFRESH_ENV = "CVIS_INDEX_REFRESH_SECONDS"
 CACHE_ENV = "CVIS_AUTH_CACHE_SECONDS"
 LINKAGE_STATE_ENV = "CVIS_LINKAGE_STATE"
@@ -25,6 +26,8 @@ def _flag(name: str) -> bool:
 class ServiceSettings:
     max_upload_bytes: int = 64 * 1024 * 1024
     evidence_roots: tuple[Path, ...] = field(default_factory=tuple)
+    # Object-store prefixes (s3://bucket/prefix) POST /scans may read; none: URIs are refused
+    evidence_uri_roots: tuple[str, ...] = field(default_factory=tuple)
     index_refresh_seconds: float = 3.0
     background_refresh: bool = True
     # How stale "who is this token" and "which sets may this agency see" may be: a revoked
@@ -47,11 +50,32 @@ class ServiceSettings:
     fast_lookup: bool = True
 
 
+def uri_roots(text: str) -> tuple[str, ...]:
+    """The allowed object-store prefixes, separated by whitespace; ValueError (at start-up,
+    naming the entry without any credentials) for one that is not a plain ``scheme://bucket/
+    prefix``."""
+    from cvis.media.objects import ObjectStoreError, check_key, check_uri, is_uri, safe_uri
+
+    roots = []
+    for root in text.split():
+        shown = safe_uri(root) if is_uri(root) else root
+        try:
+            if not is_uri(root):
+                raise ObjectStoreError("not an object-store URI (s3:// or gs://)")
+            check_uri(root)
+            check_key(root)
+        except ObjectStoreError as exc:
+            raise ValueError(f"{EVIDENCE_URI_ROOTS_ENV}: {shown}: {exc}") from None
+        roots.append(shown)
+    return tuple(roots)
+
+
 def load_service_settings() -> ServiceSettings:
     roots = os.environ.get(EVIDENCE_ROOTS_ENV, "")
     return ServiceSettings(
         max_upload_bytes=int(os.environ.get(MAX_UPLOAD_ENV, 64 * 1024 * 1024)),
         evidence_roots=tuple(Path(p).resolve() for p in roots.split(os.pathsep) if p),
+        evidence_uri_roots=uri_roots(os.environ.get(EVIDENCE_URI_ROOTS_ENV, "")),
         index_refresh_seconds=float(os.environ.get(REFRESH_ENV, 3.0)),
         cache_seconds=float(os.environ.get(CACHE_ENV, 2.0)),
         linkage_state=Path(os.environ[LINKAGE_STATE_ENV]).expanduser()

@@ -109,9 +109,9 @@ def _start_scan(store: Store, request: ScanRequest) -> tuple[int, set[str], bool
             return scan.id, set(), True
         refuse_live(session, scan)
         scan_state.claim(session, scan.id)
-        for path in request.paths:  # objects in a store: no custody record yet (see docs)
-            if not is_uri(str(path)) and Path(path).exists():
-                register_evidence(session, case.id, Path(path), request.acquired_by)
+        for path in request.paths:  # a URI where nothing is: the scan says not found
+            if is_uri(str(path)) or Path(path).exists():
+                register_evidence(session, case.id, path, request.acquired_by)
         done = set(session.scalars(select(ScanItem.path).where(ScanItem.scan_id == scan.id)))
         return scan.id, done, False
 

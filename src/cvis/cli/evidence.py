@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from cvis.audit import audited
 from cvis.cli import render
 from cvis.cli.errors import USAGE
-from cvis.evidence.custody import case_evidence, manifest_of, verify_evidence
+from cvis.evidence.custody import MANIFEST_KINDS, case_evidence, manifest_of, verify_evidence
 from cvis.store.db import Store
 from cvis.store.models import Case, Evidence
 
@@ -31,8 +31,8 @@ def _case_id(store: Store, number: str) -> int:
 
 
 def _record(session: Session, e: Evidence) -> dict[str, Any]:
-    """One custody record in full: a folder's sha256 is that of its manifest."""
-    manifest = manifest_of(session, e.id) if e.kind == "folder" else None
+    """One custody record in full: a folder's (or a prefix's) sha256 is that of its manifest."""
+    manifest = manifest_of(session, e.id) if e.kind in MANIFEST_KINDS else None
     return {
         "id": e.id, "kind": e.kind, "source": e.source_path,
         "size": manifest.total_size if manifest else e.size,
@@ -70,7 +70,8 @@ def verify_command(
     evidence_id: Annotated[int | None, typer.Argument(help="Evidence id (see list).")] = None,
     case: Annotated[str | None, typer.Option(help="Verify every source of this case.")] = None,
 ) -> None:
-    """Re-hash evidence (a folder: every file) and say whether it changed (exit 1 if so)."""
+    """Re-hash evidence (a folder or a prefix in a store: every file or object) and say
+    whether it changed (exit 1 if so)."""
     if (evidence_id is None) == (case is None):
         render.error("give an evidence id or --case, not both")
         raise typer.Exit(USAGE)

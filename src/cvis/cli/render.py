@@ -308,7 +308,7 @@ def verification(result: Any) -> None:
                          (result.reason, colour))
     if result.recorded_sha256 or result.current_sha256:
         line.append(f" (recorded {result.recorded_sha256}, now {result.current_sha256})")
-    for change in getattr(result, "changes", []):
+    for change in [*getattr(result, "changes", []), *getattr(result, "notes", [])]:
         line.append(f"\n  {change}")
     _err().print(line, highlight=False, soft_wrap=True)
 def secret(label: str, value: str) -> None:

@@ -8,6 +8,10 @@ the whole container (an E01 also with whether its own stored MD5 verifies);
 A folder has no container hash: its manifest (every file's relative path, size and
 sha256, in path order) is recorded instead, with the sha256 of the manifest, and
 verification recomputes it and names every file added, removed or changed.
+
+Objects in a store (``s3://bucket/prefix/``, or one object) are recorded the same way, read
+where they live: a prefix by its manifest of keys, an object also by its own size and sha256,
+each entry with what the store says of it (`cvis.evidence.objects`).
 """
 
 from __future__ import annotations
@@ -20,13 +24,16 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cvis.cases.models import EvidenceManifest
 from cvis.digests import file_sha256
-from cvis.media.folders import PEEK_BYTES, looks_like_disk
+from cvis.evidence.objects import UNREADABLE, ObjectEntry, object_manifest, store_changes
+from cvis.media.folders import PEEK_BYTES, EvidencePath, looks_like_disk
+from cvis.media.objects import ObjectStoreError, is_uri, safe_uri
 from cvis.media.sniff import sniff
 from cvis.signals.crypto import CHUNK_SIZE
 from cvis.store.models import Evidence, utcnow
@@ -41,8 +48,13 @@ class Verification:
     unchanged: bool
     reason: str
     changes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the store says moved (not trusted)
 
 
+# Kinds recorded by a manifest (the evidence's own sha256 is the manifest's); an "object" in a
+# store has both its own sha256 and a one-entry manifest carrying what the store says of it
+MANIFEST_KINDS = ("folder", "prefix")
+OBJECT_KINDS = ("prefix", "object")
 ManifestEntry = tuple[str, int, str]  # relative path, size, sha256 (a link: "link:" + target)
 
 
@@ -127,14 +139,16 @@ def e01_stored_hash(path: Path) -> tuple[str | None, bool | None]:
 
 
 def register_evidence(
-    session: Session, case_id: int, path: Path, acquired_by: str = "",
+    session: Session, case_id: int, path: EvidencePath, acquired_by: str = "",
     acquired_at: datetime | None = None,
-) -> Evidence:
-    """The case's record of this source, created (and hashed) the first time it is scanned."""
+) -> Evidence | None:
+    """The case's record of this source, created (and hashed) the first time it is scanned;
+    None for a URI where nothing is (the scan reports it not found)."""
+    if is_uri(str(path)):
+        return _register_objects(session, case_id, str(path), acquired_by, acquired_at)
+    path = Path(path)
     source = str(path.resolve())
-    found = session.scalar(
-        select(Evidence).where(Evidence.case_id == case_id, Evidence.source_path == source)
-    )
+    found = _recorded(session, case_id, source)
     if found is not None:
         return found
     kind = evidence_kind(path)
@@ -147,12 +161,51 @@ def register_evidence(
     session.add(evidence)
     session.flush()
     if kind == "folder":
-        entries = folder_manifest(path)
-        session.add(EvidenceManifest(
-            evidence_id=evidence.id, sha256=manifest_sha256(entries), file_count=len(entries),
-            total_size=sum(size for _, size, _ in entries), files=[list(e) for e in entries]))
-        session.flush()
+        _add_manifest(session, evidence.id, folder_manifest(path), None)
     return evidence
+
+
+def _recorded(session: Session, case_id: int, source: str) -> Evidence | None:
+    return session.scalar(
+        select(Evidence).where(Evidence.case_id == case_id, Evidence.source_path == source)
+    )
+
+
+def _add_manifest(session: Session, evidence_id: int, entries: list[ManifestEntry],
+                  rows: list[list[Any]] | None) -> None:
+    """The manifest's digest covers ``entries``; ``rows`` (default: the entries) is what is
+    kept, an object's entry with the store's facts beside it."""
+    session.add(EvidenceManifest(
+        evidence_id=evidence_id, sha256=manifest_sha256(entries), file_count=len(entries),
+        total_size=sum(size for _, size, _ in entries),
+        files=rows if rows is not None else [list(e) for e in entries]))
+    session.flush()
+
+
+def _register_objects(session: Session, case_id: int, uri: str, acquired_by: str,
+                      acquired_at: datetime | None) -> Evidence | None:
+    """A prefix (or one object) in a store: every object read where it is and entered in
+    the manifest; ObjectStoreError when the store cannot be listed."""
+    source = safe_uri(uri)
+    found = _recorded(session, case_id, source)
+    if found is not None:
+        return found
+    manifest = object_manifest(uri)
+    if manifest is None:
+        return None
+    evidence = Evidence(case_id=case_id, source_path=source, kind=manifest.kind,
+                        acquired_by=acquired_by, acquired_at=acquired_at or utcnow())
+    if manifest.kind == "object":
+        evidence.size, evidence.sha256 = manifest.entries[0].size, manifest.entries[0].sha256
+    session.add(evidence)
+    session.flush()
+    _add_manifest(session, evidence.id, _content(manifest.entries),
+                  [e.as_row() for e in manifest.entries])
+    return evidence
+
+
+def _content(entries: list[ObjectEntry]) -> list[ManifestEntry]:
+    return [(e.key, e.size, e.sha256) for e in entries]
 
 
 def verify_evidence(session: Session, evidence_id: int) -> Verification:
@@ -160,6 +213,8 @@ def verify_evidence(session: Session, evidence_id: int) -> Verification:
     evidence = session.get(Evidence, evidence_id)
     if evidence is None:
         raise LookupError(f"no evidence {evidence_id}")
+    if evidence.kind in OBJECT_KINDS:
+        return _verify_objects(session, evidence)
     path = Path(evidence.source_path)
     if evidence.kind == "folder":
         return _verify_folder(session, evidence, path)
@@ -203,6 +258,47 @@ def _verify_folder(session: Session, evidence: Evidence, path: Path) -> Verifica
     evidence.verified_at, evidence.verified_ok = utcnow(), unchanged
     return Verification(evidence.id, evidence.source_path, recorded_sha, current, unchanged,
                         reason, changes)
+
+
+def _verify_objects(session: Session, evidence: Evidence) -> Verification:
+    """List and read the prefix (or object) again and compare it, object by object, with the
+    recorded manifest; what the store says (versions, ETags) is reported, never decisive."""
+    manifest = session.get(EvidenceManifest, evidence.id)
+    if manifest is None:
+        return _objects_result(evidence, None, None, "no manifest was recorded for this source")
+    recorded = [ObjectEntry.from_row(row) for row in manifest.files]
+    try:
+        now = object_manifest(evidence.source_path)
+    except ObjectStoreError as exc:
+        return _objects_result(evidence, manifest.sha256, None,
+                               f"the store could not be read: {exc}")
+    entries = now.entries if now is not None else []
+    changes = compare_manifests(_content(recorded), _content(entries))
+    current: str | None = manifest_sha256(_content(entries))
+    recorded_sha: str | None = manifest.sha256
+    if evidence.kind == "object":  # the object's own digest, as for a file
+        recorded_sha = evidence.sha256
+        current = next((e.sha256 for e in entries if recorded and e.key == recorded[0].key),
+                       None)
+    reason = ("unchanged" if not changes and current == recorded_sha else
+              f"CHANGED since it was recorded: {len(changes)} difference(s)")
+    unread = [e for e in entries if e.unreadable]
+    if unread:  # never "unchanged" for bytes not read, even if they were not read before
+        reason, current = f"NOT VERIFIED: {len(unread)} object(s) could not be read", None
+        before = {e.key: (e.size, e.sha256) for e in recorded}
+        changes += [f"still unreadable: {e.key} ({e.sha256.removeprefix(UNREADABLE)})"
+                    for e in unread if before.get(e.key) == (e.size, e.sha256)]
+    return _objects_result(evidence, recorded_sha, current, reason, changes,
+                           store_changes(recorded, entries))
+
+
+def _objects_result(evidence: Evidence, recorded: str | None, current: str | None,
+                    reason: str, changes: list[str] | None = None,
+                    notes: list[str] | None = None) -> Verification:
+    unchanged = current is not None and current == recorded and not changes
+    evidence.verified_at, evidence.verified_ok = utcnow(), unchanged
+    return Verification(evidence.id, evidence.source_path, recorded, current, unchanged,
+                        reason, changes or [], notes or [])
 
 
 def manifest_of(session: Session, evidence_id: int) -> EvidenceManifest | None:

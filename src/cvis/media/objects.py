@@ -14,8 +14,9 @@ them; a URI that carries credentials in it is refused.
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import partial
 from typing import Any, BinaryIO
 
@@ -26,6 +27,11 @@ SCHEMES = ("s3", "gs")  # pyarrow.fs's object stores; s3 covers S3-compatible se
 _ENDPOINT_ENV = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_REGION",
                  "AWS_DEFAULT_REGION")
 _filesystems: dict[tuple[str, ...], Any] = {}
+# What the store says of an object (pyarrow's metadata names, S3 and GCS), kept beside the digest
+_STORE_FACTS = {"etag": "etag", "versionid": "version_id", "generation": "version_id",
+                "last-modified": "last_modified", "updated": "last_modified"}
+DIGEST_READ = 4 << 20  # each read of an object is a ranged GET: fewer, larger ones
+DIGEST_TRIES = 3
 
 
 class ObjectStoreError(ValueError):
@@ -54,6 +60,30 @@ def check_uri(uri: str) -> None:
                                "through the environment or ~/.aws (they are never stored)")
     if not bucket:
         raise ObjectStoreError("no bucket named")
+
+
+def check_key(uri: str) -> None:
+    """ObjectStoreError unless every segment of the key is a plain name: no ``.`` or ``..``
+    (a store or SDK may fold them, reaching another prefix), no empty segment, backslash or
+    control character. A trailing ``/`` (a prefix) is allowed."""
+    key = _parts(uri)[2]
+    segments = key.removesuffix("/").split("/") if key else []
+    if any(s in ("", ".", "..") for s in segments):
+        raise ObjectStoreError("a key with an empty, '.' or '..' segment is refused")
+    if "\\" in key or any(ord(c) < 32 or ord(c) == 127 for c in key):
+        raise ObjectStoreError("a key with a backslash or a control character is refused")
+
+
+def within_root(uri: str, root: str) -> bool:
+    """Whether ``uri`` lies under the allowed ``root``: the same scheme (case-insensitive, as
+    URI schemes are), the same bucket exactly, and a key that is the root's key or continues
+    it after a ``/`` (``s3://ev/case-1`` holds ``s3://ev/case-1/a.jpg``, not ``case-10/``).
+    Bucket and key compare exactly, code point for code point, as the store does."""
+    scheme, bucket, key = _parts(uri)
+    root_scheme, root_bucket, root_key = _parts(root)
+    root_key = root_key.rstrip("/")
+    return (scheme == root_scheme and bucket == root_bucket
+            and (not root_key or key.rstrip("/") == root_key or key.startswith(root_key + "/")))
 
 
 def safe_uri(uri: str) -> str:
@@ -119,3 +149,31 @@ def list_objects(uri: str) -> Iterator[MediaItem]:
     for entry in files:
         name = f"{scheme}://{entry.path}"
         yield MediaItem(name, entry.size, opener=partial(open_object, name))
+
+
+def store_facts(metadata: Mapping[Any, Any] | None) -> dict[str, str]:
+    """ETag, version id and last-modified as the store reported them (kept, not trusted)."""
+    facts = {}
+    for name, value in (metadata or {}).items():
+        text = name.decode() if isinstance(name, bytes) else str(name)
+        if (fact := _STORE_FACTS.get(text.lower())) is not None:
+            facts[fact] = value.decode() if isinstance(value, bytes) else str(value)
+    return facts
+
+
+def object_digest(uri: str) -> tuple[int, str, dict[str, str]]:
+    """The object's size and sha256, read where it lives (in memory, chunk by chunk; nothing
+    written), and what the store said of it (`store_facts`). Each chunk is its own ranged GET,
+    so the store is asked again after the last: an object rewritten while it was read is
+    read again (twice at most), else OSError, never a digest of two versions' bytes."""
+    for _ in range(DIGEST_TRIES):
+        digest, size = hashlib.sha256(), 0
+        with open_object(uri) as stream:
+            facts = store_facts(stream.metadata())  # type: ignore[attr-defined]
+            while chunk := stream.read(DIGEST_READ):
+                digest.update(chunk)
+                size += len(chunk)
+        with open_object(uri) as again:
+            if store_facts(again.metadata()) == facts:  # type: ignore[attr-defined]
+                return size, digest.hexdigest(), facts
+    raise OSError("the object changed each time it was read")

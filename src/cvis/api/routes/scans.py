@@ -1,4 +1,5 @@
-"""Scans: submit a server-side evidence path, follow its status, page through results.
+"""Scans: submit server-side evidence paths or object-store URIs (each under a root the
+server allows), follow their status, page through results.
 
 The sets a scan matches against are the policy's choice, made before the matcher
 runs; results show only what the caller's grants cover (``shape_matches``).
@@ -23,6 +24,7 @@ from cvis.api.scan_jobs import (
     get_scan,
     job_reason,
     recover,
+    shown_paths,
     submit_scan,
 )
 from cvis.api.schemas.scans import ScanResults, ScanStatus, ScanSubmit
@@ -45,7 +47,7 @@ def submit_route(
     actor: Annotated[Actor, Depends(acting(SCANS_WRITE))],
 ) -> ScanStatus:
     """Submitting the same case, paths and sets again resumes the unfinished scan."""
-    touch(request, f"case:{body.case} paths:{','.join(body.paths)} sets:{body.sets}",
+    touch(request, f"case:{body.case} paths:{shown_paths(body.paths)} sets:{body.sets}",
           "scan.submit")
     sets: list[str] | None = sorted(allowed_sets(services, actor, body.sets))
     if not sets:  # the matcher reads "no names" as "every set": only safe when there are none
@@ -53,11 +55,14 @@ def submit_route(
             raise HTTPException(400, "there is no hash set you may match against")
         sets = None
     try:
-        paths = check_paths(body.paths, services.settings.evidence_roots)
+        paths = check_paths(body.paths, services.settings.evidence_roots,
+                            services.settings.evidence_uri_roots)
         scan_id = submit_scan(services.store, ScanRequest(body.case.strip(), paths, sets), actor)
     except ScanRefused as exc:
+        request.state.audit_detail = str(exc)
         raise HTTPException(403, str(exc)) from None
     except ValueError as exc:
+        request.state.audit_detail = str(exc)
         raise HTTPException(400, str(exc)) from None
     return _status(services, scan_id, actor)
 

@@ -8,7 +8,9 @@ from cvis.api.schemas.common import HashOut, MatchOut
 class ScanSubmit(BaseModel):
     model_config = ConfigDict(extra="forbid")
     case: str = Field(min_length=1, max_length=100)
-    paths: list[str] = Field(min_length=1, max_length=100)
+    paths: list[str] = Field(min_length=1, max_length=100, description=(
+        "Server-side paths under the evidence roots, or object-store URIs "
+        "(s3://bucket/prefix/) under the object-store roots"))
     sets: list[str] | None = None
 
 
