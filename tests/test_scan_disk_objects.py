@@ -19,7 +19,7 @@ from cvis.cases.service import get_or_create_case
 from cvis.evidence.custody import e01_stored_hash, register_evidence
 from cvis.identify.hashpool import hash_items
 from cvis.identify.scan import ScanRequest
-from cvis.media.disks import DELETED, TRUNCATED, tsk_available
+from cvis.media.disks import DELETED, INCOMPLETE, TRUNCATED, tsk_available
 from cvis.media.folders import NOT_SEEKABLE, iter_media
 from cvis.media.locate import clear_cache
 from cvis.media.objects import CACHE_BYTES, READ_MOST, ObjectFile, segment_number, segment_uris
@@ -90,8 +90,9 @@ def test_a_truncated_image_and_incomplete_e01_sets_are_flagged_and_the_scan_goes
     assert TRUNCATED not in rows["cut.img!/DCIM/kept.png"].flags
     assert rows["cut.img!/DCIM/kept.png"].sha256 is not None
     assert rows["gap.E01"].error == "E01 segment set incomplete: segment 2 of gap missing"
-    assert rows["end.E01"].error is not None and \
-        rows["end.E01"].error.startswith("E01 segment set incomplete or damaged")
+    assert rows["end.E01"].error == INCOMPLETE and rows["end.E01"].sha256 is None
+    assert rows["end.E01!/DCIM/kept.png"].sha256 == rows["cut.img!/DCIM/kept.png"].sha256, \
+        "the files in the segments there are listed and hashed"
     assert rows["gap.E03"].flags == ["E01 segment 3: its files are listed under the set's "
                                      "first segment"]
     assert rows["zz.txt"].sha256 is not None

@@ -106,31 +106,35 @@ def open_ewf_object(uri: str, stack: ExitStack) -> Any:
     return _ewf_handle(stream, stack)
 
 
-def _complete(handle: Any) -> Any:
-    """The handle, once its last chunk reads: libewf opens a set whose last segments are
-    missing and fails only on reading their part of the media."""
+INCOMPLETE = ("E01 segment set incomplete or damaged: the end of the media cannot be read (a "
+              "last segment missing?); files in the part that reads are listed")
+
+
+def _incomplete(handle: Any) -> str | None:
+    """Why the E01 is not whole, if its last chunk does not read: libewf opens a set whose last
+    segments are missing and fails only on reading their part of the media."""
     size = handle.get_media_size()
     try:
         handle.read_buffer_at_offset(1, size - 1) if size else None
     except OSError:
-        raise DiskImageError("E01 segment set incomplete or damaged: the end of the media "
-                             "cannot be read (a last segment missing?)") from None
-    return handle
+        return INCOMPLETE
+    return None
 
 
-def _image(stream: BinaryIO, fmt: str, stack: ExitStack) -> Any:
+def _image(stream: BinaryIO, fmt: str, stack: ExitStack) -> tuple[Any, str | None]:
+    """The image TSK reads, and what is wrong with it as a whole (if anything)."""
     if fmt == "e01":
-        handle = _complete(_ewf_handle(stream, stack))
-        return _StreamImage(handle, handle.get_media_size())
+        handle = _ewf_handle(stream, stack)
+        return _StreamImage(handle, handle.get_media_size()), _incomplete(handle)
     size = stream.seek(0, io.SEEK_END)
-    return _StreamImage(stream, size)
+    return _StreamImage(stream, size), None
 
 
 def _file_systems(image: Any) -> list[tuple[str, int]]:
     """(name prefix, byte offset) of each file system: partitions, or the whole image."""
     try:
         volume = pytsk3.Volume_Info(image)
-    except OSError:
+    except (OSError, RuntimeError):  # RuntimeError: a read failed (an E01 missing its end)
         return [("", 0)]
     block = volume.info.block_size
     starts = [p.start * block for p in volume if p.flags == pytsk3.TSK_VS_PART_FLAG_ALLOC]
@@ -141,7 +145,7 @@ def _file_systems(image: Any) -> list[tuple[str, int]]:
 
 class DiskContainer:
     def __init__(self, stream: BinaryIO, stack: ExitStack, fmt: str = "raw") -> None:
-        self.image = _image(stream, fmt, stack)
+        self.image, self.problem = _image(stream, fmt, stack)
         self._fs: dict[int, Any] = {}
 
     def fs(self, offset: int) -> Any:
@@ -231,9 +235,18 @@ def probe(root: str, steps: tuple[Step, ...] = ()) -> bool:
     return False
 
 
-def list_disk(root: str, steps: tuple[Step, ...], fmt: str, display: str) -> Iterator[MediaItem]:
-    """Every file in every file system of the image that ``steps`` lead to in ``root``."""
+def list_disk(root: str, steps: tuple[Step, ...], fmt: str, image: MediaItem
+              ) -> Iterator[MediaItem]:
+    """Every file in every file system of the image that ``steps`` lead to in ``root``; then
+    the image itself (no digests) when something is wrong with it as a whole."""
     container: Any = open_container(root, steps, fmt)
+    yield from _files(container, root, steps, fmt, image.name)
+    if container.problem is not None:
+        yield MediaItem(image.name, image.size, error=container.problem, flags=image.flags)
+
+
+def _files(container: Any, root: str, steps: tuple[Step, ...], fmt: str, display: str
+           ) -> Iterator[MediaItem]:
     for prefix, offset in _file_systems(container.image):
         try:
             fs = container.fs(offset)

@@ -156,7 +156,7 @@ def _expand_disk(
         yield item  # a boot-sector look-alike that holds no file system
         return
     try:
-        for member in disks.list_disk(root, steps, fmt, item.name):
+        for member in disks.list_disk(root, steps, fmt, item):
             yield from _nested(member, limits)
     except NotSeekable:
         yield replace(item, flags=item.flags + (NOT_SEEKABLE,))
