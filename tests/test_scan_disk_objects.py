@@ -131,6 +131,7 @@ def test_segments_are_found_in_order_and_reads_hold_a_few_blocks(
         (folder / name).write_bytes(data if name == "x.E01" else b"benign")
     prefix = object_store.upload(folder, "evidence-disks", f"{tmp_path.name}-set")
     assert segment_uris(f"{prefix}x.E01") == [f"{prefix}x.E01", f"{prefix}x.E02"]
+    assert segment_uris(f"{prefix}x.exe") == [f"{prefix}x.exe"], "not a first segment's name"
     with ObjectFile(f"{prefix}x.E01") as stream:
         for offset in random.Random(8).sample(range(len(data) - 100), 40):
             stream.seek(offset)

@@ -233,15 +233,18 @@ def segment_number(extension: str) -> int | None:
 
 
 def segment_uris(uri: str) -> list[str]:
-    """The URIs of an E01's segment set, in order, found beside it in the store; OSError
-    naming the first segment missing from the run (a last one missing shows when read)."""
+    """The URIs of an E01's segment set, in order, found beside it in the store (``uri``, the
+    first, named ``.E01``; any other name is a set of one); SegmentMissing naming the first
+    segment missing from the run (a last one missing shows when the media is read)."""
     from pyarrow.fs import FileSelector, FileType
 
     scheme = _parts(uri)[0]
     filesystem, path = _split(uri)
     folder, _, name = path.rpartition("/")
-    stem = name.rpartition(".")[0]
-    found: dict[int, str] = {}
+    stem, _, own = name.rpartition(".")
+    if segment_number(own) != 1:  # renamed (card.bin): its own segments cannot be told
+        return [uri]
+    found: dict[int, str] = {1: uri}
     for info in filesystem.get_file_info(FileSelector(folder, recursive=False)):
         base, _, extension = info.base_name.rpartition(".")
         number = segment_number(extension)
