@@ -98,7 +98,7 @@ def test_a_truncated_image_and_incomplete_e01_sets_are_flagged_and_the_scan_goes
     assert rows["zz.txt"].sha256 is not None
 
 
-def test_a_raw_image_stored_in_a_zip_is_opened_and_a_compressed_one_is_not(
+def test_disk_images_stored_in_a_zip_are_opened_and_a_compressed_one_is_flagged(
     tmp_path: Path,
 ) -> None:
     raw = fat_image(tmp_path)

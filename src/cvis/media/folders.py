@@ -141,7 +141,10 @@ def _expand_disk(
     stored uncompressed); the image itself with a flag or an error when it cannot be."""
     if fmt == "e01" and (segment := int.from_bytes(head[9:11], "little")) > 1:
         flag = f"E01 segment {segment}: its files are listed under the set's first segment"
-        yield MediaItem(item.name, item.size, flags=item.flags + (flag,))  # part of the image
+        if steps:  # in an archive the set is not joined: the member is hashed as a file
+            yield replace(item, flags=item.flags + (flag,))
+        else:  # part of the image, read through its first segment
+            yield MediaItem(item.name, item.size, flags=item.flags + (flag,))
         return
     root = _root_of(item)
     if steps and steps[-1][0] != "zip":
