@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from PIL import Image
 from sqlalchemy import select
 
 from cvis.evidence.custody import register_evidence, verify_evidence
@@ -16,41 +13,9 @@ from cvis.media.disks import DELETED, tsk_available
 from cvis.media.folders import iter_media
 from cvis.store.db import Store
 from cvis.store.models import Case
+from tests.disk_image_helpers import e01_set, fat_image, need, pictures, run
 
 pytestmark = pytest.mark.skipif(tsk_available() is not None, reason=str(tsk_available()))
-
-
-def need(*tools: str) -> None:
-    missing = [t for t in tools if shutil.which(t) is None]
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)} (Debian: dosfstools, mtools, e2fsprogs, "
-                    "ewf-tools)")
-
-
-def run(*cmd: str | Path) -> None:
-    subprocess.run([str(c) for c in cmd], check=True, capture_output=True)
-
-
-def pictures(folder: Path) -> tuple[Path, Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    kept, gone = folder / "kept.png", folder / "gone.jpg"
-    Image.new("RGB", (64, 64), (200, 30, 30)).save(kept)
-    Image.new("RGB", (64, 64), (20, 130, 30)).save(gone)
-    return kept, gone
-
-
-def fat_image(tmp_path: Path) -> Path:
-    need("mkfs.vfat", "mcopy", "mdel", "mmd")
-    kept, gone = pictures(tmp_path / "src")
-    image = tmp_path / "card.img"
-    with image.open("wb") as f:
-        f.truncate(4 << 20)
-    run("mkfs.vfat", "-n", "CARD", image)
-    run("mmd", "-i", image, "::/DCIM")
-    run("mcopy", "-i", image, kept, "::/DCIM/kept.png")
-    run("mcopy", "-i", image, gone, "::/gone.jpg")
-    run("mdel", "-i", image, "::/gone.jpg")
-    return image
 
 
 def by_suffix(paths: list[Path]) -> dict[str, dict]:
@@ -82,11 +47,7 @@ def test_ext4_image_is_read_through_its_file_system(tmp_path: Path) -> None:
 def test_e01_image_names_files_and_verifies_its_stored_hash(
     tmp_path: Path, sqlite_store: Store
 ) -> None:
-    need("ewfacquire")
-    raw = fat_image(tmp_path)
-    run("ewfacquire", "-u", "-t", tmp_path / "card", "-c", "deflate:fast", "-D", "benign test",
-        "-e", "examiner", "-E", "1", "-N", "none", "-S", "0", "-f", "encase6", "-q", raw)
-    e01 = tmp_path / "card.E01"
+    [e01] = e01_set(fat_image(tmp_path), tmp_path / "card")
     rows = {r.path: r for r in hash_items(iter_media([e01]), 1)}
     assert rows[f"{e01}!/DCIM/kept.png"].pdq is not None
     with sqlite_store.session() as session:

@@ -24,6 +24,7 @@ from cvis.identify.scan import ScanRequest, iter_scan_results
 from cvis.identify.spark_engine import spark_session
 from cvis.store.db import Store
 from cvis.store.models import Case
+from tests.disk_image_helpers import e01_set, fat_image
 from tests.object_store_helpers import ObjectStore
 
 
@@ -83,10 +84,14 @@ def test_a_spark_scan_of_an_object_store_prefix_gives_the_local_scan_s_results(
     tmp_path: Path,
 ) -> None:
     """The evidence in an S3-compatible store (a real server on loopback), listed by the
-    driver and read by the executors where it lives: the local scan's items, by URI."""
+    driver and read by the executors where it lives: the local scan's items, by URI, an
+    E01 set's files read by the executors through the set's segments in the store."""
     known, demo_evidence = demo_data
     evidence = tmp_path / "evidence"
     shutil.copytree(demo_evidence, evidence)
+    (evidence / "Disks").mkdir()
+    for segment in e01_set(fat_image(tmp_path, mib=2), tmp_path / "card", segment_mib=1):
+        shutil.copy(segment, evidence / "Disks" / segment.name)
     with zipfile.ZipFile(evidence / "Downloads" / "album.zip", "w") as album:
         for picture in sorted((demo_evidence / "DCIM").glob("IMG_01*.jpg"))[:2]:
             album.write(picture, f"album/{picture.name}")
@@ -100,6 +105,7 @@ def test_a_spark_scan_of_an_object_store_prefix_gives_the_local_scan_s_results(
     got = {path.removeprefix(prefix.rstrip("/")): row
            for path, row in _results(store, on_spark).items()}
     assert "/Downloads/album.zip!album/IMG_0100.jpg" in expected
+    assert expected["/Disks/card.E01!/DCIM/kept.png"][1] is not None
     assert len(expected) >= 33 and sum(bool(v[4]) for v in expected.values()) >= 22
     assert got == expected
     with store.session() as session:  # custody: the prefix's manifest is the folder's

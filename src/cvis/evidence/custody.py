@@ -33,7 +33,7 @@ from cvis.cases.models import EvidenceManifest
 from cvis.digests import file_sha256
 from cvis.evidence.objects import UNREADABLE, ObjectEntry, object_manifest, store_changes
 from cvis.media.folders import PEEK_BYTES, EvidencePath, looks_like_disk
-from cvis.media.objects import ObjectStoreError, is_uri, safe_uri
+from cvis.media.objects import ObjectStoreError, is_uri, open_object, safe_uri
 from cvis.media.sniff import sniff
 from cvis.signals.crypto import CHUNK_SIZE
 from cvis.store.models import Evidence, utcnow
@@ -118,12 +118,14 @@ def evidence_kind(path: Path) -> str:
     return "raw" if found.format == "unknown" and looks_like_disk(head) else "file"
 
 
-def e01_stored_hash(path: Path) -> tuple[str | None, bool | None]:
-    """The MD5 the E01 stores for its media, and whether the media still hashes to it."""
-    from cvis.media.disks import open_ewf
+def e01_stored_hash(path: EvidencePath) -> tuple[str | None, bool | None]:
+    """The MD5 the E01 stores for its media, and whether the media still hashes to it; an E01
+    in a store is read where it is, with the segments beside it."""
+    from cvis.media.disks import open_ewf, open_ewf_object
 
     with ExitStack() as stack:
-        handle = open_ewf(str(path), stack)
+        source = str(path)
+        handle = open_ewf_object(source, stack) if is_uri(source) else open_ewf(source, stack)
         stored = handle.get_hash_value("MD5")
         if not stored:
             return None, None
@@ -157,7 +159,7 @@ def register_evidence(
     if kind != "folder":
         evidence.size, evidence.sha256 = path.stat().st_size, file_sha256(path)
     if kind == "e01":
-        evidence.stored_md5, evidence.stored_hash_ok = e01_stored_hash(path)
+        evidence.stored_md5, evidence.stored_hash_ok = _e01_check(path)
     session.add(evidence)
     session.flush()
     if kind == "folder":
@@ -197,11 +199,30 @@ def _register_objects(session: Session, case_id: int, uri: str, acquired_by: str
                         acquired_by=acquired_by, acquired_at=acquired_at or utcnow())
     if manifest.kind == "object":
         evidence.size, evidence.sha256 = manifest.entries[0].size, manifest.entries[0].sha256
+        if _is_e01_object(uri):
+            evidence.stored_md5, evidence.stored_hash_ok = _e01_check(uri)
     session.add(evidence)
     session.flush()
     _add_manifest(session, evidence.id, _content(manifest.entries),
                   [e.as_row() for e in manifest.entries])
     return evidence
+
+
+def _is_e01_object(uri: str) -> bool:
+    try:
+        with open_object(uri) as stream:
+            return sniff(stream.read(PEEK_BYTES)).format == "e01"
+    except OSError:
+        return False  # the manifest already says the object could not be read
+
+
+def _e01_check(source: EvidencePath) -> tuple[str | None, bool | None]:
+    """`e01_stored_hash`, where a set that cannot be opened (a segment missing) does not
+    verify (False) and the scan goes on to flag it."""
+    try:
+        return e01_stored_hash(source)
+    except OSError:
+        return None, False
 
 
 def _content(entries: list[ObjectEntry]) -> list[ManifestEntry]:

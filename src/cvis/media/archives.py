@@ -27,7 +27,9 @@ from py7zr.io import Py7zBytesIO, Py7zIO, WriterFactory
 from cvis.media.items import MediaItem
 from cvis.media.limits import IntakeLimits
 from cvis.media.locate import (
+    SEEKABLE,
     ContainerError,
+    NotSeekable,
     Step,
     Where,
     open_member,
@@ -68,11 +70,65 @@ class ZipContainer:
         self.zip = stack.enter_context(zipfile.ZipFile(stream))
         self.by_offset = {info.header_offset: info for info in self.zip.infolist()}
 
+        self._stream = stream
+
     def open_member(self, step: Step) -> BinaryIO:
-        return self.zip.open(self.by_offset[int(step[1])])  # type: ignore[return-value]
+        info = self.by_offset[int(step[1])]
+        if step[2:] == (SEEKABLE,):
+            return self._in_place(info)
+        return self.zip.open(info)  # type: ignore[return-value]
+
+    def _in_place(self, info: zipfile.ZipInfo) -> BinaryIO:
+        """A member stored uncompressed, as a window on the zip (a disk image seeks about;
+        zipfile would re-read from the start on every seek back). Its CRC is not checked."""
+        if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+            raise NotSeekable("compressed or encrypted zip member")
+        self._stream.seek(info.header_offset)
+        header = self._stream.read(30)
+        if len(header) < 30 or header[:4] != b"PK\x03\x04":
+            raise OSError("corrupt zip member header")
+        start = info.header_offset + 30 + int.from_bytes(header[26:28], "little") \
+            + int.from_bytes(header[28:30], "little")
+        return Window(self._stream, start, info.file_size)  # type: ignore[return-value]
 
     def close(self) -> None:
         self.zip.close()
+
+
+class Window(io.RawIOBase):
+    """``size`` bytes of a seekable stream from ``start``, itself seekable; it seeks the stream
+    before each read, so others may share the stream (zipfile does the same)."""
+
+    def __init__(self, stream: BinaryIO, start: int, size: int) -> None:
+        super().__init__()
+        self._stream, self._start, self._size, self._pos = stream, start, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def get_size(self) -> int:
+        return self._size
+
+    def readinto(self, buffer: Any) -> int:
+        want = min(len(buffer), self._size - self._pos)
+        if want <= 0:
+            return 0
+        self._stream.seek(self._start + self._pos)
+        data = self._stream.read(want)
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
 
 
 def _zip_is_link(info: zipfile.ZipInfo) -> bool:

@@ -19,7 +19,15 @@ from pathlib import Path
 from cvis.media import disks
 from cvis.media.items import MediaItem
 from cvis.media.limits import IntakeLimits
-from cvis.media.locate import ContainerError, Step, Where, archive_lister, open_member
+from cvis.media.locate import (
+    SEEKABLE,
+    ContainerError,
+    NotSeekable,
+    Step,
+    Where,
+    archive_lister,
+    open_member,
+)
 from cvis.media.objects import is_uri, list_objects
 from cvis.media.sniff import Sniffed, extension_mismatch, sniff
 
@@ -93,7 +101,8 @@ def looks_like_disk(head: bytes) -> bool:
 def _disk_format(found: Sniffed, head: bytes, steps: tuple[Step, ...]) -> str | None:
     if found.kind == "disk":
         return found.format
-    if found.format == "unknown" and not steps and looks_like_disk(head):
+    in_place = not steps or steps[-1][0] == "zip"  # a compressed member is never probed
+    if found.format == "unknown" and in_place and looks_like_disk(head):
         return "raw"
     return None
 
@@ -117,7 +126,7 @@ def expand(
         item = replace(item, flags=item.flags + (mismatch,))
     disk = _disk_format(found, head, steps)
     if disk is not None:
-        yield from _expand_disk(item, disk, steps, limits)
+        yield from _expand_disk(item, disk, steps, limits, head)
     elif found.kind == "archive":
         budget = budget or Expansion(item.size or 0)
         yield from _expand_archive(item, found.format, steps, depth, limits, budget)
@@ -126,28 +135,48 @@ def expand(
 
 
 def _expand_disk(
-    item: MediaItem, fmt: str, steps: tuple[Step, ...], limits: IntakeLimits
+    item: MediaItem, fmt: str, steps: tuple[Step, ...], limits: IntakeLimits, head: bytes
 ) -> Iterator[MediaItem]:
-    if steps:
-        yield replace(item, flags=item.flags + ("disk image inside a container: not opened",))
+    """The image's files, read where it lives (a file, an object in a store, a zip member
+    stored uncompressed); the image itself with a flag or an error when it cannot be."""
+    if fmt == "e01" and (segment := int.from_bytes(head[9:11], "little")) > 1:
+        flag = f"E01 segment {segment}: its files are listed under the set's first segment"
+        if steps:  # in an archive the set is not joined: the member is hashed as a file
+            yield replace(item, flags=item.flags + (flag,))
+        else:  # part of the image, read through its first segment
+            yield MediaItem(item.name, item.size, flags=item.flags + (flag,))
         return
-    if is_uri(item.name):  # the disk readers need a local file: it would have to be copied
-        yield replace(item, flags=item.flags + ("disk image in an object store: not opened",))
+    root = _root_of(item)
+    if steps and steps[-1][0] != "zip":
+        yield replace(item, flags=item.flags + (NOT_SEEKABLE,))
         return
+    steps = steps[:-1] + (steps[-1] + (SEEKABLE,),) if steps else ()
     reason = disks.tsk_available()
-    if reason is None and fmt == "raw" and not disks.probe(item.name):
-        yield item  # a boot-sector look-alike that holds no file system
-        return
     if reason is not None:
         yield replace(item, flags=item.flags + (f"disk image not opened: {reason}",))
         return
+    if fmt == "raw" and not disks.probe(root, steps):
+        yield item  # a boot-sector look-alike that holds no file system
+        return
     try:
-        for member in disks.list_disk(item.name, fmt, item.name):
+        for member in disks.list_disk(root, steps, fmt, item):
             yield from _nested(member, limits)
+    except NotSeekable:
+        yield replace(item, flags=item.flags + (NOT_SEEKABLE,))
+    except disks.DiskImageError as exc:
+        yield MediaItem(item.name, item.size, error=str(exc), flags=item.flags)
     except Exception as exc:  # TSK on a damaged image
         log.info("disk image %s stopped: %r", item.name, exc)
-        yield MediaItem(item.name, item.size,
+        yield MediaItem(item.name, item.size, flags=item.flags,
                         error="unreadable disk image: damaged or unsupported")
+
+
+NOT_SEEKABLE = ("disk image inside a container: not opened (only one stored uncompressed in "
+                "a zip is read in place)")
+
+
+def _root_of(item: MediaItem) -> str:
+    return item.opener.args[0] if isinstance(item.opener, partial) else item.name
 
 
 def _steps_of(item: MediaItem) -> tuple[Step, ...]:
@@ -169,8 +198,7 @@ def _expand_archive(
         flag = f"nesting depth limit ({limits.max_depth}): not opened"
         yield replace(item, flags=item.flags + (flag,))
         return
-    root = item.opener.args[0] if isinstance(item.opener, partial) else item.name
-    where = Where(root, steps, item.name)
+    where = Where(_root_of(item), steps, item.name)
     problem = None
     try:
         with item.open() as stream:

@@ -33,6 +33,14 @@ class Container(Protocol):
     def close(self) -> None: ...
 
 
+class NotSeekable(OSError):
+    """The member cannot be read in place (compressed): a disk image in it is not opened."""
+
+
+# The last element of a step that asks for a member as a seekable stream read in place
+SEEKABLE = "in place"
+
+
 class ContainerError(Exception):
     """The container itself is unreadable; its members so far stand, the reason is reported."""
 
@@ -139,6 +147,20 @@ def open_root(root: str) -> BinaryIO:
     return open_object(root) if is_uri(root) else open(root, "rb")
 
 
+def _container_root(root: str) -> BinaryIO:
+    """The root file of a container: an object in a store is read in cached ranged blocks
+    (containers seek about; `cvis.media.objects.ObjectFile`) and keeps its URI as its name."""
+    from cvis.media.objects import ObjectFile, is_uri
+
+    return ObjectFile(root) if is_uri(root) else open(root, "rb")  # type: ignore[return-value]
+
+
+def open_container(root: str, steps: tuple[Step, ...], kind: str) -> Container:
+    """The container of ``kind`` that ``steps`` lead to (cached like any other): a disk image
+    is listed through the same container its members are read through."""
+    return _container_at(root, steps, kind)
+
+
 def _factory(kind: str) -> ContainerFactory:
     if kind not in _FACTORIES:  # a fresh worker process: load the built-in containers
         _load_built_ins()
@@ -158,7 +180,7 @@ def _container_at(root: str, prefix: tuple[Step, ...], kind: str) -> Container:
             parent = _container_at(root, prefix[:-1], prefix[-1][0])
             stream = stack.enter_context(parent.open_member(prefix[-1]))
         else:
-            stream = stack.enter_context(open_root(root))
+            stream = stack.enter_context(_container_root(root))
         container = _factory(kind)(stream, stack)
     except BaseException:
         stack.close()

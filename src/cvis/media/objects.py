@@ -15,7 +15,10 @@ them; a URI that carries credentials in it is refused.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import re
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from functools import partial
 from typing import Any, BinaryIO
@@ -32,6 +35,13 @@ _STORE_FACTS = {"etag": "etag", "versionid": "version_id", "generation": "versio
                 "last-modified": "last_modified", "updated": "last_modified"}
 DIGEST_READ = 4 << 20  # each read of an object is a ranged GET: fewer, larger ones
 DIGEST_TRIES = 3
+# Containers (disk images, archives) are read in ranges, the last few kept: TSK and libewf
+# ask for a few bytes here and there, and each ask would otherwise be a round trip. A read
+# that follows the last fetches twice as much as it did, up to READ_MOST (a file read
+# through); one elsewhere fetches READ_LEAST (an E01 opens by a few reads per segment)
+READ_LEAST = 64 << 10
+READ_MOST = 1 << 20
+CACHE_BYTES = 4 << 20  # at most held per container, whatever its size and segments
 
 
 class ObjectStoreError(ValueError):
@@ -109,6 +119,144 @@ def open_object(uri: str) -> BinaryIO:
     filesystem, path = _split(uri)
     stream: BinaryIO = filesystem.open_input_file(path)
     return stream
+
+
+class ReadCache:
+    """The ranges last read from one or more objects (an E01's segments share one), so the
+    memory a container holds stays bounded however large it is and however many objects."""
+
+    def __init__(self, limit: int = CACHE_BYTES) -> None:
+        self._limit, self.held = limit, 0
+        self._ranges: OrderedDict[tuple[int, int], bytes] = OrderedDict()
+
+    def find(self, source: Any, offset: int) -> tuple[int, bytes] | None:
+        """(start, bytes) of a kept range of ``source`` that holds ``offset``."""
+        for (owner, start), data in self._ranges.items():
+            if owner == id(source) and start <= offset < start + len(data):
+                self._ranges.move_to_end((owner, start))
+                return start, data
+        return None
+
+    def fetch(self, source: Any, start: int, size: int) -> bytes:
+        """One ranged read, kept; the oldest ranges dropped past the limit."""
+        data: bytes = source.read_at(size, start)
+        self.held += len(data) - len(self._ranges.pop((id(source), start), b""))
+        self._ranges[(id(source), start)] = data
+        while self.held > self._limit and len(self._ranges) > 1:
+            self.held -= len(self._ranges.popitem(last=False)[1])
+        return data
+
+
+class ObjectFile(io.RawIOBase):
+    """An object as a seekable file, read in place in ranged reads (`ReadCache`); ``name`` is
+    its URI, so a container can find what lies beside it (E01 segments)."""
+
+    def __init__(self, uri: str, cache: ReadCache | None = None) -> None:
+        super().__init__()
+        self.name = uri
+        native: Any = open_object(uri)  # pyarrow's file: size() and read_at()
+        self._object, self._size, self._pos = native, int(native.size()), 0
+        self.cache = cache or ReadCache()
+        self._fetched_to, self._window = -1, READ_LEAST
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def get_size(self) -> int:
+        """What libewf's file-object interface asks for."""
+        return self._size
+
+    def readinto(self, buffer: Any) -> int:
+        want = min(len(buffer), self._size - self._pos)
+        if want <= 0:
+            return 0
+        if want >= READ_MOST:  # a long read goes straight through, not through the cache
+            data = self._object.read_at(want, self._pos)
+        else:
+            data = self._cached(self._pos, want)
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def _cached(self, offset: int, size: int) -> bytes:
+        parts, end = [], offset + size
+        while offset < end:
+            start, data = self.cache.find(self._object, offset) or self._fetch(offset)
+            piece = data[offset - start: end - start]
+            if not piece:
+                break
+            parts.append(piece)
+            offset += len(piece)
+        return b"".join(parts)
+
+    def _fetch(self, offset: int) -> tuple[int, bytes]:
+        """Read ahead from ``offset``: more each time reads follow on, little when they jump."""
+        following = offset == self._fetched_to
+        self._window = min(READ_MOST, 2 * self._window) if following else READ_LEAST
+        start = offset if following else offset - offset % READ_LEAST
+        data = self.cache.fetch(self._object, start, self._window)
+        self._fetched_to = start + len(data)
+        return start, data
+
+    def close(self) -> None:
+        if not self.closed:
+            self._object.close()
+        super().close()
+
+
+class SegmentMissing(OSError):
+    """An E01 set in a store lacks a segment between its first and its last."""
+
+
+_SEGMENT = re.compile(r"^[E-Ze-z](\d\d|[A-Za-z]{2})$")
+
+
+def segment_number(extension: str) -> int | None:
+    """The EWF segment number of a file extension: E01..E99, then EAA..EZZ, FAA..."""
+    if not _SEGMENT.match(extension):
+        return None
+    head, tail = extension[0].upper(), extension[1:].upper()
+    if tail.isdigit():
+        return int(tail) if head == "E" and tail != "00" else None
+    return 100 + ((ord(head) - 69) * 26 + ord(tail[0]) - 65) * 26 + ord(tail[1]) - 65
+
+
+def segment_uris(uri: str) -> list[str]:
+    """The URIs of an E01's segment set, in order, found beside it in the store (``uri``, the
+    first, named ``.E01``; any other name is a set of one); SegmentMissing naming the first
+    segment missing from the run (a last one missing shows when the media is read)."""
+    from pyarrow.fs import FileSelector, FileType
+
+    scheme = _parts(uri)[0]
+    filesystem, path = _split(uri)
+    folder, _, name = path.rpartition("/")
+    stem, _, own = name.rpartition(".")
+    if segment_number(own) != 1:  # renamed (card.bin): its own segments cannot be told
+        return [uri]
+    found: dict[int, str] = {1: uri}
+    for info in filesystem.get_file_info(FileSelector(folder, recursive=False)):
+        base, _, extension = info.base_name.rpartition(".")
+        number = segment_number(extension)
+        if info.type == FileType.File and base == stem and number is not None:
+            found.setdefault(number, f"{scheme}://{info.path}")
+    if max((n for n in found if n < 100), default=0) < 99:  # EAA.. follow E99 only
+        found = {n: u for n, u in found.items() if n < 100}
+    for expected in range(1, len(found) + 1):
+        if expected not in found:
+            raise SegmentMissing(f"E01 segment set incomplete: segment {expected} of {stem} "
+                                 "missing")
+    return [found[n] for n in sorted(found)]
 
 
 def exists(uri: str) -> bool:
