@@ -36,6 +36,7 @@ from cvis.media.locate import (
     register_container,
     register_lister,
 )
+from cvis.media.ranged import RangedFile
 
 _STREAM_OPENERS: dict[str, Any] = {
     "gzip": lambda f: gzip.GzipFile(fileobj=f), "bzip2": bz2.BZ2File, "xz": lzma.LZMAFile,
@@ -95,7 +96,7 @@ class ZipContainer:
         self.zip.close()
 
 
-class Window(io.RawIOBase):
+class Window(RangedFile):
     """``size`` bytes of a seekable stream from ``start``, itself seekable; it seeks the stream
     before each read, so others may share the stream (zipfile does the same)."""
 
@@ -103,32 +104,10 @@ class Window(io.RawIOBase):
         super().__init__()
         self._stream, self._start, self._size, self._pos = stream, start, size, 0
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def tell(self) -> int:
-        return self._pos
-
-    def get_size(self) -> int:
-        return self._size
-
-    def readinto(self, buffer: Any) -> int:
-        want = min(len(buffer), self._size - self._pos)
-        if want <= 0:
-            return 0
-        self._stream.seek(self._start + self._pos)
-        data = self._stream.read(want)
-        buffer[: len(data)] = data
-        self._pos += len(data)
-        return len(data)
+    def _read_range(self, pos: int, want: int) -> bytes:
+        self._stream.seek(self._start + pos)
+        data: bytes = self._stream.read(want)
+        return data
 
 
 def _zip_is_link(info: zipfile.ZipInfo) -> bool:

@@ -15,7 +15,6 @@ them; a URI that carries credentials in it is refused.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import re
 from collections import OrderedDict
@@ -24,6 +23,7 @@ from functools import partial
 from typing import Any, BinaryIO
 
 from cvis.media.items import MediaItem
+from cvis.media.ranged import RangedFile
 
 SCHEMES = ("s3", "gs")  # pyarrow.fs's object stores; s3 covers S3-compatible servers
 # What decides which store a URI reaches (never a secret), part of the cache key
@@ -147,7 +147,7 @@ class ReadCache:
         return data
 
 
-class ObjectFile(io.RawIOBase):
+class ObjectFile(RangedFile):
     """An object as a seekable file, read in place in ranged reads (`ReadCache`); ``name`` is
     its URI, so a container can find what lies beside it (E01 segments)."""
 
@@ -159,35 +159,11 @@ class ObjectFile(io.RawIOBase):
         self.cache = cache or ReadCache()
         self._fetched_to, self._window = -1, READ_LEAST
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def tell(self) -> int:
-        return self._pos
-
-    def get_size(self) -> int:
-        """What libewf's file-object interface asks for."""
-        return self._size
-
-    def readinto(self, buffer: Any) -> int:
-        want = min(len(buffer), self._size - self._pos)
-        if want <= 0:
-            return 0
+    def _read_range(self, pos: int, want: int) -> bytes:
         if want >= READ_MOST:  # a long read goes straight through, not through the cache
-            data = self._object.read_at(want, self._pos)
-        else:
-            data = self._cached(self._pos, want)
-        buffer[: len(data)] = data
-        self._pos += len(data)
-        return len(data)
+            data: bytes = self._object.read_at(want, pos)
+            return data
+        return self._cached(pos, want)
 
     def _cached(self, offset: int, size: int) -> bytes:
         parts, end = [], offset + size
