@@ -356,7 +356,10 @@ def whole_process(count: int, repeat: int, baseline: Path | None, keep: Path | N
     envs: dict[str, dict[str, str]] = {"pdq_from_file": dict(os.environ)}
     for label, src in trees.items():
         home = work / label.replace(" ", "_")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CVIS_")}
+        # Installed packages carry compiled bytecode (pip compiles at install); a shell that sets
+        # PYTHONDONTWRITEBYTECODE would have every timed run compile the sources again.
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("CVIS_") and k != "PYTHONDONTWRITEBYTECODE"}
         envs[label] = {**env, "PYTHONPATH": str(src), "CVIS_HOME": str(home)}
         sides[label] = [sys.executable, "-m", "cvis.cli.app", "hash", str(folder)]
         tiny = work / "tiny.png"

@@ -102,6 +102,7 @@ def main() -> None:
     prepare(work, args.size, args.queries, args.seed)
     env = {**os.environ, "CVIS_HOME": str(work),
            "CVIS_DATABASE_URL": f"sqlite:///{work / 'bench.db'}"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: compiled once, not every run
     if args.cvis_src:
         env["PYTHONPATH"] = str(args.cvis_src.resolve())
     out = work / "cvis.jsonl"

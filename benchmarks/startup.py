@@ -29,7 +29,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cvis-startup-"))
+    # Installed packages carry compiled bytecode (pip compiles at install); a shell that sets
+    # PYTHONDONTWRITEBYTECODE would have every timed run compile the sources again.
     env = {**os.environ, "CVIS_HOME": str(work)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     picture = tiny_png(work)
     cvis = [sys.executable, "-m", "cvis.cli.app"]
     commands = {

@@ -19,8 +19,9 @@ from cvis.cli import lazy
 
 HEAVY = {"sqlalchemy", "alembic", "splink", "pandas", "pyspark", "duckdb", "fastapi"}
 # `cvis hash` writes its audit records to the current SQLite store through sqlite3 (every
-# command is audited), and hashes pictures without OpenCV (no ORB asked) or PyAV (no video).
-HEAVY_FOR_HASH = HEAVY | {"cv2", "av"}
+# command is audited), and hashes pictures without OpenCV (no ORB asked), PyAV (no video) or
+# numba (the compiled index search: nothing is searched).
+HEAVY_FOR_HASH = HEAVY | {"cv2", "av", "numba"}
 
 
 def imported(args: list[str], home: Path) -> set[str]:
@@ -69,3 +70,25 @@ def test_scan_defaults_are_the_hashing_ones() -> None:
 
     assert (cli_app.DEFAULT_MAX_PIXELS, cli_app.DEFAULT_TIME_LIMIT) == (DEFAULT_MAX_PIXELS,
                                                                          DEFAULT_TIME_LIMIT)
+
+
+def test_hash_of_one_small_file_starts_no_worker_process(home: Path) -> None:
+    """One small picture is hashed in the command's own process, whatever the cores: a
+    worker would import everything again. Each process reports its own imports, so a
+    worker shows as a second report of PIL (asked for with --workers 2: the control)."""
+    picture = home / "one.png"
+    Image.new("RGB", (16, 16), (200, 20, 30)).save(picture)
+
+    def pil_imports(*options: str) -> int:
+        env = {**os.environ, "CVIS_HOME": str(home),
+               "PYTHONPATH": str(Path(cvis.__file__).parents[1])}
+        env.pop("CVIS_DATABASE_URL", None)
+        done = subprocess.run([sys.executable, "-X", "importtime", "-m", "cvis.cli.app",
+                               "hash", str(picture), *options], env=env, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return sum(line.startswith("import time:") and line.rsplit("|", 1)[-1].strip() == "PIL"
+                   for line in done.stderr.splitlines())
+
+    assert pil_imports("--workers", "2") == 2  # a worker process: seen
+    assert pil_imports() == 1

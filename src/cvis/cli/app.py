@@ -200,7 +200,9 @@ def hash_command(
     render.check_out(jsonl)
     # The output names md5, sha1, sha256 and PDQ only: no keypoints or plug-in signals.
     limits = HashingLimits(picture_signals=frozenset())
-    workers = workers or available_cores()
+    # One small file is hashed here whatever the cores: a worker process would cost more
+    # (its start-up, ~0.3 s) than the file.
+    workers = workers or (1 if _one_small_file(paths) else available_cores())
     # Audited like every command; on the embedded store without importing the database layer.
     with quick_audited("cli", "hash", _paths(paths)), render.output_stream(
         jsonl
@@ -211,6 +213,18 @@ def hash_command(
         for record in hash_items(iter_media(paths), workers, limits, in_process=True):
             render.write_jsonl([record.to_dict()], out)
             advance(1)
+
+
+# A file up to this size is hashed in the command's own process when it is the only path.
+SMALL_FILE_BYTES = 32 * 1024 * 1024
+
+
+def _one_small_file(paths: list[Path]) -> bool:
+    try:
+        return len(paths) == 1 and paths[0].is_file() and \
+            paths[0].stat().st_size <= SMALL_FILE_BYTES
+    except OSError:
+        return False
 
 
 @app.command("scan")

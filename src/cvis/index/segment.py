@@ -17,7 +17,6 @@ import numpy as np
 
 from cvis.index.hamming import brute_force
 from cvis.index.ids import member
-from cvis.index.kernel import probe_segment
 from cvis.index.packed import pack_into, packed_words, row_bits
 from cvis.index.plan import (
     MAX_PROBES_PER_QUERY,
@@ -103,6 +102,9 @@ class Segment:
             return _empty()
         masks = flip_masks(self.layout.key_bits, widest)
         counts = np.array([probe_count(self.layout.key_bits, r) for r in radii], np.int64)
+        # numba (~0.2 s to import) is loaded by the first search, not by commands that hash
+        from cvis.index.kernel import probe_segment
+
         return probe_segment(np.asarray(self.halves[0]), np.asarray(self.halves[1]),
                              np.asarray(self.offsets),
                              np.asarray(self.perm), self.row_bits, self.layout.key_bits,
