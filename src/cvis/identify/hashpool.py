@@ -190,8 +190,9 @@ class HashPool:
 
         self.settings = settings
         self._ctx = multiprocessing.get_context("forkserver")
-        # The fork server imports the decoders once; every worker forks from it warm.
-        self._ctx.set_forkserver_preload(["cvis.identify.hashpool"])
+        # The fork server imports the decoders (and loads the compiled PDQ passes, numba's JIT
+        # started) once; every worker forks from it warm.
+        self._ctx.set_forkserver_preload(["cvis.identify.hashpool", "cvis.signals.pdqkernel"])
         count = max(1, settings.workers)
         self._workers = [_Worker(self._ctx, settings.limits) for _ in range(count)]
         for worker in self._workers:
