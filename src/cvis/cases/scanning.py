@@ -20,6 +20,7 @@ from cvis.cases import scan_state
 from cvis.cases.deconflict import deconflict_case
 from cvis.cases.service import get_or_create_case
 from cvis.evidence.custody import record_folder_manifest, register_evidence
+from cvis.identify.hashpool import start_fork_server
 from cvis.identify.scan import (
     ENGINES,
     ProgressFn,
@@ -127,6 +128,8 @@ def run_scan(
     same scan already ran to its end)."""
     if request.engine not in ENGINES:
         raise ValueError(f"unknown engine {request.engine!r}; choose one of {', '.join(ENGINES)}")
+    if request.engine == "local":
+        start_fork_server()  # its workers' imports run while the scan opens its rows
     scan_id, done, finished = _start_scan(store, request)
     if finished:  # the same scan ran to its end before: nothing to add, nothing counted twice
         return scan_id

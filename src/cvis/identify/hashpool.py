@@ -186,13 +186,8 @@ class HashPool:
     """The supervisor: hands out items, enforces time limits, shares decode results."""
 
     def __init__(self, settings: PoolSettings) -> None:
-        import multiprocessing  # here: `cvis hash` on one core starts no pool, imports none
-
         self.settings = settings
-        self._ctx = multiprocessing.get_context("forkserver")
-        # The fork server imports the decoders (and loads the compiled PDQ passes, numba's JIT
-        # started) once; every worker forks from it warm.
-        self._ctx.set_forkserver_preload(["cvis.identify.hashpool", "cvis.signals.pdqkernel"])
+        self._ctx = _fork_server_context()
         count = max(1, settings.workers)
         self._workers = [_Worker(self._ctx, settings.limits) for _ in range(count)]
         for worker in self._workers:
@@ -368,6 +363,29 @@ class HashPool:
             record.flags.append(f"{reason} (digests kept; frames or pixels not hashed)")
         record.error = reason
         self._finish(current, record)
+
+
+# The fork server imports the decoders (and loads the compiled PDQ passes, numba's JIT
+# started) once; every worker forks from it warm.
+WORKER_PRELOAD = ["cvis.identify.hashpool", "cvis.signals.pdqkernel"]
+
+
+def _fork_server_context() -> Any:
+    import multiprocessing  # here: `cvis hash` on one core starts no pool, imports none
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(WORKER_PRELOAD)
+    return context
+
+
+def start_fork_server() -> None:
+    """Start the workers' fork server now, without waiting for it: its imports and numba's
+    JIT (~1-2 s of CPU) run beside what the caller does before its pool starts (a scan opens
+    its case and loads its index), and the workers then fork warm at once."""
+    from multiprocessing import forkserver
+
+    _fork_server_context()
+    forkserver.ensure_running()
 
 
 def available_cores() -> int:
