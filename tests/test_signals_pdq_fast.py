@@ -78,3 +78,25 @@ def test_large_jpeg_decoded_reduced_stays_within_tolerance() -> None:
     assert hamming(fast.pdq, reference) <= 10
     assert exact.pdq == reference
     assert (fast.width, fast.height) == (exact.width, exact.height)
+
+
+def test_grey_pixels_through_arrow_are_pillow_s_own() -> None:
+    """Where pyarrow is loaded (the scan's workers) a grey picture is read without a copy:
+    the same pixels, reduced on load as before."""
+    import io
+
+    import pyarrow  # noqa: F401 - what switches the decoder to Pillow's memory
+    from PIL import Image
+
+    from cvis.signals.decode import DECODE_MIN_SIDE, _draft_luma, decode_frames, to_pixels
+
+    grey = photo("coffee.png").convert("L")
+    pixels = to_pixels(grey)
+    assert not pixels.flags.writeable and np.array_equal(pixels, np.asarray(grey))
+    data = encode(large_photo("chelsea.png"), "JPEG", quality=88)
+    with Image.open(io.BytesIO(data)) as image:
+        _draft_luma(image, DECODE_MIN_SIDE)
+        copied = np.array(image)
+    decoded = next(decode_frames(data)).pixels
+    assert decoded.shape == copied.shape and decoded.shape[0] < DECODE_MIN_SIDE * 2
+    assert np.array_equal(decoded, copied)

@@ -365,9 +365,10 @@ class HashPool:
         self._finish(current, record)
 
 
-# The fork server imports the decoders (and loads the compiled PDQ passes, numba's JIT
-# started) once; every worker forks from it warm.
-WORKER_PRELOAD = ["cvis.identify.hashpool", "cvis.signals.pdqkernel"]
+# The fork server imports the decoders once, and what makes a worker's pictures cheaper but
+# costs more to load than one `cvis hash` of a picture: the compiled PDQ passes (numba's JIT
+# started) and pyarrow (decoded pixels without a copy); every worker forks from it warm.
+WORKER_PRELOAD = ["cvis.identify.hashpool", "cvis.signals.pdqkernel", "pyarrow"]
 
 
 def _fork_server_context() -> Any:
