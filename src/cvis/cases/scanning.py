@@ -20,7 +20,7 @@ from cvis.cases import scan_state
 from cvis.cases.deconflict import deconflict_case
 from cvis.cases.service import get_or_create_case
 from cvis.evidence.custody import record_folder_manifest, register_evidence
-from cvis.identify.hashpool import start_fork_server
+from cvis.identify.forkserver import start_fork_server
 from cvis.identify.scan import (
     ENGINES,
     ProgressFn,

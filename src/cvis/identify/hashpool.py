@@ -31,6 +31,7 @@ from cvis.hashing import (
     decode_item,
     digest_item,
 )
+from cvis.identify.forkserver import fork_server_context
 from cvis.media.items import MediaItem
 from cvis.signals import picture_signals_paths, register_by_path
 
@@ -187,7 +188,7 @@ class HashPool:
 
     def __init__(self, settings: PoolSettings) -> None:
         self.settings = settings
-        self._ctx = _fork_server_context()
+        self._ctx = fork_server_context()
         count = max(1, settings.workers)
         self._workers = [_Worker(self._ctx, settings.limits) for _ in range(count)]
         for worker in self._workers:
@@ -363,30 +364,6 @@ class HashPool:
             record.flags.append(f"{reason} (digests kept; frames or pixels not hashed)")
         record.error = reason
         self._finish(current, record)
-
-
-# The fork server imports the decoders once, and what makes a worker's pictures cheaper but
-# costs more to load than one `cvis hash` of a picture: the compiled PDQ passes (numba's JIT
-# started) and pyarrow (decoded pixels without a copy); every worker forks from it warm.
-WORKER_PRELOAD = ["cvis.identify.hashpool", "cvis.signals.pdqkernel", "pyarrow"]
-
-
-def _fork_server_context() -> Any:
-    import multiprocessing  # here: `cvis hash` on one core starts no pool, imports none
-
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(WORKER_PRELOAD)
-    return context
-
-
-def start_fork_server() -> None:
-    """Start the workers' fork server now, without waiting for it: its imports and numba's
-    JIT (~1-2 s of CPU) run beside what the caller does before its pool starts (a scan opens
-    its case and loads its index), and the workers then fork warm at once."""
-    from multiprocessing import forkserver
-
-    _fork_server_context()
-    forkserver.ensure_running()
 
 
 def available_cores() -> int:
