@@ -16,9 +16,11 @@ from PIL import Image
 from sqlalchemy import create_engine, func, select, text
 from typer.testing import CliRunner
 
+from cvis.cases.models import EvidenceManifest
 from cvis.cases.scanning import run_scan
 from cvis.cli.app import app
 from cvis.config import Settings
+from cvis.evidence.custody import folder_manifest
 from cvis.identify.scan import ScanRequest
 from cvis.store.db import Store
 from cvis.store.models import CompletedScanError, Evidence, Scan, ScanItem
@@ -70,6 +72,8 @@ def test_scan_killed_with_sigkill_resumes_with_every_item_exactly_once(
     assert set(paths) == {str(p) for p in evidence.iterdir()}
     with sqlite_store.session() as session:
         assert session.scalar(select(func.count()).select_from(Scan)) == 1, "resumed, not new"
+        recorded = session.get_one(EvidenceManifest, session.scalars(select(Evidence.id)).one())
+        assert [tuple(e) for e in recorded.files] == folder_manifest(evidence), "once, whole"
 
 
 def test_scan_records_custody_and_completed_scans_cannot_change(
@@ -154,7 +158,6 @@ def _custody_folder(root: Path) -> Path:
 def test_folder_manifest_comes_from_the_scan_s_digests_even_when_resumed(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cvis.cases.models import EvidenceManifest
     from cvis.evidence import custody
     from cvis.identify import scan as scan_module
 
