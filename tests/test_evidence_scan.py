@@ -16,9 +16,11 @@ from PIL import Image
 from sqlalchemy import create_engine, func, select, text
 from typer.testing import CliRunner
 
+from cvis.cases.models import EvidenceManifest
 from cvis.cases.scanning import run_scan
 from cvis.cli.app import app
 from cvis.config import Settings
+from cvis.evidence.custody import folder_manifest
 from cvis.identify.scan import ScanRequest
 from cvis.store.db import Store
 from cvis.store.models import CompletedScanError, Evidence, Scan, ScanItem
@@ -70,6 +72,8 @@ def test_scan_killed_with_sigkill_resumes_with_every_item_exactly_once(
     assert set(paths) == {str(p) for p in evidence.iterdir()}
     with sqlite_store.session() as session:
         assert session.scalar(select(func.count()).select_from(Scan)) == 1, "resumed, not new"
+        recorded = session.get_one(EvidenceManifest, session.scalars(select(Evidence.id)).one())
+        assert [tuple(e) for e in recorded.files] == folder_manifest(evidence), "once, whole"
 
 
 def test_scan_records_custody_and_completed_scans_cannot_change(
@@ -136,3 +140,56 @@ def test_scan_limits_come_from_the_command_line(
     with sqlite_store.session() as session:
         settings = session.scalars(select(Scan)).one().settings
     assert settings["hashing"]["max_pixels"] == 100 and settings["intake"]["max_depth"] == 1
+
+
+def _custody_folder(root: Path) -> Path:
+    """Nested folders, a zip (its member an item, the zip a file), a non-media file, links."""
+    folder = many_pictures(root / "ev", 4)
+    (folder / "sub" / "deeper").mkdir(parents=True)
+    Image.new("RGB", (30, 20), (9, 99, 199)).save(folder / "sub" / "deeper" / "x.png")
+    (folder / "sub" / "notes.txt").write_text("benign notes")
+    with zipfile.ZipFile(folder / "sub" / "photos.zip", "w") as z:
+        z.write(folder / "p0001.png", "inside.png")
+    (folder / "link.txt").symlink_to("sub/notes.txt")
+    (folder / "linkdir").symlink_to("sub")
+    return folder
+
+
+def test_folder_manifest_comes_from_the_scan_s_digests_even_when_resumed(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cvis.evidence import custody
+    from cvis.identify import scan as scan_module
+
+    folder = _custody_folder(tmp_path)
+    expected = custody.folder_manifest(folder)
+    reads: list[Path] = []
+    monkeypatch.setattr(custody, "file_sha256", lambda p, *a: reads.append(p) or "read")
+    monkeypatch.setattr(scan_module, "COMMIT_EVERY", 1)
+    stored: list[int] = []
+
+    def stop_after_three(items: int) -> None:
+        stored.append(items)
+        if len(stored) == 4:
+            raise KeyboardInterrupt  # the scan stops with three items stored
+    request = ScanRequest("MANIFEST", [folder], workers=1)
+    with pytest.raises(KeyboardInterrupt):
+        run_scan(store, request, stop_after_three)
+    with store.session() as session:
+        evidence = session.scalars(select(Evidence)).one()
+        assert session.get(EvidenceManifest, evidence.id) is None, "recorded once, complete"
+        assert session.scalar(select(func.count()).select_from(ScanItem)) == 3
+    scan_id = run_scan(store, request)
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(Scan)) == 1, "resumed"
+        manifest = session.get_one(EvidenceManifest, evidence.id)
+        assert [tuple(e) for e in manifest.files] == expected
+        assert manifest.sha256 == custody.manifest_sha256(expected)
+        assert (manifest.file_count, manifest.total_size) == (
+            len(expected), sum(size for _, size, _ in expected))
+        assert session.get_one(Scan, scan_id).status == "completed"
+    assert reads == [], "every file's digest came from the scan"
+    monkeypatch.undo()
+    with store.session() as session:
+        verified = custody.verify_evidence(session, evidence.id)
+    assert verified.unchanged and verified.reason == "unchanged"

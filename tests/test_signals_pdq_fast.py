@@ -24,6 +24,27 @@ def test_kernel_path_is_bit_identical_to_pdqhash(name: str) -> None:
         assert found.quality == reference.quality
 
 
+def test_compiled_and_numpy_downsample_agree_bit_for_bit() -> None:
+    """The scan's workers downsample compiled, `cvis hash` in numpy: one buffer, to the bit."""
+    from cvis.signals import pdqkernel
+
+    rgb = np.asarray(photo("chelsea.png"))
+    grey = np.asarray(photo("coffee.png").convert("L"))
+    cases = [(rgb, None), (rgb[3:290, 7:255], None), (grey, (grey.shape[1] * 2, grey.shape[0] * 2)),
+             (grey[:9, :70], None)]
+    for pixels, full in cases:
+        h, w = pixels.shape[:2]
+        full_w, full_h = full or (w, h)
+        kr, row_lo, row_hi = pdqcore._kernel32(full_h, h)
+        kc, col_lo, col_hi = pdqcore._kernel32(full_w, w)
+        flat = np.ascontiguousarray(pixels.reshape(h, -1))
+        rows = pdqcore._band_rows(flat, kr, row_lo, row_hi)
+        assert np.array_equal(rows, pdqkernel.band_rows(flat, kr, row_lo, row_hi))
+        luma = np.ascontiguousarray(rows[:, ::3] if pixels.ndim == 3 else rows)
+        assert np.array_equal(pdqcore._band_columns(luma, kc, col_lo, col_hi),
+                              pdqkernel.band_columns(luma, kc, col_lo, col_hi))
+
+
 def test_grey_input_matches_reference_on_replicated_grey() -> None:
     grey = np.asarray(photo("coffee.png").convert("L"))
     reference = pdq_from_rgb(np.repeat(grey[..., None], 3, axis=2))
@@ -57,3 +78,25 @@ def test_large_jpeg_decoded_reduced_stays_within_tolerance() -> None:
     assert hamming(fast.pdq, reference) <= 10
     assert exact.pdq == reference
     assert (fast.width, fast.height) == (exact.width, exact.height)
+
+
+def test_grey_pixels_through_arrow_are_pillow_s_own() -> None:
+    """Where pyarrow is loaded (the scan's workers) a grey picture is read without a copy:
+    the same pixels, reduced on load as before."""
+    import io
+
+    import pyarrow  # noqa: F401 - what switches the decoder to Pillow's memory
+    from PIL import Image
+
+    from cvis.signals.decode import DECODE_MIN_SIDE, _draft_luma, decode_frames, to_pixels
+
+    grey = photo("coffee.png").convert("L")
+    pixels = to_pixels(grey)
+    assert not pixels.flags.writeable and np.array_equal(pixels, np.asarray(grey))
+    data = encode(large_photo("chelsea.png"), "JPEG", quality=88)
+    with Image.open(io.BytesIO(data)) as image:
+        _draft_luma(image, DECODE_MIN_SIDE)
+        copied = np.array(image)
+    decoded = next(decode_frames(data)).pixels
+    assert decoded.shape == copied.shape and decoded.shape[0] < DECODE_MIN_SIDE * 2
+    assert np.array_equal(decoded, copied)

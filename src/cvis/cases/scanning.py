@@ -9,6 +9,7 @@ deconfliction once the scan is complete.
 from __future__ import annotations
 
 import platform
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import select
@@ -18,12 +19,14 @@ import cvis
 from cvis.cases import scan_state
 from cvis.cases.deconflict import deconflict_case
 from cvis.cases.service import get_or_create_case
-from cvis.evidence.custody import register_evidence
+from cvis.evidence.custody import record_folder_manifest, register_evidence
+from cvis.identify.forkserver import start_fork_server
 from cvis.identify.scan import (
     ENGINES,
     ProgressFn,
     ScanProgress,
     ScanRequest,
+    WholeFileDigests,
     finish_scan,
     hash_and_match,
 )
@@ -111,7 +114,8 @@ def _start_scan(store: Store, request: ScanRequest) -> tuple[int, set[str], bool
         scan_state.claim(session, scan.id)
         for path in request.paths:  # a URI where nothing is: the scan says not found
             if is_uri(str(path)) or Path(path).exists():
-                register_evidence(session, case.id, path, request.acquired_by)
+                register_evidence(session, case.id, path, request.acquired_by,
+                                  defer_manifest=True)
         done = set(session.scalars(select(ScanItem.path).where(ScanItem.scan_id == scan.id)))
         return scan.id, done, False
 
@@ -124,14 +128,43 @@ def run_scan(
     same scan already ran to its end)."""
     if request.engine not in ENGINES:
         raise ValueError(f"unknown engine {request.engine!r}; choose one of {', '.join(ENGINES)}")
+    if request.engine == "local":
+        start_fork_server()  # its workers' imports run while the scan opens its rows
     scan_id, done, finished = _start_scan(store, request)
     if finished:  # the same scan ran to its end before: nothing to add, nothing counted twice
         return scan_id
+    digested: WholeFileDigests = {}
     try:
-        hash_and_match(store, request, scan_id, done, progress, heartbeat=scan_state.heartbeat)
+        hash_and_match(store, request, scan_id, done, progress, heartbeat=scan_state.heartbeat,
+                       digested=digested)
     finally:
         scan_state.release(scan_id)
-    with store.session() as session:
+    with store.session() as session:  # complete and its manifests recorded, or neither
         finish_scan(session, scan_id)
+        record_manifests(session, request, scan_id, digested, resumed=bool(done))
         deconflict_case(session, request.case, actor="cvis scan")
     return scan_id
+
+
+def record_manifests(session: Session, request: ScanRequest, scan_id: int,
+                     digested: WholeFileDigests, resumed: bool) -> None:
+    """The manifest of each folder scanned, from the scan's own digests: this run's, and
+    those an interrupted run stored (``resumed``)."""
+    folders = [Path(p) for p in request.paths if not is_uri(str(p)) and Path(p).is_dir()]
+    if not folders:
+        return
+    case_id = session.get_one(Scan, scan_id).case_id
+    known = dict(_stored_whole_files(session, scan_id)) if resumed else {}
+    known.update(digested)
+    for folder in folders:
+        record_folder_manifest(session, case_id, folder, known)
+
+
+def _stored_whole_files(session: Session, scan_id: int) -> Iterator[tuple[str, tuple[int, str]]]:
+    """Stored items that are a file of a folder read whole: a name with no member ("!") or
+    duplicate ("#2") mark is only ever that (any other is read again for the manifest)."""
+    rows = session.execute(select(ScanItem.path, ScanItem.size, ScanItem.sha256).where(
+        ScanItem.scan_id == scan_id, ScanItem.sha256.is_not(None)))
+    for path, size, sha256 in rows:
+        if size is not None and sha256 is not None and "!" not in path and "#" not in path:
+            yield path, (size, sha256)

@@ -261,6 +261,10 @@ def scan_command(
     credentials of the standard AWS environment), named here or listed in --from-list.
     Running the same scan again resumes it if it was stopped; a finished one is not
     repeated (nothing is added; --restart scans again)."""
+    if engine == "local":  # the workers' imports start now, beside this command's
+        from cvis.identify.forkserver import start_fork_server
+
+        start_fork_server()
     from cvis.audit import audited
     from cvis.cases.scanning import finished_scan, run_scan
     from cvis.hashing import HashingLimits

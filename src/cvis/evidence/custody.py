@@ -7,7 +7,10 @@ the whole container (an E01 also with whether its own stored MD5 verifies);
 
 A folder has no container hash: its manifest (every file's relative path, size and
 sha256, in path order) is recorded instead, with the sha256 of the manifest, and
-verification recomputes it and names every file added, removed or changed.
+verification recomputes it and names every file added, removed or changed. A scan
+records its folders' manifests when it completes, from the digests it computed itself
+(`record_folder_manifest`), so each file is read once; only what it did not hash whole
+is read for the manifest.
 
 Objects in a store (``s3://bucket/prefix/``, or one object) are recorded the same way, read
 where they live: a prefix by its manifest of keys, an object also by its own size and sha256,
@@ -19,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -56,10 +60,17 @@ class Verification:
 MANIFEST_KINDS = ("folder", "prefix")
 OBJECT_KINDS = ("prefix", "object")
 ManifestEntry = tuple[str, int, str]  # relative path, size, sha256 (a link: "link:" + target)
+# What a scan read of a file, whole: its path as the walk names it -> (size, sha256)
+KnownDigests = Mapping[str, tuple[int, str]]
 
 
-def folder_manifest(folder: Path) -> list[ManifestEntry]:
-    """Every file under the folder, in path order; links are recorded, never followed."""
+def folder_manifest(folder: Path, known: KnownDigests | None = None) -> list[ManifestEntry]:
+    """Every file under the folder, in path order; links are recorded, never followed.
+
+    ``known``: digests already computed (by the scan), by ``str(folder / relative)``; a file
+    among them is not read again.
+    """
+    known = known or {}
     entries: list[ManifestEntry] = []
     files_to_hash: list[tuple[str, Path]] = []
     for root, dirs, files in os.walk(folder, followlinks=False):
@@ -70,7 +81,10 @@ def folder_manifest(folder: Path) -> list[ManifestEntry]:
             if path.is_symlink():
                 entries.append((relative, 0, "link:" + os.readlink(path)))
             elif path.is_file():
-                files_to_hash.append((relative, path))
+                if (found := known.get(str(path))) is not None:
+                    entries.append((relative, *found))
+                else:
+                    files_to_hash.append((relative, path))
     # hashlib releases the GIL: every core digests (a scan's workers have not started yet)
     with ThreadPoolExecutor(_cores()) as pool:
         digests = pool.map(lambda p: (p.stat().st_size, file_sha256(p)),
@@ -142,10 +156,14 @@ def e01_stored_hash(path: EvidencePath) -> tuple[str | None, bool | None]:
 
 def register_evidence(
     session: Session, case_id: int, path: EvidencePath, acquired_by: str = "",
-    acquired_at: datetime | None = None,
+    acquired_at: datetime | None = None, *, defer_manifest: bool = False,
 ) -> Evidence | None:
     """The case's record of this source, created (and hashed) the first time it is scanned;
-    None for a URI where nothing is (the scan reports it not found)."""
+    None for a URI where nothing is (the scan reports it not found).
+
+    ``defer_manifest``: a folder's manifest is left to `record_folder_manifest`, which the
+    scan calls as it completes, with the digests it computed.
+    """
     if is_uri(str(path)):
         return _register_objects(session, case_id, str(path), acquired_by, acquired_at)
     path = Path(path)
@@ -162,9 +180,22 @@ def register_evidence(
         evidence.stored_md5, evidence.stored_hash_ok = _e01_check(path)
     session.add(evidence)
     session.flush()
-    if kind == "folder":
+    if kind == "folder" and not defer_manifest:
         _add_manifest(session, evidence.id, folder_manifest(path), None)
     return evidence
+
+
+def record_folder_manifest(
+    session: Session, case_id: int, folder: Path, known: KnownDigests
+) -> None:
+    """The manifest of a folder registered with ``defer_manifest``, from the digests its scan
+    computed (``known``, see `folder_manifest`); a file it did not read whole is read here.
+    Recorded once: a manifest already recorded (by an earlier scan) stands."""
+    evidence = _recorded(session, case_id, str(folder.resolve()))
+    if evidence is None or evidence.kind != "folder":
+        return
+    if session.get(EvidenceManifest, evidence.id) is None:
+        _add_manifest(session, evidence.id, folder_manifest(folder, known), None)
 
 
 def _recorded(session: Session, case_id: int, source: str) -> Evidence | None:
@@ -264,7 +295,8 @@ def _verify_folder(session: Session, evidence: Evidence, path: Path) -> Verifica
     current: str | None = None
     changes: list[str] = []
     if manifest is None:
-        reason = "no manifest was recorded for this folder (scanned before cvis kept them)"
+        reason = ("no manifest was recorded for this folder (its first scan has not completed: "
+                  "resume it; or it was scanned before cvis kept them)")
     elif not path.is_dir():
         reason = "the folder is gone or not a folder"
     else:

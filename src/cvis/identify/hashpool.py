@@ -31,6 +31,7 @@ from cvis.hashing import (
     decode_item,
     digest_item,
 )
+from cvis.identify.forkserver import fork_server_context
 from cvis.media.items import MediaItem
 from cvis.signals import picture_signals_paths, register_by_path
 
@@ -186,12 +187,8 @@ class HashPool:
     """The supervisor: hands out items, enforces time limits, shares decode results."""
 
     def __init__(self, settings: PoolSettings) -> None:
-        import multiprocessing  # here: `cvis hash` on one core starts no pool, imports none
-
         self.settings = settings
-        self._ctx = multiprocessing.get_context("forkserver")
-        # The fork server imports the decoders once; every worker forks from it warm.
-        self._ctx.set_forkserver_preload(["cvis.identify.hashpool"])
+        self._ctx = fork_server_context()
         count = max(1, settings.workers)
         self._workers = [_Worker(self._ctx, settings.limits) for _ in range(count)]
         for worker in self._workers:

@@ -26,7 +26,7 @@ from cvis.hashsets.contacts import SeriesBook
 from cvis.identify.hashpool import DEFAULT_TIME_LIMIT, hash_items
 from cvis.identify.matcher import Matcher, MatchResult, record_queries
 from cvis.identify.video_match import as_video_matches
-from cvis.media.folders import EvidencePath, iter_media
+from cvis.media.folders import EvidencePath, iter_media, whole_file
 from cvis.media.items import MediaItem
 from cvis.media.limits import IntakeLimits
 from cvis.store.db import Store
@@ -101,6 +101,8 @@ class ScanProgress:
 
 ProgressFn = Callable[[int], None]
 Heartbeat = Callable[[Session, int], None]
+# A local file the scan read whole -> (size, sha256): the folder manifests' digests
+WholeFileDigests = dict[str, tuple[int, str]]
 
 
 def match_records(matcher: Matcher, records: list[HashRecord]) -> list[list[MatchResult]]:
@@ -158,6 +160,7 @@ def _count(request: ScanRequest, done: set[str]) -> tuple[int, int]:
 def hash_and_match(
     store: Store, request: ScanRequest, scan_id: int, done: set[str],
     progress: ScanProgress | ProgressFn | None, heartbeat: Heartbeat | None = None,
+    digested: WholeFileDigests | None = None,
 ) -> None:
     """Hash and match every item of the request not in ``done``, stored under ``scan_id``.
 
@@ -165,6 +168,8 @@ def hash_and_match(
     view of the hash sets; results are written in short transactions, every
     ``COMMIT_EVERY`` items or ``COMMIT_SECONDS``, whichever comes first, each
     calling ``heartbeat`` (the case workflow's lease) in the same transaction.
+    ``digested`` collects the size and sha256 of every local file hashed whole (the
+    custody manifest's entries, so that no file is read twice).
     """
     if isinstance(progress, ScanProgress):
         report: ScanProgress = progress
@@ -172,8 +177,11 @@ def hash_and_match(
     else:
         report = _Adapter(progress)
     workers = request.workers or os.cpu_count() or 1
-    pending = (item for item in iter_media(request.paths, request.intake)
-               if item.name not in done)
+    pending: Iterator[MediaItem] = (item for item in iter_media(request.paths, request.intake)
+                                    if item.name not in done)
+    whole: dict[str, str] = {}  # item name -> the file it reads whole, until its record is back
+    if digested is not None:
+        pending = _noting_whole_files(pending, whole)
     last_commit = time.monotonic()
     with store.session() as read_session, _Committer() as committer:
         matcher = Matcher(read_session, request.sets, store.settings.index_dir)
@@ -188,10 +196,21 @@ def hash_and_match(
         for record in _hash_records(request, pending, workers):
             # An item that could not be decoded still has its digests: exact lists match it.
             hashed.append(record)
+            if digested is not None and (file := whole.pop(record.path, None)) is not None:
+                if record.sha256 is not None and record.size is not None:
+                    digested[file] = (record.size, record.sha256)
             if len(hashed) >= COMMIT_EVERY or time.monotonic() - last_commit > COMMIT_SECONDS:
                 committer.submit(commit, hashed)
                 hashed, last_commit = [], time.monotonic()
         committer.submit(commit, hashed)
+
+
+def _noting_whole_files(items: Iterator[MediaItem],
+                        whole: dict[str, str]) -> Iterator[MediaItem]:
+    for item in items:
+        if (file := whole_file(item)) is not None:
+            whole[item.name] = file
+        yield item
 
 
 class _Committer:

@@ -46,6 +46,16 @@ def file_item(path: Path) -> MediaItem:
     return MediaItem(str(path), info.st_size, opener=partial(open_member, str(path), ()))
 
 
+def whole_file(item: MediaItem) -> str | None:
+    """The local file whose bytes the item is, whole (a file of a folder, or a container as a
+    file), else None: a member, an object in a store, or nothing to read."""
+    opener = item.opener
+    if (isinstance(opener, partial) and opener.func is open_member and not opener.keywords
+            and len(opener.args) == 2 and opener.args[1] == () and not is_uri(opener.args[0])):
+        return str(opener.args[0])
+    return None
+
+
 def walk_folder(root: Path) -> Iterator[MediaItem]:
     """Entries under root, in a stable order; links are reported, not followed."""
     for dirpath, dirnames, filenames in os.walk(root, onerror=None, followlinks=False):

@@ -13,8 +13,10 @@ rounding (about 1e-7 relative) of the median.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
+from types import ModuleType
 
 import numpy as np
 
@@ -102,33 +104,72 @@ def scaled_kernel(full: int, decoded: int) -> tuple[np.ndarray, tuple[tuple[int,
 
 
 @lru_cache(maxsize=32)
-def _kernel32(full: int, decoded: int) -> tuple[np.ndarray, tuple[tuple[int, int], ...]]:
+def _kernel32(full: int, decoded: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The kernel in float32, and each output's band of nonzero taps [lo, hi)."""
     kernel, bands = scaled_kernel(full, decoded)
-    return kernel.astype(np.float32), bands
+    lo, hi = (np.ascontiguousarray(b, dtype=np.int64) for b in zip(*bands, strict=True))
+    return np.ascontiguousarray(kernel, dtype=np.float32), lo, hi
 
 
 def downsample64(pixels: np.ndarray, full_size: tuple[int, int] | None = None) -> np.ndarray:
     """The reference's 64x64 luma buffer from an H x W x 3 RGB or H x W grey uint8 array.
 
     ``full_size`` (width, height) is the picture's size before a reduced decode.
-    In float32, as the reference computes: the picture is converted once (each band
-    cast on its own cost 3x more), then each of the 64 output rows and columns is one
-    product over its kernel's band. Products go through einsum's own loops, not BLAS:
-    BLAS threads fight the scan workers for cores and made this 10x slower on a loaded
-    machine.
+    In float32, as the reference computes: each of the 64 output rows sums its kernel
+    band's rows tap by tap, then luma, then each of the 64 columns its band's columns. Two
+    ways, one result bit for bit (each a product rounded, then a sum rounded, taps in
+    order): compiled (`cvis.signals.pdqkernel`, each pixel converted as it is read), where
+    a process has loaded it, else numpy. No BLAS: its threads fight the scan workers for
+    cores (10x slower on a loaded machine).
     """
     h, w = pixels.shape[:2]
     full_w, full_h = full_size or (w, h)
-    kr, row_bands = _kernel32(full_h, h)
-    kc, col_bands = _kernel32(full_w, w)
-    flat = pixels.reshape(h, -1).astype(np.float32)
-    rows = np.empty((64, flat.shape[1]), np.float32)
-    for i, (lo, hi) in enumerate(row_bands):
-        np.einsum("i,ij->j", kr[i, lo:hi], flat[lo:hi], out=rows[i])
-    luma = np.einsum("rwc,c->rw", rows.reshape(64, w, 3), _LUMA32) if pixels.ndim == 3 else rows
-    out = np.empty((64, 64), np.float32)
-    for k, (lo, hi) in enumerate(col_bands):
-        np.einsum("rw,w->r", luma[:, lo:hi], kc[k, lo:hi], out=out[:, k])
+    kr, row_lo, row_hi = _kernel32(full_h, h)
+    kc, col_lo, col_hi = _kernel32(full_w, w)
+    compiled = _compiled_passes()
+    if compiled is not None:
+        flat = np.ascontiguousarray(pixels.reshape(h, -1), dtype=np.uint8)
+        rows = compiled.band_rows(flat, kr, row_lo, row_hi)
+    else:
+        rows = _band_rows(pixels.reshape(h, -1), kr, row_lo, row_hi)
+    if pixels.ndim == 3:
+        rows = np.ascontiguousarray(np.einsum("rwc,c->rw", rows.reshape(64, w, 3), _LUMA32))
+    if compiled is not None:
+        return compiled.band_columns(rows, kc, col_lo, col_hi)
+    return _band_columns(rows, kc, col_lo, col_hi)
+
+
+def _compiled_passes() -> ModuleType | None:
+    """The compiled passes once this process has imported them (the scan's fork server does,
+    for its workers); never imported here: numba's JIT start (~0.7 s) is more than a
+    `cvis hash` of one picture costs."""
+    return sys.modules.get("cvis.signals.pdqkernel")
+
+
+def _band_rows(flat: np.ndarray, kernel: np.ndarray, lo: np.ndarray,
+               hi: np.ndarray) -> np.ndarray:
+    """numpy's `band_rows`: the picture converted once (each band cast on its own cost 3x
+    more), each row one product over its band (einsum's loop: tap after tap)."""
+    values = flat.astype(np.float32)
+    rows = np.empty((64, values.shape[1]), np.float32)
+    for i in range(64):
+        np.einsum("i,ij->j", kernel[i, lo[i]:hi[i]], values[lo[i]:hi[i]], out=rows[i])
+    return rows
+
+
+def _band_columns(rows: np.ndarray, kernel: np.ndarray, lo: np.ndarray,
+                  hi: np.ndarray) -> np.ndarray:
+    """numpy's `band_columns`: tap t of every column at once, in tap order; a band shorter
+    than the longest adds zero-weight taps, which leave each sum as it is."""
+    length = int((hi - lo).max())
+    step = np.arange(length)
+    inside = step[None, :] < (hi - lo)[:, None]
+    index = np.where(inside, lo[:, None] + step[None, :], lo[:, None])
+    taps = np.where(inside, kernel[np.arange(64)[:, None], index], np.float32(0))
+    gathered = rows[:, index]  # (rows, 64, length)
+    out = np.zeros((rows.shape[0], 64), np.float32)
+    for t in range(length):
+        out += gathered[:, :, t] * taps[:, t]
     return out
 
 
