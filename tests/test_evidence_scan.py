@@ -193,3 +193,42 @@ def test_folder_manifest_comes_from_the_scan_s_digests_even_when_resumed(
     with store.session() as session:
         verified = custody.verify_evidence(session, evidence.id)
     assert verified.unchanged and verified.reason == "unchanged"
+
+
+def test_a_manifest_recorded_beside_the_scan_does_not_fail_its_end(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two scans of one folder (--restart beside a running one) may both find no manifest
+    and both insert one: the later insert fails as the database refuses the duplicate. The
+    scan's completion is then tried again, sees the manifest standing, and completes."""
+    from sqlalchemy.exc import IntegrityError
+
+    from cvis.cases import scanning
+
+    folder = many_pictures(tmp_path / "ev", 3)
+    original = scanning.record_folder_manifest
+    calls: list[Path] = []
+
+    def racing(session, case_id, path, known):  # type: ignore[no-untyped-def]
+        calls.append(path)
+        if len(calls) == 1:  # as the database answers the second insert of one manifest
+            raise IntegrityError("INSERT INTO evidence_manifests", {}, Exception("duplicate"))
+        return original(session, case_id, path, known)
+
+    monkeypatch.setattr(scanning, "record_folder_manifest", racing)
+    scan_id = run_scan(store, ScanRequest("RACE", [folder], workers=1))
+    with store.session() as session:
+        assert session.get_one(Scan, scan_id).status == "completed"
+        evidence = session.scalars(select(Evidence)).one()
+        manifest = session.get_one(EvidenceManifest, evidence.id)
+        assert [tuple(e) for e in manifest.files] == folder_manifest(folder)
+    assert len(calls) == 2
+
+    def refused(*args: object) -> None:
+        raise IntegrityError("INSERT INTO evidence_manifests", {}, Exception("again"))
+
+    monkeypatch.setattr(scanning, "record_folder_manifest", refused)
+    with pytest.raises(IntegrityError):  # a refusal that does not go away is not hidden
+        run_scan(store, ScanRequest("RACE-2", [folder], workers=1))
+    with store.session() as session:
+        assert session.scalar(select(Scan.status).where(Scan.id != scan_id)) != "completed"

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import cvis
@@ -139,11 +140,26 @@ def run_scan(
                        digested=digested)
     finally:
         scan_state.release(scan_id)
-    with store.session() as session:  # complete and its manifests recorded, or neither
-        finish_scan(session, scan_id)
-        record_manifests(session, request, scan_id, digested, resumed=bool(done))
-        deconflict_case(session, request.case, actor="cvis scan")
+    _complete(store, request, scan_id, digested, resumed=bool(done))
     return scan_id
+
+
+def _complete(store: Store, request: ScanRequest, scan_id: int, digested: WholeFileDigests,
+              resumed: bool) -> None:
+    """Mark the scan complete, record its folders' manifests and deconflict, in one
+    transaction. A scan of the same folder beside this one (``--restart``) may record the
+    folder's manifest between this one's look and its insert: the insert then fails, and the
+    second try finds that manifest standing, instead of the scan failing at its very end."""
+    for attempt in (1, 2):
+        try:
+            with store.session() as session:  # complete and its manifests recorded, or neither
+                finish_scan(session, scan_id)
+                record_manifests(session, request, scan_id, digested, resumed=resumed)
+                deconflict_case(session, request.case, actor="cvis scan")
+            return
+        except IntegrityError:
+            if attempt == 2:
+                raise
 
 
 def record_manifests(session: Session, request: ScanRequest, scan_id: int,
