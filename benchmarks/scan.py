@@ -92,7 +92,9 @@ def make_known(pictures: Path, target: Path, count: int, src: Path) -> None:
 
 
 def _env(src: Path, home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CVIS_")}
+    # As installed: bytecode compiled once, even where the shell sets PYTHONDONTWRITEBYTECODE
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("CVIS_") and k != "PYTHONDONTWRITEBYTECODE"}
     return {**env, "PYTHONPATH": str(src), "CVIS_HOME": str(home)}
 
 
