@@ -31,6 +31,10 @@ def pytest_configure(config: pytest.Config) -> None:
         import tempfile
 
         os.environ["CVIS_HOME"] = tempfile.mkdtemp(prefix="cvis-test-home-")
+    # The suite starts cvis in many subprocesses (the CLI, fork servers, servers): where the
+    # shell sets PYTHONDONTWRITEBYTECODE, each compiled every module it imports again.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    sys.dont_write_bytecode = False
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "CVIS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
