@@ -115,8 +115,7 @@ def _start_scan(store: Store, request: ScanRequest) -> tuple[int, set[str], bool
         scan_state.claim(session, scan.id)
         for path in request.paths:  # a URI where nothing is: the scan says not found
             if is_uri(str(path)) or Path(path).exists():
-                register_evidence(session, case.id, path, request.acquired_by,
-                                  defer_manifest=True)
+                register_evidence(session, case.id, path, request.acquired_by)
         done = set(session.scalars(select(ScanItem.path).where(ScanItem.scan_id == scan.id)))
         return scan.id, done, False
 

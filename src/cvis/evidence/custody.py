@@ -85,7 +85,7 @@ def folder_manifest(folder: Path, known: KnownDigests | None = None) -> list[Man
                     entries.append((relative, *found))
                 else:
                     files_to_hash.append((relative, path))
-    # hashlib releases the GIL: every core digests (a scan's workers have not started yet)
+    # hashlib releases the GIL: every core digests (a scan's workers are done by now)
     with ThreadPoolExecutor(_cores()) as pool:
         digests = pool.map(lambda p: (p.stat().st_size, file_sha256(p)),
                            [path for _, path in files_to_hash])
@@ -156,13 +156,11 @@ def e01_stored_hash(path: EvidencePath) -> tuple[str | None, bool | None]:
 
 def register_evidence(
     session: Session, case_id: int, path: EvidencePath, acquired_by: str = "",
-    acquired_at: datetime | None = None, *, defer_manifest: bool = False,
+    acquired_at: datetime | None = None,
 ) -> Evidence | None:
     """The case's record of this source, created (and hashed) the first time it is scanned;
-    None for a URI where nothing is (the scan reports it not found).
-
-    ``defer_manifest``: a folder's manifest is left to `record_folder_manifest`, which the
-    scan calls as it completes, with the digests it computed.
+    None for a URI where nothing is (the scan reports it not found). A folder's manifest is
+    recorded by `record_folder_manifest` as its scan completes, from the digests it computed.
     """
     if is_uri(str(path)):
         return _register_objects(session, case_id, str(path), acquired_by, acquired_at)
@@ -180,15 +178,13 @@ def register_evidence(
         evidence.stored_md5, evidence.stored_hash_ok = _e01_check(path)
     session.add(evidence)
     session.flush()
-    if kind == "folder" and not defer_manifest:
-        _add_manifest(session, evidence.id, folder_manifest(path), None)
     return evidence
 
 
 def record_folder_manifest(
     session: Session, case_id: int, folder: Path, known: KnownDigests
 ) -> None:
-    """The manifest of a folder registered with ``defer_manifest``, from the digests its scan
+    """The manifest of a registered folder, from the digests its scan
     computed (``known``, see `folder_manifest`); a file it did not read whole is read here.
     Recorded once: a manifest already recorded (by an earlier scan) stands."""
     evidence = _recorded(session, case_id, str(folder.resolve()))
